@@ -1,0 +1,430 @@
+//! [`RunConfig`]: everything that determines one run, flat, so that the same
+//! keys serve as CLI flags (`--batch-size`), grid keys (`batch_size`) and
+//! Parquet columns. Defaults are [G24]'s Figure-1 setting (SCIENCE.md §4).
+
+use crate::activation::{Activation, ActivationName};
+use crate::error::{CoreError, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// The training dynamics a run follows (SCIENCE.md §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlgorithmName {
+    /// Label-noise GD/SGD, §2.1; σ = 0 is plain GD/SGD.
+    #[default]
+    LabelNoise,
+}
+
+impl AlgorithmName {
+    pub const ALL: [AlgorithmName; 1] = [Self::LabelNoise];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LabelNoise => "label-noise",
+        }
+    }
+}
+
+/// Distribution of the label noise ξ (SCIENCE.md §2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseKind {
+    /// ξ ~ N(0, σ²): σ is the standard deviation.
+    #[default]
+    Gaussian,
+    /// ξ = ±σ with probability ½ each (Damian et al. 2021).
+    Rademacher,
+}
+
+impl NoiseKind {
+    pub const ALL: [NoiseKind; 2] = [Self::Gaussian, Self::Rademacher];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gaussian => "gaussian",
+            Self::Rademacher => "rademacher",
+        }
+    }
+}
+
+/// How the data matrix X is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DataGen {
+    /// Entries Uniform[0,1], rows normalised to ‖x_i‖ = 1 ([G24] §5).
+    Uniform,
+    /// Entries N(0,1), rows normalised.
+    Gaussian,
+    /// Orthonormal rows (needs n ≤ d): [G24] Assumption 3.2 with coherence 0.
+    Orthonormal,
+}
+
+/// How the labels y are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LabelGen {
+    /// y_i ~ Uniform[0,1].
+    Uniform,
+    /// y = f_{Θ*}(X) for a random teacher Θ* of the student's shape (m, d),
+    /// Θ* entries N(0, 1/d).
+    Teacher,
+    /// y_i ~ N(0,1).
+    Gaussian,
+}
+
+/// How the initial weights Θ₀ are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InitGen {
+    /// Θ₀ entries N(0, init_scale²/d).
+    Gaussian,
+    /// Θ₀ = 0.
+    Zero,
+}
+
+macro_rules! generator_names {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self { $(Self::$variant => $name),+ })
+            }
+        }
+        impl FromStr for $ty {
+            type Err = ();
+            fn from_str(s: &str) -> std::result::Result<Self, ()> {
+                match s { $($name => Ok(Self::$variant),)+ _ => Err(()) }
+            }
+        }
+    };
+}
+generator_names!(DataGen { Uniform => "uniform", Gaussian => "gaussian", Orthonormal => "orthonormal" });
+generator_names!(LabelGen { Uniform => "uniform", Teacher => "teacher", Gaussian => "gaussian" });
+generator_names!(InitGen { Gaussian => "gaussian", Zero => "zero" });
+
+/// A built-in generator by name, or a file (CSV or `.npy`) by path: the one
+/// string a flag or grid key holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Source<G> {
+    Generate(G),
+    File(PathBuf),
+}
+
+impl<G: FromStr> FromStr for Source<G> {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s.trim().is_empty() {
+            return Err("empty value".into());
+        }
+        Ok(match s.parse::<G>() {
+            Ok(g) => Self::Generate(g),
+            Err(_) => Self::File(PathBuf::from(s)),
+        })
+    }
+}
+
+impl<G: fmt::Display> Serialize for Source<G> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de, G: FromStr> Deserialize<'de> for Source<G> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<G: fmt::Display> fmt::Display for Source<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Generate(g) => g.fmt(f),
+            Self::File(p) => p.display().fmt(f),
+        }
+    }
+}
+
+/// Everything that determines one run. Two runs with equal configurations
+/// produce bit-identical results on any machine, thread count or rank.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    pub algorithm: AlgorithmName,
+    pub activation: ActivationName,
+    /// β of `cubic-linear` (φ = z³ + βz); ignored by other activations.
+    pub beta: f64,
+    /// Negative-side slope α of `leaky-relu`; ignored by other activations.
+    pub alpha: f64,
+    /// Neurons (width).
+    pub m: usize,
+    /// Input dimension.
+    pub d: usize,
+    /// Data points.
+    pub n: usize,
+    /// Mini-batch size B; `None` is the full batch B = n ([G24]'s setting).
+    pub batch_size: Option<usize>,
+    /// Learning rate η.
+    pub eta: f64,
+    /// Label-noise scale σ (standard deviation for Gaussian noise); 0 = plain GD/SGD.
+    pub sigma: f64,
+    pub noise: NoiseKind,
+    /// Step budget.
+    pub steps: u64,
+    /// Seeds every random stream of the run (data, labels, init, batches, noise).
+    pub seed: u64,
+    pub data: Source<DataGen>,
+    pub labels: Source<LabelGen>,
+    pub init: Source<InitGen>,
+    /// Scale c of the Gaussian initialisation, θ_jk ~ N(0, c²/d).
+    pub init_scale: f64,
+    /// Number of log-spaced steps at which metrics are recorded (plus step 0 and the last).
+    pub log_points: usize,
+    /// Also record every this many steps (linear schedule), if set.
+    pub log_every: Option<u64>,
+    /// Record the full Hessian's Frobenius norm and largest eigenvalue
+    /// (costs O((md)²n) per record).
+    pub hessian: bool,
+    /// A clean loss above this (or non-finite) counts as diverged.
+    pub diverge_loss: f64,
+    /// Two neurons belong to one cluster when their feature vectors (columns
+    /// of Z) are closer than this, relative to the largest column norm.
+    pub cluster_tol: f64,
+}
+
+impl Default for RunConfig {
+    /// [G24] Figure 1: m = 10, d = 3, n = 3, η = 0.05, σ = 0.03.
+    fn default() -> Self {
+        Self {
+            algorithm: AlgorithmName::LabelNoise,
+            activation: ActivationName::CubicLinear,
+            beta: 1.0,
+            alpha: 0.1,
+            m: 10,
+            d: 3,
+            n: 3,
+            batch_size: None,
+            eta: 0.05,
+            sigma: 0.03,
+            noise: NoiseKind::Gaussian,
+            steps: 1_000_000,
+            seed: 0,
+            data: Source::Generate(DataGen::Uniform),
+            labels: Source::Generate(LabelGen::Uniform),
+            init: Source::Generate(InitGen::Gaussian),
+            init_scale: 1.0,
+            log_points: 200,
+            log_every: None,
+            hessian: false,
+            diverge_loss: 1e10,
+            cluster_tol: 1e-2,
+        }
+    }
+}
+
+fn check(ok: bool, field: &str, message: impl FnOnce() -> String) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(field, message()))
+    }
+}
+
+impl RunConfig {
+    /// The activation with its parameters resolved.
+    pub fn activation(&self) -> Activation {
+        match self.activation {
+            ActivationName::CubicLinear => Activation::CubicLinear { beta: self.beta },
+            ActivationName::Cube => Activation::Cube,
+            ActivationName::Sinh => Activation::Sinh,
+            ActivationName::Tanh => Activation::Tanh,
+            ActivationName::Softplus => Activation::Softplus,
+            ActivationName::Relu => Activation::Relu,
+            ActivationName::LeakyRelu => Activation::LeakyRelu { alpha: self.alpha },
+            ActivationName::Quadratic => Activation::Quadratic,
+        }
+    }
+
+    /// B, with the full batch resolved to n.
+    pub fn batch(&self) -> usize {
+        self.batch_size.unwrap_or(self.n)
+    }
+
+    /// Checks every value against its domain; the error names the field.
+    /// File contents are checked later, when the problem is built.
+    pub fn validate(&self) -> Result<()> {
+        check(self.m >= 1, "m", || {
+            format!("must be at least 1, got {}", self.m)
+        })?;
+        check(self.d >= 1, "d", || {
+            format!("must be at least 1, got {}", self.d)
+        })?;
+        check(self.n >= 1, "n", || {
+            format!("must be at least 1, got {}", self.n)
+        })?;
+        check(self.eta > 0.0 && self.eta.is_finite(), "eta", || {
+            format!("must be a finite number > 0, got {}", self.eta)
+        })?;
+        check(self.sigma >= 0.0 && self.sigma.is_finite(), "sigma", || {
+            format!("must be a finite number >= 0, got {}", self.sigma)
+        })?;
+        if let Some(b) = self.batch_size {
+            check(b >= 1 && b <= self.n, "batch_size", || {
+                format!("must be between 1 and n = {}, got {b}", self.n)
+            })?;
+        }
+        if self.activation == ActivationName::CubicLinear {
+            check(self.beta > 0.0 && self.beta.is_finite(), "beta", || {
+                format!(
+                    "cubic-linear needs β > 0, got {} (use activation = cube for β = 0)",
+                    self.beta
+                )
+            })?;
+        }
+        if self.activation == ActivationName::LeakyRelu {
+            check(self.alpha > 0.0 && self.alpha.is_finite(), "alpha", || {
+                format!("leaky-relu needs α > 0, got {}", self.alpha)
+            })?;
+        }
+        check(
+            self.init_scale >= 0.0 && self.init_scale.is_finite(),
+            "init_scale",
+            || format!("must be a finite number >= 0, got {}", self.init_scale),
+        )?;
+        check(self.log_points >= 1, "log_points", || {
+            "must be at least 1".into()
+        })?;
+        if let Some(k) = self.log_every {
+            check(k >= 1, "log_every", || "must be at least 1".into())?;
+        }
+        check(self.diverge_loss > 0.0, "diverge_loss", || {
+            format!("must be > 0, got {}", self.diverge_loss)
+        })?;
+        check(
+            self.cluster_tol > 0.0 && self.cluster_tol.is_finite(),
+            "cluster_tol",
+            || format!("must be a finite number > 0, got {}", self.cluster_tol),
+        )?;
+        if self.data == Source::Generate(DataGen::Orthonormal) {
+            check(self.n <= self.d, "data", || {
+                format!(
+                    "orthonormal rows need n <= d, got n = {}, d = {}",
+                    self.n, self.d
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The configuration with every default made explicit (the batch size
+    /// resolved), so two spellings of one run compare and hash equal.
+    pub fn canonical(&self) -> RunConfig {
+        let mut c = self.clone();
+        c.batch_size = Some(self.batch());
+        c
+    }
+
+    /// A stable 64-bit identity: FNV-1a over the canonical JSON encoding.
+    /// Stable across platforms and releases as long as the field set is.
+    pub fn run_id(&self) -> RunId {
+        let json = serde_json_canonical(&self.canonical());
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in json.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        RunId(h)
+    }
+}
+
+/// Canonical JSON: serde's field order is declaration order, and f64s print
+/// as their shortest round-tripping decimal, so this is deterministic.
+fn serde_json_canonical(c: &RunConfig) -> String {
+    serde_json::to_string(c).expect("a RunConfig always serialises")
+}
+
+/// A run's stable identity, shown as 16 hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RunId(pub u64);
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl FromStr for RunId {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        u64::from_str_radix(s, 16)
+            .map(RunId)
+            .map_err(|_| format!("not a run id: '{s}'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_figure_one_and_valid() {
+        let c = RunConfig::default();
+        assert_eq!((c.m, c.d, c.n, c.eta, c.sigma), (10, 3, 3, 0.05, 0.03));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut RunConfig)>)> = vec![
+            ("m", Box::new(|c| c.m = 0)),
+            ("eta", Box::new(|c| c.eta = -0.1)),
+            ("eta", Box::new(|c| c.eta = 0.0)),
+            ("sigma", Box::new(|c| c.sigma = -1.0)),
+            ("batch_size", Box::new(|c| c.batch_size = Some(4))),
+            ("beta", Box::new(|c| c.beta = 0.0)),
+            (
+                "data",
+                Box::new(|c| {
+                    c.data = Source::Generate(DataGen::Orthonormal);
+                    c.n = 4;
+                }),
+            ),
+        ];
+        for (field, mutate) in cases {
+            let mut c = RunConfig::default();
+            mutate(&mut c);
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.field(), Some(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn run_id_ignores_spelling_of_the_full_batch() {
+        let a = RunConfig::default();
+        let b = RunConfig {
+            batch_size: Some(3),
+            ..a.clone()
+        };
+        assert_eq!(a.run_id(), b.run_id());
+        let c = RunConfig {
+            seed: 1,
+            ..a.clone()
+        };
+        assert_ne!(a.run_id(), c.run_id());
+        assert_eq!(a.run_id().to_string().parse::<RunId>(), Ok(a.run_id()));
+    }
+
+    #[test]
+    fn sources_parse_names_and_paths() {
+        assert_eq!(
+            "uniform".parse::<Source<DataGen>>(),
+            Ok(Source::Generate(DataGen::Uniform))
+        );
+        assert_eq!(
+            "x.npy".parse::<Source<DataGen>>(),
+            Ok(Source::File(PathBuf::from("x.npy")))
+        );
+        assert!("".parse::<Source<LabelGen>>().is_err());
+    }
+}

@@ -1,0 +1,290 @@
+//! The training problem (X, y) and the initial weights Θ₀, generated from the
+//! run's streams or read from files (SCIENCE.md §1).
+
+use crate::activation::Activation;
+use crate::config::{DataGen, InitGen, LabelGen, RunConfig, Source};
+use crate::error::{CoreError, Result};
+use crate::io::{Matrix, read_matrix};
+use crate::model;
+use crate::rng::{self, Streams};
+use std::path::Path;
+
+/// Data X (n×d, row-major) and labels y (n), with the row norms the metrics
+/// need precomputed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub n: usize,
+    pub d: usize,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    /// ‖x_i‖², used by R, ∇R and tr∇²L.
+    pub row_norm2: Vec<f64>,
+}
+
+impl Problem {
+    pub fn new(n: usize, d: usize, x: Vec<f64>, y: Vec<f64>) -> Self {
+        assert_eq!(x.len(), n * d);
+        assert_eq!(y.len(), n);
+        let row_norm2 = x
+            .chunks_exact(d)
+            .map(|r| r.iter().map(|v| v * v).sum())
+            .collect();
+        Self {
+            n,
+            d,
+            x,
+            y,
+            row_norm2,
+        }
+    }
+
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.x[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Builds X and y as the configuration says, drawing from `streams`.
+    pub fn build(config: &RunConfig, streams: &mut Streams) -> Result<Self> {
+        let (n, d) = (config.n, config.d);
+        let x = match &config.data {
+            Source::Generate(g) => generate_data(*g, n, d, &mut streams.data),
+            Source::File(p) => read_shaped(p, "data", n, d)?,
+        };
+        let y = match &config.labels {
+            Source::Generate(LabelGen::Uniform) => {
+                (0..n).map(|_| rng::uniform(&mut streams.labels)).collect()
+            }
+            Source::Generate(LabelGen::Gaussian) => {
+                (0..n).map(|_| rng::normal(&mut streams.labels)).collect()
+            }
+            Source::Generate(LabelGen::Teacher) => {
+                let teacher = gaussian_weights(config.m, d, 1.0, &mut streams.labels);
+                let mut z = vec![0.0; n * config.m];
+                model::preactivations(&x, &teacher, n, d, config.m, &mut z);
+                let act = config.activation();
+                z.chunks_exact(config.m)
+                    .map(|row| row.iter().map(|&v| act.phi(v)).sum())
+                    .collect()
+            }
+            Source::File(p) => read_shaped(p, "labels", n, 1)?,
+        };
+        if let Some(bad) = x.iter().chain(&y).find(|v| !v.is_finite()) {
+            let field = if x.iter().any(|v| !v.is_finite()) {
+                "data"
+            } else {
+                "labels"
+            };
+            return Err(CoreError::invalid(
+                field,
+                format!("contains a non-finite value ({bad})"),
+            ));
+        }
+        let problem = Self::new(n, d, x, y);
+        problem.check_labels_in_range(config.activation(), config.m)?;
+        Ok(problem)
+    }
+
+    /// Theorem 3.3's optimum needs y_i/m in φ's range when φ is invertible;
+    /// outside it no network of this width can fit the labels.
+    pub fn check_labels_in_range(&self, act: Activation, m: usize) -> Result<()> {
+        if !act.is_invertible() {
+            return Ok(());
+        }
+        for (i, &y) in self.y.iter().enumerate() {
+            if act.inverse(y / m as f64).is_none() {
+                return Err(CoreError::invalid(
+                    "labels",
+                    format!(
+                        "y[{i}]/m = {} is outside the range {} of {}: φ⁻¹(y/m) does not exist",
+                        y / m as f64,
+                        act.range_description(),
+                        act.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Theorem 3.3's optimal pre-activations z*_i = φ⁻¹(y_i/m), if they exist.
+    pub fn optimal_preactivations(&self, act: Activation, m: usize) -> Option<Vec<f64>> {
+        self.y.iter().map(|&y| act.inverse(y / m as f64)).collect()
+    }
+}
+
+/// Θ₀ (m×d, row-major) as the configuration says.
+pub fn initial_weights(config: &RunConfig, streams: &mut Streams) -> Result<Vec<f64>> {
+    let (m, d) = (config.m, config.d);
+    Ok(match &config.init {
+        Source::Generate(InitGen::Gaussian) => {
+            gaussian_weights(m, d, config.init_scale, &mut streams.init)
+        }
+        Source::Generate(InitGen::Zero) => vec![0.0; m * d],
+        Source::File(p) => {
+            let w = read_shaped(p, "init", m, d)?;
+            if w.iter().any(|v| !v.is_finite()) {
+                return Err(CoreError::invalid("init", "contains a non-finite value"));
+            }
+            w
+        }
+    })
+}
+
+/// Entries N(0, scale²/d): unit-order pre-activations for unit-norm inputs.
+fn gaussian_weights(m: usize, d: usize, scale: f64, rng: &mut rng::Stream) -> Vec<f64> {
+    let s = scale / (d as f64).sqrt();
+    (0..m * d).map(|_| s * rng::normal(rng)).collect()
+}
+
+fn generate_data(g: DataGen, n: usize, d: usize, rng: &mut rng::Stream) -> Vec<f64> {
+    let mut x: Vec<f64> = match g {
+        DataGen::Uniform => (0..n * d).map(|_| rng::uniform(rng)).collect(),
+        DataGen::Gaussian | DataGen::Orthonormal => (0..n * d).map(|_| rng::normal(rng)).collect(),
+    };
+    if g == DataGen::Orthonormal {
+        orthonormalise_rows(&mut x, n, d);
+    } else {
+        for row in x.chunks_exact_mut(d) {
+            let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+            // A zero row (probability 0) is left as is rather than made NaN.
+            if norm > 0.0 {
+                row.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+    }
+    x
+}
+
+/// Modified Gram–Schmidt, applied twice ("twice is enough"), so the rows are
+/// orthonormal to machine precision. Gaussian rows with n ≤ d are
+/// independent with probability one.
+fn orthonormalise_rows(x: &mut [f64], n: usize, d: usize) {
+    for _ in 0..2 {
+        for i in 0..n {
+            for k in 0..i {
+                let dot: f64 = (0..d).map(|c| x[i * d + c] * x[k * d + c]).sum();
+                for c in 0..d {
+                    x[i * d + c] -= dot * x[k * d + c];
+                }
+            }
+            let norm = (0..d).map(|c| x[i * d + c].powi(2)).sum::<f64>().sqrt();
+            for c in 0..d {
+                x[i * d + c] /= norm;
+            }
+        }
+    }
+}
+
+/// Reads a matrix file and checks it is `rows × cols` (a vector may be a
+/// row or a column).
+fn read_shaped(path: &Path, field: &str, rows: usize, cols: usize) -> Result<Vec<f64>> {
+    let file_err = |message: String| CoreError::File {
+        field: field.into(),
+        path: path.display().to_string(),
+        message,
+    };
+    let Matrix {
+        rows: r,
+        cols: c,
+        data,
+    } = read_matrix(path).map_err(file_err)?;
+    let ok = (r, c) == (rows, cols) || (cols == 1 && r == 1 && c == rows);
+    if !ok {
+        return Err(file_err(format!(
+            "has shape {r}×{c}, expected {rows}×{cols}{}",
+            shape_hint(field)
+        )));
+    }
+    Ok(data)
+}
+
+fn shape_hint(field: &str) -> &'static str {
+    match field {
+        "data" => " (n×d)",
+        "labels" => " (n values)",
+        _ => " (m×d)",
+    }
+}
+
+/// The shape of a matrix file, so a caller can take n, d or m from the
+/// file when the user did not give them.
+pub fn file_shape(path: &Path, field: &str) -> Result<(usize, usize)> {
+    read_matrix(path)
+        .map(|m| (m.rows, m.cols))
+        .map_err(|message| CoreError::File {
+            field: field.into(),
+            path: path.display().to_string(),
+            message,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_rows_are_unit_norm_and_uniform_nonnegative() {
+        let c = RunConfig {
+            n: 5,
+            d: 4,
+            ..Default::default()
+        };
+        let p = Problem::build(&c, &mut Streams::from_seed(1)).unwrap();
+        for i in 0..5 {
+            assert!((p.row_norm2[i] - 1.0).abs() < 1e-14);
+            assert!(p.row(i).iter().all(|&v| v >= 0.0));
+        }
+        assert!(p.y.iter().all(|&v| (0.0..1.0).contains(&v)));
+    }
+
+    #[test]
+    fn orthonormal_rows_are_orthonormal() {
+        let c = RunConfig {
+            n: 4,
+            d: 6,
+            data: Source::Generate(DataGen::Orthonormal),
+            ..Default::default()
+        };
+        let p = Problem::build(&c, &mut Streams::from_seed(2)).unwrap();
+        for i in 0..4 {
+            for k in 0..4 {
+                let dot: f64 = p.row(i).iter().zip(p.row(k)).map(|(a, b)| a * b).sum();
+                let want = if i == k { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-14, "{i},{k}: {dot}");
+            }
+        }
+    }
+
+    #[test]
+    fn labels_outside_tanh_range_are_refused() {
+        let c = RunConfig {
+            activation: crate::ActivationName::Tanh,
+            labels: Source::Generate(LabelGen::Gaussian),
+            m: 1,
+            n: 20,
+            d: 20,
+            ..Default::default()
+        };
+        let err = Problem::build(&c, &mut Streams::from_seed(3)).unwrap_err();
+        assert_eq!(err.field(), Some("labels"));
+        assert!(err.to_string().contains("φ⁻¹(y/m) does not exist"), "{err}");
+    }
+
+    #[test]
+    fn files_of_the_wrong_shape_are_refused() {
+        let dir = std::env::temp_dir().join(format!("sharpsweep-data-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.csv");
+        std::fs::write(&path, "0.1,0.2\n0.3,0.4\n").unwrap();
+        let c = RunConfig {
+            data: Source::File(path.clone()),
+            ..Default::default()
+        };
+        let err = Problem::build(&c, &mut Streams::from_seed(0)).unwrap_err();
+        assert!(
+            err.to_string().contains("has shape 2×2, expected 3×3"),
+            "{err}"
+        );
+        assert_eq!(file_shape(&path, "data").unwrap(), (2, 2));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,222 @@
+//! Reading matrices from the files researchers already have: CSV (what a
+//! spreadsheet or `np.savetxt` writes) and NumPy's `.npy` (what `np.save`
+//! writes), so a paper's exact data, labels and weights can be rerun.
+
+use std::path::Path;
+
+/// A dense row-major matrix read from a file. A 1-D array is one column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f64>,
+}
+
+/// Reads `path` by its extension: `.npy`, otherwise delimited text.
+pub fn read_matrix(path: &Path) -> Result<Matrix, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let is_npy = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if is_npy {
+        parse_npy(&bytes)
+    } else {
+        let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+        parse_csv(&text)
+    }
+}
+
+/// Comma-, semicolon-, tab- or space-separated numbers, one row per line.
+/// Blank lines and `#` comments are skipped, and so is a first line that is
+/// not numeric (a header).
+pub fn parse_csv(text: &str) -> Result<Matrix, String> {
+    let mut data = Vec::new();
+    let mut rows = 0;
+    let mut cols = None;
+    for (lineno, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line
+            .split([',', ';', '\t', ' '])
+            .filter(|f| !f.is_empty())
+            .collect();
+        let parsed: Result<Vec<f64>, _> = fields.iter().map(|f| f.trim().parse::<f64>()).collect();
+        let values = match parsed {
+            Ok(v) => v,
+            Err(_) if rows == 0 && cols.is_none() => continue, // header
+            Err(_) => return Err(format!("line {}: not a number in '{line}'", lineno + 1)),
+        };
+        match cols {
+            None => cols = Some(values.len()),
+            Some(c) if c != values.len() => {
+                return Err(format!(
+                    "line {}: {} values, but earlier rows have {c}",
+                    lineno + 1,
+                    values.len()
+                ));
+            }
+            Some(_) => {}
+        }
+        data.extend(values);
+        rows += 1;
+    }
+    let cols = cols.ok_or("no numbers in the file")?;
+    Ok(Matrix { rows, cols, data })
+}
+
+/// NumPy's format (versions 1–3): magic, header dict, raw little-endian data.
+/// Accepts float64, float32 and integer arrays of one or two dimensions in C
+/// or Fortran order.
+pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+        return Err("not a .npy file (bad magic)".into());
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(format!("unsupported .npy version {v}")),
+    };
+    let header = bytes
+        .get(start..start + header_len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or("truncated .npy header")?;
+    let descr = dict_value(header, "descr").ok_or("no 'descr' in .npy header")?;
+    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    let fortran = dict_value(header, "fortran_order").ok_or("no 'fortran_order'")? == "True";
+    let shape_text = dict_value(header, "shape").ok_or("no 'shape' in .npy header")?;
+    let shape: Vec<usize> = shape_text
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| format!("bad shape {shape_text}")))
+        .collect::<Result<_, _>>()?;
+    let (rows, cols) = match shape[..] {
+        [r] => (r, 1),
+        [r, c] => (r, c),
+        _ => {
+            return Err(format!(
+                "expected a 1-D or 2-D array, got shape {shape_text}"
+            ));
+        }
+    };
+    let body = &bytes[start + header_len..];
+    let count = rows * cols;
+    let (width, decode): (usize, fn(&[u8]) -> f64) = match descr {
+        "<f8" | "=f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap())),
+        "<f4" | "=f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap()) as f64),
+        "<i8" | "=i8" => (8, |b| i64::from_le_bytes(b.try_into().unwrap()) as f64),
+        "<i4" | "=i4" => (4, |b| i32::from_le_bytes(b.try_into().unwrap()) as f64),
+        other => return Err(format!("unsupported dtype {other} (use float64)")),
+    };
+    if body.len() != count * width {
+        return Err(format!(
+            "data section has {} bytes, shape {shape_text} of {descr} needs {}",
+            body.len(),
+            count * width
+        ));
+    }
+    let flat: Vec<f64> = body.chunks_exact(width).map(decode).collect();
+    let data = if fortran && cols > 1 {
+        (0..rows)
+            .flat_map(|i| (0..cols).map(move |j| (i, j)))
+            .map(|(i, j)| flat[j * rows + i])
+            .collect()
+    } else {
+        flat
+    };
+    Ok(Matrix { rows, cols, data })
+}
+
+/// The raw text of `key`'s value in a Python dict literal such as
+/// `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }`.
+fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let at = header.find(&format!("'{key}'"))?;
+    let rest = header[at + key.len() + 2..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else {
+        rest.find([',', '}'])?
+    };
+    Some(rest[..end].trim())
+}
+
+/// Writes a float64 `.npy` (version 1, C order): the inverse of [`parse_npy`],
+/// so a run's weights can be handed back to numpy or to `--init`.
+pub fn write_npy(rows: usize, cols: Option<usize>, data: &[f64]) -> Vec<u8> {
+    let shape = match cols {
+        Some(c) => format!("({rows}, {c})"),
+        None => format!("({rows},)"),
+    };
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    // Pad so the data starts on a 64-byte boundary, ending in a newline.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    for v in data {
+        out.extend(v.to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_header_comments_and_mixed_separators() {
+        let m = parse_csv("a,b\n# comment\n1, 2\n3;4\n\n5\t6\n").unwrap();
+        assert_eq!((m.rows, m.cols), (3, 2));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn csv_ragged_rows_are_refused() {
+        let err = parse_csv("1,2\n3\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn npy_round_trips() {
+        let data = [1.5, -2.0, 3.25, 4.0, 5.0, 6.0];
+        let m = parse_npy(&write_npy(2, Some(3), &data)).unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.data, data);
+        let v = parse_npy(&write_npy(6, None, &data)).unwrap();
+        assert_eq!((v.rows, v.cols), (6, 1));
+    }
+
+    #[test]
+    fn npy_fortran_order_is_transposed_to_row_major() {
+        let header = "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        // Column-major storage of [[1,2,3],[4,5,6]].
+        for v in [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0] {
+            bytes.extend(v.to_le_bytes());
+        }
+        let m = parse_npy(&bytes).unwrap();
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn npy_truncated_data_is_refused() {
+        let mut bytes = write_npy(2, Some(2), &[1.0, 2.0, 3.0, 4.0]);
+        bytes.truncate(bytes.len() - 3);
+        assert!(parse_npy(&bytes).unwrap_err().contains("bytes"));
+    }
+}

@@ -1,0 +1,28 @@
+//! The science of sharpsweep: the two-layer model of [G24] and its relatives
+//! (SCIENCE.md), the algorithms that train it, every metric the theory
+//! predicts, and the step kernels that make long runs affordable.
+//!
+//! A run is a [`RunConfig`] (what to do) driven by a [`Trainer`], whose
+//! evolving [`RunState`] is everything a checkpoint needs.
+
+pub mod activation;
+pub mod config;
+pub mod data;
+pub mod dynamics;
+pub mod error;
+pub mod io;
+pub mod kernel;
+pub mod metrics;
+pub mod model;
+pub mod rng;
+pub mod run;
+pub mod schedule;
+pub mod state;
+
+pub use activation::{Activation, ActivationName};
+pub use config::{AlgorithmName, NoiseKind, RunConfig, RunId, Source};
+pub use data::Problem;
+pub use error::{CoreError, Result};
+pub use metrics::{HessianStats, Metrics, Optimum};
+pub use run::Trainer;
+pub use state::{RunState, Status};

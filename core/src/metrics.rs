@@ -1,0 +1,393 @@
+//! What is measured at a recorded step (SCIENCE.md §3): loss, sharpness,
+//! stationarity on the manifold, the spectra of the feature matrices, the
+//! distance to Theorem 3.3's optimum and the collapse of the neurons.
+
+use crate::activation::Activation;
+use crate::data::Problem;
+use crate::model::Eval;
+use faer::{Mat, Par, Side};
+use std::sync::Once;
+
+/// Theorem 3.3's optimum for a problem: `z*_i = φ⁻¹(y_i/m)` and
+/// `R* = (2m/n) Σ_i φ'(z*_i)² ‖x_i‖²`; `None` when φ⁻¹ is not defined.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Optimum {
+    pub z_star: Vec<f64>,
+    pub r_star: f64,
+}
+
+impl Optimum {
+    pub fn of(p: &Problem, act: Activation, m: usize) -> Option<Self> {
+        let z_star = p.optimal_preactivations(act, m)?;
+        let sum: f64 = z_star
+            .iter()
+            .zip(&p.row_norm2)
+            .map(|(&z, &r2)| act.d1(z).powi(2) * r2)
+            .sum();
+        Some(Self {
+            r_star: 2.0 * m as f64 * sum / p.n as f64,
+            z_star,
+        })
+    }
+}
+
+/// The Hessian statistics recorded on request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HessianStats {
+    /// ‖∇²L‖_F.
+    pub frobenius: f64,
+    /// λ_max(∇²L).
+    pub lambda_max: f64,
+}
+
+/// One record of a run. Fields that cannot be computed (no φ⁻¹, a singular
+/// JJᵀ, a diverged state) are NaN or empty, never a panic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    pub step: u64,
+    /// Clean loss L(Θ).
+    pub loss: f64,
+    /// Exact tr∇²L.
+    pub trace_hessian: f64,
+    /// R(Θ), the on-manifold part of the trace.
+    pub sharpness_r: f64,
+    /// ‖P_T ∇R‖.
+    pub riem_grad_norm: f64,
+    /// Singular values of Z, descending.
+    pub sv_z: Vec<f64>,
+    /// Singular values of φ(Z), descending.
+    pub sv_phi: Vec<f64>,
+    /// exp of the entropy of Z's normalised singular values (Roy & Vetterli).
+    pub effective_rank_z: f64,
+    /// `max_{i,j} |z_ij − z*_i|`.
+    pub dist_to_optimum: f64,
+    /// Largest distance between two neurons' feature vectors (columns of Z).
+    pub neuron_spread: f64,
+    /// Clusters of neurons at the run's tolerance (single linkage).
+    pub neuron_clusters: u32,
+    /// Coordinates of each neuron's feature vector on the first two principal
+    /// components of the m feature vectors ([G24] Figure 2).
+    pub neuron_pc1: Vec<f64>,
+    pub neuron_pc2: Vec<f64>,
+    /// Z itself, n×m row-major, so any other view can be computed later.
+    pub z: Vec<f64>,
+    pub hessian: Option<HessianStats>,
+}
+
+/// What to measure besides the always-recorded metrics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeasureOptions {
+    pub hessian: bool,
+    pub cluster_tol: f64,
+}
+
+/// Dense routines run single-threaded: a record must not depend on how many
+/// threads a machine has, and a sweep already keeps every core busy.
+fn sequential_linear_algebra() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| faer::set_global_parallelism(Par::Seq));
+}
+
+impl Metrics {
+    pub fn measure(
+        p: &Problem,
+        act: Activation,
+        m: usize,
+        theta: &[f64],
+        step: u64,
+        optimum: Option<&Optimum>,
+        opts: MeasureOptions,
+    ) -> Self {
+        sequential_linear_algebra();
+        let e = Eval::new(p, act, theta, m);
+        let n = p.n;
+        let finite = e.z.iter().chain(&e.resid).all(|v| v.is_finite());
+        if !finite {
+            return Self::nonfinite(step, e.loss());
+        }
+        let phi: Vec<f64> = e.z.iter().map(|&v| act.phi(v)).collect();
+        let sv_z = singular_values(&e.z, n, m);
+        let sv_phi = singular_values(&phi, n, m);
+        let dist_to_optimum = optimum.map_or(f64::NAN, |o| {
+            (0..n)
+                .flat_map(|i| {
+                    e.z[i * m..(i + 1) * m]
+                        .iter()
+                        .map(move |z| (z - o.z_star[i]).abs())
+                })
+                .fold(0.0, f64::max)
+        });
+        let columns = columns(&e.z, n, m);
+        let (neuron_pc1, neuron_pc2) = principal_coordinates(&columns, n);
+        let hessian = opts.hessian.then(|| hessian_stats(e.hessian(p)));
+        Self {
+            step,
+            loss: e.loss(),
+            trace_hessian: e.trace_hessian(p),
+            sharpness_r: e.sharpness_r(p),
+            riem_grad_norm: e.riemannian_grad_norm(p).unwrap_or(f64::NAN),
+            effective_rank_z: effective_rank(&sv_z),
+            sv_z,
+            sv_phi,
+            dist_to_optimum,
+            neuron_spread: spread(&columns),
+            neuron_clusters: clusters(&columns, opts.cluster_tol),
+            neuron_pc1,
+            neuron_pc2,
+            z: e.z,
+            hessian,
+        }
+    }
+
+    /// The record of a state whose values are no longer finite.
+    pub fn nonfinite(step: u64, loss: f64) -> Self {
+        Self {
+            step,
+            loss: if loss.is_nan() {
+                f64::NAN
+            } else {
+                f64::INFINITY
+            },
+            trace_hessian: f64::NAN,
+            sharpness_r: f64::NAN,
+            riem_grad_norm: f64::NAN,
+            sv_z: Vec::new(),
+            sv_phi: Vec::new(),
+            effective_rank_z: f64::NAN,
+            dist_to_optimum: f64::NAN,
+            neuron_spread: f64::NAN,
+            neuron_clusters: 0,
+            neuron_pc1: Vec::new(),
+            neuron_pc2: Vec::new(),
+            z: Vec::new(),
+            hessian: None,
+        }
+    }
+
+    /// `s_k / s_1` of Z (k from 1), NaN when Z has fewer singular values.
+    pub fn sv_ratio_z(&self, k: usize) -> f64 {
+        ratio(&self.sv_z, k)
+    }
+
+    /// `s_k / s_1` of φ(Z).
+    pub fn sv_ratio_phi(&self, k: usize) -> f64 {
+        ratio(&self.sv_phi, k)
+    }
+}
+
+fn ratio(sv: &[f64], k: usize) -> f64 {
+    match (sv.first(), sv.get(k - 1)) {
+        (Some(&s1), Some(&sk)) if s1 > 0.0 => sk / s1,
+        _ => f64::NAN,
+    }
+}
+
+/// Singular values of an r×c row-major matrix, descending.
+pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
+    let mat = Mat::from_fn(r, c, |i, j| a[i * c + j]);
+    mat.singular_values().unwrap_or_default()
+}
+
+fn effective_rank(sv: &[f64]) -> f64 {
+    let total: f64 = sv.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let entropy: f64 = sv
+        .iter()
+        .map(|s| s / total)
+        .filter(|&p| p > 0.0)
+        .map(|p| -p * p.ln())
+        .sum();
+    entropy.exp()
+}
+
+/// The columns of an n×m row-major matrix: neuron j's feature vector z_{·j}.
+fn columns(z: &[f64], n: usize, m: usize) -> Vec<Vec<f64>> {
+    (0..m)
+        .map(|j| (0..n).map(|i| z[i * m + j]).collect())
+        .collect()
+}
+
+fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn spread(cols: &[Vec<f64>]) -> f64 {
+    let mut best = 0.0f64;
+    for j in 0..cols.len() {
+        for k in 0..j {
+            best = best.max(distance(&cols[j], &cols[k]));
+        }
+    }
+    best
+}
+
+/// Connected components of the graph joining neurons closer than
+/// `tol · max_j ‖z_{·j}‖` (single-linkage clustering).
+fn clusters(cols: &[Vec<f64>], tol: f64) -> u32 {
+    let scale = cols
+        .iter()
+        .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .fold(0.0, f64::max);
+    let threshold = tol * scale;
+    let mut parent: Vec<usize> = (0..cols.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut count = cols.len() as u32;
+    for j in 0..cols.len() {
+        for k in 0..j {
+            if distance(&cols[j], &cols[k]) <= threshold {
+                let (a, b) = (root(&mut parent, j), root(&mut parent, k));
+                if a != b {
+                    parent[a] = b;
+                    count -= 1;
+                }
+            }
+        }
+    }
+    count
+}
+
+/// Each neuron's coordinates on the first two principal components of the
+/// centred feature vectors. Signs are fixed (largest-magnitude coordinate
+/// positive) so consecutive records are comparable.
+fn principal_coordinates(cols: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
+    let m = cols.len();
+    let mean: Vec<f64> = (0..n)
+        .map(|i| cols.iter().map(|c| c[i]).sum::<f64>() / m as f64)
+        .collect();
+    let centred = Mat::from_fn(m, n, |j, i| cols[j][i] - mean[i]);
+    let Ok(svd) = centred.thin_svd() else {
+        return (vec![f64::NAN; m], vec![f64::NAN; m]);
+    };
+    let (u, s) = (svd.U(), svd.S().column_vector());
+    let component = |k: usize| -> Vec<f64> {
+        if k >= s.nrows() {
+            return vec![0.0; m];
+        }
+        let mut coords: Vec<f64> = (0..m).map(|j| u[(j, k)] * s[k]).collect();
+        let pivot = coords
+            .iter()
+            .copied()
+            .fold(0.0f64, |a, b| if b.abs() > a.abs() { b } else { a });
+        if pivot < 0.0 {
+            coords.iter_mut().for_each(|c| *c = -*c);
+        }
+        coords
+    };
+    (component(0), component(1))
+}
+
+fn hessian_stats(h: Mat<f64>) -> HessianStats {
+    let frobenius = h.norm_l2();
+    let lambda_max = h
+        .self_adjoint_eigenvalues(Side::Lower)
+        .ok()
+        .and_then(|ev| ev.last().copied())
+        .unwrap_or(f64::NAN);
+    HessianStats {
+        frobenius,
+        lambda_max,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> MeasureOptions {
+        MeasureOptions {
+            hessian: true,
+            cluster_tol: 1e-6,
+        }
+    }
+
+    /// X with independent rows (n ≤ d) and Θ with θ_j = Xᵀ(XXᵀ)⁻¹φ⁻¹(y/m)
+    /// for every j: the constructed optimum of Theorem 3.3.
+    fn constructed_optimum() -> (Problem, Activation, usize, Vec<f64>, Optimum) {
+        let (n, d, m) = (3, 5, 4);
+        let x = vec![
+            0.6, 0.1, 0.3, 0.5, 0.2, //
+            0.1, 0.7, 0.2, 0.1, 0.4, //
+            0.3, 0.2, 0.8, 0.3, 0.1,
+        ];
+        let p = Problem::new(n, d, x, vec![0.9, 0.3, 0.55]);
+        let act = Activation::CubicLinear { beta: 1.0 };
+        let opt = Optimum::of(&p, act, m).unwrap();
+        // Solve (XXᵀ) a = z*, θ = Xᵀ a.
+        let g = Mat::from_fn(n, n, |i, k| {
+            p.row(i)
+                .iter()
+                .zip(p.row(k))
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+        });
+        let rhs = Mat::from_fn(n, 1, |i, _| opt.z_star[i]);
+        let a = faer::linalg::solvers::Solve::solve(&g.partial_piv_lu(), &rhs);
+        let theta_row: Vec<f64> = (0..d)
+            .map(|k| (0..n).map(|i| a[(i, 0)] * p.row(i)[k]).sum())
+            .collect();
+        let theta = theta_row.iter().copied().cycle().take(m * d).collect();
+        (p, act, m, theta, opt)
+    }
+
+    #[test]
+    fn constructed_optimum_is_stationary_with_rank_one_features() {
+        let (p, act, m, theta, opt) = constructed_optimum();
+        let r = Metrics::measure(&p, act, m, &theta, 0, Some(&opt), opts());
+        assert!(r.loss < 1e-28, "loss {}", r.loss);
+        assert!(r.riem_grad_norm < 1e-12, "‖P_T∇R‖ = {}", r.riem_grad_norm);
+        assert!(
+            (r.sharpness_r - opt.r_star).abs() < 1e-12 * opt.r_star,
+            "R {} R* {}",
+            r.sharpness_r,
+            opt.r_star
+        );
+        assert!(r.dist_to_optimum < 1e-13);
+        assert!(r.sv_ratio_z(2) < 1e-14, "s2/s1 = {}", r.sv_ratio_z(2));
+        assert!(r.sv_ratio_phi(2) < 1e-14);
+        assert_eq!(r.neuron_clusters, 1);
+        assert!(r.neuron_spread < 1e-14);
+        assert!((r.effective_rank_z - 1.0).abs() < 1e-12);
+        // On M the trace of the Hessian equals R.
+        assert!((r.trace_hessian - r.sharpness_r).abs() < 1e-12 * r.sharpness_r);
+        let h = r.hessian.unwrap();
+        assert!(h.lambda_max > 0.0 && h.frobenius >= h.lambda_max);
+    }
+
+    #[test]
+    fn moving_off_the_optimum_along_the_manifold_raises_r() {
+        // Exchanging mass between two neurons' pre-activations keeps f fixed
+        // only to first order; R* is still the minimum of R nearby on M.
+        let (p, act, m, theta, opt) = constructed_optimum();
+        let mut t = theta.clone();
+        let d = p.d;
+        for k in 0..d {
+            t[k] += 1e-3 * (k as f64 + 1.0);
+            t[d + k] -= 1e-3 * (k as f64 + 1.0);
+        }
+        let r = Metrics::measure(&p, act, m, &t, 0, Some(&opt), opts());
+        assert!(r.sharpness_r > opt.r_star);
+        assert!(r.neuron_clusters > 1);
+        assert!(r.dist_to_optimum > 1e-4);
+    }
+
+    #[test]
+    fn nonfinite_weights_give_a_nonfinite_record_not_a_panic() {
+        let (p, act, m, mut theta, opt) = constructed_optimum();
+        theta[0] = f64::NAN;
+        let r = Metrics::measure(&p, act, m, &theta, 5, Some(&opt), opts());
+        assert!(r.loss.is_nan());
+        assert!(r.sv_z.is_empty());
+    }
+}

@@ -1,0 +1,407 @@
+//! The two-layer model `f_Θ(x) = Σ_j φ(θ_jᵀx)` (second layer fixed to ones)
+//! and the derived quantities of SCIENCE.md §1–§3: loss, gradient, trace of
+//! the Hessian, the sharpness R and its gradient, the Jacobian's tangent
+//! projection, and the full Hessian.
+//!
+//! Layouts: X is n×d, Θ is m×d (row j = θ_j), Z = XΘᵀ is n×m, all row-major.
+//! These are the reference formulas; the step kernel (`kernel.rs`) is the
+//! fast path for training and is tested against [`loss_gradient`].
+
+use crate::activation::Activation;
+use crate::data::Problem;
+use crate::error::{CoreError, Result};
+use faer::{Mat, Side};
+
+/// `Z = XΘᵀ`: z_ij = θ_jᵀx_i.
+pub fn preactivations(x: &[f64], theta: &[f64], n: usize, d: usize, m: usize, z: &mut [f64]) {
+    for i in 0..n {
+        let xi = &x[i * d..(i + 1) * d];
+        for j in 0..m {
+            let tj = &theta[j * d..(j + 1) * d];
+            z[i * m + j] = xi.iter().zip(tj).map(|(a, b)| a * b).sum();
+        }
+    }
+}
+
+/// The model evaluated at Θ: everything the formulas below share.
+#[derive(Clone, Debug)]
+pub struct Eval {
+    pub m: usize,
+    /// Z, n×m.
+    pub z: Vec<f64>,
+    /// φ'(Z), n×m.
+    pub d1: Vec<f64>,
+    /// φ''(Z), n×m.
+    pub d2: Vec<f64>,
+    /// Residuals f(x_i) − y_i.
+    pub resid: Vec<f64>,
+}
+
+impl Eval {
+    pub fn new(p: &Problem, act: Activation, theta: &[f64], m: usize) -> Self {
+        let mut z = vec![0.0; p.n * m];
+        preactivations(&p.x, theta, p.n, p.d, m, &mut z);
+        let d1 = z.iter().map(|&v| act.d1(v)).collect();
+        let d2 = z.iter().map(|&v| act.d2(v)).collect();
+        let resid = (0..p.n)
+            .map(|i| {
+                z[i * m..(i + 1) * m]
+                    .iter()
+                    .map(|&v| act.phi(v))
+                    .sum::<f64>()
+                    - p.y[i]
+            })
+            .collect();
+        Self {
+            m,
+            z,
+            d1,
+            d2,
+            resid,
+        }
+    }
+
+    /// `L(Θ) = (1/n) Σ_i (f(x_i) − y_i)²`.
+    pub fn loss(&self) -> f64 {
+        self.resid.iter().map(|r| r * r).sum::<f64>() / self.resid.len() as f64
+    }
+
+    /// `tr ∇²L = (2/n) Σ_i ‖x_i‖² [Σ_j φ'(z_ij)² + (f_i − y_i) Σ_j φ''(z_ij)]` (§3).
+    pub fn trace_hessian(&self, p: &Problem) -> f64 {
+        let m = self.m;
+        let sum: f64 = (0..p.n)
+            .map(|i| {
+                let row = i * m..(i + 1) * m;
+                let sq: f64 = self.d1[row.clone()].iter().map(|v| v * v).sum();
+                let curv: f64 = self.d2[row].iter().sum();
+                p.row_norm2[i] * (sq + self.resid[i] * curv)
+            })
+            .sum();
+        2.0 * sum / p.n as f64
+    }
+
+    /// `R(Θ) = (2/n) Σ_{i,j} φ'(z_ij)² ‖x_i‖²`, tr∇²L on the manifold (Lemma 4.3).
+    pub fn sharpness_r(&self, p: &Problem) -> f64 {
+        let m = self.m;
+        let sum: f64 = (0..p.n)
+            .map(|i| {
+                p.row_norm2[i]
+                    * self.d1[i * m..(i + 1) * m]
+                        .iter()
+                        .map(|v| v * v)
+                        .sum::<f64>()
+            })
+            .sum();
+        2.0 * sum / p.n as f64
+    }
+
+    /// `∂L/∂θ_j = (2/n) Σ_i (f_i − y_i) φ'(z_ij) x_i`, as an m×d matrix.
+    pub fn loss_gradient(&self, p: &Problem) -> Vec<f64> {
+        let u: Vec<f64> = self.resid.iter().map(|r| 2.0 * r / p.n as f64).collect();
+        self.jacobian_t(p, &u)
+    }
+
+    /// `∂R/∂θ_j = (4/n) Σ_i φ'(z_ij) φ''(z_ij) ‖x_i‖² x_i`.
+    pub fn sharpness_gradient(&self, p: &Problem) -> Vec<f64> {
+        let (m, d) = (self.m, p.d);
+        let mut g = vec![0.0; m * d];
+        for i in 0..p.n {
+            let c = 4.0 * p.row_norm2[i] / p.n as f64;
+            for j in 0..m {
+                let w = c * self.d1[i * m + j] * self.d2[i * m + j];
+                for (gk, xk) in g[j * d..(j + 1) * d].iter_mut().zip(p.row(i)) {
+                    *gk += w * xk;
+                }
+            }
+        }
+        g
+    }
+
+    /// `J v` for v ∈ R^{md}: (Jv)_i = Σ_j φ'(z_ij) x_iᵀ v_j. J is the
+    /// Jacobian of (f(x_1), …, f(x_n)) with respect to Θ.
+    pub fn jacobian(&self, p: &Problem, v: &[f64]) -> Vec<f64> {
+        let (m, d) = (self.m, p.d);
+        (0..p.n)
+            .map(|i| {
+                let xi = p.row(i);
+                (0..m)
+                    .map(|j| {
+                        let dot: f64 = xi
+                            .iter()
+                            .zip(&v[j * d..(j + 1) * d])
+                            .map(|(a, b)| a * b)
+                            .sum();
+                        self.d1[i * m + j] * dot
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// `Jᵀ u` for u ∈ Rⁿ: (Jᵀu)_j = Σ_i u_i φ'(z_ij) x_i.
+    pub fn jacobian_t(&self, p: &Problem, u: &[f64]) -> Vec<f64> {
+        let (m, d) = (self.m, p.d);
+        let mut out = vec![0.0; m * d];
+        for i in 0..p.n {
+            for j in 0..m {
+                let w = u[i] * self.d1[i * m + j];
+                for (o, xk) in out[j * d..(j + 1) * d].iter_mut().zip(p.row(i)) {
+                    *o += w * xk;
+                }
+            }
+        }
+        out
+    }
+
+    /// `JJᵀ = (XXᵀ) ∘ (φ'(Z) φ'(Z)ᵀ)`, n×n: the Gram matrix of the manifold's
+    /// normal space, computed without forming J.
+    pub fn normal_gram(&self, p: &Problem) -> Mat<f64> {
+        let m = self.m;
+        Mat::from_fn(p.n, p.n, |i, k| {
+            let xx: f64 = p.row(i).iter().zip(p.row(k)).map(|(a, b)| a * b).sum();
+            let pp: f64 = self.d1[i * m..(i + 1) * m]
+                .iter()
+                .zip(&self.d1[k * m..(k + 1) * m])
+                .map(|(a, b)| a * b)
+                .sum();
+            xx * pp
+        })
+    }
+
+    /// Solves `(JJᵀ) a = b` by Cholesky; fails when the rows of J are
+    /// dependent (then the tangent space is not defined by J).
+    pub fn solve_normal(&self, p: &Problem, b: &[f64]) -> Result<Vec<f64>> {
+        let g = self.normal_gram(p);
+        let llt = g
+            .llt(Side::Lower)
+            .map_err(|_| CoreError::LinearAlgebra("JJᵀ is not positive definite".into()))?;
+        let rhs = Mat::from_fn(p.n, 1, |i, _| b[i]);
+        let sol = faer::linalg::solvers::Solve::solve(&llt, &rhs);
+        Ok((0..p.n).map(|i| sol[(i, 0)]).collect())
+    }
+
+    /// `P_T v = v − Jᵀ(JJᵀ)⁻¹J v`: the projection onto the tangent space of
+    /// the level set {F(Θ) = F(Θ₀)} (the zero-loss manifold when L = 0).
+    pub fn project_tangent(&self, p: &Problem, v: &[f64]) -> Result<Vec<f64>> {
+        let a = self.solve_normal(p, &self.jacobian(p, v))?;
+        let jta = self.jacobian_t(p, &a);
+        Ok(v.iter().zip(jta).map(|(vi, wi)| vi - wi).collect())
+    }
+
+    /// `‖P_T ∇R‖`, the Riemannian gradient norm (stationarity on M).
+    pub fn riemannian_grad_norm(&self, p: &Problem) -> Result<f64> {
+        let g = self.project_tangent(p, &self.sharpness_gradient(p))?;
+        Ok(g.iter().map(|v| v * v).sum::<f64>().sqrt())
+    }
+
+    /// The full Hessian `∇²L = (2/n) Σ_i [∇f_i ∇f_iᵀ + (f_i − y_i)
+    /// blockdiag_j(φ''(z_ij) x_i x_iᵀ)]`, md×md. Costs O((md)²n).
+    pub fn hessian(&self, p: &Problem) -> Mat<f64> {
+        let (m, d) = (self.m, p.d);
+        let dim = m * d;
+        let mut h = Mat::<f64>::zeros(dim, dim);
+        let c = 2.0 / p.n as f64;
+        let mut gi = vec![0.0; dim];
+        for i in 0..p.n {
+            let xi = p.row(i);
+            for j in 0..m {
+                for k in 0..d {
+                    gi[j * d + k] = self.d1[i * m + j] * xi[k];
+                }
+            }
+            for a in 0..dim {
+                let ga = c * gi[a];
+                if ga != 0.0 {
+                    for b in 0..dim {
+                        h[(a, b)] += ga * gi[b];
+                    }
+                }
+            }
+            for j in 0..m {
+                let w = c * self.resid[i] * self.d2[i * m + j];
+                for k in 0..d {
+                    for l in 0..d {
+                        h[(j * d + k, j * d + l)] += w * xi[k] * xi[l];
+                    }
+                }
+            }
+        }
+        h
+    }
+}
+
+/// The clean loss gradient at Θ (convenience for tests and plain GD).
+pub fn loss_gradient(p: &Problem, act: Activation, theta: &[f64], m: usize) -> Vec<f64> {
+    Eval::new(p, act, theta, m).loss_gradient(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DataGen, RunConfig, Source};
+    use crate::data::initial_weights;
+    use crate::rng::Streams;
+
+    fn setup(
+        act: crate::ActivationName,
+        m: usize,
+        d: usize,
+        n: usize,
+    ) -> (Problem, Activation, Vec<f64>) {
+        let c = RunConfig {
+            activation: act,
+            m,
+            d,
+            n,
+            data: Source::Generate(DataGen::Gaussian),
+            ..Default::default()
+        };
+        let mut s = Streams::from_seed(11);
+        let p = Problem::build(&c, &mut s).unwrap();
+        let theta = initial_weights(&c, &mut s).unwrap();
+        (p, c.activation(), theta)
+    }
+
+    /// Central difference of a scalar function along coordinate `k` of Θ.
+    fn partial(f: &dyn Fn(&[f64]) -> f64, theta: &[f64], k: usize, h: f64) -> f64 {
+        let mut t = theta.to_vec();
+        t[k] += h;
+        let up = f(&t);
+        t[k] -= 2.0 * h;
+        let down = f(&t);
+        (up - down) / (2.0 * h)
+    }
+
+    fn assert_close(a: f64, b: f64, rel: f64, what: &str) {
+        assert!(
+            (a - b).abs() <= rel * (1.0 + a.abs().max(b.abs())),
+            "{what}: {a} vs {b}"
+        );
+    }
+
+    const ACTS: [crate::ActivationName; 4] = [
+        crate::ActivationName::CubicLinear,
+        crate::ActivationName::Sinh,
+        crate::ActivationName::Tanh,
+        crate::ActivationName::Softplus,
+    ];
+
+    #[test]
+    fn loss_gradient_matches_finite_differences() {
+        for act in ACTS {
+            let (p, a, theta) = setup(act, 4, 3, 5);
+            let g = loss_gradient(&p, a, &theta, 4);
+            let loss = |t: &[f64]| Eval::new(&p, a, t, 4).loss();
+            for k in 0..theta.len() {
+                assert_close(
+                    g[k],
+                    partial(&loss, &theta, k, 1e-6),
+                    1e-7,
+                    &format!("{act} ∂L/∂θ[{k}]"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sharpness_gradient_matches_finite_differences() {
+        for act in ACTS {
+            let (p, a, theta) = setup(act, 3, 4, 3);
+            let g = Eval::new(&p, a, &theta, 3).sharpness_gradient(&p);
+            let r = |t: &[f64]| Eval::new(&p, a, t, 3).sharpness_r(&p);
+            for k in 0..theta.len() {
+                assert_close(
+                    g[k],
+                    partial(&r, &theta, k, 1e-6),
+                    1e-7,
+                    &format!("{act} ∂R/∂θ[{k}]"),
+                );
+            }
+        }
+    }
+
+    /// The finite-difference Hessian: columns are central differences of ∇L.
+    fn fd_hessian(p: &Problem, a: Activation, theta: &[f64], m: usize) -> Vec<Vec<f64>> {
+        let h = 1e-5;
+        (0..theta.len())
+            .map(|k| {
+                let mut t = theta.to_vec();
+                t[k] += h;
+                let up = loss_gradient(p, a, &t, m);
+                t[k] -= 2.0 * h;
+                let down = loss_gradient(p, a, &t, m);
+                up.iter()
+                    .zip(down)
+                    .map(|(u, d)| (u - d) / (2.0 * h))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hessian_and_its_trace_match_finite_differences() {
+        for act in ACTS {
+            let (p, a, theta) = setup(act, 3, 2, 4);
+            let e = Eval::new(&p, a, &theta, 3);
+            let h = e.hessian(&p);
+            let fd = fd_hessian(&p, a, &theta, 3);
+            let mut fd_trace = 0.0;
+            for (k, col) in fd.iter().enumerate() {
+                fd_trace += col[k];
+                for (l, v) in col.iter().enumerate() {
+                    assert_close(h[(l, k)], *v, 1e-6, &format!("{act} H[{l},{k}]"));
+                }
+            }
+            assert_close(e.trace_hessian(&p), fd_trace, 1e-6, &format!("{act} tr H"));
+        }
+    }
+
+    #[test]
+    fn jacobian_matches_finite_differences_of_outputs() {
+        let (p, a, theta) = setup(crate::ActivationName::CubicLinear, 3, 4, 3);
+        let e = Eval::new(&p, a, &theta, 3);
+        for i in 0..p.n {
+            let fi = |t: &[f64]| Eval::new(&p, a, t, 3).resid[i];
+            let mut u = vec![0.0; p.n];
+            u[i] = 1.0;
+            let row = e.jacobian_t(&p, &u);
+            for k in 0..theta.len() {
+                assert_close(
+                    row[k],
+                    partial(&fi, &theta, k, 1e-6),
+                    1e-7,
+                    &format!("J[{i},{k}]"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tangent_projection_is_a_projection_orthogonal_to_the_jacobian() {
+        let (p, a, theta) = setup(crate::ActivationName::CubicLinear, 4, 5, 3);
+        let e = Eval::new(&p, a, &theta, 4);
+        let v: Vec<f64> = (0..theta.len())
+            .map(|k| ((k * 7 + 3) % 11) as f64 - 5.0)
+            .collect();
+        let pv = e.project_tangent(&p, &v).unwrap();
+        // J P_T v = 0, i.e. P_T Jᵀ = 0 transposed.
+        for (i, jv) in e.jacobian(&p, &pv).iter().enumerate() {
+            assert!(jv.abs() < 1e-10, "(J P_T v)[{i}] = {jv}");
+        }
+        // P_T Jᵀ u = 0 for every u.
+        for i in 0..p.n {
+            let mut u = vec![0.0; p.n];
+            u[i] = 1.0;
+            let ptj = e.project_tangent(&p, &e.jacobian_t(&p, &u)).unwrap();
+            assert!(
+                ptj.iter().all(|x| x.abs() < 1e-10),
+                "P_T Jᵀ e_{i} = {ptj:?}"
+            );
+        }
+        // P_T² = P_T.
+        let ppv = e.project_tangent(&p, &pv).unwrap();
+        for (x, y) in pv.iter().zip(&ppv) {
+            assert!((x - y).abs() < 1e-10);
+        }
+    }
+}
