@@ -1,1 +1,34 @@
-fn main() {}
+//! `sharpsweep`: one command line for running, sweeping, analysing and
+//! scheduling the training dynamics of two-layer networks.
+//!
+//! Each subcommand lives in `cli/<name>.rs` with its flags (`Args`) and a
+//! `main` returning [`cli::CliError`]; this file only dispatches.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sharpsweep", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one network and write its runs.parquet and trajectory.parquet.
+    Run(cli::run::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => cli::run::main(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}

@@ -48,6 +48,36 @@ impl NoiseKind {
     }
 }
 
+/// Parses one of a `ALL`-listed enum's names, the error listing them all.
+pub(crate) fn parse_named<T: Copy>(
+    s: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    what: &str,
+) -> std::result::Result<T, String> {
+    all.iter().copied().find(|v| name(*v) == s).ok_or_else(|| {
+        let names: Vec<_> = all.iter().map(|v| name(*v)).collect();
+        format!(
+            "unknown {what} '{s}' (expected one of {})",
+            names.join(", ")
+        )
+    })
+}
+
+impl FromStr for AlgorithmName {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        parse_named(s, &Self::ALL, Self::as_str, "algorithm")
+    }
+}
+
+impl FromStr for NoiseKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        parse_named(s, &Self::ALL, Self::as_str, "noise")
+    }
+}
+
 /// How the data matrix X is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataGen {

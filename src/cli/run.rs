@@ -1,0 +1,209 @@
+//! `sharpsweep run`: one training run from flags, written as
+//! `runs.parquet` (one row) and `trajectory.parquet` (one row per record).
+
+use super::{CliError, flag_error};
+use sharpsweep_core::config::{DataGen, InitGen, LabelGen};
+use sharpsweep_core::{ActivationName, Metrics, NoiseKind, RunConfig, Source, Trainer, data};
+use sharpsweep_sweep::parquet_io::{FileMeta, write_atomic};
+use sharpsweep_sweep::progress::{Progress, clock, human};
+use sharpsweep_sweep::schema::{RunRecord, runs_batch, trajectory_batch};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The defaults are [G24]'s Figure-1 setting (m = 10, d = 3, n = 3,
+/// η = 0.05, σ = 0.03); see docs/fidelity.md for what it does.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Neurons (width); taken from --init's file when that is given.
+    #[arg(long)]
+    m: Option<usize>,
+    /// Input dimension; taken from --data's file when that is given.
+    #[arg(long)]
+    d: Option<usize>,
+    /// Data points; taken from --data's file when that is given.
+    #[arg(long)]
+    n: Option<usize>,
+    /// Learning rate η.
+    #[arg(long)]
+    eta: Option<f64>,
+    /// Label-noise scale σ (the standard deviation of Gaussian noise); 0 = plain GD/SGD.
+    #[arg(long)]
+    sigma: Option<f64>,
+    /// Mini-batch size B (default: n, full batch).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Label-noise distribution: gaussian or rademacher.
+    #[arg(long)]
+    noise: Option<NoiseKind>,
+    /// cubic-linear, cube, sinh, tanh, softplus, relu, leaky-relu, quadratic.
+    #[arg(long)]
+    activation: Option<ActivationName>,
+    /// β of cubic-linear, φ(z) = z³ + βz.
+    #[arg(long)]
+    beta: Option<f64>,
+    /// Negative slope α of leaky-relu.
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// Step budget.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Seed of every random stream of the run.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Scale c of the Gaussian initialisation, θ ~ N(0, c²/d).
+    #[arg(long)]
+    init_scale: Option<f64>,
+    /// uniform, gaussian, orthonormal, or a CSV/.npy file (n×d).
+    #[arg(long)]
+    data: Option<Source<DataGen>>,
+    /// uniform, teacher, gaussian, or a CSV/.npy file (n values).
+    #[arg(long)]
+    labels: Option<Source<LabelGen>>,
+    /// gaussian, zero, or a CSV/.npy file (m×d).
+    #[arg(long)]
+    init: Option<Source<InitGen>>,
+    /// Also record every this many steps.
+    #[arg(long)]
+    log_every: Option<u64>,
+    /// Number of log-spaced records (plus step 0 and the last step).
+    #[arg(long)]
+    log_points: Option<usize>,
+    /// Record the full Hessian's Frobenius norm and largest eigenvalue.
+    #[arg(long)]
+    hessian: bool,
+    /// Loss above which the run counts as diverged.
+    #[arg(long)]
+    diverge_loss: Option<f64>,
+    /// Neuron clustering tolerance, relative to the largest feature norm.
+    #[arg(long)]
+    cluster_tol: Option<f64>,
+    /// Output directory.
+    #[arg(long, default_value = "sharpsweep-run")]
+    out: PathBuf,
+    /// Replace an existing result in --out.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar or summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The embedded default run: [G24]'s Figure 1 where it shows the effect in
+/// minutes, otherwise the nearest setting that does (docs/fidelity.md).
+pub fn default_config() -> RunConfig {
+    RunConfig::default()
+}
+
+impl Args {
+    /// The run's configuration: defaults, overridden by the flags given.
+    pub fn config(&self) -> Result<RunConfig, CliError> {
+        let mut c = default_config();
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
+        }
+        set!(
+            m, d, n, eta, sigma, noise, activation, beta, alpha, steps, seed, init_scale
+        );
+        set!(data, labels, init, log_points, diverge_loss, cluster_tol);
+        c.batch_size = self.batch_size.or(c.batch_size);
+        c.log_every = self.log_every.or(c.log_every);
+        c.hessian |= self.hessian;
+        // Shapes the user did not give come from the files that fix them.
+        let shape = |src: &Path, field| data::file_shape(src, field).map_err(|e| flag_error(&e));
+        if let Source::File(p) = &c.data {
+            let (rows, cols) = shape(p, "data")?;
+            c.n = self.n.unwrap_or(rows);
+            c.d = self.d.unwrap_or(cols);
+        }
+        if let (Source::File(p), None) = (&c.init, self.m) {
+            c.m = shape(p, "init")?.0;
+        }
+        c.validate().map_err(|e| flag_error(&e))?;
+        Ok(c)
+    }
+}
+
+pub fn main(args: Args) -> Result<(), CliError> {
+    let config = args.config()?;
+    let runs_path = args.out.join("runs.parquet");
+    let traj_path = args.out.join("trajectory.parquet");
+    if !args.force && (runs_path.exists() || traj_path.exists()) {
+        return Err(CliError::input(format!(
+            "--out: {} already holds a result (use --force to replace it)",
+            args.out.display()
+        )));
+    }
+    let mut trainer = Trainer::new(&config).map_err(|e| flag_error(&e))?;
+
+    let start = Instant::now();
+    let mut progress = Progress::new("run", "steps", config.steps);
+    if args.quiet {
+        progress = progress.silent();
+    }
+    let mut records: Vec<Metrics> = Vec::new();
+    // Chunks of steps between progress updates: about a millisecond of work.
+    let chunk = (1 << 22) / (config.m * config.d * config.batch()).max(1) as u64 + 1;
+    while !trainer.is_done() {
+        if let Some(r) = trainer.advance(chunk) {
+            records.push(r);
+        }
+        progress.update(trainer.state().step);
+    }
+    progress.finish(trainer.state().step);
+    let wall = start.elapsed().as_secs_f64();
+    let last = records
+        .last()
+        .cloned()
+        .expect("a run records at least step 0");
+    let record = RunRecord::new(&trainer, last, wall);
+
+    let config_json = serde_json::to_string(&config.canonical()).map_err(CliError::failure)?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::failure(format!("--out: {}: {e}", args.out.display())))?;
+    let rows: Vec<_> = records.iter().map(|r| (record.run_id, r)).collect();
+    let write = |path: &Path, batch, table| {
+        write_atomic(
+            path,
+            &[batch],
+            &FileMeta {
+                table,
+                config_json: &config_json,
+            },
+        )
+        .map_err(|e| CliError::failure(format!("writing {}: {e}", path.display())))
+    };
+    write(&traj_path, trajectory_batch(&rows), "trajectory")?;
+    write(
+        &runs_path,
+        runs_batch(std::slice::from_ref(&record)),
+        "runs",
+    )?;
+    if !args.quiet {
+        print_summary(&record, &args.out);
+    }
+    Ok(())
+}
+
+fn print_summary(r: &RunRecord, out: &Path) {
+    let m = &r.last;
+    let rate = r.steps_done as f64 / r.wall_seconds.max(1e-9);
+    println!(
+        "run {}: {} after {} steps in {} ({} steps/s)",
+        r.run_id,
+        r.status.as_str(),
+        r.steps_done,
+        clock(r.wall_seconds),
+        human(rate)
+    );
+    println!("  final loss          {:.3e}", m.loss);
+    println!(
+        "  s2/s1, s3/s1 of Z   {:.3e}, {:.3e}",
+        m.sv_ratio_z(2),
+        m.sv_ratio_z(3)
+    );
+    println!("  s2/s1 of phi(Z)     {:.3e}", m.sv_ratio_phi(2));
+    println!("  distance to z*      {:.3e}", m.dist_to_optimum);
+    let gap = r.r_star.map_or(f64::NAN, |rs| m.sharpness_r - rs);
+    println!("  R - R*              {gap:.3e}");
+    println!("  written to {}", out.display());
+}

@@ -1,0 +1,86 @@
+//! Writing Parquet files so that a reader never sees half of one: the bytes
+//! go to a hidden temporary name (DuckDB globs, pandas and pyarrow skip
+//! names starting with `.`), are fsynced, and only then renamed into place,
+//! and the directory is fsynced so the rename survives a crash.
+
+use crate::schema::{KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION};
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Rows per row group: large enough for good compression and fast scans,
+/// small enough that a reader streaming row groups stays in memory.
+pub const ROW_GROUP_ROWS: usize = 65_536;
+
+/// What a file says about itself in its key-value metadata.
+#[derive(Clone, Debug)]
+pub struct FileMeta<'a> {
+    /// `runs` or `trajectory`.
+    pub table: &'a str,
+    /// The configuration (a run's or a grid's), as JSON.
+    pub config_json: &'a str,
+}
+
+fn properties(meta: &FileMeta) -> WriterProperties {
+    let kv = |k: &str, v: String| KeyValue::new(k.to_string(), v);
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_key_value_metadata(Some(vec![
+            kv(KEY_SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
+            kv(KEY_TOOL_VERSION, env!("CARGO_PKG_VERSION").to_string()),
+            kv(KEY_TABLE, meta.table.to_string()),
+            kv(KEY_CONFIG, meta.config_json.to_string()),
+        ]))
+        .build()
+}
+
+/// The hidden temporary name `path` is written under before the rename.
+pub fn temporary_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `batches` (all of one schema) to `path` atomically.
+pub fn write_atomic(path: &Path, batches: &[RecordBatch], meta: &FileMeta) -> io::Result<()> {
+    let Some(first) = batches.first() else {
+        return Err(io::Error::other("nothing to write"));
+    };
+    let tmp = temporary_name(path);
+    let result = (|| {
+        let file = File::create(&tmp)?;
+        let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties(meta)))
+            .map_err(io::Error::other)?;
+        for b in batches {
+            writer.write(b).map_err(io::Error::other)?;
+        }
+        let file = writer.into_inner().map_err(io::Error::other)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Makes a directory's entries (a rename, a new file) durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,221 @@
+//! The Parquet schema of sharpsweep's two tables, in one place.
+//!
+//! * `runs`: one row per run: its configuration, status and final metrics;
+//! * `trajectory`: one row per recorded step of a run (join on `run_id`).
+//!
+//! Columns are plain Arrow types every reader maps natively (Int64, UInt64
+//! for seeds, Float64, Utf8, List<Float64>). Float metrics that are not
+//! defined (no φ⁻¹ for R*, a diverged state) are null rather than NaN, so
+//! SQL aggregates skip them. The file's key-value metadata carries
+//! `sharpsweep.schema_version`, the tool version, the table name and the
+//! configuration. Every column is a pure function of the configuration
+//! except `wall_seconds`.
+
+use arrow_array::builder::{Float64Builder, ListBuilder};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema};
+use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
+use std::sync::Arc;
+
+/// Bumped whenever a column is added, removed or changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Metadata keys written into every file.
+pub const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
+pub const KEY_TOOL_VERSION: &str = "sharpsweep.version";
+pub const KEY_TABLE: &str = "sharpsweep.table";
+pub const KEY_CONFIG: &str = "sharpsweep.config";
+
+/// One finished (or diverged) run, as the `runs` table stores it.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    pub config: RunConfig,
+    pub run_id: RunId,
+    pub status: Status,
+    pub steps_done: u64,
+    pub diverged_step: Option<u64>,
+    /// The last record: the final metrics.
+    pub last: Metrics,
+    /// R* of Theorem 3.3 for this run's problem, if φ⁻¹(y/m) exists.
+    pub r_star: Option<f64>,
+    /// Θ at the end, m×d row-major.
+    pub theta: Vec<f64>,
+    pub wall_seconds: f64,
+}
+
+impl RunRecord {
+    /// The record of a trainer that has emitted its last record `last`.
+    pub fn new(trainer: &Trainer, last: Metrics, wall_seconds: f64) -> Self {
+        let state = trainer.state();
+        Self {
+            config: trainer.config().clone(),
+            run_id: state.run_id,
+            status: state.status,
+            steps_done: state.step,
+            diverged_step: state.diverged_at,
+            last,
+            r_star: trainer.optimum().map(|o| o.r_star),
+            theta: state.theta.clone(),
+            wall_seconds,
+        }
+    }
+}
+
+/// Columns under construction; the schema follows from what is appended.
+#[derive(Default)]
+struct Table {
+    fields: Vec<Field>,
+    arrays: Vec<ArrayRef>,
+}
+
+/// Undefined values (NaN) are stored as null.
+fn defined(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
+}
+
+impl Table {
+    fn push(&mut self, name: &str, nullable: bool, array: ArrayRef) {
+        self.fields
+            .push(Field::new(name, array.data_type().clone(), nullable));
+        self.arrays.push(array);
+    }
+    fn utf8<S: AsRef<str>>(&mut self, name: &str, v: impl Iterator<Item = S>) {
+        let a: StringArray = v.map(|s| Some(s.as_ref().to_owned())).collect();
+        self.push(name, false, Arc::new(a));
+    }
+    fn i64(&mut self, name: &str, v: impl Iterator<Item = i64>) {
+        self.push(name, false, Arc::new(v.collect::<Int64Array>()));
+    }
+    fn i64_opt(&mut self, name: &str, v: impl Iterator<Item = Option<i64>>) {
+        self.push(name, true, Arc::new(v.collect::<Int64Array>()));
+    }
+    fn u64(&mut self, name: &str, v: impl Iterator<Item = u64>) {
+        self.push(name, false, Arc::new(v.collect::<UInt64Array>()));
+    }
+    /// A configuration value: always defined.
+    fn f64(&mut self, name: &str, v: impl Iterator<Item = f64>) {
+        self.push(name, false, Arc::new(v.collect::<Float64Array>()));
+    }
+    /// A metric: NaN becomes null.
+    fn metric(&mut self, name: &str, v: impl Iterator<Item = f64>) {
+        let a: Float64Array = v.map(defined).collect();
+        self.push(name, true, Arc::new(a));
+    }
+    fn list<'a>(&mut self, name: &str, v: impl Iterator<Item = &'a [f64]>) {
+        let mut b = ListBuilder::new(Float64Builder::new()).with_field(Arc::new(Field::new(
+            "item",
+            DataType::Float64,
+            true,
+        )));
+        for xs in v {
+            b.values().append_slice(xs);
+            b.append(true);
+        }
+        self.push(name, false, Arc::new(b.finish()));
+    }
+    fn finish(self) -> RecordBatch {
+        RecordBatch::try_new(Arc::new(Schema::new(self.fields)), self.arrays)
+            .expect("columns of equal length")
+    }
+}
+
+/// The metric columns shared by both tables, from the metrics of each row.
+fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
+    t.metric("loss", rows.iter().map(|r| r.loss));
+    t.metric("trace_hessian", rows.iter().map(|r| r.trace_hessian));
+    t.metric("sharpness_r", rows.iter().map(|r| r.sharpness_r));
+    t.metric("riem_grad_norm", rows.iter().map(|r| r.riem_grad_norm));
+    t.metric("dist_to_optimum", rows.iter().map(|r| r.dist_to_optimum));
+    t.list("sv_z", rows.iter().map(|r| r.sv_z.as_slice()));
+    t.list("sv_phi", rows.iter().map(|r| r.sv_phi.as_slice()));
+    t.metric("sv_ratio2_z", rows.iter().map(|r| r.sv_ratio_z(2)));
+    t.metric("sv_ratio3_z", rows.iter().map(|r| r.sv_ratio_z(3)));
+    t.metric("sv_ratio2_phi", rows.iter().map(|r| r.sv_ratio_phi(2)));
+    t.metric("sv_ratio3_phi", rows.iter().map(|r| r.sv_ratio_phi(3)));
+    t.metric("effective_rank_z", rows.iter().map(|r| r.effective_rank_z));
+    t.metric("neuron_spread", rows.iter().map(|r| r.neuron_spread));
+    t.i64(
+        "neuron_clusters",
+        rows.iter().map(|r| i64::from(r.neuron_clusters)),
+    );
+    let hessian = |f: fn(&sharpsweep_core::HessianStats) -> f64| {
+        rows.iter()
+            .map(move |r| r.hessian.as_ref().map_or(f64::NAN, f))
+    };
+    t.metric("hessian_fro", hessian(|h| h.frobenius));
+    t.metric("hessian_lambda_max", hessian(|h| h.lambda_max));
+}
+
+/// The `runs` table for `records` (in the order given).
+pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
+    let mut t = Table::default();
+    let c = |f: fn(&RunConfig) -> f64| records.iter().map(move |r| f(&r.config));
+    let n = |f: fn(&RunConfig) -> usize| records.iter().map(move |r| f(&r.config) as i64);
+    t.utf8("run_id", records.iter().map(|r| r.run_id.to_string()));
+    t.utf8(
+        "algorithm",
+        records.iter().map(|r| r.config.algorithm.as_str()),
+    );
+    t.utf8(
+        "activation",
+        records.iter().map(|r| r.config.activation.as_str()),
+    );
+    t.f64("beta", c(|c| c.beta));
+    t.f64("alpha", c(|c| c.alpha));
+    t.i64("m", n(|c| c.m));
+    t.i64("d", n(|c| c.d));
+    t.i64("n", n(|c| c.n));
+    t.i64("batch_size", n(|c| c.batch()));
+    t.f64("eta", c(|c| c.eta));
+    t.f64("sigma", c(|c| c.sigma));
+    t.utf8("noise", records.iter().map(|r| r.config.noise.as_str()));
+    t.u64("seed", records.iter().map(|r| r.config.seed));
+    t.utf8("data", records.iter().map(|r| r.config.data.to_string()));
+    t.utf8(
+        "labels",
+        records.iter().map(|r| r.config.labels.to_string()),
+    );
+    t.utf8("init", records.iter().map(|r| r.config.init.to_string()));
+    t.f64("init_scale", c(|c| c.init_scale));
+    t.i64("steps", records.iter().map(|r| r.config.steps as i64));
+    t.i64("steps_done", records.iter().map(|r| r.steps_done as i64));
+    t.utf8("status", records.iter().map(|r| r.status.as_str()));
+    t.i64_opt(
+        "diverged_step",
+        records.iter().map(|r| r.diverged_step.map(|s| s as i64)),
+    );
+    let last: Vec<&Metrics> = records.iter().map(|r| &r.last).collect();
+    metric_columns(&mut t, &last);
+    t.metric(
+        "sharpness_r_star",
+        records.iter().map(|r| r.r_star.unwrap_or(f64::NAN)),
+    );
+    t.list("theta", records.iter().map(|r| r.theta.as_slice()));
+    t.f64("wall_seconds", records.iter().map(|r| r.wall_seconds));
+    t.utf8(
+        "config",
+        records
+            .iter()
+            .map(|r| serde_json::to_string(&r.config.canonical()).unwrap_or_default()),
+    );
+    t.finish()
+}
+
+/// The `trajectory` table: one row per `(run_id, record)`.
+pub fn trajectory_batch(rows: &[(RunId, &Metrics)]) -> RecordBatch {
+    let mut t = Table::default();
+    t.utf8("run_id", rows.iter().map(|(id, _)| id.to_string()));
+    t.i64("step", rows.iter().map(|(_, r)| r.step as i64));
+    let metrics: Vec<&Metrics> = rows.iter().map(|(_, r)| *r).collect();
+    metric_columns(&mut t, &metrics);
+    t.list(
+        "neuron_pc1",
+        metrics.iter().map(|r| r.neuron_pc1.as_slice()),
+    );
+    t.list(
+        "neuron_pc2",
+        metrics.iter().map(|r| r.neuron_pc2.as_slice()),
+    );
+    t.list("z", metrics.iter().map(|r| r.z.as_slice()));
+    t.finish()
+}
