@@ -238,7 +238,7 @@ impl Default for RunConfig {
             eta: 0.05,
             sigma: 0.03,
             noise: NoiseKind::Gaussian,
-            steps: 1_000_000,
+            steps: 100_000_000,
             seed: 0,
             data: Source::Generate(DataGen::Uniform),
             labels: Source::Generate(LabelGen::Uniform),

@@ -7,6 +7,7 @@ use sharpsweep_core::{ActivationName, Metrics, NoiseKind, RunConfig, Source, Tra
 use sharpsweep_sweep::parquet_io::{FileMeta, write_atomic};
 use sharpsweep_sweep::progress::{Progress, clock, human};
 use sharpsweep_sweep::schema::{RunRecord, runs_batch, trajectory_batch};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -24,10 +25,10 @@ pub struct Args {
     #[arg(long)]
     n: Option<usize>,
     /// Learning rate η.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     eta: Option<f64>,
     /// Label-noise scale σ (the standard deviation of Gaussian noise); 0 = plain GD/SGD.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     sigma: Option<f64>,
     /// Mini-batch size B (default: n, full batch).
     #[arg(long)]
@@ -39,10 +40,10 @@ pub struct Args {
     #[arg(long)]
     activation: Option<ActivationName>,
     /// β of cubic-linear, φ(z) = z³ + βz.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     beta: Option<f64>,
     /// Negative slope α of leaky-relu.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     alpha: Option<f64>,
     /// Step budget.
     #[arg(long)]
@@ -51,7 +52,7 @@ pub struct Args {
     #[arg(long)]
     seed: Option<u64>,
     /// Scale c of the Gaussian initialisation, θ ~ N(0, c²/d).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     init_scale: Option<f64>,
     /// uniform, gaussian, orthonormal, or a CSV/.npy file (n×d).
     #[arg(long)]
@@ -72,10 +73,10 @@ pub struct Args {
     #[arg(long)]
     hessian: bool,
     /// Loss above which the run counts as diverged.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     diverge_loss: Option<f64>,
     /// Neuron clustering tolerance, relative to the largest feature norm.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     cluster_tol: Option<f64>,
     /// Output directory.
     #[arg(long, default_value = "sharpsweep-run")]
@@ -187,23 +188,27 @@ pub fn main(args: Args) -> Result<(), CliError> {
 fn print_summary(r: &RunRecord, out: &Path) {
     let m = &r.last;
     let rate = r.steps_done as f64 / r.wall_seconds.max(1e-9);
-    println!(
-        "run {}: {} after {} steps in {} ({} steps/s)",
+    let gap = r.r_star.map_or(f64::NAN, |rs| m.sharpness_r - rs);
+    let text = format!(
+        "run {}: {} after {} steps in {} ({} steps/s)\n\
+         \x20 final loss          {:.3e}\n\
+         \x20 s2/s1, s3/s1 of Z   {:.3e}, {:.3e}\n\
+         \x20 s2/s1 of phi(Z)     {:.3e}\n\
+         \x20 distance to z*      {:.3e}\n\
+         \x20 R - R*              {gap:.3e}\n\
+         \x20 written to {}\n",
         r.run_id,
         r.status.as_str(),
         r.steps_done,
         clock(r.wall_seconds),
-        human(rate)
-    );
-    println!("  final loss          {:.3e}", m.loss);
-    println!(
-        "  s2/s1, s3/s1 of Z   {:.3e}, {:.3e}",
+        human(rate),
+        m.loss,
         m.sv_ratio_z(2),
-        m.sv_ratio_z(3)
+        m.sv_ratio_z(3),
+        m.sv_ratio_phi(2),
+        m.dist_to_optimum,
+        out.display()
     );
-    println!("  s2/s1 of phi(Z)     {:.3e}", m.sv_ratio_phi(2));
-    println!("  distance to z*      {:.3e}", m.dist_to_optimum);
-    let gap = r.r_star.map_or(f64::NAN, |rs| m.sharpness_r - rs);
-    println!("  R - R*              {gap:.3e}");
-    println!("  written to {}", out.display());
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

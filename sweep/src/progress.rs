@@ -17,13 +17,16 @@ pub struct Progress {
 impl Progress {
     /// `unit` names what is counted ("steps", "runs").
     pub fn new(label: impl Into<String>, unit: &'static str, total: u64) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let start = Instant::now();
         Self {
             label: label.into(),
             unit,
             total,
-            start: Instant::now(),
-            last_draw: None,
-            terminal: std::io::stderr().is_terminal(),
+            start,
+            // A log gets its first line after one period, not a "0 done" line.
+            last_draw: (!terminal).then_some(start),
+            terminal,
             enabled: true,
         }
     }
