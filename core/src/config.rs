@@ -406,7 +406,8 @@ mod tests {
 
     #[test]
     fn invalid_values_name_their_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RunConfig)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut RunConfig)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("m", Box::new(|c| c.m = 0)),
             ("eta", Box::new(|c| c.eta = -0.1)),
             ("eta", Box::new(|c| c.eta = 0.0)),

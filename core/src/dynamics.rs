@@ -85,8 +85,7 @@ impl LabelNoise {
                 &mut s.coef,
             );
             state.step += 1;
-            // `!(a <= b)` is also true for NaN.
-            if !(loss <= self.diverge_loss) {
+            if loss.is_nan() || loss > self.diverge_loss {
                 state.status = Status::Diverged;
                 state.diverged_at = Some(state.step);
                 return;
