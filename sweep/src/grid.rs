@@ -1,0 +1,254 @@
+//! Grids of runs: a TOML file of axes (scalars, lists, ranges, zip groups,
+//! replicates) expanded into validated points, each a [`RunConfig`] with its
+//! [`RunId`]. The format is described in docs/grid.md; [`EXAMPLE`] is a
+//! commented example.
+//!
+//! The grid's keys are `RunConfig`'s fields, read from it through serde, so a
+//! field added to `RunConfig` is a grid key without any change here.
+
+mod expand;
+mod keys;
+mod overrides;
+mod parse;
+
+pub use crate::error::GridError;
+pub use expand::{MAX_POINTS, replicate_seed};
+
+use keys::Keys;
+use parse::{GRID, SEED, SEEDS};
+use serde::Serialize;
+use sharpsweep_core::{RunConfig, RunId};
+use std::collections::BTreeSet;
+use toml::Value as Toml;
+
+/// The embedded example grid, documented field by field
+/// (`sharpsweep sweep --example`).
+pub const EXAMPLE: &str = include_str!("grid/example.toml");
+
+/// An expanded, validated grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grid {
+    /// The base seed replicate seeds are mixed from ([`replicate_seed`]).
+    pub seed: u64,
+    /// Every point, `[[grid]]` tables in file order.
+    pub points: Vec<Point>,
+    /// The number of `[[grid]]` tables.
+    pub tables: usize,
+}
+
+/// One run of the grid.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Point {
+    /// Position in the expanded grid (0-based; what errors and `--dry-run` show).
+    pub index: usize,
+    #[serde(serialize_with = "hex")]
+    pub run_id: RunId,
+    pub config: RunConfig,
+    /// The `[[grid]]` table it comes from (0-based, `grid[table]`).
+    pub table: usize,
+    /// Its replicate index; `config.seed` is `replicate_seed(grid.seed, replicate)`.
+    pub replicate: u64,
+}
+
+fn hex<S: serde::Serializer>(id: &RunId, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(id)
+}
+
+impl Grid {
+    /// Parses TOML text, applies `--set key=value[,value…]` overrides,
+    /// expands and validates every point. Nothing about the grid is left to
+    /// fail later: the error is one line naming the key (and point).
+    pub fn from_toml(text: &str, overrides: &[String]) -> Result<Grid, GridError> {
+        let keys = Keys::new();
+        let doc: toml::Table = toml::from_str(text).map_err(|e| syntax(text, &e))?;
+        let mut seed = match doc.get(SEED) {
+            None => 0,
+            Some(v) => base_seed(SEED, v)?,
+        };
+        let tables = match doc.get(GRID) {
+            Some(Toml::Array(tables)) if !tables.is_empty() => tables,
+            Some(Toml::Table(_)) => {
+                return Err(GridError::new(
+                    GRID,
+                    "write [[grid]] (a list of tables), not [grid]",
+                ));
+            }
+            Some(Toml::Array(_)) | None => {
+                return Err(GridError::new(
+                    GRID,
+                    "no [[grid]] table: add one, e.g. [[grid]] then eta = [0.02, 0.05]",
+                ));
+            }
+            Some(other) => {
+                return Err(GridError::new(
+                    GRID,
+                    format!("expected [[grid]] tables, got {}", parse::show(other)),
+                ));
+            }
+        };
+        let defaults = parse::spec(
+            &keys,
+            "",
+            doc.iter().filter(|(k, _)| *k != SEED && *k != GRID),
+        )?;
+        let mut specs = Vec::with_capacity(tables.len());
+        for (i, table) in tables.iter().enumerate() {
+            let Toml::Table(table) = table else {
+                return Err(GridError::new(
+                    GRID,
+                    format!("expected [[grid]] tables, got {}", parse::show(table)),
+                ));
+            };
+            specs.push(
+                parse::spec(&keys, &format!("grid[{i}]"), table.iter())?.with_defaults(&defaults),
+            );
+        }
+        for text in overrides {
+            let o = overrides::parse(&keys, text)?;
+            match o.key.as_str() {
+                SEED => seed = base_seed(&o.at, &o.value)?,
+                SEEDS => {
+                    let seeds = parse::seeds(&o.at, &o.value)?;
+                    for spec in &mut specs {
+                        spec.seeds = Some(seeds.clone());
+                    }
+                }
+                key => {
+                    let axis = parse::axis(&keys, &o.at, key, &o.value, false)?;
+                    for spec in &mut specs {
+                        spec.set(key, axis.values.clone());
+                    }
+                }
+            }
+        }
+        Ok(Grid {
+            seed,
+            points: expand::points(&keys, seed, &specs)?,
+            tables: specs.len(),
+        })
+    }
+
+    /// The identity of the expanded grid: FNV-1a (64 bit) over the sorted
+    /// run_ids, as 16 hex digits. Independent of point order, so reordering
+    /// a grid file keeps its dataset.
+    pub fn fingerprint(&self) -> String {
+        let mut ids: Vec<RunId> = self.points.iter().map(|p| p.run_id).collect();
+        ids.sort_unstable();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for id in ids {
+            for b in id.0.to_le_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        format!("{h:016x}")
+    }
+
+    /// The expanded points as JSON (`seed`, `fingerprint`, `points` with
+    /// `index`, `run_id`, `config`, `table`, `replicate`), the provenance a
+    /// dataset keeps beside its Parquet files.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Provenance<'a> {
+            seed: u64,
+            fingerprint: String,
+            tables: usize,
+            points: &'a [Point],
+        }
+        serde_json::to_string_pretty(&Provenance {
+            seed: self.seed,
+            fingerprint: self.fingerprint(),
+            tables: self.tables,
+            points: &self.points,
+        })
+        .expect("a grid always serialises")
+    }
+
+    /// What `--dry-run` prints: the number of points, the total cost
+    /// estimate, the keys that vary, and the first `first` points, one line
+    /// each (index, run_id, the values of the varying keys).
+    pub fn dry_run_summary(&self, first: usize) -> String {
+        let keys = Keys::new();
+        let configs: Vec<serde_json::Value> = self
+            .points
+            .iter()
+            .map(|p| serde_json::to_value(&p.config).expect("a RunConfig always serialises"))
+            .collect();
+        let mut varying: Vec<(String, usize)> = Vec::new();
+        for key in keys.names().filter(|&k| k != SEED) {
+            let distinct: BTreeSet<String> = configs.iter().map(|c| c[key].to_string()).collect();
+            if distinct.len() > 1 {
+                varying.push((key.to_owned(), distinct.len()));
+            }
+        }
+        let replicates: BTreeSet<u64> = self.points.iter().map(|p| p.replicate).collect();
+        let total_cost: f64 = self.points.iter().map(|p| cost(&p.config)).sum();
+        let mut out = format!(
+            "{} points in {} [[grid]] table{}, cost estimate {:.3e} (sum of steps·m·d·batch)\n",
+            self.points.len(),
+            self.tables,
+            if self.tables == 1 { "" } else { "s" },
+            total_cost
+        );
+        let mut axes: Vec<String> = varying.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        axes.push(format!("replicates ({})", replicates.len()));
+        out += &format!("varying: {}\n", axes.join(", "));
+        for (p, c) in self.points.iter().zip(&configs).take(first) {
+            let mut line = format!("{:>7}  {}", p.index, p.run_id);
+            if self.tables > 1 {
+                line += &format!("  grid[{}]", p.table);
+            }
+            for (k, _) in &varying {
+                match &c[k.as_str()] {
+                    serde_json::Value::String(s) => line += &format!("  {k}={s}"),
+                    v => line += &format!("  {k}={v}"),
+                }
+            }
+            line += &format!("  replicate={}\n", p.replicate);
+            out += &line;
+        }
+        if self.points.len() > first {
+            out += &format!("    … {} more\n", self.points.len() - first);
+        }
+        out
+    }
+}
+
+/// The cost estimate of a run for scheduling and `--dry-run`:
+/// steps·m·d·B, the multiply-adds of its steps (B = n for the full batch,
+/// [G24]'s setting, making it steps·m·d·n).
+pub fn cost(config: &RunConfig) -> f64 {
+    config.steps as f64 * config.m as f64 * config.d as f64 * config.batch() as f64
+}
+
+/// The top-level `seed` (or `--set seed=…`).
+fn base_seed(at: &str, value: &Toml) -> Result<u64, GridError> {
+    match value {
+        Toml::Integer(s) if *s >= 0 => Ok(*s as u64),
+        other => Err(GridError::new(
+            at,
+            format!(
+                "the base seed must be an integer >= 0, got {}",
+                parse::show(other)
+            ),
+        )),
+    }
+}
+
+/// A TOML syntax error as one line with its position.
+fn syntax(text: &str, e: &toml::de::Error) -> GridError {
+    let at = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+            format!("line {line}, column {column}")
+        }
+        None => "grid file".to_owned(),
+    };
+    let message = e.message().trim().replace('\n', "; ");
+    GridError::new(at, format!("invalid TOML: {message}"))
+}
+
+#[cfg(test)]
+mod tests;

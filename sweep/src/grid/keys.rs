@@ -1,0 +1,150 @@
+//! The grid's key set, derived from [`RunConfig`] through serde rather than
+//! kept by hand: a field added to `RunConfig` is a grid key at once, with
+//! its type checked by `RunConfig`'s own `Deserialize`.
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value as Json};
+use sharpsweep_core::RunConfig;
+use std::fmt;
+
+/// `RunConfig`'s fields in declaration order, with their default values.
+pub(crate) struct Keys {
+    names: Vec<String>,
+    defaults: Map<String, Json>,
+}
+
+impl Keys {
+    pub(crate) fn new() -> Self {
+        let default = RunConfig::default();
+        let text = serde_json::to_string(&default).expect("a RunConfig always serialises");
+        let names = serde_json::from_str::<FieldOrder>(&text)
+            .expect("a RunConfig serialises as a JSON object")
+            .0;
+        let Ok(Json::Object(defaults)) = serde_json::to_value(&default) else {
+            unreachable!("a RunConfig serialises as a JSON object")
+        };
+        Self { names, defaults }
+    }
+
+    /// The fields in declaration order, which is the order axes nest in.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// Where `key` stands in declaration order, if it is a field at all.
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == key)
+    }
+
+    /// The configuration of the defaults with `values` set; the error is
+    /// serde's (`invalid type: floating point `1.5`, expected usize`).
+    pub(crate) fn build<'a>(
+        &self,
+        values: impl IntoIterator<Item = (&'a str, &'a Json)>,
+    ) -> Result<RunConfig, String> {
+        let mut map = self.defaults.clone();
+        for (k, v) in values {
+            map.insert(k.to_owned(), v.clone());
+        }
+        serde_json::from_value(Json::Object(map)).map_err(|e| e.to_string())
+    }
+
+    /// Whether `value` is of a type `key` accepts.
+    pub(crate) fn check(&self, key: &str, value: &Json) -> Result<(), String> {
+        self.build([(key, value)]).map(drop)
+    }
+
+    /// Whether `key` takes integers only (so a range must land on integers).
+    pub(crate) fn takes_integers_only(&self, key: &str) -> bool {
+        self.check(key, &Json::from(1)).is_ok() && self.check(key, &Json::from(0.5)).is_err()
+    }
+}
+
+/// The keys of a JSON object in the order they appear (serde_json's own map
+/// sorts them).
+struct FieldOrder(Vec<String>);
+
+impl<'de> Deserialize<'de> for FieldOrder {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = FieldOrder;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldOrder, A::Error> {
+                let mut names = Vec::new();
+                while let Some((k, IgnoredAny)) = map.next_entry::<String, IgnoredAny>()? {
+                    names.push(k);
+                }
+                Ok(FieldOrder(names))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
+
+/// The candidate closest to a misspelt `key`, if one is close enough to be
+/// what was meant (at most two edits, and fewer than the key's length).
+pub(crate) fn suggest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(key, c), c))
+        .filter(|&(d, _)| d <= 2 && d < key.chars().count())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_run_config_fields_in_declaration_order() {
+        let keys = Keys::new();
+        let names: Vec<_> = keys.names().collect();
+        assert_eq!(names[..3], ["algorithm", "activation", "beta"]);
+        assert!(keys.position("eta") < keys.position("sigma"));
+        assert!(names.contains(&"cluster_tol") && names.contains(&"batch_size"));
+        assert_eq!(keys.build([]).unwrap(), RunConfig::default());
+    }
+
+    #[test]
+    fn types_come_from_run_config() {
+        let keys = Keys::new();
+        assert!(keys.takes_integers_only("m"));
+        assert!(keys.takes_integers_only("batch_size"));
+        assert!(!keys.takes_integers_only("eta"));
+        assert!(keys.check("eta", &Json::from(1)).is_ok());
+        let err = keys.check("m", &Json::from(1.5)).unwrap_err();
+        assert!(err.contains("expected usize"), "{err}");
+        assert!(keys.check("activation", &Json::from("tanh")).is_ok());
+        assert!(keys.check("activation", &Json::from("tanhh")).is_err());
+    }
+
+    #[test]
+    fn misspelt_keys_get_the_nearest_name() {
+        let names = ["eta", "sigma", "batch_size", "m", "steps"];
+        assert_eq!(suggest("etaa", names.into_iter()), Some("eta"));
+        assert_eq!(suggest("batch-size", names.into_iter()), Some("batch_size"));
+        assert_eq!(suggest("sigm", names.into_iter()), Some("sigma"));
+        assert_eq!(suggest("lr", names.into_iter()), None);
+        assert_eq!(suggest("x", names.into_iter()), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

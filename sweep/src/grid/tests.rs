@@ -1,0 +1,435 @@
+use super::*;
+use sharpsweep_core::{ActivationName, NoiseKind};
+
+fn grid(text: &str) -> Grid {
+    Grid::from_toml(text, &[]).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn error(text: &str, overrides: &[&str]) -> String {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    match Grid::from_toml(text, &overrides) {
+        Ok(g) => panic!("accepted ({} points):\n{text}", g.points.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn etas(g: &Grid) -> Vec<f64> {
+    g.points.iter().map(|p| p.config.eta).collect()
+}
+
+#[test]
+fn a_scalar_is_one_point_with_defaults_elsewhere() {
+    let g = grid("[[grid]]\neta = 0.1\n");
+    assert_eq!(g.points.len(), 1);
+    let c = &g.points[0].config;
+    assert_eq!(c.eta, 0.1);
+    let expected = RunConfig {
+        eta: 0.1,
+        seed: replicate_seed(0, 0),
+        ..RunConfig::default()
+    };
+    assert_eq!(*c, expected);
+    assert_eq!(g.points[0].run_id, expected.run_id());
+}
+
+#[test]
+fn an_empty_table_is_the_default_run() {
+    let g = grid("[[grid]]\n");
+    assert_eq!(g.points.len(), 1);
+    assert_eq!(g.points[0].config.m, RunConfig::default().m);
+}
+
+#[test]
+fn lists_multiply_with_later_fields_varying_fastest() {
+    // sigma is written first, but eta is declared first in RunConfig and nests outside.
+    let g = grid("[[grid]]\nsigma = [0.0, 0.1]\neta = [0.01, 0.02, 0.03]\n");
+    let pairs: Vec<(f64, f64)> = g
+        .points
+        .iter()
+        .map(|p| (p.config.eta, p.config.sigma))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (0.01, 0.0),
+            (0.01, 0.1),
+            (0.02, 0.0),
+            (0.02, 0.1),
+            (0.03, 0.0),
+            (0.03, 0.1)
+        ]
+    );
+    assert!(g.points.iter().enumerate().all(|(i, p)| p.index == i));
+}
+
+#[test]
+fn linear_ranges_include_both_ends_evenly_spaced() {
+    let g = grid("[[grid]]\neta = { lin = [0.1, 0.3], num = 3 }\n");
+    // 0.1 + 0.2·½ is 0.20000000000000001 in floats: values are rounded to 12 digits.
+    assert_eq!(etas(&g), [0.1, 0.2, 0.3]);
+    let g = grid("[[grid]]\neta = { lin = [0.5, 0.5], num = 1 }\n");
+    assert_eq!(etas(&g), [0.5]);
+}
+
+#[test]
+fn log_ranges_are_evenly_spaced_in_the_logarithm() {
+    let g = grid("[[grid]]\neta = { log = [1e-3, 1e-1], num = 5 }\n");
+    let e = etas(&g);
+    assert_eq!(e[0], 1e-3);
+    assert_eq!(e[2], 1e-2);
+    assert_eq!(e[4], 1e-1);
+    for w in e.windows(2) {
+        let ratio = w[1] / w[0];
+        assert!((ratio - 10f64.sqrt()).abs() < 1e-10, "{e:?}");
+    }
+}
+
+#[test]
+fn integer_keys_take_ranges_that_land_on_integers_only() {
+    let g = grid("[[grid]]\nm = { lin = [10, 100], num = 4 }\n");
+    let ms: Vec<usize> = g.points.iter().map(|p| p.config.m).collect();
+    assert_eq!(ms, [10, 40, 70, 100]);
+    let g = grid("[[grid]]\nsteps = { log = [1000, 1000000], num = 4 }\n");
+    let steps: Vec<u64> = g.points.iter().map(|p| p.config.steps).collect();
+    assert_eq!(steps, [1000, 10_000, 100_000, 1_000_000]);
+    let e = error("[[grid]]\nm = { lin = [10, 100], num = 5 }\n", &[]);
+    assert_eq!(
+        e,
+        "grid[0].m: the range gives 32.5, but m takes integers (choose ends and num so every step is whole)"
+    );
+}
+
+#[test]
+fn zipped_axes_vary_together() {
+    let g = grid(
+        "[[grid]]\nm = [5, 10]\nzip = [{ eta = [0.01, 0.02, 0.04], sigma = [0.2, 0.1, 0.05] }]\n",
+    );
+    let triples: Vec<(usize, f64, f64)> = g
+        .points
+        .iter()
+        .map(|p| (p.config.m, p.config.eta, p.config.sigma))
+        .collect();
+    assert_eq!(
+        triples,
+        [
+            (5, 0.01, 0.2),
+            (5, 0.02, 0.1),
+            (5, 0.04, 0.05),
+            (10, 0.01, 0.2),
+            (10, 0.02, 0.1),
+            (10, 0.04, 0.05)
+        ]
+    );
+    // [[grid.zip]] is the same TOML as zip = [{ … }].
+    let tables = grid(
+        "[[grid]]\nm = [5, 10]\n[[grid.zip]]\neta = [0.01, 0.02, 0.04]\nsigma = [0.2, 0.1, 0.05]\n",
+    );
+    assert_eq!(tables, g);
+}
+
+#[test]
+fn seeds_give_replicates_with_common_random_numbers() {
+    let g = grid("seed = 7\n[[grid]]\neta = [0.01, 0.02]\nseeds = 3\n");
+    assert_eq!(g.points.len(), 6);
+    let reps: Vec<u64> = g.points.iter().map(|p| p.replicate).collect();
+    assert_eq!(reps, [0, 1, 2, 0, 1, 2]);
+    for p in &g.points {
+        assert_eq!(p.config.seed, replicate_seed(7, p.replicate));
+    }
+    // Same replicate, different η: same seed, hence same data and init.
+    assert_eq!(g.points[1].config.seed, g.points[4].config.seed);
+    assert_ne!(g.points[0].config.seed, g.points[1].config.seed);
+    let listed = grid("seed = 7\n[[grid]]\neta = 0.01\nseeds = [0, 2]\n");
+    assert_eq!(listed.points[1].config.seed, g.points[2].config.seed);
+    // The base seed changes every run.
+    let other = grid("seed = 8\n[[grid]]\neta = [0.01, 0.02]\nseeds = 3\n");
+    assert!(
+        g.points
+            .iter()
+            .zip(&other.points)
+            .all(|(a, b)| a.config.seed != b.config.seed)
+    );
+    assert_ne!(g.fingerprint(), other.fingerprint());
+}
+
+#[test]
+fn tables_concatenate_in_file_order() {
+    let g = grid("[[grid]]\neta = [0.01, 0.02]\n[[grid]]\neta = 0.03\nm = 5\n");
+    assert_eq!(g.tables, 2);
+    assert_eq!(etas(&g), [0.01, 0.02, 0.03]);
+    let tables: Vec<usize> = g.points.iter().map(|p| p.table).collect();
+    assert_eq!(tables, [0, 0, 1]);
+    assert_eq!(g.points[2].config.m, 5);
+    assert_eq!(g.points[0].config.m, RunConfig::default().m);
+}
+
+#[test]
+fn top_level_keys_are_defaults_a_table_can_override() {
+    let g = grid(
+        "m = 20\nsigma = [0.1, 0.2]\nseeds = 2\n\
+         [[grid]]\neta = 0.01\n\
+         [[grid]]\nm = 5\nseeds = 1\nzip = [{ eta = [0.02, 0.03], sigma = [0.3, 0.4] }]\n",
+    );
+    let rows: Vec<(usize, usize, f64, f64, u64)> = g
+        .points
+        .iter()
+        .map(|p| {
+            (
+                p.table,
+                p.config.m,
+                p.config.eta,
+                p.config.sigma,
+                p.replicate,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (0, 20, 0.01, 0.1, 0),
+            (0, 20, 0.01, 0.1, 1),
+            (0, 20, 0.01, 0.2, 0),
+            (0, 20, 0.01, 0.2, 1),
+            (1, 5, 0.02, 0.3, 0),
+            (1, 5, 0.03, 0.4, 0),
+        ]
+    );
+}
+
+#[test]
+fn overrides_replace_a_key_in_every_table() {
+    let text = "[[grid]]\neta = [0.01, 0.02]\nm = 5\n\
+                [[grid]]\nzip = [{ eta = [0.03, 0.04], sigma = [0.1, 0.2] }]\n";
+    let set = |o: &[&str]| {
+        let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
+        Grid::from_toml(text, &o).unwrap()
+    };
+    let g = set(&["m=7,8", "activation=tanh", "noise=rademacher"]);
+    assert!(
+        g.points
+            .iter()
+            .all(|p| p.config.activation == ActivationName::Tanh)
+    );
+    assert!(
+        g.points
+            .iter()
+            .all(|p| p.config.noise == NoiseKind::Rademacher)
+    );
+    assert_eq!(g.points.len(), 4 + 4);
+    assert_eq!(g.points[0].config.m, 7);
+    // A zipped key set from the command line leaves its zip group and varies alone.
+    let g = set(&["eta=0.05"]);
+    let rows: Vec<(f64, f64)> = g
+        .points
+        .iter()
+        .map(|p| (p.config.eta, p.config.sigma))
+        .collect();
+    let s = RunConfig::default().sigma;
+    assert_eq!(rows, [(0.05, s), (0.05, 0.1), (0.05, 0.2)]);
+    // A range, replicates and the base seed.
+    let g = set(&["eta={ log = [1e-3, 1e-1], num = 3 }", "seeds=2", "seed=9"]);
+    assert_eq!(g.points.len(), 3 * 2 + 3 * 2 * 2);
+    assert_eq!(g.seed, 9);
+    assert_eq!(g.points[1].config.seed, replicate_seed(9, 1));
+}
+
+#[test]
+fn run_ids_are_stable_across_reparses_and_key_order() {
+    let a = "seed = 3\nsteps = 1000\n[[grid]]\neta = [0.01, 0.02]\n\
+             sigma = { log = [0.01, 1], num = 3 }\nactivation = \"tanh\"\nseeds = 2\n";
+    let b = "steps = 1_000\nseed = 3\n# comments change nothing\n[[grid]]\nseeds = 2\n\
+             activation = 'tanh'\nsigma = { num = 3, log = [1e-2, 1.0] }\neta = [0.01, 0.02]\n";
+    assert_eq!(grid(a), grid(a));
+    assert_eq!(grid(a), grid(b));
+    assert_eq!(grid(a).fingerprint(), grid(b).fingerprint());
+    for p in grid(a).points {
+        assert_eq!(p.run_id, p.config.run_id());
+    }
+}
+
+#[test]
+fn fingerprint_ignores_point_order_but_not_content() {
+    let a = grid("[[grid]]\neta = [0.01, 0.02]\n[[grid]]\neta = 0.03\n");
+    let b = grid("[[grid]]\neta = 0.03\n[[grid]]\neta = [0.02, 0.01]\n");
+    assert_ne!(a.points, b.points);
+    assert_eq!(a.fingerprint(), b.fingerprint());
+    let c = grid("[[grid]]\neta = [0.01, 0.02, 0.03, 0.04]\n");
+    assert_ne!(a.fingerprint(), c.fingerprint());
+    assert_eq!(a.fingerprint().len(), 16);
+}
+
+#[test]
+fn json_lists_every_point_with_its_full_configuration() {
+    let g = grid("[[grid]]\neta = [0.01, 0.02]\nseeds = 2\n");
+    let v: serde_json::Value = serde_json::from_str(&g.to_json()).unwrap();
+    assert_eq!(v["fingerprint"], g.fingerprint());
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    for (p, j) in g.points.iter().zip(points) {
+        assert_eq!(j["run_id"], p.run_id.to_string());
+        assert_eq!(j["replicate"], p.replicate);
+        let config: RunConfig = serde_json::from_value(j["config"].clone()).unwrap();
+        assert_eq!(config, p.config);
+    }
+}
+
+#[test]
+fn dry_run_lists_count_cost_and_the_varying_keys() {
+    let g = grid(
+        "steps = 100\n[[grid]]\neta = [0.01, 0.02]\nactivation = ['tanh', 'relu']\nseeds = 2\n",
+    );
+    let s = g.dry_run_summary(3);
+    let lines: Vec<&str> = s.lines().collect();
+    // 8 runs of 100 steps · m 10 · d 3 · n 3.
+    assert_eq!(
+        lines[0],
+        "8 points in 1 [[grid]] table, cost estimate 7.200e4 (sum of steps·m·d·batch)"
+    );
+    assert_eq!(lines[1], "varying: activation (2), eta (2), replicates (2)");
+    assert_eq!(
+        lines[2],
+        format!(
+            "      0  {}  activation=tanh  eta=0.01  replicate=0",
+            g.points[0].run_id
+        )
+    );
+    assert!(
+        lines[4].contains("activation=tanh  eta=0.02  replicate=0"),
+        "{s}"
+    );
+    assert_eq!(lines[5], "    … 5 more");
+    assert_eq!(lines.len(), 6);
+}
+
+#[test]
+fn cost_is_steps_times_the_work_of_one_step() {
+    let c = RunConfig {
+        steps: 10,
+        m: 2,
+        d: 3,
+        n: 5,
+        ..RunConfig::default()
+    };
+    assert_eq!(cost(&c), 300.0);
+    assert_eq!(
+        cost(&RunConfig {
+            batch_size: Some(1),
+            ..c
+        }),
+        60.0
+    );
+}
+
+#[test]
+fn the_example_parses_into_figure_one_runs() {
+    let g = grid(EXAMPLE);
+    assert_eq!(g.points.len(), 3 * 3 * 4 + 3 * 4);
+    assert_eq!(g.tables, 2);
+    assert!(
+        g.points
+            .iter()
+            .all(|p| (p.config.m, p.config.d, p.config.n) == (10, 3, 3))
+    );
+}
+
+#[test]
+fn the_example_documents_every_key_with_its_default() {
+    let keys = Keys::new();
+    let assignment = |key: &str| format!("{key} = ");
+    for key in keys.names() {
+        assert!(
+            EXAMPLE
+                .lines()
+                .any(|l| l.trim_start_matches("# ").starts_with(&assignment(key))),
+            "grid/example.toml does not document '{key}': add a commented line `# {key} = <default>`"
+        );
+    }
+    // Uncommenting every documented default changes no point (an optional
+    // key, off by default, is documented with an example value instead).
+    let defaults = serde_json::to_value(RunConfig::default()).unwrap();
+    let documents_default = |line: &str| {
+        keys.names()
+            .any(|k| line.starts_with(&assignment(k)) && !defaults[k].is_null())
+    };
+    let uncommented: String = EXAMPLE
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if documents_default(rest) => rest,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        grid(&uncommented).fingerprint(),
+        grid(EXAMPLE).fingerprint()
+    );
+    assert_ne!(uncommented, EXAMPLE);
+}
+
+#[test]
+fn errors_are_one_line_naming_key_and_point() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "[[grid]]\netaa = 0.1\n",
+            &[],
+            "grid[0]: unknown key 'etaa' (did you mean 'eta'?)",
+        ),
+        (
+            "[[grid]]\neta = 0.2\n[[grid]]\neta = [0.1, -0.1]\n",
+            &[],
+            "grid[1].eta: must be a finite number > 0, got -0.1 (point 2)",
+        ),
+        (
+            "[[grid]]\neta = []\n",
+            &[],
+            "grid[0].eta: empty list (an axis needs at least one value)",
+        ),
+        (
+            "[[grid]]\neta = 0.1\n",
+            &["sigmaa=1"],
+            "--set sigmaa: unknown key 'sigmaa' (did you mean 'sigma'?)",
+        ),
+        (
+            "[[grid]]\n",
+            &["m=1.5"],
+            "--set m: invalid type: floating point `1.5`, expected usize",
+        ),
+        (
+            "[[grid]]\neta = [0.1\n",
+            &[],
+            "line 2, column 11: invalid TOML:",
+        ),
+        (
+            "[[grid]]\neta = 0.1\n[[grid]]\neta = 0.1\n",
+            &[],
+            "grid[1]: duplicate point: the same run (run_id",
+        ),
+        (
+            "[[grid]]\nbatch_size = 4\n",
+            &[],
+            "grid[0].batch_size: must be between 1 and n = 3, got 4 (point 0)",
+        ),
+    ];
+    for (text, overrides, expected) in cases {
+        let e = error(text, overrides);
+        assert!(e.starts_with(expected), "got {e:?}, expected {expected:?}");
+        assert!(!e.contains('\n'), "{e:?}");
+    }
+}
+
+#[test]
+fn huge_products_are_refused_before_expanding() {
+    let axis = format!(
+        "[{}]",
+        (1..=100)
+            .map(|i| format!("{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let text = format!("[[grid]]\nm = {axis}\nd = {axis}\nn = {axis}\nsteps = {axis}\n");
+    let e = error(&text, &[]);
+    assert_eq!(
+        e,
+        format!("grid[0]: the grid expands to more than {MAX_POINTS} points")
+    );
+}
