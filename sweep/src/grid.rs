@@ -176,10 +176,11 @@ impl Grid {
             .collect();
         let mut varying: Vec<(String, usize)> = Vec::new();
         for key in keys.names().filter(|&k| k != SEED) {
-            let distinct: BTreeSet<String> = configs.iter().map(|c| c[key].to_string()).collect();
-            if distinct.len() > 1 {
-                varying.push((key.to_owned(), distinct.len()));
+            if configs.iter().all(|c| c[key] == configs[0][key]) {
+                continue;
             }
+            let distinct: BTreeSet<String> = configs.iter().map(|c| c[key].to_string()).collect();
+            varying.push((key.to_owned(), distinct.len()));
         }
         let replicates: BTreeSet<u64> = self.points.iter().map(|p| p.replicate).collect();
         let total_cost: f64 = self.points.iter().map(|p| cost(&p.config)).sum();

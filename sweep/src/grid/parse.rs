@@ -183,7 +183,13 @@ fn zip_groups(keys: &Keys, prefix: &str, value: &Toml, spec: &mut Spec) -> Resul
         let mut axes: Vec<Axis> = Vec::new();
         for (key, value) in table {
             let key_at = path(&at, key);
-            if keys.position(key).is_none() || key == SEED {
+            if key == SEEDS || key == SEED {
+                return Err(GridError::new(
+                    key_at,
+                    "replicates cannot be zipped: set seeds in the [[grid]] table",
+                ));
+            }
+            if keys.position(key).is_none() {
                 return Err(unknown_key(keys, &at, key, &[]));
             }
             if spec.mentions(key) {
