@@ -557,6 +557,60 @@ impl Drop for Dataset {
     }
 }
 
+/// Where a dataset stands (`sharpsweep status`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Points in the grid.
+    pub total: usize,
+    /// Points with a committed row: finished + diverged + failed.
+    pub done: usize,
+    pub finished: usize,
+    pub diverged: usize,
+    pub failed: usize,
+    /// Points not done yet…
+    pub pending: usize,
+    /// …of which have a checkpoint (in flight or interrupted).
+    pub checkpointed: usize,
+    pub parts: usize,
+    /// Unreadable parts, whose runs count as pending.
+    pub corrupt: usize,
+    pub orphans: usize,
+    pub duplicates: usize,
+}
+
+impl Dataset {
+    /// Counts done and pending points without changing anything.
+    pub fn summary(&self) -> Result<Summary> {
+        let identity = self.identity()?.ok_or_else(|| {
+            SweepError::Refused(format!("{}: no {GRID_FILE}", self.dir.display()))
+        })?;
+        let scan = self.scan(false)?;
+        let checkpoints: BTreeSet<RunId> = crate::checkpoint::list(&self.dir).into_iter().collect();
+        let mut s = Summary {
+            total: identity.run_ids.len(),
+            parts: scan.parts.len(),
+            corrupt: scan.corrupt.len(),
+            orphans: scan.orphans,
+            duplicates: scan.duplicates,
+            ..Default::default()
+        };
+        for id in &identity.run_ids {
+            let id: RunId = id.parse().map_err(SweepError::Refused)?;
+            match scan.done.get(&id).map(|d| d.status.as_str()) {
+                Some("finished") => s.finished += 1,
+                Some("diverged") => s.diverged += 1,
+                Some(_) => s.failed += 1,
+                None => {
+                    s.pending += 1;
+                    s.checkpointed += usize::from(checkpoints.contains(&id));
+                }
+            }
+        }
+        s.done = s.finished + s.diverged + s.failed;
+        Ok(s)
+    }
+}
+
 /// The writer tag in a part name `part-<label>-<writer>-<seq>.parquet`.
 fn writer_of(name: &str) -> Option<&str> {
     let stem = name.strip_prefix("part-")?.strip_suffix(".parquet")?;

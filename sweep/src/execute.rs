@@ -28,6 +28,7 @@
 use crate::checkpoint;
 use crate::dataset::{Access, Dataset, Identity, utc_now};
 use crate::error::{Result, SweepError};
+use crate::grid::Grid;
 use crate::progress::Progress;
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::shard::Shard;
@@ -66,6 +67,25 @@ impl Plan {
             configs,
         }
     }
+}
+
+impl Plan {
+    /// The plan of an expanded grid.
+    pub fn from_grid(grid: &Grid) -> Plan {
+        let json = serde_json::from_str(&grid.to_json()).unwrap_or_default();
+        let configs = grid.points.iter().map(|p| p.config.clone()).collect();
+        Plan::new(grid.fingerprint(), json, configs)
+    }
+}
+
+/// Runs `grid` into the dataset at `out` in this process (see [`run_plan`]).
+pub fn run_sweep(
+    grid: &Grid,
+    out: &Path,
+    opts: &SweepOptions,
+    stop: &AtomicBool,
+) -> Result<SweepReport> {
+    run_plan(&Plan::from_grid(grid), out, opts, stop, &mut Alone)
 }
 
 /// How to run a sweep.
@@ -187,8 +207,9 @@ pub trait Team {
     fn report(&mut self, done: usize);
     /// At the reporting process, the points done by all processes.
     fn done_everywhere(&mut self, mine: usize) -> usize;
-    /// The last call: the job's report at rank 0, the local one elsewhere.
-    fn finish(&mut self, mine: SweepReport) -> SweepReport;
+    /// The last call: the job's report at rank 0, the local one elsewhere;
+    /// `progress` is shown the job's done count while rank 0 waits.
+    fn finish(&mut self, mine: SweepReport, progress: &mut dyn FnMut(usize)) -> SweepReport;
 }
 
 /// A sweep in one process.
@@ -208,7 +229,7 @@ impl Team for Alone {
     fn done_everywhere(&mut self, mine: usize) -> usize {
         mine
     }
-    fn finish(&mut self, mine: SweepReport) -> SweepReport {
+    fn finish(&mut self, mine: SweepReport, _progress: &mut dyn FnMut(usize)) -> SweepReport {
         mine
     }
 }
@@ -363,7 +384,7 @@ pub fn run_plan(
     report.interrupted = !report.complete();
     let done = report.already_done + report.ran;
     team.report(done);
-    let job = team.finish(report);
+    let job = team.finish(report, &mut |done| progress.update(done as u64));
     progress.finish((job.already_done + job.ran) as u64);
     match failure {
         Some(e) => Err(e),
@@ -413,9 +434,11 @@ fn run_point(
     checkpoint_every: Option<Duration>,
 ) -> Message {
     let start = Instant::now();
+    IN_RUN.set(true);
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         train(config, dir, halted, checkpoint_every)
     }));
+    IN_RUN.set(false);
     let error = match attempt {
         Ok(Ok(Some(outcome))) => return Message::Done(Box::new(outcome)),
         Ok(Ok(None)) => return Message::Checkpointed,
@@ -435,6 +458,17 @@ fn run_point(
         trajectory: Vec::new(),
         resumed: false,
     }))
+}
+
+thread_local! {
+    /// This thread is inside a run, where a panic is caught and recorded.
+    static IN_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a panic now would be caught as a run's failure (a panic hook
+/// uses this to abort an MPI job only on panics nobody handles).
+pub fn panic_is_caught() -> bool {
+    IN_RUN.get()
 }
 
 /// The trajectory rows of `records` as one batch.

@@ -8,6 +8,7 @@
 //! 4/3 of the optimum.
 
 use crate::error::{Result, SweepError};
+use crate::grid::cost;
 use sharpsweep_core::RunConfig;
 use std::fmt;
 use std::str::FromStr;
@@ -65,12 +66,6 @@ impl Shard {
         }
         mine
     }
-}
-
-/// The work of a run, in units of one multiply-add of the step kernel:
-/// steps·m·d·B (a step touches the m×d weights for each of B samples).
-pub fn cost(config: &RunConfig) -> f64 {
-    config.steps as f64 * (config.m * config.d * config.batch()) as f64
 }
 
 impl fmt::Display for Shard {
