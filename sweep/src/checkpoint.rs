@@ -10,7 +10,9 @@
 //! run starts over. A run resumed from its checkpoint produces the same
 //! rows, bit for bit, as one that never stopped.
 
-use crate::dataset::{CHECKPOINTS, CORRUPT, read_all, read_key};
+use crate::dataset::{
+    CHECKPOINTS, CORRUPT, hidden_temporaries, read_all, read_key, temporary_target,
+};
 use crate::parquet_io::{FileMeta, write_atomic_with};
 use arrow_array::RecordBatch;
 use sharpsweep_core::{RunConfig, RunId, RunState};
@@ -96,6 +98,20 @@ pub fn load(dir: &Path, config: &RunConfig) -> Option<Checkpoint> {
 /// Removes the checkpoint of a run that is now in a committed part.
 pub fn remove(dir: &Path, run_id: RunId) {
     let _ = std::fs::remove_file(path(dir, run_id));
+}
+
+/// Removes the temporaries of checkpoints of `runs` that a killed process
+/// left half-written (only this process may write those runs' checkpoints).
+pub fn remove_stale_temporaries(dir: &Path, runs: &std::collections::HashSet<RunId>) {
+    let ckpts = dir.join(CHECKPOINTS);
+    for temp in hidden_temporaries(&ckpts) {
+        let id = temporary_target(&temp)
+            .and_then(|t| t.strip_suffix(".ckpt"))
+            .and_then(|id| id.parse::<RunId>().ok());
+        if id.is_some_and(|id| runs.contains(&id)) {
+            let _ = std::fs::remove_file(ckpts.join(&temp));
+        }
+    }
 }
 
 /// The run_ids that have a checkpoint.

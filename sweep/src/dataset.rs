@@ -376,6 +376,18 @@ impl Dataset {
                 }
             }
         }
+        for (dir, temp) in [&runs_dir, &traj_dir]
+            .into_iter()
+            .flat_map(|d| hidden_temporaries(d).into_iter().map(move |t| (d, t)))
+        {
+            // A part's temporary left by a killed writer.
+            if let Some(writer) = writer_of(&temp)
+                && repair
+                && self.writer_is_dead(writer)?
+            {
+                remove_if_present(&dir.join(&temp))?;
+            }
+        }
         for name in visible_files(&traj_dir)? {
             if run_parts.contains(&name) {
                 continue;
@@ -611,8 +623,28 @@ impl Dataset {
     }
 }
 
-/// The writer tag in a part name `part-<label>-<writer>-<seq>.parquet`.
+/// The hidden temporary files ([`temporary_name`]) of a directory.
+pub fn hidden_temporaries(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n.contains(".tmp-"))
+        .collect()
+}
+
+/// The file a hidden temporary was going to become: `.x.tmp-123` → `x`.
+pub fn temporary_target(temp: &str) -> Option<&str> {
+    let inner = temp.strip_prefix('.')?;
+    Some(&inner[..inner.rfind(".tmp-")?])
+}
+
+/// The writer tag in a part name `part-<label>-<writer>-<seq>.parquet`
+/// (or in its hidden temporary's name).
 fn writer_of(name: &str) -> Option<&str> {
+    let name = temporary_target(name).unwrap_or(name);
     let stem = name.strip_prefix("part-")?.strip_suffix(".parquet")?;
     let mut it = stem.rsplitn(3, '-');
     it.next()?;
@@ -822,6 +854,8 @@ mod tests {
         assert_eq!(writer_of("part-s0of4-0a1b2c3d-00007.parquet"), Some("0a1b2c3d"));
         assert_eq!(writer_of("part-compact-0a1b2c3d-00001.parquet"), Some("0a1b2c3d"));
         assert_eq!(writer_of("notes.txt"), None);
+        assert_eq!(writer_of(".part-all-0a1b2c3d-00002.parquet.tmp-77"), Some("0a1b2c3d"));
+        assert_eq!(temporary_target(".abc.ckpt.tmp-12"), Some("abc.ckpt"));
     }
 
     #[test]

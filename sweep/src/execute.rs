@@ -307,6 +307,8 @@ pub fn run_plan(
         .map(|&i| &plan.configs[i])
         .filter(|c| !scan.done.contains_key(&c.run_id()))
         .collect();
+    let mine_ids: HashSet<RunId> = mine.iter().map(|&i| plan.configs[i].run_id()).collect();
+    checkpoint::remove_stale_temporaries(out, &mine_ids);
     let mut report = SweepReport {
         total: plan.configs.len(),
         assigned: mine.len(),
