@@ -127,3 +127,40 @@ pub fn list(dir: &Path) -> Vec<RunId> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::trajectory_batch;
+    use sharpsweep_core::Trainer;
+
+    #[test]
+    fn a_checkpoint_round_trips_state_and_rows_and_a_damaged_one_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(CHECKPOINTS)).unwrap();
+        let config = RunConfig {
+            steps: 1000,
+            log_points: 5,
+            ..Default::default()
+        };
+        let mut t = Trainer::new(&config).unwrap();
+        let rows: Vec<_> = (0..3).filter_map(|_| t.next_record()).collect();
+        let id = config.run_id();
+        let batch = trajectory_batch(&rows.iter().map(|r| (id, r)).collect::<Vec<_>>());
+        save(dir.path(), &config, t.state(), std::slice::from_ref(&batch), 1.5).unwrap();
+        assert_eq!(list(dir.path()), vec![id]);
+
+        let back = load(dir.path(), &config).expect("a checkpoint");
+        assert_eq!(back.state, *t.state());
+        assert_eq!(back.wall_seconds, 1.5);
+        assert_eq!(back.trajectory.len(), 1);
+        assert_eq!(back.trajectory[0], batch, "rows and schema survive exactly");
+
+        let p = path(dir.path(), id);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
+        assert!(load(dir.path(), &config).is_none());
+        assert!(!p.exists());
+        assert!(dir.path().join(CORRUPT).join(format!("checkpoint-{id}.ckpt")).exists());
+    }
+}

@@ -16,6 +16,7 @@ use crate::execute::{SweepReport, Team, panic_is_caught};
 use mpi::Threading;
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
+use mpi::point_to_point::MatchedReceiveVec;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::time::{Duration, Instant};
@@ -75,12 +76,12 @@ impl MpiTeam {
     /// Takes one pending message at rank 0 (blocking if `wait`); returns
     /// the sender's final report if it was one.
     fn receive(&mut self, wait: bool) -> Option<Option<(usize, [u64; 12])>> {
-        let (msg, status) = if wait {
+        let probed = if wait {
             self.world.any_process().matched_probe()
         } else {
             self.world.any_process().immediate_matched_probe()?
         };
-        let (data, _) = msg.matched_receive_vec::<u64>();
+        let (data, status) = probed.matched_receive_vec::<u64>();
         let from = status.source_rank() as usize;
         if status.tag() == TAG_FINAL {
             let mut counts = [0; 12];
