@@ -45,7 +45,7 @@ fn train_without_engine(b: divan::Bencher) {
 /// The same runs as a sweep into a fresh dataset, one worker thread.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn sweep_one_thread(b: divan::Bencher) {
-    let plan = Plan::new("bench".into(), serde_json::Value::Null, tiny_runs());
+    let plan = Plan::new("bench".into(), "null".into(), tiny_runs());
     let opts = SweepOptions {
         threads: Some(1),
         quiet: true,
@@ -53,9 +53,14 @@ fn sweep_one_thread(b: divan::Bencher) {
     };
     b.with_inputs(|| tempfile::tempdir().unwrap())
         .bench_values(|dir| {
-            let report =
-                run_plan(&plan, &dir.path().join("ds"), &opts, &AtomicBool::new(false), &mut Alone)
-                    .unwrap();
+            let report = run_plan(
+                &plan,
+                &dir.path().join("ds"),
+                &opts,
+                &AtomicBool::new(false),
+                &mut Alone,
+            )
+            .unwrap();
             assert_eq!(report.ran, POINTS as usize);
             dir
         });

@@ -3,9 +3,9 @@
 //! `--features mpi`; needs OpenMPI's `mpirun` (.ci/engine.sh runs it).
 #![cfg(feature = "mpi")]
 
-mod common;
+mod sweep_common;
 
-use common::*;
+use sweep_common::*;
 use std::process::Command;
 use tempfile::tempdir;
 
@@ -34,12 +34,22 @@ fn two_mpi_ranks_write_the_same_dataset_as_one_thread() {
         String::from_utf8_lossy(&o.stderr)
     );
     // Rank 0 alone reports, for the whole job.
-    assert_eq!(stdout.matches("sweep: 48 of 48 points done").count(), 1, "{stdout}");
+    assert_eq!(
+        stdout.matches("sweep: 48 of 48 points done").count(),
+        1,
+        "{stdout}"
+    );
     let names: Vec<String> = parts(&ranks, "runs")
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().any(|n| n.starts_with("part-s0of2-")), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("part-s1of2-")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("part-s0of2-")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("part-s1of2-")),
+        "{names:?}"
+    );
     assert_same_content(&single, &ranks);
 }

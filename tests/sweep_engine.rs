@@ -101,7 +101,10 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_sweep() {
     sweep(&grid, &killed, &["--threads", "2"]);
     assert_same_content(&whole, &killed);
     assert!(
-        std::fs::read_dir(killed.join("checkpoints")).unwrap().next().is_none(),
+        std::fs::read_dir(killed.join("checkpoints"))
+            .unwrap()
+            .next()
+            .is_none(),
         "checkpoints of finished runs are removed"
     );
 }
@@ -129,7 +132,7 @@ fn quiet() -> SweepOptions {
 #[test]
 fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     let t = tempdir().unwrap();
-    let plan = Plan::new("stop-test".into(), serde_json::Value::Null, configs(2_000_000, 4));
+    let plan = Plan::new("stop-test".into(), "null".into(), configs(2_000_000, 4));
     let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
     let never = AtomicBool::new(false);
     let report = run_plan(&plan, &whole, &quiet(), &never, &mut Alone).unwrap();
@@ -145,14 +148,21 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     });
     assert!(report.interrupted, "{report:?}");
     assert!(report.checkpointed >= 1, "{report:?}");
-    let ckpts = std::fs::read_dir(stopped.join("checkpoints")).unwrap().count();
+    let ckpts = std::fs::read_dir(stopped.join("checkpoints"))
+        .unwrap()
+        .count();
     assert_eq!(ckpts, report.checkpointed);
 
     let report = run_plan(&plan, &stopped, &quiet(), &never, &mut Alone).unwrap();
     assert!(!report.interrupted && report.complete(), "{report:?}");
     assert!(report.resumed >= 1, "{report:?}");
     assert_same_content(&whole, &stopped);
-    assert_eq!(std::fs::read_dir(stopped.join("checkpoints")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(stopped.join("checkpoints"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -160,20 +170,34 @@ fn a_run_whose_data_file_vanished_is_recorded_as_failed_and_the_sweep_goes_on() 
     let t = tempdir().unwrap();
     let mut cs = configs(200, 3);
     cs[1].data = "/nonexistent/x.csv".parse().unwrap();
-    let plan = Plan::new("failed-test".into(), serde_json::Value::Null, cs);
+    let plan = Plan::new("failed-test".into(), "null".into(), cs);
     let out = t.path().join("ds");
     let report = run_plan(&plan, &out, &quiet(), &AtomicBool::new(false), &mut Alone).unwrap();
-    assert_eq!((report.ran, report.failed, report.finished), (3, 1, 2), "{report:?}");
+    assert_eq!(
+        (report.ran, report.failed, report.finished),
+        (3, 1, 2),
+        "{report:?}"
+    );
     let runs = table(&out, "runs");
-    let failed: Vec<_> = runs.iter().filter(|r| r.contains("status=failed")).collect();
+    let failed: Vec<_> = runs
+        .iter()
+        .filter(|r| r.contains("status=failed"))
+        .collect();
     assert_eq!(failed.len(), 1);
-    assert!(failed[0].contains("x.csv"), "the error names the file: {}", failed[0]);
+    assert!(
+        failed[0].contains("x.csv"),
+        "the error names the file: {}",
+        failed[0]
+    );
     // A rerun does not retry it, and status counts it.
     let again = run_plan(&plan, &out, &quiet(), &AtomicBool::new(false), &mut Alone).unwrap();
     assert_eq!(again.ran, 0);
     let o = bin().arg("status").arg(&out).output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.lines().any(|l| l.trim() == "failed          1"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim() == "failed          1"),
+        "{text}"
+    );
 }
 
 fn truncate(path: &Path) {
@@ -202,7 +226,10 @@ fn truncated_parts_are_moved_aside_and_their_runs_redone() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("unreadable"));
     assert_same_content(&whole, &damaged);
     let aside = std::fs::read_dir(damaged.join("corrupt")).unwrap().count();
-    assert_eq!(aside, 4, "both parts of each damaged pair are kept in corrupt/");
+    assert_eq!(
+        aside, 4,
+        "both parts of each damaged pair are kept in corrupt/"
+    );
 }
 
 #[test]
@@ -265,7 +292,10 @@ fn a_different_grid_is_refused_and_force_new_keeps_the_old_dataset() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("another grid") && err.contains("--force-new"), "{err}");
+    assert!(
+        err.contains("another grid") && err.contains("--force-new"),
+        "{err}"
+    );
     assert_eq!(table(&ds, "runs"), before, "nothing was touched");
 
     sweep(&grid, &ds, &["--set", "sigma=0.1", "--force-new"]);
@@ -276,7 +306,11 @@ fn a_different_grid_is_refused_and_force_new_keeps_the_old_dataset() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("superseded-"))
         .collect();
     assert_eq!(aside.len(), 1);
-    assert_eq!(table(&aside[0].path(), "runs"), before, "the old runs were moved, not lost");
+    assert_eq!(
+        table(&aside[0].path(), "runs"),
+        before,
+        "the old runs were moved, not lost"
+    );
 }
 
 #[test]
@@ -305,7 +339,10 @@ fn a_second_sweep_on_a_busy_directory_is_refused() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "{extra:?}");
-        assert!(String::from_utf8_lossy(&o.stderr).contains("lock"), "{extra:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("lock"),
+            "{extra:?}"
+        );
     }
     first.kill().unwrap();
     first.wait().unwrap();

@@ -20,6 +20,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
         .and_then(|_| Dataset::open(&args.dir, Access::Exclusive))
         .map_err(sweep_error)?;
     let (before, after) = ds.compact(args.max_runs).map_err(sweep_error)?;
-    println!("{}: {before} part files merged into {after}", args.dir.display());
+    println!(
+        "{}: {before} part files merged into {after}",
+        args.dir.display()
+    );
     Ok(())
 }

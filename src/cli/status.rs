@@ -30,7 +30,10 @@ pub fn main(args: Args) -> Result<(), CliError> {
         );
     }
     if s.orphans > 0 {
-        println!("  orphaned trajectory parts of dead writers: {} (removed by the next sweep)", s.orphans);
+        println!(
+            "  orphaned trajectory parts of dead writers: {} (removed by the next sweep)",
+            s.orphans
+        );
     }
     if s.duplicates > 0 {
         println!("  runs found twice: {}", s.duplicates);

@@ -118,10 +118,16 @@ fn run(
     if let Some(mut team) = sharpsweep_sweep::mpi::MpiTeam::init() {
         use sharpsweep_sweep::Team;
         let rank = team.rank();
-        return Ok((run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?, rank));
+        return Ok((
+            run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?,
+            rank,
+        ));
     }
     let mut team = sharpsweep_sweep::Alone;
-    Ok((run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?, 0))
+    Ok((
+        run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?,
+        0,
+    ))
 }
 
 fn print_summary(r: &SweepReport, out: &std::path::Path, secs: f64) {

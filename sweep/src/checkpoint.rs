@@ -52,14 +52,17 @@ pub fn save(
             table: "checkpoint",
             config_json: &config_json,
         },
-        &[(KEY_STATE, state_json), (KEY_WALL, wall_seconds.to_string())],
+        &[
+            (KEY_STATE, state_json),
+            (KEY_WALL, wall_seconds.to_string()),
+        ],
     )
 }
 
-/// The checkpoint of `config`'s run, if there is a usable one. A damaged
+/// The checkpoint of run `id`, if there is a usable one. A damaged
 /// checkpoint is moved to `DIR/corrupt/` with a warning.
-pub fn load(dir: &Path, config: &RunConfig) -> Option<Checkpoint> {
-    let p = path(dir, config.run_id());
+pub fn load(dir: &Path, id: RunId) -> Option<Checkpoint> {
+    let p = path(dir, id);
     if !p.exists() {
         return None;
     }
@@ -147,10 +150,17 @@ mod tests {
         let rows: Vec<_> = (0..3).filter_map(|_| t.next_record()).collect();
         let id = config.run_id();
         let batch = trajectory_batch(&rows.iter().map(|r| (id, r)).collect::<Vec<_>>());
-        save(dir.path(), &config, t.state(), std::slice::from_ref(&batch), 1.5).unwrap();
+        save(
+            dir.path(),
+            &config,
+            t.state(),
+            std::slice::from_ref(&batch),
+            1.5,
+        )
+        .unwrap();
         assert_eq!(list(dir.path()), vec![id]);
 
-        let back = load(dir.path(), &config).expect("a checkpoint");
+        let back = load(dir.path(), id).expect("a checkpoint");
         assert_eq!(back.state, *t.state());
         assert_eq!(back.wall_seconds, 1.5);
         assert_eq!(back.trajectory.len(), 1);
@@ -159,8 +169,13 @@ mod tests {
         let p = path(dir.path(), id);
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
-        assert!(load(dir.path(), &config).is_none());
+        assert!(load(dir.path(), id).is_none());
         assert!(!p.exists());
-        assert!(dir.path().join(CORRUPT).join(format!("checkpoint-{id}.ckpt")).exists());
+        assert!(
+            dir.path()
+                .join(CORRUPT)
+                .join(format!("checkpoint-{id}.ckpt"))
+                .exists()
+        );
     }
 }

@@ -83,8 +83,26 @@ pub struct Identity {
     pub fingerprint: String,
     /// Every point's run_id (16 hex digits), in grid order.
     pub run_ids: Vec<String>,
-    /// The expanded grid as its author wrote it (informational).
-    pub grid: serde_json::Value,
+    /// The expanded grid as JSON (informational: written as the `grid`
+    /// field of `grid.json`, not read back).
+    #[serde(skip)]
+    pub grid_json: String,
+}
+
+impl Identity {
+    /// The text of `grid.json`.
+    fn to_json(&self) -> String {
+        let grid = if self.grid_json.trim().is_empty() {
+            "null"
+        } else {
+            &self.grid_json
+        };
+        format!(
+            "{{\n\"fingerprint\": {},\n\"run_ids\": {},\n\"grid\": {grid}\n}}\n",
+            serde_json::Value::from(self.fingerprint.as_str()),
+            serde_json::to_string(&self.run_ids).expect("strings serialise"),
+        )
+    }
 }
 
 /// How a process uses the dataset.
@@ -182,16 +200,16 @@ impl Dataset {
                     locks.push(f);
                     let p = dir.join(format!(".lock-shard-{}-of-{}", s.index, s.count));
                     let f = lock_file(&p)?;
-                    f.try_lock().map_err(|_| {
-                        locked(&p, &format!("shard {s} is already being run"))
-                    })?;
+                    f.try_lock()
+                        .map_err(|_| locked(&p, &format!("shard {s} is already being run")))?;
                     locks.push(f);
                 }
                 Access::Read => unreachable!(),
             }
             let p = dir.join(WRITERS).join(format!("{writer}.lock"));
             let f = lock_file(&p)?;
-            f.try_lock().map_err(|_| locked(&p, "writer tag collision"))?;
+            f.try_lock()
+                .map_err(|_| locked(&p, "writer tag collision"))?;
             locks.push(f);
         } else if !dir.join(GRID_FILE).is_file() {
             return Err(SweepError::Refused(format!(
@@ -221,7 +239,10 @@ impl Dataset {
             Err(e) => return Err(io(&path)(e)),
         };
         serde_json::from_str(&text).map(Some).map_err(|e| {
-            SweepError::Refused(format!("{}: not a sharpsweep grid file: {e}", path.display()))
+            SweepError::Refused(format!(
+                "{}: not a sharpsweep grid file: {e}",
+                path.display()
+            ))
         })
     }
 
@@ -252,8 +273,7 @@ impl Dataset {
                 "{dir} is not empty ({stranger}) and is not a sharpsweep dataset (no {GRID_FILE})"
             )));
         }
-        let json = serde_json::to_vec_pretty(identity).expect("an identity serialises");
-        write_file_atomic(&self.dir.join(GRID_FILE), &json)
+        write_file_atomic(&self.dir.join(GRID_FILE), identity.to_json().as_bytes())
     }
 
     /// An entry of the directory a sweep would not have made, if any.
@@ -295,7 +315,9 @@ impl Dataset {
         if !has_data {
             return Ok(());
         }
-        let aside = self.dir.join(format!("superseded-{}", utc_now().replace(':', "")));
+        let aside = self
+            .dir
+            .join(format!("superseded-{}", utc_now().replace(':', "")));
         fs::create_dir_all(&aside).map_err(io(&aside))?;
         for name in entries {
             let from = self.dir.join(&name);
@@ -497,10 +519,7 @@ impl Dataset {
         extra: &[(&str, String)],
     ) -> Result<()> {
         let traj = self.dir.join(TRAJECTORIES).join(name);
-        let meta = |table| FileMeta {
-            table,
-            config_json,
-        };
+        let meta = |table| FileMeta { table, config_json };
         write_atomic_with(&traj, trajectory, &meta("trajectory"), &[]).map_err(io(&traj))?;
         let runs_path = self.dir.join(RUNS).join(name);
         if let Err(e) = write_atomic_with(&runs_path, runs, &meta("runs"), extra) {
@@ -514,7 +533,11 @@ impl Dataset {
     /// Merges the parts into as few as possible, each holding up to
     /// `max_runs` runs; returns (parts before, parts after).
     pub fn compact(&mut self, max_runs: usize) -> Result<(usize, usize)> {
-        assert_eq!(self.access, Access::Exclusive, "compaction needs the exclusive lock");
+        assert_eq!(
+            self.access,
+            Access::Exclusive,
+            "compaction needs the exclusive lock"
+        );
         let scan = self.scan(true)?;
         let before = scan.parts.len();
         let mut groups: Vec<Vec<String>> = Vec::new();
@@ -544,8 +567,11 @@ impl Dataset {
             };
             let runs = read(RUNS)?;
             let traj = read(TRAJECTORIES)?;
-            let config = read_key(&self.dir.join(RUNS).join(&group[0]), crate::schema::KEY_CONFIG)?
-                .unwrap_or_default();
+            let config = read_key(
+                &self.dir.join(RUNS).join(&group[0]),
+                crate::schema::KEY_CONFIG,
+            )?
+            .unwrap_or_default();
             let name = self.next_part_name("compact");
             let replaces = serde_json::to_string(&group).expect("names serialise");
             self.write_pair(&name, &config, &traj, &runs, &[(KEY_REPLACES, replaces)])?;
@@ -660,7 +686,11 @@ fn visible_files(dir: &Path) -> Result<Vec<String>> {
         Err(e) => return Err(io(dir)(e)),
     };
     for e in entries {
-        let name = e.map_err(io(dir))?.file_name().to_string_lossy().into_owned();
+        let name = e
+            .map_err(io(dir))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if !name.starts_with('.') {
             names.push(name);
         }
@@ -703,7 +733,9 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io(path))
 }
 
-fn parquet_builder(path: &Path) -> std::result::Result<ParquetRecordBatchReaderBuilder<File>, String> {
+fn parquet_builder(
+    path: &Path,
+) -> std::result::Result<ParquetRecordBatchReaderBuilder<File>, String> {
     let f = File::open(path).map_err(|e| e.to_string())?;
     ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| e.to_string())
 }
@@ -722,11 +754,19 @@ pub fn read_key(path: &Path, key: &str) -> Result<Option<String>> {
 /// so batches of different files (and fresh ones) share one schema.
 pub fn read_all(path: &Path) -> Result<Vec<RecordBatch>> {
     let err = |e: String| SweepError::io(path)(std::io::Error::other(e));
-    let reader = parquet_builder(path).map_err(err)?.build().map_err(|e| err(e.to_string()))?;
+    let reader = parquet_builder(path)
+        .map_err(err)?
+        .build()
+        .map_err(|e| err(e.to_string()))?;
     let mut out = Vec::new();
     for b in reader {
         let b = b.map_err(|e| err(e.to_string()))?;
-        let schema = Arc::new(b.schema().as_ref().clone().with_metadata(std::collections::HashMap::new()));
+        let schema = Arc::new(
+            b.schema()
+                .as_ref()
+                .clone()
+                .with_metadata(std::collections::HashMap::new()),
+        );
         out.push(b.with_schema(schema).map_err(|e| err(e.to_string()))?);
     }
     Ok(out)
@@ -751,7 +791,10 @@ fn read_strings(
     let replaces = kv(KEY_REPLACES);
     let expected = builder.metadata().file_metadata().num_rows() as usize;
     let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
-    let reader = builder.with_projection(mask).build().map_err(|e| e.to_string())?;
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| e.to_string())?;
@@ -851,10 +894,19 @@ mod tests {
 
     #[test]
     fn part_names_carry_their_writer() {
-        assert_eq!(writer_of("part-s0of4-0a1b2c3d-00007.parquet"), Some("0a1b2c3d"));
-        assert_eq!(writer_of("part-compact-0a1b2c3d-00001.parquet"), Some("0a1b2c3d"));
+        assert_eq!(
+            writer_of("part-s0of4-0a1b2c3d-00007.parquet"),
+            Some("0a1b2c3d")
+        );
+        assert_eq!(
+            writer_of("part-compact-0a1b2c3d-00001.parquet"),
+            Some("0a1b2c3d")
+        );
         assert_eq!(writer_of("notes.txt"), None);
-        assert_eq!(writer_of(".part-all-0a1b2c3d-00002.parquet.tmp-77"), Some("0a1b2c3d"));
+        assert_eq!(
+            writer_of(".part-all-0a1b2c3d-00002.parquet.tmp-77"),
+            Some("0a1b2c3d")
+        );
         assert_eq!(temporary_target(".abc.ckpt.tmp-12"), Some("abc.ckpt"));
     }
 

@@ -44,27 +44,33 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub identity: Identity,
-    /// One configuration per distinct run_id, in grid order.
+    /// One configuration per distinct run_id, in grid order…
     pub configs: Vec<RunConfig>,
+    /// …and their run_ids.
+    pub ids: Vec<RunId>,
 }
 
 impl Plan {
     /// A plan of `configs` (repeated run_ids kept once) for the grid with
-    /// `fingerprint`, whose expansion `grid` is recorded in `grid.json`.
-    pub fn new(fingerprint: String, grid: serde_json::Value, configs: Vec<RunConfig>) -> Plan {
+    /// `fingerprint`, whose expansion `grid_json` is recorded in `grid.json`.
+    pub fn new(fingerprint: String, grid_json: String, configs: Vec<RunConfig>) -> Plan {
         let mut seen = HashSet::new();
-        let configs: Vec<RunConfig> = configs
+        let (configs, ids): (Vec<RunConfig>, Vec<RunId>) = configs
             .into_iter()
-            .filter(|c| seen.insert(c.run_id()))
-            .collect();
-        let run_ids = configs.iter().map(|c| c.run_id().to_string()).collect();
+            .map(|c| {
+                let id = c.run_id();
+                (c, id)
+            })
+            .filter(|(_, id)| seen.insert(*id))
+            .unzip();
         Plan {
             identity: Identity {
                 fingerprint,
-                run_ids,
-                grid,
+                run_ids: ids.iter().map(RunId::to_string).collect(),
+                grid_json,
             },
             configs,
+            ids,
         }
     }
 }
@@ -72,9 +78,8 @@ impl Plan {
 impl Plan {
     /// The plan of an expanded grid.
     pub fn from_grid(grid: &Grid) -> Plan {
-        let json = serde_json::from_str(&grid.to_json()).unwrap_or_default();
         let configs = grid.points.iter().map(|p| p.config.clone()).collect();
-        Plan::new(grid.fingerprint(), json, configs)
+        Plan::new(grid.fingerprint(), grid.to_json(), configs)
     }
 }
 
@@ -243,7 +248,11 @@ enum Message {
 
 struct Outcome {
     record: RunRecord,
-    trajectory: Vec<RecordBatch>,
+    /// Trajectory rows recorded before the last checkpoint, as batches…
+    saved: Vec<RecordBatch>,
+    /// …and the rows recorded since, turned into a batch at flush time
+    /// together with other runs' (one batch per part, not one per run).
+    fresh: Vec<Metrics>,
     resumed: bool,
 }
 
@@ -301,13 +310,13 @@ pub fn run_plan(
         }
     }
 
-    let mine = shard.select(&plan.configs);
-    let todo: Vec<&RunConfig> = mine
+    let mine = shard.select(&plan.ids, &plan.configs);
+    let todo: Vec<(RunId, &RunConfig)> = mine
         .iter()
-        .map(|&i| &plan.configs[i])
-        .filter(|c| !scan.done.contains_key(&c.run_id()))
+        .map(|&i| (plan.ids[i], &plan.configs[i]))
+        .filter(|(id, _)| !scan.done.contains_key(id))
         .collect();
-    let mine_ids: HashSet<RunId> = mine.iter().map(|&i| plan.configs[i].run_id()).collect();
+    let mine_ids: HashSet<RunId> = mine.iter().map(|&i| plan.ids[i]).collect();
     checkpoint::remove_stale_temporaries(out, &mine_ids);
     let mut report = SweepReport {
         total: plan.configs.len(),
@@ -340,11 +349,14 @@ pub fn run_plan(
                 for _ in 0..workers {
                     let tx = tx.clone();
                     ps.spawn(move |_| {
-                        let halted = || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
+                        let halted =
+                            || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
                         while !halted() {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(config) = todo.get(i) else { break };
-                            let msg = run_point(config, out, &halted, ckpt_every);
+                            let Some(&(id, config)) = todo.get(i) else {
+                                break;
+                            };
+                            let msg = run_point(id, config, out, &halted, ckpt_every);
                             if tx.send(msg).is_err() {
                                 break;
                             }
@@ -408,10 +420,23 @@ fn flush(
     }
     buffer.sort_by_key(|o| o.record.run_id);
     let records: Vec<RunRecord> = buffer.iter().map(|o| o.record.clone()).collect();
-    let trajectory: Vec<RecordBatch> = buffer
-        .iter()
-        .flat_map(|o| o.trajectory.iter().cloned())
-        .collect();
+    // Rows in run_id order: a run's saved batches, then its fresh rows.
+    let mut trajectory: Vec<RecordBatch> = Vec::new();
+    let mut rows: Vec<(RunId, &Metrics)> = Vec::new();
+    for o in buffer.iter() {
+        if !o.saved.is_empty() {
+            if !rows.is_empty() {
+                trajectory.push(trajectory_batch(&rows));
+                rows.clear();
+            }
+            trajectory.extend(o.saved.iter().cloned());
+        }
+        rows.extend(o.fresh.iter().map(|m| (o.record.run_id, m)));
+    }
+    if !rows.is_empty() {
+        trajectory.push(trajectory_batch(&rows));
+    }
+    drop(rows);
     ds.write_part(label, &plan.identity.fingerprint, &records, &trajectory)?;
     report.parts_written += 1;
     for o in buffer.drain(..) {
@@ -430,6 +455,7 @@ fn flush(
 /// Trains one point to its end, or to a checkpoint when `halted()`;
 /// failures become `failed` records.
 fn run_point(
+    id: RunId,
     config: &RunConfig,
     dir: &Path,
     halted: &dyn Fn() -> bool,
@@ -438,7 +464,7 @@ fn run_point(
     let start = Instant::now();
     IN_RUN.set(true);
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train(config, dir, halted, checkpoint_every)
+        train(id, config, dir, halted, checkpoint_every)
     }));
     IN_RUN.set(false);
     let error = match attempt {
@@ -457,7 +483,8 @@ fn run_point(
     let wall = start.elapsed().as_secs_f64();
     Message::Done(Box::new(Outcome {
         record: RunRecord::failed(config, error, wall),
-        trajectory: Vec::new(),
+        saved: Vec::new(),
+        fresh: Vec::new(),
         resumed: false,
     }))
 }
@@ -480,23 +507,27 @@ fn rows_batch(id: RunId, records: &[Metrics]) -> RecordBatch {
 }
 
 fn train(
+    id: RunId,
     config: &RunConfig,
     dir: &Path,
     halted: &dyn Fn() -> bool,
     checkpoint_every: Option<Duration>,
 ) -> std::result::Result<Option<Outcome>, String> {
     let start = Instant::now();
-    let id = config.run_id();
-    let saved = checkpoint::load(dir, config).and_then(|c| {
+    let resumed_from = checkpoint::load(dir, id).and_then(|c| {
         Trainer::resume(config, c.state)
             .map(|t| (t, c.trajectory, c.wall_seconds))
             .map_err(|e| eprintln!("warning: run {id}: {e}; it starts over"))
             .ok()
     });
-    let resumed = saved.is_some();
-    let (mut trainer, mut written, wall_before) = match saved {
+    let resumed = resumed_from.is_some();
+    let (mut trainer, mut written, wall_before) = match resumed_from {
         Some(s) => s,
-        None => (Trainer::new(config).map_err(|e| e.to_string())?, Vec::new(), 0.0),
+        None => (
+            Trainer::new(config).map_err(|e| e.to_string())?,
+            Vec::new(),
+            0.0,
+        ),
     };
     // About a millisecond of work between looks at the stop flag.
     let chunk = (1 << 22) / (config.m * config.d * config.batch()).max(1) as u64 + 1;
@@ -529,11 +560,11 @@ fn train(
         .last()
         .cloned()
         .ok_or("the run ended without a final record")?;
-    written.push(rows_batch(id, &fresh));
     let wall = wall_before + start.elapsed().as_secs_f64();
     Ok(Some(Outcome {
         record: RunRecord::new(&trainer, last, wall),
-        trajectory: written,
+        saved: written,
+        fresh,
         resumed,
     }))
 }

@@ -109,7 +109,11 @@ impl Team for MpiTeam {
         all == 1
     }
     fn report(&mut self, done: usize) {
-        if self.rank == 0 || self.last_sent.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        if self.rank == 0
+            || self
+                .last_sent
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
             return;
         }
         self.last_sent = Some(Instant::now());

@@ -9,7 +9,7 @@
 
 use crate::error::{Result, SweepError};
 use crate::grid::cost;
-use sharpsweep_core::RunConfig;
+use sharpsweep_core::{RunConfig, RunId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -46,11 +46,10 @@ impl Shard {
         self.count == 1
     }
 
-    /// The positions in `configs` that belong to this shard, largest cost
-    /// first: the order a process should run them in.
-    pub fn select(self, configs: &[RunConfig]) -> Vec<usize> {
+    /// The positions in `configs` (whose run_ids are `ids`) that belong to
+    /// this shard, largest cost first: the order a process should run them in.
+    pub fn select(self, ids: &[RunId], configs: &[RunConfig]) -> Vec<usize> {
         let mut order: Vec<usize> = (0..configs.len()).collect();
-        let ids: Vec<u64> = configs.iter().map(|c| c.run_id().0).collect();
         let costs: Vec<f64> = configs.iter().map(cost).collect();
         order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(ids[a].cmp(&ids[b])));
         let mut load = vec![0.0_f64; self.count];
@@ -90,9 +89,16 @@ impl FromStr for Shard {
 mod tests {
     use super::*;
 
+    fn ids(g: &[RunConfig]) -> Vec<RunId> {
+        g.iter().map(RunConfig::run_id).collect()
+    }
+
     fn grid() -> Vec<RunConfig> {
         let mut v = Vec::new();
-        for (i, steps) in [10, 2000, 50, 700, 700, 3, 90, 1200, 40, 5].iter().enumerate() {
+        for (i, steps) in [10, 2000, 50, 700, 700, 3, 90, 1200, 40, 5]
+            .iter()
+            .enumerate()
+        {
             v.push(RunConfig {
                 steps: *steps,
                 seed: i as u64,
@@ -108,7 +114,7 @@ mod tests {
         for n in 1..5 {
             let mut seen: Vec<usize> = Vec::new();
             for k in 0..n {
-                let mine = Shard::new(k, n).unwrap().select(&g);
+                let mine = Shard::new(k, n).unwrap().select(&ids(&g), &g);
                 let costs: Vec<f64> = mine.iter().map(|&i| cost(&g[i])).collect();
                 assert!(costs.windows(2).all(|w| w[0] >= w[1]), "{costs:?}");
                 seen.extend(mine);
@@ -126,7 +132,7 @@ mod tests {
         let loads: Vec<f64> = (0..2)
             .map(|k| {
                 let s = Shard::new(k, 2).unwrap();
-                s.select(&g).iter().map(|&i| cost(&g[i])).sum()
+                s.select(&ids(&g), &g).iter().map(|&i| cost(&g[i])).sum()
             })
             .collect();
         // LPT: no shard exceeds the mean by more than the largest point.
@@ -137,11 +143,17 @@ mod tests {
 
     #[test]
     fn shard_flags_parse_and_refuse_nonsense() {
-        assert_eq!("2/8".parse::<Shard>().unwrap(), Shard { index: 2, count: 8 });
+        assert_eq!(
+            "2/8".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 8 }
+        );
         for bad in ["8/8", "1", "a/2", "1/0", "-1/2"] {
             let e = bad.parse::<Shard>().unwrap_err().to_string();
             assert!(e.starts_with("--shard:"), "{e}");
         }
-        assert_eq!(Shard::new(1, 2).unwrap().split(1, 3), Shard { index: 4, count: 6 });
+        assert_eq!(
+            Shard::new(1, 2).unwrap().split(1, 3),
+            Shard { index: 4, count: 6 }
+        );
     }
 }
