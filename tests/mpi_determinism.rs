@@ -5,8 +5,8 @@
 
 mod sweep_common;
 
-use sweep_common::*;
 use std::process::Command;
+use sweep_common::*;
 use tempfile::tempdir;
 
 #[test]

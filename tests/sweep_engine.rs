@@ -4,7 +4,6 @@
 
 mod sweep_common;
 
-use sweep_common::*;
 use sharpsweep_core::RunConfig;
 use sharpsweep_sweep::{Alone, Plan, SweepOptions, run_plan};
 use std::hash::{BuildHasher, RandomState};
@@ -12,6 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use sweep_common::*;
 use tempfile::tempdir;
 
 #[test]

@@ -365,9 +365,9 @@ impl Dataset {
         let run_parts = visible_files(&runs_dir)?;
         for name in &run_parts {
             match read_runs_part(&runs_dir.join(name)) {
-                Ok((runs, replaces)) => {
-                    replaced.extend(replaces);
-                    valid.push((name.clone(), runs));
+                Ok(part) => {
+                    replaced.extend(part.replaces);
+                    valid.push((name.clone(), part.runs));
                 }
                 Err(why) => self.condemn(name, &why, repair, &mut scan)?,
             }
@@ -772,12 +772,22 @@ pub fn read_all(path: &Path) -> Result<Vec<RecordBatch>> {
     Ok(out)
 }
 
+/// String columns of a Parquet file, row by row, and two metadata keys.
+struct StringColumns {
+    rows: Vec<Vec<Option<String>>>,
+    table: Option<String>,
+    replaces: Option<String>,
+}
+
+/// A runs part's runs (run_id, status) and the parts it replaces.
+struct RunsPart {
+    runs: Vec<(RunId, String)>,
+    replaces: Vec<String>,
+}
+
 /// Reads string `columns` of a Parquet file in full (which checks the
 /// footer, every page of those columns and the row count), row by row.
-fn read_strings(
-    path: &Path,
-    columns: &[&str],
-) -> std::result::Result<(Vec<Vec<Option<String>>>, Option<String>, Option<String>), String> {
+fn read_strings(path: &Path, columns: &[&str]) -> std::result::Result<StringColumns, String> {
     let builder = parquet_builder(path)?;
     let kv = |key: &str| {
         builder
@@ -818,12 +828,20 @@ fn read_strings(
     if rows.len() != expected {
         return Err(format!("{} rows read, footer says {expected}", rows.len()));
     }
-    Ok((rows, table, replaces))
+    Ok(StringColumns {
+        rows,
+        table,
+        replaces,
+    })
 }
 
 /// The runs of a runs part and the parts it replaces.
-fn read_runs_part(path: &Path) -> std::result::Result<(Vec<(RunId, String)>, Vec<String>), String> {
-    let (rows, table, replaces) = read_strings(path, &["run_id", "status"])?;
+fn read_runs_part(path: &Path) -> std::result::Result<RunsPart, String> {
+    let StringColumns {
+        rows,
+        table,
+        replaces,
+    } = read_strings(path, &["run_id", "status"])?;
     if table.as_deref() != Some("runs") {
         return Err("not a runs table".into());
     }
@@ -838,13 +856,13 @@ fn read_runs_part(path: &Path) -> std::result::Result<(Vec<(RunId, String)>, Vec
         Some(json) => serde_json::from_str(&json).map_err(|e| e.to_string())?,
         None => Vec::new(),
     };
-    Ok((runs, replaces))
+    Ok(RunsPart { runs, replaces })
 }
 
 /// A trajectories part must be readable and hold rows of exactly the
 /// runs of its runs part that have any (failed runs have none).
 fn check_trajectories(path: &Path, runs: &[(RunId, String)]) -> std::result::Result<(), String> {
-    let (rows, table, _) = read_strings(path, &["run_id"])?;
+    let StringColumns { rows, table, .. } = read_strings(path, &["run_id"])?;
     if table.as_deref() != Some("trajectory") {
         return Err("its trajectories part is not a trajectory table".into());
     }

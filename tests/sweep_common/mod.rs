@@ -76,7 +76,10 @@ fn cell(a: &dyn Array, i: usize) -> String {
         DataType::Float64 => format!("{:x}", a.as_primitive::<Float64Type>().value(i).to_bits()),
         DataType::List(_) => {
             let l = a.as_list::<i32>().value(i);
-            (0..l.len()).map(|j| cell(l.as_ref(), j)).collect::<Vec<_>>().join(";")
+            (0..l.len())
+                .map(|j| cell(l.as_ref(), j))
+                .collect::<Vec<_>>()
+                .join(";")
         }
         t => panic!("unexpected column type {t}"),
     }
