@@ -42,6 +42,9 @@
 //! deletes those. A crash before the runs part appears leaves an orphan; a
 //! crash after it leaves replaced parts, which every later start (sweep,
 //! status, compact) deletes before counting: old and new never both count.
+//! (An outside reader listing the directory in the instant between the new
+//! runs part's rename and the old parts' removal can see both; the engine's
+//! own scans never do.)
 //!
 //! # --force-new
 //! A different grid on an existing dataset is refused. `--force-new` never
