@@ -20,6 +20,12 @@ struct Cli {
 enum Command {
     /// Train one network and write its runs.parquet and trajectory.parquet.
     Run(cli::run::Args),
+    /// Run every point of a grid into a resumable Parquet dataset.
+    Sweep(cli::sweep::Args),
+    /// Done, pending, diverged and failed points of a sweep's dataset.
+    Status(cli::status::Args),
+    /// Merge a dataset's small part files into few large ones.
+    Compact(cli::compact::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +44,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => cli::run::main(args),
+        Command::Sweep(args) => cli::sweep::main(args),
+        Command::Status(args) => cli::status::main(args),
+        Command::Compact(args) => cli::compact::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -97,8 +97,8 @@ fn runs_and_trajectory_hold_the_required_columns_and_metadata() {
     assert_eq!(steps.last(), Some(&20000));
     let meta = runs.metadata();
     assert_eq!(
-        meta.get("sharpsweep.schema_version").map(String::as_str),
-        Some("1")
+        meta.get("sharpsweep.schema_version"),
+        Some(&sharpsweep_sweep::schema::SCHEMA_VERSION.to_string())
     );
     assert!(
         meta.get("sharpsweep.config")

@@ -1,6 +1,9 @@
 //! The subcommands, one module each, and the error they share.
 
+pub mod compact;
 pub mod run;
+pub mod status;
+pub mod sweep;
 
 use std::fmt;
 use std::process::ExitCode;

@@ -1,7 +1,8 @@
-//! The one error type of `sweep`: every message is one line naming what the
-//! user can fix.
+//! The one error type of the sweep crate. Every message names the file,
+//! flag or directory the user can act on.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -9,6 +10,47 @@ pub enum SweepError {
     /// The grid file or a `--set` override is invalid; nothing has run yet.
     #[error(transparent)]
     Grid(#[from] GridError),
+
+    /// The user's request cannot be honoured as given (a different grid on
+    /// an existing dataset, a bad `--shard`, a directory that is not a
+    /// dataset): nothing was written.
+    #[error("{0}")]
+    Refused(String),
+
+    /// Another sweep holds the dataset (or this shard of it).
+    #[error("{dir}: {what} (lock {lock} is held by another process)")]
+    Locked {
+        dir: PathBuf,
+        what: String,
+        lock: PathBuf,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// Another rank of an MPI job failed before work started.
+    #[error("rank {rank}: {message}")]
+    Rank { rank: usize, message: String },
+}
+
+impl SweepError {
+    /// An I/O error about `path`.
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
+        move |source| SweepError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// True when the input was at fault (exit code 2 in the CLI) rather than
+    /// the machine (exit code 1).
+    pub fn is_input(&self) -> bool {
+        matches!(self, Self::Grid(_) | Self::Refused(_) | Self::Locked { .. })
+    }
 }
 
 /// An invalid grid: where (`grid[1].eta`, `--set m`, `line 3, column 7`),
@@ -47,3 +89,5 @@ impl fmt::Display for GridError {
         Ok(())
     }
 }
+
+pub type Result<T, E = SweepError> = std::result::Result<T, E>;

@@ -1,11 +1,20 @@
-//! Sweeps of many runs: grids of runs, the Parquet schema and atomic writing
+//! Sweeps of many runs: grids split over threads, shards and MPI ranks, a
+//! crash-safe resumable Parquet dataset, and the schema and atomic writing
 //! every output goes through.
 
+pub mod checkpoint;
+pub mod dataset;
 pub mod error;
+pub mod execute;
 pub mod grid;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod parquet_io;
 pub mod progress;
 pub mod schema;
+pub mod shard;
 
 pub use error::{GridError, SweepError};
+pub use execute::{Alone, Plan, SweepOptions, SweepReport, Team, run_plan, run_sweep};
 pub use grid::{Grid, Point};
+pub use shard::Shard;

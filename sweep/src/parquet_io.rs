@@ -26,19 +26,21 @@ pub struct FileMeta<'a> {
     pub config_json: &'a str,
 }
 
-fn properties(meta: &FileMeta) -> WriterProperties {
+fn properties(meta: &FileMeta, extra: &[(&str, String)]) -> WriterProperties {
     let kv = |k: &str, v: String| KeyValue::new(k.to_string(), v);
+    let mut pairs = vec![
+        kv(KEY_SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
+        kv(KEY_TOOL_VERSION, env!("CARGO_PKG_VERSION").to_string()),
+        kv(KEY_TABLE, meta.table.to_string()),
+        kv(KEY_CONFIG, meta.config_json.to_string()),
+    ];
+    pairs.extend(extra.iter().map(|(k, v)| kv(k, v.clone())));
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_key_value_metadata(Some(vec![
-            kv(KEY_SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
-            kv(KEY_TOOL_VERSION, env!("CARGO_PKG_VERSION").to_string()),
-            kv(KEY_TABLE, meta.table.to_string()),
-            kv(KEY_CONFIG, meta.config_json.to_string()),
-        ]))
+        .set_key_value_metadata(Some(pairs))
         .build()
 }
 
@@ -53,13 +55,24 @@ pub fn temporary_name(path: &Path) -> PathBuf {
 
 /// Writes `batches` (all of one schema) to `path` atomically.
 pub fn write_atomic(path: &Path, batches: &[RecordBatch], meta: &FileMeta) -> io::Result<()> {
+    write_atomic_with(path, batches, meta, &[])
+}
+
+/// [`write_atomic`] with `extra` key-value metadata (a checkpoint's state,
+/// the parts a compacted part replaces).
+pub fn write_atomic_with(
+    path: &Path,
+    batches: &[RecordBatch],
+    meta: &FileMeta,
+    extra: &[(&str, String)],
+) -> io::Result<()> {
     let Some(first) = batches.first() else {
         return Err(io::Error::other("nothing to write"));
     };
     let tmp = temporary_name(path);
     let result = (|| {
         let file = File::create(&tmp)?;
-        let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties(meta)))
+        let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties(meta, extra)))
             .map_err(io::Error::other)?;
         for b in batches {
             writer.write(b).map_err(io::Error::other)?;

@@ -1,6 +1,7 @@
 //! The Parquet schema of sharpsweep's two tables, in one place.
 //!
-//! * `runs`: one row per run: its configuration, status and final metrics;
+//! * `runs`: one row per run: its configuration, status (`finished`,
+//!   `diverged`, `failed` with an `error` message) and final metrics;
 //! * `trajectory`: one row per recorded step of a run (join on `run_id`).
 //!
 //! Columns are plain Arrow types every reader maps natively (Int64, UInt64
@@ -18,7 +19,7 @@ use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
 use std::sync::Arc;
 
 /// Bumped whenever a column is added, removed or changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Metadata keys written into every file.
 pub const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
@@ -41,6 +42,9 @@ pub struct RunRecord {
     /// Θ at the end, m×d row-major.
     pub theta: Vec<f64>,
     pub wall_seconds: f64,
+    /// Why the run could not be carried out (a panic, a vanished data
+    /// file); such a run has status `failed` and no trajectory rows.
+    pub error: Option<String>,
 }
 
 impl RunRecord {
@@ -57,9 +61,55 @@ impl RunRecord {
             r_star: trainer.optimum().map(|o| o.r_star),
             theta: state.theta.clone(),
             wall_seconds,
+            error: None,
+        }
+    }
+
+    /// The record of a run that failed with `error` before finishing: its
+    /// metrics are null and its status is `failed`.
+    pub fn failed(config: &RunConfig, error: String, wall_seconds: f64) -> Self {
+        let nan = f64::NAN;
+        Self {
+            config: config.clone(),
+            run_id: config.run_id(),
+            status: Status::Running,
+            steps_done: 0,
+            diverged_step: None,
+            last: Metrics {
+                step: 0,
+                loss: nan,
+                trace_hessian: nan,
+                sharpness_r: nan,
+                riem_grad_norm: nan,
+                sv_z: Vec::new(),
+                sv_phi: Vec::new(),
+                effective_rank_z: nan,
+                dist_to_optimum: nan,
+                neuron_spread: nan,
+                neuron_clusters: 0,
+                neuron_pc1: Vec::new(),
+                neuron_pc2: Vec::new(),
+                z: Vec::new(),
+                hessian: None,
+            },
+            r_star: None,
+            theta: Vec::new(),
+            wall_seconds,
+            error: Some(error),
+        }
+    }
+
+    /// `finished`, `diverged` or `failed`: the `status` column.
+    pub fn status_name(&self) -> &'static str {
+        match self.error {
+            Some(_) => STATUS_FAILED,
+            None => self.status.as_str(),
         }
     }
 }
+
+/// The `status` of a run that could not be carried out.
+pub const STATUS_FAILED: &str = "failed";
 
 /// Columns under construction; the schema follows from what is appended.
 #[derive(Default)]
@@ -82,6 +132,10 @@ impl Table {
     fn utf8<S: AsRef<str>>(&mut self, name: &str, v: impl Iterator<Item = S>) {
         let a: StringArray = v.map(|s| Some(s.as_ref().to_owned())).collect();
         self.push(name, false, Arc::new(a));
+    }
+    fn utf8_opt<'a>(&mut self, name: &str, v: impl Iterator<Item = Option<&'a str>>) {
+        let a: StringArray = v.collect();
+        self.push(name, true, Arc::new(a));
     }
     fn i64(&mut self, name: &str, v: impl Iterator<Item = i64>) {
         self.push(name, false, Arc::new(v.collect::<Int64Array>()));
@@ -179,7 +233,8 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
     t.f64("init_scale", c(|c| c.init_scale));
     t.i64("steps", records.iter().map(|r| r.config.steps as i64));
     t.i64("steps_done", records.iter().map(|r| r.steps_done as i64));
-    t.utf8("status", records.iter().map(|r| r.status.as_str()));
+    t.utf8("status", records.iter().map(|r| r.status_name()));
+    t.utf8_opt("error", records.iter().map(|r| r.error.as_deref()));
     t.i64_opt(
         "diverged_step",
         records.iter().map(|r| r.diverged_step.map(|s| s as i64)),

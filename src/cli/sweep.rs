@@ -1,0 +1,162 @@
+//! `sharpsweep sweep GRID.toml --out DIR`: every point of a grid, on every
+//! core (and every MPI rank with `--features mpi` under `mpirun`), into a
+//! resumable Parquet dataset. Rerunning the same command resumes.
+
+use super::CliError;
+use sharpsweep_sweep::grid::{EXAMPLE, Grid};
+use sharpsweep_sweep::progress::clock;
+use sharpsweep_sweep::{Plan, Shard, SweepError, SweepOptions, SweepReport, run_plan};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The grid file (TOML); `sharpsweep sweep --example` prints a documented one.
+    #[arg(required_unless_present = "example")]
+    grid: Option<PathBuf>,
+    /// The dataset directory (created; an existing one of the same grid is resumed).
+    #[arg(long, required_unless_present_any = ["example", "dry_run"])]
+    out: Option<PathBuf>,
+    /// Override a grid key: `--set eta=0.01,0.02` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE[,VALUE...]")]
+    set: Vec<String>,
+    /// Worker threads (default: RAYON_NUM_THREADS, else every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run only the K-th of N cost-balanced disjoint shards (K from 0), e.g. for a job array.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Print the number of points, the cost estimate and the first points; run nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Move an existing dataset in --out aside (to superseded-<time>/) and start anew.
+    #[arg(long)]
+    force_new: bool,
+    /// Checkpoint long runs every SECS seconds, so a kill loses at most that much.
+    #[arg(long, value_name = "SECS")]
+    checkpoint_every: Option<f64>,
+    /// Write a part file after this many finished runs.
+    #[arg(long, default_value_t = 2000, hide = true)]
+    flush_runs: usize,
+    /// Write a part file at least this often (seconds) while runs finish.
+    #[arg(long, default_value_t = 30.0, hide = true)]
+    flush_secs: f64,
+    /// Print the embedded example grid and exit.
+    #[arg(long)]
+    example: bool,
+    /// No progress bar or summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn seconds(flag: &str, v: f64) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(v)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError::input(format!("{flag}: expected seconds > 0, got {v}")))
+}
+
+pub fn sweep_error(e: SweepError) -> CliError {
+    if e.is_input() {
+        CliError::input(e)
+    } else {
+        CliError::failure(e)
+    }
+}
+
+pub fn main(args: Args) -> Result<(), CliError> {
+    if args.example {
+        print!("{EXAMPLE}");
+        return Ok(());
+    }
+    let path = args.grid.clone().unwrap_or_default();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+    let grid = Grid::from_toml(&text, &args.set)
+        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+    if args.dry_run {
+        print!("{}", grid.dry_run_summary(10));
+        return Ok(());
+    }
+    let out = args.out.clone().unwrap_or_default();
+    let opts = SweepOptions {
+        threads: args.threads,
+        shard: match &args.shard {
+            Some(s) => s.parse().map_err(sweep_error)?,
+            None => Shard::ALL,
+        },
+        force_new: args.force_new,
+        checkpoint_every: args
+            .checkpoint_every
+            .map(|s| seconds("--checkpoint-every", s))
+            .transpose()?,
+        flush_runs: args.flush_runs.max(1),
+        flush_every: seconds("--flush-secs", args.flush_secs)?,
+        quiet: args.quiet,
+        command: std::env::args().collect(),
+    };
+    let start = Instant::now();
+    let stop = AtomicBool::new(false);
+    let plan = Plan::from_grid(&grid);
+    let (report, rank) = run(&plan, &out, &opts, &stop)?;
+    if !args.quiet && rank == 0 {
+        print_summary(&report, &out, start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// Runs on MPI's ranks when an MPI launcher started us (feature `mpi`),
+/// else in this process alone; returns the report and this rank.
+fn run(
+    plan: &Plan,
+    out: &std::path::Path,
+    opts: &SweepOptions,
+    stop: &AtomicBool,
+) -> Result<(SweepReport, usize), CliError> {
+    #[cfg(feature = "mpi")]
+    if let Some(mut team) = sharpsweep_sweep::mpi::MpiTeam::init() {
+        use sharpsweep_sweep::Team;
+        let rank = team.rank();
+        return Ok((
+            run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?,
+            rank,
+        ));
+    }
+    let mut team = sharpsweep_sweep::Alone;
+    Ok((
+        run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?,
+        0,
+    ))
+}
+
+fn print_summary(r: &SweepReport, out: &std::path::Path, secs: f64) {
+    println!(
+        "sweep: {} of {} points done ({} before, {} now: {} finished, {} diverged, {} failed) in {}",
+        r.already_done + r.ran,
+        r.assigned,
+        r.already_done,
+        r.ran,
+        r.finished,
+        r.diverged,
+        r.failed,
+        clock(secs)
+    );
+    if r.resumed > 0 {
+        println!("  {} runs resumed from checkpoints", r.resumed);
+    }
+    if r.corrupt_parts > 0 {
+        println!(
+            "  {} unreadable part files moved to {}/corrupt/; their runs were redone",
+            r.corrupt_parts,
+            out.display()
+        );
+    }
+    if r.interrupted {
+        println!(
+            "  interrupted: {} in-flight runs checkpointed; rerun the same command to continue",
+            r.checkpointed
+        );
+    }
+    println!("  dataset: {}", out.display());
+}

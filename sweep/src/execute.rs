@@ -1,0 +1,578 @@
+//! Running a grid's points: within a process on a rayon pool, largest cost
+//! first, and across processes (`--shard K/N`, MPI ranks) by a
+//! deterministic cost-balanced split (shard.rs).
+//!
+//! Worker threads train runs and send each finished run to the calling
+//! thread, which alone writes part files, reports progress and (under MPI)
+//! talks to the other ranks, so MPI stays on the main thread. A run's rows
+//! depend only on its configuration, never on which thread, rank or session
+//! ran it: the dataset's content is the same however the sweep was split
+//! or interrupted.
+//!
+//! # Stopping and resuming
+//! The caller owns a `stop` flag (the cluster crate sets it from SIGTERM or
+//! SIGUSR1). Workers check it between chunks of about a millisecond of
+//! training: once it is set they take no new point, checkpoint the run in
+//! hand (checkpoint.rs) and return; finished runs are flushed and
+//! [`run_plan`] returns a [`SweepReport`] with `interrupted = true`. The next
+//! sweep of the same grid skips done runs, resumes checkpointed ones and
+//! runs the rest. With `checkpoint_every`, long runs also checkpoint
+//! periodically, so a SIGKILL loses at most that much of each run (plus
+//! runs finished since the last flush, at most `flush_every` ago).
+//!
+//! # Failures
+//! A run whose trainer errors (a vanished data file) or panics is recorded
+//! with status `failed` and its message, and the sweep goes on. Failed runs
+//! count as done; move the dataset aside (`--force-new`) to retry them.
+
+use crate::checkpoint;
+use crate::dataset::{Access, Dataset, Identity, utc_now};
+use crate::error::{Result, SweepError};
+use crate::grid::Grid;
+use crate::progress::Progress;
+use crate::schema::{RunRecord, trajectory_batch};
+use crate::shard::Shard;
+use arrow_array::RecordBatch;
+use sharpsweep_core::{Metrics, RunConfig, RunId, Trainer};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The points of a sweep and the identity of their grid.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub identity: Identity,
+    /// One configuration per distinct run_id, in grid order…
+    pub configs: Vec<RunConfig>,
+    /// …and their run_ids.
+    pub ids: Vec<RunId>,
+}
+
+impl Plan {
+    /// A plan of `configs` (repeated run_ids kept once) for the grid with
+    /// `fingerprint`, whose expansion `grid_json` is recorded in `grid.json`.
+    pub fn new(fingerprint: String, grid_json: String, configs: Vec<RunConfig>) -> Plan {
+        let mut seen = HashSet::new();
+        let (configs, ids): (Vec<RunConfig>, Vec<RunId>) = configs
+            .into_iter()
+            .map(|c| {
+                let id = c.run_id();
+                (c, id)
+            })
+            .filter(|(_, id)| seen.insert(*id))
+            .unzip();
+        Plan {
+            identity: Identity {
+                fingerprint,
+                run_ids: ids.iter().map(RunId::to_string).collect(),
+                grid_json,
+            },
+            configs,
+            ids,
+        }
+    }
+}
+
+impl Plan {
+    /// The plan of an expanded grid.
+    pub fn from_grid(grid: &Grid) -> Plan {
+        let configs = grid.points.iter().map(|p| p.config.clone()).collect();
+        Plan::new(grid.fingerprint(), grid.to_json(), configs)
+    }
+}
+
+/// Runs `grid` into the dataset at `out` in this process (see [`run_plan`]).
+pub fn run_sweep(
+    grid: &Grid,
+    out: &Path,
+    opts: &SweepOptions,
+    stop: &AtomicBool,
+) -> Result<SweepReport> {
+    run_plan(&Plan::from_grid(grid), out, opts, stop, &mut Alone)
+}
+
+/// How to run a sweep.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// Worker threads; `None`: `RAYON_NUM_THREADS`, else every core.
+    pub threads: Option<usize>,
+    /// The part of the grid this process runs (split further among MPI ranks).
+    pub shard: Shard,
+    /// Move an existing dataset aside and start a new one.
+    pub force_new: bool,
+    /// Checkpoint in-flight runs this often.
+    pub checkpoint_every: Option<Duration>,
+    /// Write a part after this many finished runs…
+    pub flush_runs: usize,
+    /// …or when the oldest unwritten run is this old.
+    pub flush_every: Duration,
+    /// No progress output.
+    pub quiet: bool,
+    /// The command line, for provenance.json.
+    pub command: Vec<String>,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        Self {
+            threads: None,
+            shard: Shard::ALL,
+            force_new: false,
+            checkpoint_every: None,
+            flush_runs: 2000,
+            flush_every: Duration::from_secs(30),
+            quiet: false,
+            command: std::env::args().collect(),
+        }
+    }
+}
+
+/// What a sweep did. Under MPI, rank 0's report covers every rank.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepReport {
+    /// Points in the grid.
+    pub total: usize,
+    /// Points this process (or, at rank 0, the job) was given.
+    pub assigned: usize,
+    /// Of those, done before this session.
+    pub already_done: usize,
+    /// Runs completed and written in this session…
+    pub ran: usize,
+    /// …of which resumed from a checkpoint…
+    pub resumed: usize,
+    /// …by status.
+    pub finished: usize,
+    pub diverged: usize,
+    pub failed: usize,
+    /// In-flight runs checkpointed when the stop flag was set.
+    pub checkpointed: usize,
+    /// Unreadable parts found and moved to `corrupt/` (their runs redone).
+    pub corrupt_parts: usize,
+    pub parts_written: usize,
+    /// The stop flag ended the sweep before every assigned point was done;
+    /// rerun the same command to continue.
+    pub interrupted: bool,
+}
+
+impl SweepReport {
+    /// Every assigned point is done.
+    pub fn complete(&self) -> bool {
+        self.already_done + self.ran == self.assigned
+    }
+
+    /// The counts as numbers, for sending between ranks.
+    pub fn to_counts(&self) -> [u64; 12] {
+        [
+            self.total,
+            self.assigned,
+            self.already_done,
+            self.ran,
+            self.resumed,
+            self.finished,
+            self.diverged,
+            self.failed,
+            self.checkpointed,
+            self.corrupt_parts,
+            self.parts_written,
+            usize::from(self.interrupted),
+        ]
+        .map(|c| c as u64)
+    }
+
+    /// The sum of reports of disjoint parts of one grid.
+    pub fn sum(reports: &[[u64; 12]]) -> SweepReport {
+        let s = |i: usize| reports.iter().map(|r| r[i] as usize).sum::<usize>();
+        SweepReport {
+            total: reports.first().map_or(0, |r| r[0] as usize),
+            assigned: s(1),
+            already_done: s(2),
+            ran: s(3),
+            resumed: s(4),
+            finished: s(5),
+            diverged: s(6),
+            failed: s(7),
+            checkpointed: s(8),
+            corrupt_parts: s(9),
+            parts_written: s(10),
+            interrupted: s(11) > 0,
+        }
+    }
+}
+
+/// The processes that share a sweep: one ([`Alone`]) or MPI's ranks.
+/// Every method is called from the thread that called [`run_plan`].
+pub trait Team {
+    fn rank(&self) -> usize;
+    fn size(&self) -> usize;
+    /// Whether every process's `ok` is true (a collective).
+    fn all_ok(&mut self, ok: bool) -> bool;
+    /// Tells the reporting process how many of this process's points are done.
+    fn report(&mut self, done: usize);
+    /// At the reporting process, the points done by all processes.
+    fn done_everywhere(&mut self, mine: usize) -> usize;
+    /// The last call: the job's report at rank 0, the local one elsewhere;
+    /// `progress` is shown the job's done count while rank 0 waits.
+    fn finish(&mut self, mine: SweepReport, progress: &mut dyn FnMut(usize)) -> SweepReport;
+}
+
+/// A sweep in one process.
+pub struct Alone;
+
+impl Team for Alone {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn all_ok(&mut self, ok: bool) -> bool {
+        ok
+    }
+    fn report(&mut self, _done: usize) {}
+    fn done_everywhere(&mut self, mine: usize) -> usize {
+        mine
+    }
+    fn finish(&mut self, mine: SweepReport, _progress: &mut dyn FnMut(usize)) -> SweepReport {
+        mine
+    }
+}
+
+/// A run's result on its way from a worker to the writer.
+enum Message {
+    Done(Box<Outcome>),
+    /// The stop flag caught a run in flight; it was checkpointed.
+    Checkpointed,
+}
+
+struct Outcome {
+    record: RunRecord,
+    /// Trajectory rows recorded before the last checkpoint, as batches…
+    saved: Vec<RecordBatch>,
+    /// …and the rows recorded since, turned into a batch at flush time
+    /// together with other runs' (one batch per part, not one per run).
+    fresh: Vec<Metrics>,
+    resumed: bool,
+}
+
+/// Runs `plan` into the dataset at `out` until every point of this
+/// process's shard is done or `stop` is set. See the module doc.
+pub fn run_plan(
+    plan: &Plan,
+    out: &Path,
+    opts: &SweepOptions,
+    stop: &AtomicBool,
+    team: &mut dyn Team,
+) -> Result<SweepReport> {
+    let shard = if team.size() > 1 {
+        opts.shard.split(team.rank(), team.size())
+    } else {
+        opts.shard
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .thread_name(|i| format!("sweep-{i}"))
+        .build()
+        .map_err(|e| SweepError::Refused(format!("--threads: {e}")))?;
+    let opened = (|| {
+        let access = if shard.is_all() {
+            Access::Exclusive
+        } else {
+            Access::Shard(shard)
+        };
+        let ds = Dataset::open(out, access)?;
+        ds.adopt(&plan.identity, opts.force_new)?;
+        let scan = ds.scan(true)?;
+        ds.record_provenance(serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": opts.command,
+            "host": hostname(),
+            "pid": std::process::id(),
+            "shard": shard.to_string(),
+            "rank": team.rank(),
+            "ranks": team.size(),
+            "threads": pool.current_num_threads(),
+            "started": utc_now(),
+        }))?;
+        Ok((ds, scan))
+    })();
+    if !team.all_ok(opened.is_ok()) {
+        return Err(opened.err().unwrap_or_else(|| SweepError::Rank {
+            rank: team.rank(),
+            message: "another rank could not open the dataset; nothing was run".into(),
+        }));
+    }
+    let (mut ds, scan) = opened?;
+    for id in checkpoint::list(out) {
+        if scan.done.contains_key(&id) {
+            checkpoint::remove(out, id);
+        }
+    }
+
+    let mine = shard.select(&plan.ids, &plan.configs);
+    let todo: Vec<(RunId, &RunConfig)> = mine
+        .iter()
+        .map(|&i| (plan.ids[i], &plan.configs[i]))
+        .filter(|(id, _)| !scan.done.contains_key(id))
+        .collect();
+    let mine_ids: HashSet<RunId> = mine.iter().map(|&i| plan.ids[i]).collect();
+    checkpoint::remove_stale_temporaries(out, &mine_ids);
+    let mut report = SweepReport {
+        total: plan.configs.len(),
+        assigned: mine.len(),
+        already_done: mine.len() - todo.len(),
+        corrupt_parts: scan.corrupt.len(),
+        ..Default::default()
+    };
+    let label = if shard.is_all() {
+        "all".to_string()
+    } else {
+        format!("s{}of{}", shard.index, shard.count)
+    };
+
+    let mut progress = Progress::new("sweep", "runs", report.total as u64);
+    if opts.quiet || team.rank() != 0 {
+        progress = progress.silent();
+    }
+    let halt = AtomicBool::new(false);
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<Message>();
+    let mut buffer: Vec<Outcome> = Vec::new();
+    let mut failure = None;
+    std::thread::scope(|s| {
+        let workers = pool.current_num_threads();
+        let (todo, next, halt) = (&todo, &next, &halt);
+        let ckpt_every = opts.checkpoint_every;
+        s.spawn(move || {
+            pool.scope(|ps| {
+                for _ in 0..workers {
+                    let tx = tx.clone();
+                    ps.spawn(move |_| {
+                        let halted =
+                            || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
+                        while !halted() {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&(id, config)) = todo.get(i) else {
+                                break;
+                            };
+                            let msg = run_point(id, config, out, &halted, ckpt_every);
+                            if tx.send(msg).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+        });
+        let mut oldest: Option<Instant> = None;
+        loop {
+            let msg = rx.recv_timeout(Duration::from_millis(100));
+            match msg {
+                Ok(Message::Done(o)) => {
+                    buffer.push(*o);
+                    oldest.get_or_insert_with(Instant::now);
+                }
+                Ok(Message::Checkpointed) => report.checkpointed += 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
+            if failure.is_none() && (buffer.len() >= opts.flush_runs || due) {
+                if let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report) {
+                    halt.store(true, Ordering::Relaxed);
+                    failure = Some(e);
+                }
+                oldest = None;
+            }
+            let done = report.already_done + report.ran;
+            team.report(done);
+            progress.update(team.done_everywhere(done) as u64);
+        }
+    });
+    if failure.is_none()
+        && let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report)
+    {
+        failure = Some(e);
+    }
+    report.interrupted = !report.complete();
+    let done = report.already_done + report.ran;
+    team.report(done);
+    let job = team.finish(report, &mut |done| progress.update(done as u64));
+    progress.finish((job.already_done + job.ran) as u64);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(job),
+    }
+}
+
+/// Writes the buffered runs as one pair of parts, sorted by run_id, and
+/// removes their checkpoints once the parts are committed.
+fn flush(
+    ds: &mut Dataset,
+    label: &str,
+    plan: &Plan,
+    buffer: &mut Vec<Outcome>,
+    report: &mut SweepReport,
+) -> Result<()> {
+    if buffer.is_empty() {
+        return Ok(());
+    }
+    buffer.sort_by_key(|o| o.record.run_id);
+    let records: Vec<RunRecord> = buffer.iter().map(|o| o.record.clone()).collect();
+    // Rows in run_id order: a run's saved batches, then its fresh rows.
+    let mut trajectory: Vec<RecordBatch> = Vec::new();
+    let mut rows: Vec<(RunId, &Metrics)> = Vec::new();
+    for o in buffer.iter() {
+        if !o.saved.is_empty() {
+            if !rows.is_empty() {
+                trajectory.push(trajectory_batch(&rows));
+                rows.clear();
+            }
+            trajectory.extend(o.saved.iter().cloned());
+        }
+        rows.extend(o.fresh.iter().map(|m| (o.record.run_id, m)));
+    }
+    if !rows.is_empty() {
+        trajectory.push(trajectory_batch(&rows));
+    }
+    drop(rows);
+    ds.write_part(label, &plan.identity.fingerprint, &records, &trajectory)?;
+    report.parts_written += 1;
+    for o in buffer.drain(..) {
+        checkpoint::remove(ds.dir(), o.record.run_id);
+        report.ran += 1;
+        report.resumed += usize::from(o.resumed);
+        match o.record.status_name() {
+            "finished" => report.finished += 1,
+            "diverged" => report.diverged += 1,
+            _ => report.failed += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Trains one point to its end, or to a checkpoint when `halted()`;
+/// failures become `failed` records.
+fn run_point(
+    id: RunId,
+    config: &RunConfig,
+    dir: &Path,
+    halted: &dyn Fn() -> bool,
+    checkpoint_every: Option<Duration>,
+) -> Message {
+    let start = Instant::now();
+    IN_RUN.set(true);
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train(id, config, dir, halted, checkpoint_every)
+    }));
+    IN_RUN.set(false);
+    let error = match attempt {
+        Ok(Ok(Some(outcome))) => return Message::Done(Box::new(outcome)),
+        Ok(Ok(None)) => return Message::Checkpointed,
+        Ok(Err(e)) => e,
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("panicked: {text}")
+        }
+    };
+    let wall = start.elapsed().as_secs_f64();
+    Message::Done(Box::new(Outcome {
+        record: RunRecord::failed(config, error, wall),
+        saved: Vec::new(),
+        fresh: Vec::new(),
+        resumed: false,
+    }))
+}
+
+thread_local! {
+    /// This thread is inside a run, where a panic is caught and recorded.
+    static IN_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a panic now would be caught as a run's failure (a panic hook
+/// uses this to abort an MPI job only on panics nobody handles).
+pub fn panic_is_caught() -> bool {
+    IN_RUN.get()
+}
+
+/// The trajectory rows of `records` as one batch.
+fn rows_batch(id: RunId, records: &[Metrics]) -> RecordBatch {
+    let rows: Vec<(RunId, &Metrics)> = records.iter().map(|r| (id, r)).collect();
+    trajectory_batch(&rows)
+}
+
+fn train(
+    id: RunId,
+    config: &RunConfig,
+    dir: &Path,
+    halted: &dyn Fn() -> bool,
+    checkpoint_every: Option<Duration>,
+) -> std::result::Result<Option<Outcome>, String> {
+    let start = Instant::now();
+    let resumed_from = checkpoint::load(dir, id).and_then(|c| {
+        Trainer::resume(config, c.state)
+            .map(|t| (t, c.trajectory, c.wall_seconds))
+            .map_err(|e| eprintln!("warning: run {id}: {e}; it starts over"))
+            .ok()
+    });
+    let resumed = resumed_from.is_some();
+    let (mut trainer, mut written, wall_before) = match resumed_from {
+        Some(s) => s,
+        None => (
+            Trainer::new(config).map_err(|e| e.to_string())?,
+            Vec::new(),
+            0.0,
+        ),
+    };
+    // About a millisecond of work between looks at the stop flag.
+    let chunk = (1 << 22) / (config.m * config.d * config.batch()).max(1) as u64 + 1;
+    let mut fresh: Vec<Metrics> = Vec::new();
+    let mut last_checkpoint = Instant::now();
+    while !trainer.is_done() {
+        if let Some(r) = trainer.advance(chunk) {
+            fresh.push(r);
+        }
+        if trainer.is_done() {
+            break;
+        }
+        let stopping = halted();
+        if stopping || checkpoint_every.is_some_and(|e| last_checkpoint.elapsed() >= e) {
+            if !fresh.is_empty() {
+                written.push(rows_batch(id, &fresh));
+                fresh.clear();
+            }
+            let wall = wall_before + start.elapsed().as_secs_f64();
+            if let Err(e) = checkpoint::save(dir, config, trainer.state(), &written, wall) {
+                eprintln!("warning: run {id}: checkpoint not written: {e}");
+            }
+            last_checkpoint = Instant::now();
+            if stopping {
+                return Ok(None);
+            }
+        }
+    }
+    let last = fresh
+        .last()
+        .cloned()
+        .ok_or("the run ended without a final record")?;
+    let wall = wall_before + start.elapsed().as_secs_f64();
+    Ok(Some(Outcome {
+        record: RunRecord::new(&trainer, last, wall),
+        saved: written,
+        fresh,
+        resumed,
+    }))
+}
+
+/// This machine's name, for provenance.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -1,0 +1,149 @@
+//! MPI ranks as a [`Team`] (cargo feature `mpi`): `mpirun -np R sharpsweep
+//! sweep …` gives rank r the shard r of R (of `--shard K/N` if given).
+//!
+//! MPI is initialised `Funneled` and called only from the thread that runs
+//! [`run_plan`](crate::run_plan): the workers never touch it. Ranks other
+//! than 0 send their done count to rank 0 about once a second (tag 1) and
+//! their final report (tag 2) last; rank 0 draws progress for the job and
+//! returns the job's report. Because one sender's messages arrive in order,
+//! rank 0 has received everything once it holds every final report.
+//!
+//! A panic anywhere (except inside a run, which is recorded as `failed`)
+//! calls `MPI_Abort`, so the launcher kills every rank instead of leaving
+//! the others waiting forever.
+
+use crate::execute::{SweepReport, Team, panic_is_caught};
+use mpi::Threading;
+use mpi::collective::SystemOperation;
+use mpi::environment::Universe;
+use mpi::point_to_point::MatchedReceiveVec;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use std::time::{Duration, Instant};
+
+const TAG_PROGRESS: i32 = 1;
+const TAG_FINAL: i32 = 2;
+
+pub struct MpiTeam {
+    world: SimpleCommunicator,
+    rank: usize,
+    size: usize,
+    /// At rank 0: the last done count of every rank.
+    done: Vec<usize>,
+    last_sent: Option<Instant>,
+    // Dropped last: finalises MPI.
+    _universe: Universe,
+}
+
+/// Whether an MPI launcher (OpenMPI, MPICH/PMI, PMIx, Slurm's srun with
+/// PMI) started this process.
+pub fn launched_by_mpi() -> bool {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+impl MpiTeam {
+    /// Initialises MPI if an MPI launcher started this process.
+    pub fn init() -> Option<MpiTeam> {
+        if !launched_by_mpi() {
+            return None;
+        }
+        let (universe, _threading) = mpi::initialize_with_threading(Threading::Funneled)?;
+        let world = universe.world();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            if !panic_is_caught() {
+                eprintln!("a rank panicked: aborting the MPI job");
+                // SAFETY: MPI is initialised (this hook is installed after
+                // it); MPI_Abort does not return.
+                unsafe {
+                    mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, 101);
+                }
+            }
+        }));
+        Some(MpiTeam {
+            rank: world.rank() as usize,
+            size: world.size() as usize,
+            done: vec![0; world.size() as usize],
+            last_sent: None,
+            world,
+            _universe: universe,
+        })
+    }
+
+    /// Takes one pending message at rank 0 (blocking if `wait`); returns
+    /// the sender's final report if it was one.
+    fn receive(&mut self, wait: bool) -> Option<Option<(usize, [u64; 12])>> {
+        let probed = if wait {
+            self.world.any_process().matched_probe()
+        } else {
+            self.world.any_process().immediate_matched_probe()?
+        };
+        let (data, status) = probed.matched_receive_vec::<u64>();
+        let from = status.source_rank() as usize;
+        if status.tag() == TAG_FINAL {
+            let mut counts = [0; 12];
+            counts.copy_from_slice(&data[..12]);
+            self.done[from] = counts[2] as usize + counts[3] as usize;
+            Some(Some((from, counts)))
+        } else {
+            self.done[from] = data[0] as usize;
+            Some(None)
+        }
+    }
+}
+
+impl Team for MpiTeam {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn all_ok(&mut self, ok: bool) -> bool {
+        let mut all = 0_i32;
+        self.world
+            .all_reduce_into(&i32::from(ok), &mut all, SystemOperation::min());
+        all == 1
+    }
+    fn report(&mut self, done: usize) {
+        if self.rank == 0
+            || self
+                .last_sent
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_sent = Some(Instant::now());
+        self.world
+            .process_at_rank(0)
+            .send_with_tag(&[done as u64][..], TAG_PROGRESS);
+    }
+    fn done_everywhere(&mut self, mine: usize) -> usize {
+        if self.rank == 0 {
+            while self.receive(false).is_some() {}
+            self.done[0] = mine;
+        }
+        self.done.iter().sum()
+    }
+    fn finish(&mut self, mine: SweepReport, progress: &mut dyn FnMut(usize)) -> SweepReport {
+        let counts = mine.to_counts();
+        if self.rank != 0 {
+            self.world
+                .process_at_rank(0)
+                .send_with_tag(&counts[..], TAG_FINAL);
+            return mine;
+        }
+        let mut reports = vec![counts];
+        self.done[0] = mine.already_done + mine.ran;
+        while reports.len() < self.size {
+            if let Some(Some((_, r))) = self.receive(true) {
+                reports.push(r);
+            }
+            progress(self.done.iter().sum());
+        }
+        SweepReport::sum(&reports)
+    }
+}

@@ -1,0 +1,349 @@
+//! The sweep engine end to end, through the real binary: a dataset does not
+//! depend on threads, shards, kills or restarts; damage is detected and
+//! repaired by redoing runs; a wrong grid or a second sweep is refused.
+
+mod sweep_common;
+
+use sharpsweep_core::RunConfig;
+use sharpsweep_sweep::{Alone, Plan, SweepOptions, run_plan};
+use std::hash::{BuildHasher, RandomState};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use sweep_common::*;
+use tempfile::tempdir;
+
+#[test]
+fn one_thread_and_two_threads_write_the_same_dataset() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    sweep(&grid, &a, &["--threads", "1"]);
+    sweep(&grid, &b, &["--threads", "2", "--flush-runs", "5"]);
+    assert_eq!(parts(&a, "runs").len(), 1);
+    assert!(parts(&b, "runs").len() >= 9, "flushes every 5 runs");
+    assert_same_content(&a, &b);
+    assert_eq!(run_ids(&a).len(), 48);
+}
+
+#[test]
+fn shards_run_concurrently_on_one_directory_and_add_up_to_the_grid() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (whole, sharded) = (t.path().join("whole"), t.path().join("sharded"));
+    sweep(&grid, &whole, &["--threads", "1"]);
+    let children: Vec<_> = (0..3)
+        .map(|k| {
+            bin()
+                .args(["sweep", "--threads", "1", "--quiet", "--shard"])
+                .arg(format!("{k}/3"))
+                .arg(&grid)
+                .arg("--out")
+                .arg(&sharded)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_same_content(&whole, &sharded);
+}
+
+/// A grid whose runs take a few milliseconds each, so a kill lands mid-flight.
+const KILL_GRID: &str = r#"
+seed = 3
+[[grid]]
+steps = [50000, 150000]
+eta = [0.01, 0.02, 0.03]
+sigma = [0.0, 0.05]
+seeds = 6
+log_points = 15
+"#;
+
+fn random_millis(lo: u64, hi: u64) -> u64 {
+    lo + RandomState::new().hash_one(std::time::SystemTime::now()) % (hi - lo)
+}
+
+#[test]
+fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_sweep() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), KILL_GRID);
+    let (whole, killed) = (t.path().join("whole"), t.path().join("killed"));
+    sweep(&grid, &whole, &["--threads", "2"]);
+    let mut kills = 0;
+    for _ in 0..6 {
+        let mut child = bin()
+            .args(["sweep", "--threads", "2", "--quiet", "--flush-runs", "3"])
+            .args(["--flush-secs", "0.05", "--checkpoint-every", "0.02"])
+            .arg(&grid)
+            .arg("--out")
+            .arg(&killed)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(random_millis(30, 400)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        // Whatever the moment, the committed runs are never duplicated.
+        let mut ids = run_ids(&killed);
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "a run_id appears twice after a kill");
+    }
+    assert!(kills >= 2, "the sweep was killed mid-flight {kills} times");
+    sweep(&grid, &killed, &["--threads", "2"]);
+    assert_same_content(&whole, &killed);
+    assert!(
+        std::fs::read_dir(killed.join("checkpoints"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "checkpoints of finished runs are removed"
+    );
+}
+
+fn configs(steps: u64, count: u64) -> Vec<RunConfig> {
+    (0..count)
+        .map(|seed| RunConfig {
+            steps,
+            seed,
+            eta: 0.02,
+            log_points: 20,
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn quiet() -> SweepOptions {
+    SweepOptions {
+        threads: Some(2),
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
+    let t = tempdir().unwrap();
+    let plan = Plan::new("stop-test".into(), "null".into(), configs(2_000_000, 4));
+    let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
+    let never = AtomicBool::new(false);
+    let report = run_plan(&plan, &whole, &quiet(), &never, &mut Alone).unwrap();
+    assert!(!report.interrupted && report.ran == 4);
+
+    let stop = AtomicBool::new(false);
+    let report = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            stop.store(true, Ordering::Relaxed);
+        });
+        run_plan(&plan, &stopped, &quiet(), &stop, &mut Alone).unwrap()
+    });
+    assert!(report.interrupted, "{report:?}");
+    assert!(report.checkpointed >= 1, "{report:?}");
+    let ckpts = std::fs::read_dir(stopped.join("checkpoints"))
+        .unwrap()
+        .count();
+    assert_eq!(ckpts, report.checkpointed);
+
+    let report = run_plan(&plan, &stopped, &quiet(), &never, &mut Alone).unwrap();
+    assert!(!report.interrupted && report.complete(), "{report:?}");
+    assert!(report.resumed >= 1, "{report:?}");
+    assert_same_content(&whole, &stopped);
+    assert_eq!(
+        std::fs::read_dir(stopped.join("checkpoints"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn a_run_whose_data_file_vanished_is_recorded_as_failed_and_the_sweep_goes_on() {
+    let t = tempdir().unwrap();
+    let mut cs = configs(200, 3);
+    cs[1].data = "/nonexistent/x.csv".parse().unwrap();
+    let plan = Plan::new("failed-test".into(), "null".into(), cs);
+    let out = t.path().join("ds");
+    let report = run_plan(&plan, &out, &quiet(), &AtomicBool::new(false), &mut Alone).unwrap();
+    assert_eq!(
+        (report.ran, report.failed, report.finished),
+        (3, 1, 2),
+        "{report:?}"
+    );
+    let runs = table(&out, "runs");
+    let failed: Vec<_> = runs
+        .iter()
+        .filter(|r| r.contains("status=failed"))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].contains("x.csv"),
+        "the error names the file: {}",
+        failed[0]
+    );
+    // A rerun does not retry it, and status counts it.
+    let again = run_plan(&plan, &out, &quiet(), &AtomicBool::new(false), &mut Alone).unwrap();
+    assert_eq!(again.ran, 0);
+    let o = bin().arg("status").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.lines().any(|l| l.trim() == "failed          1"),
+        "{text}"
+    );
+}
+
+fn truncate(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+}
+
+#[test]
+fn truncated_parts_are_moved_aside_and_their_runs_redone() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (whole, damaged) = (t.path().join("whole"), t.path().join("damaged"));
+    sweep(&grid, &whole, &["--threads", "1"]);
+    sweep(&grid, &damaged, &["--threads", "1", "--flush-runs", "10"]);
+    let runs = parts(&damaged, "runs");
+    assert!(runs.len() >= 4);
+    truncate(&runs[0]);
+    truncate(&parts(&damaged, "trajectories")[2]);
+
+    let o = bin().arg("status").arg(&damaged).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("unreadable part files: 2"), "{text}");
+    assert!(text.contains("pending          20"), "{text}");
+
+    let o = sweep(&grid, &damaged, &["--threads", "1"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unreadable"));
+    assert_same_content(&whole, &damaged);
+    let aside = std::fs::read_dir(damaged.join("corrupt")).unwrap().count();
+    assert_eq!(
+        aside, 4,
+        "both parts of each damaged pair are kept in corrupt/"
+    );
+}
+
+#[test]
+fn compaction_merges_parts_and_keeps_the_content() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (whole, many) = (t.path().join("whole"), t.path().join("many"));
+    sweep(&grid, &whole, &["--threads", "1"]);
+    sweep(&grid, &many, &["--threads", "2", "--flush-runs", "3"]);
+    assert!(parts(&many, "runs").len() >= 16);
+    let o = bin().arg("compact").arg(&many).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(parts(&many, "runs").len(), 1);
+    assert_eq!(parts(&many, "trajectories").len(), 1);
+    assert_same_content(&whole, &many);
+    // The dataset stays resumable: nothing left to run.
+    let o = sweep(&grid, &many, &[]);
+    assert!(String::from_utf8_lossy(&o.stdout).is_empty());
+    assert_same_content(&whole, &many);
+}
+
+#[test]
+fn a_crash_mid_compaction_never_counts_old_and_new_parts_twice() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (whole, ds) = (t.path().join("whole"), t.path().join("ds"));
+    sweep(&grid, &whole, &["--threads", "1"]);
+    sweep(&grid, &ds, &["--threads", "1", "--flush-runs", "10"]);
+    let old: Vec<_> = parts(&ds, "runs")
+        .into_iter()
+        .chain(parts(&ds, "trajectories"))
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    let o = bin().arg("compact").arg(&ds).output().unwrap();
+    assert!(o.status.success());
+    // Put the old parts back: as if compaction died after committing the
+    // merged part but before deleting what it replaced.
+    for (p, bytes) in &old {
+        std::fs::write(p, bytes).unwrap();
+    }
+    let o = bin().arg("status").arg(&ds).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("done             48"));
+    sweep(&grid, &ds, &[]);
+    assert_same_content(&whole, &ds);
+}
+
+#[test]
+fn a_different_grid_is_refused_and_force_new_keeps_the_old_dataset() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let ds = t.path().join("ds");
+    sweep(&grid, &ds, &["--threads", "1"]);
+    let before = table(&ds, "runs");
+    let o = bin()
+        .arg("sweep")
+        .arg(&grid)
+        .args(["--set", "sigma=0.1", "--out"])
+        .arg(&ds)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("another grid") && err.contains("--force-new"),
+        "{err}"
+    );
+    assert_eq!(table(&ds, "runs"), before, "nothing was touched");
+
+    sweep(&grid, &ds, &["--set", "sigma=0.1", "--force-new"]);
+    assert_eq!(run_ids(&ds).len(), 24);
+    let aside: Vec<_> = std::fs::read_dir(&ds)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("superseded-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(
+        table(&aside[0].path(), "runs"),
+        before,
+        "the old runs were moved, not lost"
+    );
+}
+
+#[test]
+fn a_second_sweep_on_a_busy_directory_is_refused() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), KILL_GRID);
+    let ds = t.path().join("ds");
+    let mut first = bin()
+        .args(["sweep", "--threads", "1", "--quiet"])
+        .arg(&grid)
+        .arg("--out")
+        .arg(&ds)
+        .spawn()
+        .unwrap();
+    // Wait until it holds the lock (grid.json is written under it).
+    while !ds.join("grid.json").exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for extra in [&[][..], &["--shard", "0/2"][..]] {
+        let o = bin()
+            .arg("sweep")
+            .arg(&grid)
+            .arg("--out")
+            .arg(&ds)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("lock"),
+            "{extra:?}"
+        );
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
