@@ -1,6 +1,6 @@
 //! Determinism across MPI ranks: `mpirun -np 2 sharpsweep sweep` writes the
 //! same dataset content as a one-thread sweep. Built only with
-//! `--features mpi`; needs OpenMPI's `mpirun` (.ci/engine.sh runs it).
+//! `--features mpi`; needs OpenMPI's `mpirun` (.ci/suites/engine.sh runs it).
 #![cfg(feature = "mpi")]
 
 mod sweep_common;

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# CI steps of the sweep engine (issue 3), called by .ci/run:
+# CI steps of the sweep engine (issue 3), run by .ci/run:
 #  1. the Python reader test (pip-installed duckdb, pyarrow, pandas, pytest);
 #  2. determinism over 2 MPI ranks: build with --features mpi, run a grid
 #     under `mpirun -np 2` and compare its content with a 1-thread sweep
 #     (tests/mpi_determinism.rs, which needs the mpi build and mpirun).
 # Needs: apt libopenmpi-dev openmpi-bin libclang-dev python3-pip.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 TARGET="${CARGO_TARGET_DIR:-target}"
 
 cargo build --release --workspace
