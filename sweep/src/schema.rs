@@ -38,6 +38,10 @@ pub struct RunRecord {
     pub last: Metrics,
     /// R* of Theorem 3.3 for this run's problem, if φ⁻¹(y/m) exists.
     pub r_star: Option<f64>,
+    /// Theorem 3.3's optimal pre-activations z*_i = φ⁻¹(y_i/m), one per data
+    /// point; empty when φ⁻¹ is not defined. Lets a reader compare Z with
+    /// the prediction without the labels.
+    pub z_star: Vec<f64>,
     /// Θ at the end, m×d row-major.
     pub theta: Vec<f64>,
     pub wall_seconds: f64,
@@ -55,6 +59,10 @@ impl RunRecord {
             diverged_step: state.diverged_at,
             last,
             r_star: trainer.optimum().map(|o| o.r_star),
+            z_star: trainer
+                .optimum()
+                .map(|o| o.z_star.clone())
+                .unwrap_or_default(),
             theta: state.theta.clone(),
             wall_seconds,
         }
@@ -190,6 +198,7 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         "sharpness_r_star",
         records.iter().map(|r| r.r_star.unwrap_or(f64::NAN)),
     );
+    t.list("z_star", records.iter().map(|r| r.z_star.as_slice()));
     t.list("theta", records.iter().map(|r| r.theta.as_slice()));
     t.f64("wall_seconds", records.iter().map(|r| r.wall_seconds));
     t.utf8(
