@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Train one network and write its runs.parquet and trajectory.parquet.
     Run(cli::run::Args),
+    /// Summaries, figures, theory table and report from a dataset.
+    Analyze(cli::analyze::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => cli::run::main(args),
+        Command::Analyze(args) => cli::analyze::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
