@@ -98,6 +98,8 @@ impl Plot for Convergence {
         chart
             .configure_mesh()
             .x_desc("1/(η²σ²)")
+            .x_labels(12)
+            .y_labels(12)
             .y_desc("steps to s2/s1 < 1e-2")
             .x_label_formatter(&sci)
             .y_label_formatter(&sci)

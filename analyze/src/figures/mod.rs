@@ -136,7 +136,8 @@ pub fn bands(curves: &[&[Point]], value: impl Fn(&Point) -> Option<f64>) -> Vec<
         .collect()
 }
 
-/// A log-axis range covering `values` (positive), padded a little.
+/// A log-axis range covering `values` (positive), widened to whole decades
+/// so that every axis has labelled powers of ten.
 pub fn log_range(values: impl Iterator<Item = f64>) -> Range<f64> {
     let (lo, hi) = values
         .filter(|v| v.is_finite() && *v > 0.0)
@@ -146,12 +147,13 @@ pub fn log_range(values: impl Iterator<Item = f64>) -> Range<f64> {
     if lo > hi {
         return 1e-3..1.0;
     }
-    let (lo, hi) = if lo == hi {
-        (lo / 2.0, hi * 2.0)
+    let down = 10f64.powf(lo.log10().floor());
+    let up = 10f64.powf(hi.log10().ceil());
+    if up > down {
+        down..up
     } else {
-        (lo, hi)
-    };
-    lo / 1.3..hi * 1.3
+        down..down * 10.0
+    }
 }
 
 /// Tick labels of a log axis: 1e-3, 0.01, 0.1, 1, 10, 100, 1e3, …

@@ -1,8 +1,10 @@
 //! [G24] Figure 2: every neuron's feature vector (column j of Z, a point in
 //! Rⁿ) on the first two principal components, at several moments of
-//! training, coloured by time. One basis per run, that of the final Z, so
-//! the points of every moment are in the same coordinates and the neurons
-//! can be seen gathering into clusters.
+//! training, coloured by time. One basis per run, fitted to the neurons of
+//! all the moments shown together, so the points of every moment are in the
+//! same coordinates and the neurons can be seen gathering into clusters.
+//! (The final Z alone would not do: once the neurons have collapsed its
+//! columns have no spread and their principal directions are arbitrary.)
 
 use super::{Drawn, Figure, Outcome, Plot, sci};
 use crate::analysis::Analysis;
@@ -15,7 +17,7 @@ use std::path::Path;
 
 pub const FIGURE: Figure = Figure {
     stem: "neurons",
-    title: "Neurons' feature vectors on the final Z's principal components ([G24] Fig. 2)",
+    title: "Neurons' feature vectors on their first two principal components ([G24] Fig. 2)",
     make,
 };
 
@@ -38,14 +40,18 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
                     .get(&(*run, *s))
                     .filter(|z| z.iter().all(|v| v.is_finite()) && !z.is_empty())
             };
-            let last = steps.iter().rev().find_map(z)?;
-            let basis = Basis::of(&columns(last, m));
-            let moments = steps
+            let shown: Vec<(i64, Vec<Vec<f64>>)> = steps
                 .iter()
-                .filter_map(|s| {
-                    let pts = columns(z(s)?, m).iter().map(|c| basis.project(c)).collect();
-                    Some((*s, pts))
-                })
+                .filter_map(|s| Some((*s, columns(z(s)?, m))))
+                .collect();
+            let pooled: Vec<Vec<f64>> = shown.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+            if pooled.is_empty() {
+                return None;
+            }
+            let basis = Basis::of(&pooled);
+            let moments = shown
+                .iter()
+                .map(|(s, cols)| (*s, cols.iter().map(|c| basis.project(c)).collect()))
                 .collect();
             Some(Panel {
                 title: format!(
@@ -71,7 +77,8 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     Ok(Outcome::Drawn {
         caption: format!(
             "Each dot is one neuron (column of Z) projected on the first two principal components \
-             of the final Z's columns; colour runs from dark (early) to yellow (final step). \
+             of the neurons of all the moments shown (one fixed basis per run); colour runs from \
+             dark (early) to yellow (final step). \
              One run per cell, {n} cell(s). Collapse into clusters shows as dots merging."
         ),
     })
