@@ -26,6 +26,8 @@ enum Command {
     Status(cli::status::Args),
     /// Merge a dataset's small part files into few large ones.
     Compact(cli::compact::Args),
+    /// Summaries, figures, theory table and report from a dataset.
+    Analyze(cli::analyze::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => cli::sweep::main(args),
         Command::Status(args) => cli::status::main(args),
         Command::Compact(args) => cli::compact::main(args),
+        Command::Analyze(args) => cli::analyze::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

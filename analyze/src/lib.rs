@@ -1,1 +1,109 @@
+//! Reads sharpsweep Parquet datasets back and turns them into what a
+//! researcher would otherwise make by hand in a notebook: per-cell summaries
+//! across seeds, [G24]'s figures, a table of Theorem 3.3 against the runs,
+//! and a report (`index.html`, `report.md`).
+//!
+//! This crate reads files only: it knows the columns it needs by name and
+//! checks `sharpsweep.schema_version`, and does not link the engine.
 
+mod analysis;
+mod cells;
+mod columns;
+mod dataset;
+mod error;
+pub mod figures;
+mod pca;
+mod report;
+mod runs;
+mod snapshots;
+mod summary;
+mod tables;
+mod theory;
+mod trajectory;
+
+pub use analysis::{Analysis, Options};
+pub use dataset::SCHEMA_VERSION;
+pub use error::{AnalyzeError, Result};
+pub use figures::Outcome;
+pub use summary::{CellSummary, METRICS, Quartiles};
+pub use trajectory::THRESHOLDS;
+
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// One grid cell of a finished report.
+#[derive(Clone, Debug)]
+pub struct CellReport {
+    pub label: String,
+    /// The cell's configuration (every key but `seed`).
+    pub config: Map<String, Value>,
+    pub summary: CellSummary,
+}
+
+impl CellReport {
+    /// Whether the cell's configuration has every `key = value` of `pairs`
+    /// (numbers compared by value).
+    pub fn matches(&self, pairs: &[(&str, Value)]) -> bool {
+        pairs.iter().all(|(k, v)| match (self.config.get(*k), v) {
+            (Some(a), b) if a.is_number() && b.is_number() => a.as_f64() == b.as_f64(),
+            (Some(a), b) => a == b,
+            (None, _) => false,
+        })
+    }
+}
+
+/// What `report` wrote and found.
+#[derive(Clone, Debug)]
+pub struct ReportSummary {
+    pub report_dir: PathBuf,
+    pub cells: Vec<CellReport>,
+    /// Each figure's stem and outcome, in report order.
+    pub figures: Vec<(&'static str, Outcome)>,
+    pub notes: Vec<String>,
+}
+
+impl ReportSummary {
+    /// The first cell matching `pairs` (see [`CellReport::matches`]).
+    pub fn cell(&self, pairs: &[(&str, Value)]) -> Option<&CellReport> {
+        self.cells.iter().find(|c| c.matches(pairs))
+    }
+}
+
+/// Analyses the dataset in `dataset` and writes the report into `report_dir`
+/// (created if needed): `index.html`, `report.md`, `summary.parquet`,
+/// `theory.parquet` and each figure as PNG and SVG.
+pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<ReportSummary> {
+    let a = Analysis::load(dataset, opts)?;
+    std::fs::create_dir_all(report_dir).map_err(|e| AnalyzeError::io(report_dir, e))?;
+    tables::write_summary(&a, &report_dir.join("summary.parquet"))?;
+    tables::write_theory(&a, &report_dir.join("theory.parquet"))?;
+    let mut figures = Vec::new();
+    for f in figures::ALL {
+        // A stale figure from an earlier report must not survive a skip.
+        for ext in ["png", "svg"] {
+            let _ = std::fs::remove_file(report_dir.join(format!("{}.{ext}", f.stem)));
+        }
+        figures.push((f, (f.make)(&a, report_dir)?));
+    }
+    let doc = report::document(&a, &figures);
+    let write = |name: &str, text: String| {
+        let path = report_dir.join(name);
+        std::fs::write(&path, text).map_err(|e| AnalyzeError::io(&path, e))
+    };
+    write("report.md", report::markdown(&doc))?;
+    write("index.html", report::html(&doc))?;
+    Ok(ReportSummary {
+        report_dir: report_dir.to_path_buf(),
+        cells: a
+            .summaries
+            .iter()
+            .map(|s| CellReport {
+                label: a.grid.cells[s.cell].label.clone(),
+                config: a.grid.cells[s.cell].config.clone(),
+                summary: s.clone(),
+            })
+            .collect(),
+        figures: figures.into_iter().map(|(f, o)| (f.stem, o)).collect(),
+        notes: a.notes,
+    })
+}

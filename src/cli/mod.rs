@@ -1,5 +1,6 @@
 //! The subcommands, one module each, and the error they share.
 
+pub mod analyze;
 pub mod compact;
 pub mod run;
 pub mod status;

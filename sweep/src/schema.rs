@@ -39,6 +39,10 @@ pub struct RunRecord {
     pub last: Metrics,
     /// R* of Theorem 3.3 for this run's problem, if φ⁻¹(y/m) exists.
     pub r_star: Option<f64>,
+    /// Theorem 3.3's optimal pre-activations z*_i = φ⁻¹(y_i/m), one per data
+    /// point; empty when φ⁻¹ is not defined. Lets a reader compare Z with
+    /// the prediction without the labels.
+    pub z_star: Vec<f64>,
     /// Θ at the end, m×d row-major.
     pub theta: Vec<f64>,
     pub wall_seconds: f64,
@@ -59,6 +63,10 @@ impl RunRecord {
             diverged_step: state.diverged_at,
             last,
             r_star: trainer.optimum().map(|o| o.r_star),
+            z_star: trainer
+                .optimum()
+                .map(|o| o.z_star.clone())
+                .unwrap_or_default(),
             theta: state.theta.clone(),
             wall_seconds,
             error: None,
@@ -68,31 +76,15 @@ impl RunRecord {
     /// The record of a run that failed with `error` before finishing: its
     /// metrics are null and its status is `failed`.
     pub fn failed(config: &RunConfig, error: String, wall_seconds: f64) -> Self {
-        let nan = f64::NAN;
         Self {
             config: config.clone(),
             run_id: config.run_id(),
             status: Status::Running,
             steps_done: 0,
             diverged_step: None,
-            last: Metrics {
-                step: 0,
-                loss: nan,
-                trace_hessian: nan,
-                sharpness_r: nan,
-                riem_grad_norm: nan,
-                sv_z: Vec::new(),
-                sv_phi: Vec::new(),
-                effective_rank_z: nan,
-                dist_to_optimum: nan,
-                neuron_spread: nan,
-                neuron_clusters: 0,
-                neuron_pc1: Vec::new(),
-                neuron_pc2: Vec::new(),
-                z: Vec::new(),
-                hessian: None,
-            },
+            last: Metrics::nonfinite(0, f64::NAN),
             r_star: None,
+            z_star: Vec::new(),
             theta: Vec::new(),
             wall_seconds,
             error: Some(error),
@@ -245,6 +237,7 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         "sharpness_r_star",
         records.iter().map(|r| r.r_star.unwrap_or(f64::NAN)),
     );
+    t.list("z_star", records.iter().map(|r| r.z_star.as_slice()));
     t.list("theta", records.iter().map(|r| r.theta.as_slice()));
     t.f64("wall_seconds", records.iter().map(|r| r.wall_seconds));
     t.utf8(

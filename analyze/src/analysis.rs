@@ -1,0 +1,228 @@
+//! Everything read and computed from a dataset, before any file is written:
+//! the runs, their cells, one pass over the trajectories, the summaries, the
+//! theory table and the Z snapshots the neuron figure needs.
+
+use crate::cells::Grid;
+use crate::dataset::Dataset;
+use crate::error::{AnalyzeError, Result};
+use crate::runs::Run;
+use crate::snapshots::{self, Snapshots};
+use crate::summary::{CellSummary, summarise};
+use crate::theory::{self, TheoryRow};
+use crate::trajectory::{self, Point, RunTrace};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// What the report shows, beyond the defaults.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The heatmap's (x, y) axes; by default the two numeric swept axes with
+    /// the most distinct values.
+    pub heatmap_axes: Option<(String, String)>,
+    /// Per-cell figures show only cells whose configuration has these
+    /// `key = value` pairs (e.g. `eta = 0.05`).
+    pub select: Vec<(String, String)>,
+    /// At most this many cells in a per-cell figure.
+    pub max_cells: usize,
+    /// Moments of training drawn in the neuron figure.
+    pub moments: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            heatmap_axes: None,
+            select: Vec::new(),
+            max_cells: 6,
+            moments: 6,
+        }
+    }
+}
+
+pub struct Analysis {
+    pub dataset: Dataset,
+    pub runs: Vec<Run>,
+    pub grid: Grid,
+    pub traces: Vec<RunTrace>,
+    pub summaries: Vec<CellSummary>,
+    pub theory: Vec<TheoryRow>,
+    /// Cells shown in per-cell figures (indices into `grid.cells`).
+    pub figure_cells: Vec<usize>,
+    /// Heatmap axes with their distinct values.
+    pub heatmap_axes: Option<[(String, Vec<f64>); 2]>,
+    /// Per figure cell, the run the neuron figure shows and its moments.
+    pub neuron_runs: Vec<(usize, usize, Vec<i64>)>,
+    pub snapshots: Snapshots,
+    /// What the reader of the report should know.
+    pub notes: Vec<String>,
+}
+
+/// Whether a JSON config value matches the text a user typed.
+fn matches(v: Option<&serde_json::Value>, text: &str) -> bool {
+    match (v.and_then(serde_json::Value::as_f64), text.parse::<f64>()) {
+        (Some(a), Ok(b)) => a == b,
+        _ => v.map(crate::cells::show).as_deref() == Some(text),
+    }
+}
+
+/// Up to `k` of a run's recorded steps, log-spaced from its first to its
+/// last, the first and last always included.
+fn moments(curve: &[Point], k: usize) -> Vec<i64> {
+    let steps: Vec<i64> = curve.iter().map(|p| p.step).collect();
+    let (Some(&first), Some(&last)) = (steps.first(), steps.last()) else {
+        return Vec::new();
+    };
+    let lo = (first.max(1) as f64).ln();
+    let hi = (last.max(1) as f64).ln();
+    let mut out: Vec<i64> = (0..k)
+        .map(|i| {
+            let target = (lo + (hi - lo) * i as f64 / (k.max(2) - 1) as f64).exp();
+            *steps
+                .iter()
+                .min_by(|a, b| {
+                    ((**a).max(1) as f64 - target)
+                        .abs()
+                        .total_cmp(&((**b).max(1) as f64 - target).abs())
+                })
+                .expect("non-empty")
+        })
+        .collect();
+    out.push(first);
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Analysis {
+    pub fn load(dir: &Path, opts: &Options) -> Result<Self> {
+        if opts.max_cells == 0 {
+            return Err(AnalyzeError::Option {
+                option: "--max-cells",
+                message: "must be at least 1".into(),
+            });
+        }
+        let dataset = Dataset::open(dir)?;
+        let runs = crate::runs::read(&dataset)?;
+        let grid = Grid::of(&runs);
+        let mut notes = dataset.notes.clone();
+
+        let selected: Vec<usize> = (0..grid.cells.len())
+            .filter(|&c| {
+                opts.select
+                    .iter()
+                    .all(|(k, v)| matches(grid.cells[c].config.get(k), v))
+            })
+            .collect();
+        if selected.is_empty() {
+            return Err(AnalyzeError::Option {
+                option: "--select",
+                message: "no grid cell matches".into(),
+            });
+        }
+        if selected.len() > opts.max_cells {
+            notes.push(format!(
+                "per-cell figures show the first {} of {} cells (use --select or --max-cells)",
+                opts.max_cells,
+                selected.len()
+            ));
+        }
+        let figure_cells: Vec<usize> = selected.into_iter().take(opts.max_cells).collect();
+        let mut keep = vec![false; runs.len()];
+        for &c in &figure_cells {
+            for &r in &grid.cells[c].runs {
+                keep[r] = true;
+            }
+        }
+        let (traces, orphans) = trajectory::scan(&dataset, &runs, &keep)?;
+        if orphans > 0 {
+            notes.push(format!(
+                "{orphans} trajectory rows belong to no run in the runs table and were skipped"
+            ));
+        }
+        let heatmap_axes = heatmap_axes(&grid, opts)?;
+        let summaries = summarise(&grid, &runs, &traces);
+
+        // The neuron figure shows each figure cell's first run that did not diverge.
+        let neuron_runs: Vec<(usize, usize, Vec<i64>)> = figure_cells
+            .iter()
+            .filter_map(|&c| {
+                let run = grid.cells[c]
+                    .runs
+                    .iter()
+                    .copied()
+                    .find(|&r| !runs[r].diverged())?;
+                let curve = traces[run].curve.as_deref()?;
+                Some((c, run, moments(curve, opts.moments)))
+            })
+            .collect();
+        let mut wanted: BTreeSet<(usize, i64)> = neuron_runs
+            .iter()
+            .flat_map(|(_, r, steps)| steps.iter().map(move |s| (*r, *s)))
+            .collect();
+        wanted.extend(
+            traces
+                .iter()
+                .enumerate()
+                .filter_map(|(r, t)| Some((r, t.last_step?))),
+        );
+        let snapshots = snapshots::read(&dataset, &runs, &traces, &wanted)?;
+        let theory = runs
+            .iter()
+            .enumerate()
+            .map(|(i, run)| {
+                let z = traces[i].last_step.and_then(|s| snapshots.get(&(i, s)));
+                theory::row(i, run, z.map_or(&[][..], Vec::as_slice))
+            })
+            .collect();
+        Ok(Self {
+            dataset,
+            runs,
+            grid,
+            traces,
+            summaries,
+            theory,
+            figure_cells,
+            heatmap_axes,
+            neuron_runs,
+            snapshots,
+            notes,
+        })
+    }
+
+    /// The recorded curves of a cell's runs (those kept by the scan).
+    pub fn curves(&self, cell: usize) -> Vec<&[Point]> {
+        self.grid.cells[cell]
+            .runs
+            .iter()
+            .filter_map(|&r| self.traces[r].curve.as_deref())
+            .collect()
+    }
+}
+
+fn heatmap_axes(grid: &Grid, opts: &Options) -> Result<Option<[(String, Vec<f64>); 2]>> {
+    let axes = grid.numeric_axes();
+    match &opts.heatmap_axes {
+        None => Ok(match axes.as_slice() {
+            [a, b, ..] => Some([a.clone(), b.clone()]),
+            _ => None,
+        }),
+        Some((x, y)) => {
+            let find = |name: &str, option| {
+                axes.iter()
+                    .find(|(k, _)| k == name)
+                    .cloned()
+                    .ok_or_else(|| AnalyzeError::Option {
+                        option,
+                        message: format!(
+                            "'{name}' is not a swept numeric axis of this dataset (swept: {})",
+                            axes.iter()
+                                .map(|(k, _)| k.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })
+            };
+            Ok(Some([find(x, "--heatmap-x")?, find(y, "--heatmap-y")?]))
+        }
+    }
+}

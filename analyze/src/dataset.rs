@@ -1,0 +1,234 @@
+//! Finding a dataset's files and streaming their rows.
+//!
+//! Two layouts are read: a single run (`runs.parquet` + `trajectory.parquet`,
+//! what `sharpsweep run --out DIR` writes) and a sweep (`runs/part-*.parquet`
+//! + `trajectories/part-*.parquet`, with `grid.json` and `provenance.json`
+//! beside them). Files are read one row group at a time and only in the
+//! columns asked for, so a dataset of 10⁷ trajectory rows never sits in
+//! memory whole.
+
+use crate::columns::Batch;
+use crate::error::{AnalyzeError, Result};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The schema version this reader understands (`sharpsweep.schema_version`).
+pub const SCHEMA_VERSION: &str = "2";
+const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
+
+/// Rows decoded at a time.
+const BATCH_ROWS: usize = 8192;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    SingleRun,
+    Sweep,
+}
+
+/// One Parquet file of the dataset, opened: its footer is read once.
+pub struct DataFile {
+    pub path: PathBuf,
+    meta: ArrowReaderMetadata,
+}
+
+impl DataFile {
+    fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| AnalyzeError::io(path, e))?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| AnalyzeError::corrupt(path, e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            meta,
+        })
+    }
+
+    /// The file's key-value metadata (`sharpsweep.*`, and whatever another
+    /// writer added), in file order.
+    pub fn key_values(&self) -> Vec<(String, String)> {
+        let kv = self.meta.metadata().file_metadata().key_value_metadata();
+        kv.map(|kv| {
+            kv.iter()
+                .filter(|k| k.key != "ARROW:schema")
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn rows(&self) -> i64 {
+        self.meta.metadata().file_metadata().num_rows()
+    }
+
+    pub fn row_groups(&self) -> usize {
+        self.meta.metadata().num_row_groups()
+    }
+
+    /// A file of another schema version is refused; a file without the key
+    /// (rewritten by pandas or polars, which drop it) is read by column names.
+    fn check_version(&self) -> Result<bool> {
+        match self
+            .key_values()
+            .into_iter()
+            .find(|(k, _)| k == KEY_SCHEMA_VERSION)
+        {
+            Some((_, v)) if v == SCHEMA_VERSION => Ok(true),
+            Some((_, v)) => Err(AnalyzeError::SchemaVersion {
+                file: self.path.clone(),
+                found: v,
+                expected: SCHEMA_VERSION,
+            }),
+            None => Ok(false),
+        }
+    }
+
+    /// Fails naming the first of `columns` the file does not have.
+    pub fn require(&self, columns: &[&str]) -> Result<()> {
+        let schema = self.meta.schema();
+        match columns.iter().find(|c| schema.index_of(c).is_err()) {
+            Some(c) => Err(AnalyzeError::MissingColumn {
+                file: self.path.clone(),
+                column: c.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn has(&self, column: &str) -> bool {
+        self.meta.schema().index_of(column).is_ok()
+    }
+
+    /// Streams row group `row_group` in `columns` only, batch by batch.
+    pub fn scan(
+        &self,
+        row_group: usize,
+        columns: &[&str],
+        mut each: impl FnMut(Batch) -> Result<()>,
+    ) -> Result<()> {
+        self.require(columns)?;
+        let schema = self.meta.schema();
+        let roots: Vec<usize> = columns
+            .iter()
+            .filter_map(|c| schema.index_of(c).ok())
+            .collect();
+        let file = File::open(&self.path).map_err(|e| AnalyzeError::io(&self.path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone());
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let reader = builder
+            .with_projection(mask)
+            .with_row_groups(vec![row_group])
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| AnalyzeError::corrupt(&self.path, e))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| AnalyzeError::corrupt(&self.path, e))?;
+            each(Batch {
+                file: &self.path,
+                batch,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A dataset on disk: its files, opened and checked, and its provenance.
+pub struct Dataset {
+    pub dir: PathBuf,
+    pub layout: Layout,
+    pub runs: Vec<DataFile>,
+    pub trajectories: Vec<DataFile>,
+    /// `grid.json`, `provenance.json` (sweep layout), by file name.
+    pub provenance: Vec<(String, String)>,
+    /// Things a reader should know (files without a schema version).
+    pub notes: Vec<String>,
+}
+
+/// `dir/sub/part-*.parquet`, sorted; hidden temporary files are skipped.
+fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| AnalyzeError::io(dir, e))? {
+        let path = entry.map_err(|e| AnalyzeError::io(dir, e))?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if name.is_some_and(|n| n.starts_with("part-") && n.ends_with(".parquet")) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+impl Dataset {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let (layout, runs, trajectories) = if dir.join("runs.parquet").is_file() {
+            let traj = dir.join("trajectory.parquet");
+            if !traj.is_file() {
+                return Err(AnalyzeError::invalid(
+                    dir,
+                    "runs.parquet has no trajectory.parquet beside it",
+                ));
+            }
+            (
+                Layout::SingleRun,
+                vec![dir.join("runs.parquet")],
+                vec![traj],
+            )
+        } else if dir.join("runs").is_dir() && dir.join("trajectories").is_dir() {
+            (
+                Layout::Sweep,
+                parts(&dir.join("runs"))?,
+                parts(&dir.join("trajectories"))?,
+            )
+        } else {
+            return Err(AnalyzeError::NotADataset(dir.to_path_buf()));
+        };
+        if runs.is_empty() {
+            return Err(AnalyzeError::invalid(
+                &dir.join("runs"),
+                "no part-*.parquet files (has the sweep written anything yet?)",
+            ));
+        }
+        let mut unversioned = Vec::new();
+        let mut open_all = |paths: Vec<PathBuf>| -> Result<Vec<DataFile>> {
+            paths
+                .iter()
+                .map(|p| {
+                    let f = DataFile::open(p)?;
+                    if !f.check_version()? {
+                        unversioned.push(p.display().to_string());
+                    }
+                    Ok(f)
+                })
+                .collect()
+        };
+        let runs = open_all(runs)?;
+        let trajectories = open_all(trajectories)?;
+        let mut notes = Vec::new();
+        if !unversioned.is_empty() {
+            notes.push(format!(
+                "{} file(s) carry no {KEY_SCHEMA_VERSION} (rewritten by another tool?) and were read by column names: {}",
+                unversioned.len(),
+                unversioned.join(", ")
+            ));
+        }
+        let mut provenance = Vec::new();
+        for name in ["grid.json", "provenance.json"] {
+            let path = dir.join(name);
+            if path.is_file() {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| AnalyzeError::io(&path, e))?;
+                provenance.push((name.to_string(), text));
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            layout,
+            runs,
+            trajectories,
+            provenance,
+            notes,
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! Time to rank one against 1/(η²σ²), log–log, with the fitted slope:
+//! [G24] Theorem 1.1 bounds the time to reach the sharpness minimiser by
+//! an order of 1/(η²σ²) steps (the drift along the manifold is of order
+//! η²σ² per step), so the points should lie near a line of slope 1.
+
+use super::{Drawn, Figure, Outcome, Plot, log_range, sci};
+use crate::analysis::Analysis;
+use crate::error::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+pub const FIGURE: Figure = Figure {
+    stem: "convergence",
+    title: "Steps to s2/s1 < 1e-2 against 1/(η²σ²)",
+    make,
+};
+
+/// The summary column plotted: steps to s₂/s₁ < 10⁻².
+const TIME: &str = "steps_to_0_01";
+
+struct Convergence {
+    /// Per run that converged: (1/(η²σ²), steps).
+    runs: Vec<(f64, f64)>,
+    /// Per cell with a median: (1/(η²σ²), median steps).
+    cells: Vec<(f64, f64)>,
+    /// Least-squares line through the cells' log10 values: (slope, intercept).
+    fit: Option<(f64, f64)>,
+}
+
+/// Least squares y = a x + b; `None` with fewer than two distinct x.
+pub fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (points.len() >= 2 && sxx > 1e-12).then(|| (sxy / sxx, my - sxy / sxx * mx))
+}
+
+fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+    let scale = |r: &crate::runs::Run| {
+        let (eta, sigma) = (r.number("eta")?, r.number("sigma")?);
+        (eta > 0.0 && sigma > 0.0).then(|| 1.0 / (eta * eta * sigma * sigma))
+    };
+    let runs: Vec<(f64, f64)> = a
+        .runs
+        .iter()
+        .zip(&a.traces)
+        .filter_map(|(r, t)| Some((scale(r)?, t.first_below[1]?.max(1) as f64)))
+        .collect();
+    let cells: Vec<(f64, f64)> = a
+        .summaries
+        .iter()
+        .filter_map(|s| {
+            let run = &a.runs[*a.grid.cells[s.cell].runs.first()?];
+            Some((scale(run)?, s.stat(TIME)?.median?.max(1.0)))
+        })
+        .collect();
+    let logs: Vec<(f64, f64)> = cells.iter().map(|(x, y)| (x.log10(), y.log10())).collect();
+    let fit = fit_line(&logs);
+    if fit.is_none() {
+        return Ok(Outcome::Skipped(
+            "needs cells at two or more values of 1/(η²σ²) whose median run reached s2/s1 < 1e-2"
+                .into(),
+        ));
+    }
+    let slope = fit.map(|f| f.0).unwrap_or(f64::NAN);
+    super::save(
+        FIGURE.stem,
+        &Convergence { runs, cells, fit },
+        dir,
+        FIGURE.stem,
+    )?;
+    Ok(Outcome::Drawn {
+        caption: format!(
+            "Grey: each run that reached s2/s1 < 1e-2; black: each cell's median. Fitted log–log slope \
+             through the medians: {slope:.2} (Theorem 1.1's order 1/(η²σ²) is slope 1)."
+        ),
+    })
+}
+
+impl Plot for Convergence {
+    fn size(&self) -> (u32, u32) {
+        (900, 650)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let all = || self.runs.iter().chain(&self.cells);
+        let x = log_range(all().map(|p| p.0));
+        let y = log_range(all().map(|p| p.1));
+        let mut chart = ChartBuilder::on(root)
+            .caption(FIGURE.title, super::title_style())
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(75)
+            .build_cartesian_2d(x.clone().log_scale(), y.log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc("1/(η²σ²)")
+            .x_labels(12)
+            .y_labels(12)
+            .y_desc("steps to s2/s1 < 1e-2")
+            .x_label_formatter(&sci)
+            .y_label_formatter(&sci)
+            .label_style(super::label_style())
+            .axis_desc_style(super::label_style())
+            .draw()?;
+        let grey = RGBColor(150, 150, 150);
+        chart
+            .draw_series(self.runs.iter().map(|&p| Circle::new(p, 4, grey.filled())))?
+            .label("runs")
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, grey.filled()));
+        chart
+            .draw_series(
+                self.cells
+                    .iter()
+                    .map(|&p| Circle::new(p, 6, BLACK.filled())),
+            )?
+            .label("cell medians")
+            .legend(|(x, y)| Circle::new((x + 8, y), 6, BLACK.filled()));
+        if let Some((slope, icept)) = self.fit {
+            let line = |v: f64| 10f64.powf(slope * v.log10() + icept);
+            let red = RGBColor(214, 39, 40);
+            chart
+                .draw_series(LineSeries::new(
+                    [x.start, x.end].map(|v| (v, line(v))),
+                    red.stroke_width(2),
+                ))?
+                .label(format!("fit: slope {slope:.2}"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font(super::label_style())
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
+}

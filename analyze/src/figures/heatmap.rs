@@ -1,0 +1,195 @@
+//! Final s₂/s₁ (median over seeds) and the divergence rate over two swept
+//! axes, e.g. (η, σ). Runs that differ in other swept keys are pooled into
+//! the same square, and the caption says so.
+
+use super::{Drawn, Figure, Outcome, Plot};
+use crate::analysis::Analysis;
+use crate::error::Result;
+use crate::summary::Quartiles;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+use std::path::Path;
+
+pub const FIGURE: Figure = Figure {
+    stem: "heatmap",
+    title: "Final s2/s1 of Z (median over seeds) and divergence rate",
+    make,
+};
+
+struct Heatmap {
+    axes: [(String, Vec<f64>); 2],
+    /// [x][y]: median final s₂/s₁ of the runs that did not diverge.
+    ratio: Vec<Vec<Option<f64>>>,
+    /// [x][y]: diverged / runs, `None` where there are no runs.
+    rate: Vec<Vec<Option<f64>>>,
+}
+
+fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+    let Some([(xa, xs), (ya, ys)]) = a.heatmap_axes.clone() else {
+        return Ok(Outcome::Skipped(
+            "fewer than two numeric axes are swept".into(),
+        ));
+    };
+    let slot = |vals: &[f64], v: Option<f64>| vals.iter().position(|x| Some(*x) == v);
+    let mut groups = vec![vec![Vec::new(); ys.len()]; xs.len()];
+    for (i, r) in a.runs.iter().enumerate() {
+        if let (Some(x), Some(y)) = (slot(&xs, r.number(&xa)), slot(&ys, r.number(&ya))) {
+            groups[x][y].push(i);
+        }
+    }
+    let map = |f: &dyn Fn(&[usize]) -> Option<f64>| -> Vec<Vec<Option<f64>>> {
+        groups
+            .iter()
+            .map(|col| col.iter().map(|g| f(g)).collect())
+            .collect()
+    };
+    let ratio = map(&|g| {
+        Quartiles::of(
+            g.iter()
+                .filter(|&&i| !a.runs[i].diverged())
+                .map(|&i| a.runs[i].last.sv_ratio2_z),
+        )
+        .median
+    });
+    let rate = map(&|g| {
+        (!g.is_empty())
+            .then(|| g.iter().filter(|&&i| a.runs[i].diverged()).count() as f64 / g.len() as f64)
+    });
+    let others: Vec<&String> = a
+        .grid
+        .swept
+        .iter()
+        .filter(|k| **k != xa && **k != ya)
+        .collect();
+    let pooled = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Runs are pooled over the other swept keys ({}).",
+            others
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let plot = Heatmap {
+        axes: [(xa.clone(), xs), (ya.clone(), ys)],
+        ratio,
+        rate,
+    };
+    super::save(FIGURE.stem, &plot, dir, FIGURE.stem)?;
+    Ok(Outcome::Drawn {
+        caption: format!(
+            "Left: median final s2/s1 of Z over the seeds that did not diverge (colour on a log scale). \
+             Right: fraction of seeds that diverged. Axes: {xa} (x) and {ya} (y); blank squares had no runs.{pooled}"
+        ),
+    })
+}
+
+impl Plot for Heatmap {
+    fn size(&self) -> (u32, u32) {
+        (1300, 600)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let root = root.titled(FIGURE.title, super::title_style())?;
+        let areas = root.split_evenly((1, 2));
+        let [(xa, xs), (ya, ys)] = &self.axes;
+        let log_ratio: Vec<f64> = self
+            .ratio
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|v| **v > 0.0)
+            .map(|v| v.log10())
+            .collect();
+        let (lo, hi) = log_ratio
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(*v), h.max(*v))
+            });
+        let panels: [(&str, &Vec<Vec<Option<f64>>>, Box<dyn Fn(f64) -> f64>); 2] = [
+            (
+                "median final s2/s1",
+                &self.ratio,
+                Box::new(move |v: f64| {
+                    if hi > lo {
+                        (v.log10() - lo) / (hi - lo)
+                    } else {
+                        0.5
+                    }
+                }),
+            ),
+            ("divergence rate", &self.rate, Box::new(|v: f64| v)),
+        ];
+        for ((name, values, scale), area) in panels.iter().zip(areas.iter()) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(*name, super::caption_style())
+                .margin(10)
+                .x_label_area_size(50)
+                .y_label_area_size(75)
+                .build_cartesian_2d(
+                    // A segmented range a..b has a segment per value a..=b.
+                    (0..xs.len() as i32 - 1).into_segmented(),
+                    (0..ys.len() as i32 - 1).into_segmented(),
+                )?;
+            let label = |vals: &[f64]| {
+                let vals = vals.to_vec();
+                move |v: &SegmentValue<i32>| match v {
+                    SegmentValue::CenterOf(i) => vals
+                        .get(*i as usize)
+                        .map(|x| super::sci(x))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                }
+            };
+            let (fx, fy) = (label(xs), label(ys));
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc(xa.as_str())
+                .y_desc(ya.as_str())
+                .x_labels(xs.len() + 1)
+                .y_labels(ys.len() + 1)
+                .x_label_formatter(&fx)
+                .y_label_formatter(&fy)
+                .label_style(super::label_style())
+                .axis_desc_style(super::label_style())
+                .draw()?;
+            for (x, col) in values.iter().enumerate() {
+                for (y, v) in col.iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    let (x, y) = (x as i32, y as i32);
+                    let t = scale(*v).clamp(0.0, 1.0);
+                    let fill = if t.is_finite() {
+                        ViridisRGB::get_color(t)
+                    } else {
+                        RGBColor(200, 200, 200)
+                    };
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [
+                            (SegmentValue::Exact(x), SegmentValue::Exact(y)),
+                            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+                        ],
+                        fill.filled(),
+                    )))?;
+                    let ink = if t > 0.6 { BLACK } else { WHITE };
+                    chart.draw_series(std::iter::once(Text::new(
+                        super::sci(v),
+                        (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+                        super::label_style().color(&ink).pos(
+                            plotters::style::text_anchor::Pos::new(
+                                plotters::style::text_anchor::HPos::Center,
+                                plotters::style::text_anchor::VPos::Center,
+                            ),
+                        ),
+                    )))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! [G24] Figures 1 and 3: the singular values of Z divided by the largest,
+//! against the step on a log axis, one line per index k (median and
+//! interquartile band over seeds), one panel per grid cell.
+
+use super::{Band, Drawn, Figure, Outcome, Plot, bands, colour, draw_band, log_range, sci};
+use crate::analysis::Analysis;
+use crate::error::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+pub const FIGURE: Figure = Figure {
+    stem: "spectrum",
+    title: "Singular values of Z relative to the largest ([G24] Fig. 1/3)",
+    make,
+};
+
+/// Lines per panel: s₂/s₁ … s₆/s₁.
+const MAX_INDEX: usize = 6;
+
+struct Panel {
+    title: String,
+    /// One band per index k = 2, 3, …
+    lines: Vec<Vec<Band>>,
+}
+
+struct Spectrum(Vec<Panel>);
+
+fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+    let panels: Vec<Panel> = a
+        .figure_cells
+        .iter()
+        .filter_map(|&c| {
+            let curves = a.curves(c);
+            let count = curves
+                .iter()
+                .flat_map(|c| c.iter())
+                .map(|p| p.ratios.len())
+                .max()?;
+            let lines: Vec<Vec<Band>> = (0..count.min(MAX_INDEX - 1))
+                .map(|k| bands(&curves, |p| p.ratios.get(k).copied()))
+                .filter(|b| !b.is_empty())
+                .collect();
+            (!lines.is_empty()).then(|| Panel {
+                title: format!(
+                    "{} ({} seeds)",
+                    a.grid.cells[c].label,
+                    a.grid.cells[c].runs.len()
+                ),
+                lines,
+            })
+        })
+        .collect();
+    if panels.is_empty() {
+        return Ok(Outcome::Skipped(
+            "no recorded step > 0 with a finite spectrum".into(),
+        ));
+    }
+    let n = panels.len();
+    super::save(FIGURE.stem, &Spectrum(panels), dir, FIGURE.stem)?;
+    Ok(Outcome::Drawn {
+        caption: format!(
+            "s_k/s_1 of Z against the step, median (line) and interquartile band over seeds, \
+             {n} cell(s). Rank one shows as every line falling towards 0."
+        ),
+    })
+}
+
+impl Plot for Spectrum {
+    fn size(&self) -> (u32, u32) {
+        super::panel_size(self.0.len())
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let root = root.titled(FIGURE.title, super::title_style())?;
+        let areas = root.split_evenly(super::grid_shape(self.0.len()));
+        for (panel, area) in self.0.iter().zip(areas) {
+            let all = || panel.lines.iter().flatten();
+            let x = log_range(all().map(|b| b.step));
+            let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
+            let mut chart = ChartBuilder::on(&area)
+                .caption(&panel.title, super::caption_style())
+                .margin(10)
+                .x_label_area_size(45)
+                .y_label_area_size(65)
+                .build_cartesian_2d(x.log_scale(), y.log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc("step")
+                .y_desc("s_k / s_1 of Z")
+                .x_label_formatter(&sci)
+                .y_label_formatter(&sci)
+                .label_style(super::label_style())
+                .axis_desc_style(super::label_style())
+                .draw()?;
+            for (k, line) in panel.lines.iter().enumerate() {
+                draw_band(&mut chart, line, colour(k), &format!("s{}/s1", k + 2))?;
+            }
+            chart
+                .configure_series_labels()
+                .label_font(super::label_style())
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerLeft)
+                .draw()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,316 @@
+//! The report: one document, rendered twice — `index.html` (self-contained,
+//! figures linked relatively, opens with no server) and `report.md` (for
+//! terminals and git).
+
+use crate::analysis::Analysis;
+use crate::cells::show;
+use crate::dataset::Layout;
+use crate::figures::Outcome;
+use crate::summary::{METRICS, Quartiles};
+
+/// Runs listed in the report's theory table; all are in `theory.parquet`.
+const THEORY_ROWS: usize = 40;
+
+pub enum Block {
+    Heading(String),
+    Para(String),
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    Figure {
+        stem: String,
+        title: String,
+        caption: String,
+    },
+    Pre {
+        title: String,
+        text: String,
+    },
+}
+
+/// A number for a table: 4 significant digits, scientific when far from 1.
+pub fn num(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) if v == 0.0 => "0".into(),
+        Some(v) if v.abs() >= 1e-3 && v.abs() < 1e5 => format!("{}", (v * 1e4).round() / 1e4),
+        Some(v) => format!("{v:.3e}"),
+    }
+}
+
+fn quartiles(q: &Quartiles) -> String {
+    match q.median {
+        None => "–".into(),
+        Some(_) => format!("{} [{}, {}]", num(q.median), num(q.q25), num(q.q75)),
+    }
+}
+
+pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) -> Vec<Block> {
+    let ds = &a.dataset;
+    let mut doc = vec![Block::Heading("sharpsweep analysis".into())];
+    let traj_rows: i64 = ds.trajectories.iter().map(|f| f.rows()).sum();
+    doc.push(Block::Para(format!(
+        "Dataset {} ({} layout): {} runs in {} grid cell(s), {} trajectory rows. Swept: {}.",
+        ds.dir.display(),
+        match ds.layout {
+            Layout::SingleRun => "single-run",
+            Layout::Sweep => "sweep",
+        },
+        a.runs.len(),
+        a.grid.cells.len(),
+        traj_rows,
+        if a.grid.swept.is_empty() {
+            "nothing".into()
+        } else {
+            a.grid.swept.join(", ")
+        },
+    )));
+    for note in &a.notes {
+        doc.push(Block::Para(format!("Note: {note}")));
+    }
+
+    doc.push(Block::Heading("Summary per grid cell".into()));
+    doc.push(Block::Para(
+        "Median [first quartile, third quartile] over the seeds that did not diverge; \
+         \"–\" where undefined or, for the steps to a threshold, where the quantile falls on \
+         runs that never reached it (first recorded step below the threshold). All columns \
+         with every quartile are in summary.parquet."
+            .into(),
+    ));
+    let mut header = vec!["cell".to_string(), "runs".into(), "diverged".into()];
+    header.extend(METRICS.iter().map(|m| m.label.to_string()));
+    let rows = a
+        .summaries
+        .iter()
+        .map(|s| {
+            let mut row = vec![
+                a.grid.cells[s.cell].label.clone(),
+                s.runs.to_string(),
+                format!("{} ({:.0}%)", s.diverged, 100.0 * s.divergence_rate()),
+            ];
+            row.extend(s.stats.iter().map(quartiles));
+            row
+        })
+        .collect();
+    doc.push(Block::Table { header, rows });
+
+    doc.push(Block::Heading("Figures".into()));
+    for (f, outcome) in figures {
+        match outcome {
+            Outcome::Drawn { caption } => doc.push(Block::Figure {
+                stem: f.stem.into(),
+                title: f.title.into(),
+                caption: caption.clone(),
+            }),
+            Outcome::Skipped(why) => {
+                doc.push(Block::Para(format!("{} — not drawn: {why}.", f.title)))
+            }
+        }
+    }
+
+    doc.push(Block::Heading(
+        "Theorem 3.3: predicted optimum against the runs".into(),
+    ));
+    doc.push(Block::Para(
+        "[G24] Theorem 3.3: at the minimiser of R on the zero-loss manifold every neuron has \
+         z_ij = z*_i = φ⁻¹(y_i/m), and R = R*. Per run: the mean over neurons of each row of \
+         the final Z against z*_i (largest gap over i), the largest deviation of a neuron from \
+         that mean, max|z − z*| and R against R*. Flags name the assumptions that fail \
+         (n ≤ d and Assumption 3.1's activation class)."
+            .into(),
+    ));
+    let header = [
+        "run",
+        "cell",
+        "seed",
+        "z* (per data point)",
+        "mean_j z_ij",
+        "max gap",
+        "neuron spread",
+        "max|z − z*|",
+        "R",
+        "R*",
+        "flags",
+    ]
+    .map(String::from)
+    .to_vec();
+    let vec_text = |v: &[f64]| {
+        if v.is_empty() {
+            "–".to_string()
+        } else {
+            let shown: Vec<String> = v.iter().take(4).map(|x| num(Some(*x))).collect();
+            let more = if v.len() > 4 { ", …" } else { "" };
+            format!("({}{more})", shown.join(", "))
+        }
+    };
+    let defined = |v: f64| Some(v).filter(|v| !v.is_nan());
+    let rows = a
+        .theory
+        .iter()
+        .take(THEORY_ROWS)
+        .map(|t| {
+            let run = &a.runs[t.run];
+            let cell = a.grid.cells.iter().find(|c| c.runs.contains(&t.run));
+            vec![
+                run.run_id.clone(),
+                cell.map(|c| c.label.clone()).unwrap_or_default(),
+                run.config.get("seed").map(show).unwrap_or_default(),
+                vec_text(&t.z_star),
+                vec_text(&t.z_mean),
+                num(defined(t.mean_gap)),
+                num(defined(t.neuron_gap)),
+                num(defined(run.last.dist_to_optimum)),
+                num(defined(t.r)),
+                num(defined(t.r_star)),
+                if t.applies() {
+                    "holds".into()
+                } else {
+                    t.flags.join("; ")
+                },
+            ]
+        })
+        .collect();
+    doc.push(Block::Table { header, rows });
+    if a.theory.len() > THEORY_ROWS {
+        doc.push(Block::Para(format!(
+            "First {THEORY_ROWS} of {} runs shown; every run is in theory.parquet.",
+            a.theory.len()
+        )));
+    }
+
+    doc.push(Block::Heading("Provenance".into()));
+    for (name, text) in &ds.provenance {
+        doc.push(Block::Pre {
+            title: name.clone(),
+            text: text.clone(),
+        });
+    }
+    let files = ds.runs.iter().chain(&ds.trajectories).map(|f| {
+        let kv: Vec<String> = f
+            .key_values()
+            .into_iter()
+            .map(|(k, v)| format!("  {k} = {v}"))
+            .collect();
+        format!(
+            "{} ({} rows, {} row groups)\n{}",
+            f.path.display(),
+            f.rows(),
+            f.row_groups(),
+            kv.join("\n")
+        )
+    });
+    doc.push(Block::Pre {
+        title: "files and their metadata".into(),
+        text: files.collect::<Vec<_>>().join("\n\n"),
+    });
+    doc
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn markdown(doc: &[Block]) -> String {
+    let mut out = String::new();
+    let mut first = true;
+    for b in doc {
+        match b {
+            Block::Heading(h) => {
+                out += &format!("{} {h}\n\n", if first { "#" } else { "##" });
+                first = false;
+            }
+            Block::Para(p) => out += &format!("{p}\n\n"),
+            Block::Table { header, rows } => {
+                out += &format!(
+                    "| {} |\n",
+                    header
+                        .iter()
+                        .map(|h| md_cell(h))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                );
+                out += &format!("|{}\n", "---|".repeat(header.len()));
+                for r in rows {
+                    out += &format!(
+                        "| {} |\n",
+                        r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
+                    );
+                }
+                out += "\n";
+            }
+            Block::Figure {
+                stem,
+                title,
+                caption,
+            } => {
+                out += &format!(
+                    "### {title}\n\n![{title}]({stem}.png)\n\n{caption} ([SVG]({stem}.svg))\n\n"
+                );
+            }
+            Block::Pre { title, text } => out += &format!("### {title}\n\n```\n{text}\n```\n\n"),
+        }
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn html(doc: &[Block]) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>sharpsweep analysis</title>\n<style>\n\
+         body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}\n\
+         table{border-collapse:collapse;font-size:13px;margin:1em 0;display:block;overflow-x:auto}\n\
+         th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;white-space:nowrap}\n\
+         th{background:#f0f0f0} img{max-width:100%;border:1px solid #ddd}\n\
+         pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}\n</style></head><body>\n",
+    );
+    let mut first = true;
+    for b in doc {
+        match b {
+            Block::Heading(h) => {
+                let tag = if first { "h1" } else { "h2" };
+                out += &format!("<{tag}>{}</{tag}>\n", esc(h));
+                first = false;
+            }
+            Block::Para(p) => out += &format!("<p>{}</p>\n", esc(p)),
+            Block::Table { header, rows } => {
+                out += "<table><thead><tr>";
+                for h in header {
+                    out += &format!("<th>{}</th>", esc(h));
+                }
+                out += "</tr></thead><tbody>\n";
+                for r in rows {
+                    out += "<tr>";
+                    for c in r {
+                        out += &format!("<td>{}</td>", esc(c));
+                    }
+                    out += "</tr>\n";
+                }
+                out += "</tbody></table>\n";
+            }
+            Block::Figure {
+                stem,
+                title,
+                caption,
+            } => {
+                out += &format!(
+                    "<figure><h3>{t}</h3><a href=\"{s}.svg\"><img src=\"{s}.png\" alt=\"{t}\"></a>\
+                     <figcaption>{c} (<a href=\"{s}.svg\">SVG</a>)</figcaption></figure>\n",
+                    t = esc(title),
+                    s = esc(stem),
+                    c = esc(caption)
+                );
+            }
+            Block::Pre { title, text } => {
+                out += &format!("<h3>{}</h3><pre>{}</pre>\n", esc(title), esc(text));
+            }
+        }
+    }
+    out + "</body></html>\n"
+}

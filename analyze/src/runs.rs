@@ -1,0 +1,138 @@
+//! The `runs` table: one row per run with its configuration (the `config`
+//! JSON column, which carries every key) and its final metrics.
+
+use crate::dataset::Dataset;
+use crate::error::{AnalyzeError, Result};
+use serde_json::{Map, Value};
+
+/// Final metrics of a run, as the runs table stores them (NaN = null).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Final {
+    pub loss: f64,
+    pub sharpness_r: f64,
+    pub sharpness_r_star: f64,
+    pub riem_grad_norm: f64,
+    pub dist_to_optimum: f64,
+    pub sv_ratio2_z: f64,
+    pub sv_ratio3_z: f64,
+    pub sv_ratio2_phi: f64,
+    pub sv_ratio3_phi: f64,
+}
+
+/// One row of the runs table.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub run_id: String,
+    /// The run's configuration (every key, `seed` included).
+    pub config: Map<String, Value>,
+    /// `finished`, `diverged` (or `running` for a partial record).
+    pub status: String,
+    pub steps_done: i64,
+    pub last: Final,
+    /// Theorem 3.3's z*_i = φ⁻¹(y_i/m); empty when undefined or when the
+    /// file predates the column.
+    pub z_star: Vec<f64>,
+}
+
+const FINAL_COLUMNS: [&str; 9] = [
+    "loss",
+    "sharpness_r",
+    "sharpness_r_star",
+    "riem_grad_norm",
+    "dist_to_optimum",
+    "sv_ratio2_z",
+    "sv_ratio3_z",
+    "sv_ratio2_phi",
+    "sv_ratio3_phi",
+];
+
+impl Run {
+    pub fn diverged(&self) -> bool {
+        self.status == "diverged"
+    }
+
+    /// A numeric configuration value.
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.config.get(key).and_then(Value::as_f64)
+    }
+
+    /// A string configuration value.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        self.config.get(key).and_then(Value::as_str)
+    }
+
+    /// R − R*, the sharpness gap of Theorem 3.3 (NaN when R* is undefined).
+    pub fn r_gap(&self) -> f64 {
+        self.last.sharpness_r - self.last.sharpness_r_star
+    }
+}
+
+/// Every run of the dataset, in file order.
+pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
+    let mut base = vec!["run_id", "status", "steps_done", "config"];
+    base.extend(FINAL_COLUMNS);
+    let mut runs = Vec::new();
+    for file in &ds.runs {
+        file.require(&base)?;
+        let mut columns = base.clone();
+        let has_z_star = file.has("z_star");
+        if has_z_star {
+            columns.push("z_star");
+        }
+        for rg in 0..file.row_groups() {
+            file.scan(rg, &columns, |b| {
+                let ids = b.strings("run_id")?;
+                let status = b.strings("status")?;
+                let steps = b.integers("steps_done")?;
+                let configs = b.strings("config")?;
+                let f: Vec<Vec<f64>> = FINAL_COLUMNS
+                    .iter()
+                    .map(|c| b.floats(c))
+                    .collect::<Result<_>>()?;
+                let z_star = if has_z_star {
+                    b.float_lists("z_star")?
+                } else {
+                    vec![Vec::new(); b.rows()]
+                };
+                for (i, z_star) in z_star.into_iter().enumerate() {
+                    let null = |c: &str| {
+                        AnalyzeError::invalid(b.file, format!("column '{c}' is null in row {i}"))
+                    };
+                    let text = configs[i].as_deref().ok_or_else(|| null("config"))?;
+                    let config = match serde_json::from_str(text) {
+                        Ok(Value::Object(m)) => m,
+                        _ => {
+                            return Err(AnalyzeError::invalid(
+                                b.file,
+                                format!("column 'config': row {i} is not a JSON object"),
+                            ));
+                        }
+                    };
+                    runs.push(Run {
+                        run_id: ids[i].clone().ok_or_else(|| null("run_id"))?,
+                        config,
+                        status: status[i].clone().ok_or_else(|| null("status"))?,
+                        steps_done: steps[i].unwrap_or(0),
+                        last: Final {
+                            loss: f[0][i],
+                            sharpness_r: f[1][i],
+                            sharpness_r_star: f[2][i],
+                            riem_grad_norm: f[3][i],
+                            dist_to_optimum: f[4][i],
+                            sv_ratio2_z: f[5][i],
+                            sv_ratio3_z: f[6][i],
+                            sv_ratio2_phi: f[7][i],
+                            sv_ratio3_phi: f[8][i],
+                        },
+                        z_star,
+                    });
+                }
+                Ok(())
+            })?;
+        }
+    }
+    if runs.is_empty() {
+        return Err(AnalyzeError::invalid(&ds.dir, "the runs table has no rows"));
+    }
+    Ok(runs)
+}

@@ -1,0 +1,114 @@
+//! One streaming pass over the `trajectory` table: for every run, the first
+//! recorded step at which s₂/s₁ of Z falls below each threshold and where
+//! its rows live; for the runs a figure shows, their whole curves.
+
+use crate::dataset::Dataset;
+use crate::error::Result;
+use crate::runs::Run;
+use std::collections::{BTreeSet, HashMap};
+
+/// The s₂/s₁ thresholds whose first crossing is reported.
+pub const THRESHOLDS: [f64; 3] = [1e-1, 1e-2, 1e-3];
+
+/// One recorded step of a run, in the units the figures plot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub step: i64,
+    /// s_k/s_1 of Z for k = 2, 3, …
+    pub ratios: Vec<f64>,
+    /// R − R*.
+    pub r_gap: f64,
+    /// ‖P_T ∇R‖.
+    pub riem_grad_norm: f64,
+}
+
+/// What the pass learns about one run.
+#[derive(Clone, Debug, Default)]
+pub struct RunTrace {
+    /// First recorded step with s₂/s₁ below each of [`THRESHOLDS`].
+    pub first_below: [Option<i64>; 3],
+    /// The last recorded step.
+    pub last_step: Option<i64>,
+    /// `(file, row group)` pairs that hold this run's rows.
+    pub locations: BTreeSet<(usize, usize)>,
+    /// The run's curve, sorted by step, if it was asked for.
+    pub curve: Option<Vec<Point>>,
+}
+
+/// Scans every trajectory file once; `keep_curve[i]` says whether run `i`'s
+/// curve is kept. Rows of runs absent from the runs table are counted and
+/// skipped (a sweep still writing its parts).
+pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunTrace>, u64)> {
+    let index: HashMap<&str, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.run_id.as_str(), i))
+        .collect();
+    let mut traces: Vec<RunTrace> = keep_curve
+        .iter()
+        .map(|&keep| RunTrace {
+            curve: keep.then(Vec::new),
+            ..RunTrace::default()
+        })
+        .collect();
+    let mut orphans = 0;
+    let columns = [
+        "run_id",
+        "step",
+        "sv_z",
+        "sv_ratio2_z",
+        "sharpness_r",
+        "riem_grad_norm",
+    ];
+    for (f, file) in ds.trajectories.iter().enumerate() {
+        file.require(&columns)?;
+        for rg in 0..file.row_groups() {
+            file.scan(rg, &columns, |b| {
+                let ids = b.strings("run_id")?;
+                let steps = b.integers("step")?;
+                let ratio2 = b.floats("sv_ratio2_z")?;
+                let r = b.floats("sharpness_r")?;
+                let riem = b.floats("riem_grad_norm")?;
+                // Decoded only when some run in the batch keeps its curve.
+                let mut sv: Option<Vec<Vec<f64>>> = None;
+                for i in 0..b.rows() {
+                    let (Some(id), Some(step)) = (ids[i].as_deref(), steps[i]) else {
+                        continue;
+                    };
+                    let Some(&run) = index.get(id) else {
+                        orphans += 1;
+                        continue;
+                    };
+                    let t = &mut traces[run];
+                    t.locations.insert((f, rg));
+                    t.last_step = t.last_step.max(Some(step));
+                    for (k, thr) in THRESHOLDS.iter().enumerate() {
+                        if ratio2[i] < *thr && t.first_below[k].is_none_or(|s| step < s) {
+                            t.first_below[k] = Some(step);
+                        }
+                    }
+                    if let Some(curve) = &mut t.curve {
+                        if sv.is_none() {
+                            sv = Some(b.float_lists("sv_z")?);
+                        }
+                        let s = &sv.as_ref().expect("decoded above")[i];
+                        let ratios = s.iter().skip(1).map(|v| v / s[0]).collect();
+                        curve.push(Point {
+                            step,
+                            ratios,
+                            r_gap: r[i] - runs[run].last.sharpness_r_star,
+                            riem_grad_norm: riem[i],
+                        });
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+    for t in &mut traces {
+        if let Some(c) = &mut t.curve {
+            c.sort_by_key(|p| p.step);
+        }
+    }
+    Ok((traces, orphans))
+}

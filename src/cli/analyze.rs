@@ -1,0 +1,73 @@
+//! `sharpsweep analyze DIR --report REPORT_DIR`: summaries, figures, the
+//! theory table and a report (index.html, report.md) from a dataset.
+
+use super::CliError;
+use sharpsweep_analyze::{Options, Outcome, report};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The dataset: a `sharpsweep run --out` directory or a sweep's output.
+    dir: PathBuf,
+    /// Where the report goes (created if needed; files in it are replaced).
+    #[arg(long)]
+    report: PathBuf,
+    /// The heatmap's x axis (a swept numeric key, e.g. eta); with --heatmap-y.
+    #[arg(long, requires = "heatmap_y")]
+    heatmap_x: Option<String>,
+    /// The heatmap's y axis (e.g. sigma); with --heatmap-x.
+    #[arg(long, requires = "heatmap_x")]
+    heatmap_y: Option<String>,
+    /// Per-cell figures show only cells with KEY=VALUE (repeatable).
+    #[arg(long = "select", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    select: Vec<(String, String)>,
+    /// At most this many cells in a per-cell figure.
+    #[arg(long, default_value_t = Options::default().max_cells)]
+    max_cells: usize,
+    /// Moments of training in the neuron figure.
+    #[arg(long, default_value_t = Options::default().moments)]
+    moments: usize,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))
+}
+
+pub fn main(args: Args) -> Result<(), CliError> {
+    let opts = Options {
+        heatmap_axes: args.heatmap_x.zip(args.heatmap_y),
+        select: args.select,
+        max_cells: args.max_cells,
+        moments: args.moments,
+    };
+    let summary = report(&args.dir, &args.report, &opts).map_err(|e| {
+        if e.is_input() {
+            CliError::input(e)
+        } else {
+            CliError::failure(e)
+        }
+    })?;
+    if !args.quiet {
+        println!("{} cell(s) analysed", summary.cells.len());
+        for (stem, outcome) in &summary.figures {
+            match outcome {
+                Outcome::Drawn { .. } => println!("  figure {stem}: {stem}.png, {stem}.svg"),
+                Outcome::Skipped(why) => println!("  figure {stem}: skipped ({why})"),
+            }
+        }
+        for note in &summary.notes {
+            println!("  note: {note}");
+        }
+        println!(
+            "report: {}",
+            summary.report_dir.join("index.html").display()
+        );
+    }
+    Ok(())
+}
