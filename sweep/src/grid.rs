@@ -240,7 +240,7 @@ fn base_seed(at: &str, value: &Toml) -> Result<u64, GridError> {
 fn syntax(text: &str, e: &toml::de::Error) -> GridError {
     let at = match e.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
+            let before = text.get(..span.start).unwrap_or(text);
             let line = before.matches('\n').count() + 1;
             let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
             format!("line {line}, column {column}")
