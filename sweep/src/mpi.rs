@@ -108,6 +108,12 @@ impl Team for MpiTeam {
             .all_reduce_into(&i32::from(ok), &mut all, SystemOperation::min());
         all == 1
     }
+    fn sum(&mut self, value: usize) -> usize {
+        let mut total = 0_u64;
+        self.world
+            .all_reduce_into(&(value as u64), &mut total, SystemOperation::sum());
+        total as usize
+    }
     fn report(&mut self, done: usize) {
         if self.rank == 0
             || self
