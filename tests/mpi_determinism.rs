@@ -104,6 +104,9 @@ fn rank_zero_collects_a_rank_that_finished_long_before_it() {
     let grid = write_grid(t.path(), UNEVEN_GRID);
     let out = t.path().join("ranks");
     let stdout = mpirun_sweep(&grid, &out);
-    assert!(stdout.contains("11 of 11 points done (0 before, 11 now"), "{stdout}");
+    assert!(
+        stdout.contains("11 of 11 points done (0 before, 11 now"),
+        "{stdout}"
+    );
     assert_eq!(run_ids(&out).len(), 11);
 }
