@@ -1,13 +1,50 @@
 //! Determinism across MPI ranks: `mpirun -np 2 sharpsweep sweep` writes the
-//! same dataset content as a one-thread sweep. Built only with
-//! `--features mpi`; needs OpenMPI's `mpirun` (.ci/suites/engine.sh runs it).
+//! same dataset content as a one-thread sweep, and finishes whichever rank
+//! is done first. Built only with `--features mpi`; needs OpenMPI's `mpirun`
+//! (.ci/suites/engine.sh runs it).
 #![cfg(feature = "mpi")]
 
 mod sweep_common;
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use sweep_common::*;
 use tempfile::tempdir;
+
+/// `mpirun -np 2 sharpsweep sweep GRID --out OUT`; fails rather than hangs.
+fn mpirun_sweep(grid: &Path, out: &Path) -> String {
+    let mut child = Command::new("mpirun")
+        .args(["-np", "2", "--oversubscribe", "--bind-to", "none"])
+        .args(["-x", "RAYON_NUM_THREADS=1"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .arg(env!("CARGO_BIN_EXE_sharpsweep"))
+        .arg("sweep")
+        .arg(grid)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the MPI job hangs");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout
+}
 
 #[test]
 fn two_mpi_ranks_write_the_same_dataset_as_one_thread() {
@@ -15,24 +52,7 @@ fn two_mpi_ranks_write_the_same_dataset_as_one_thread() {
     let grid = write_grid(t.path(), SMALL_GRID);
     let (single, ranks) = (t.path().join("single"), t.path().join("ranks"));
     sweep(&grid, &single, &["--threads", "1"]);
-    let o = Command::new("mpirun")
-        .args(["-np", "2", "--oversubscribe", "--bind-to", "none"])
-        .args(["-x", "RAYON_NUM_THREADS=1"])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .arg(env!("CARGO_BIN_EXE_sharpsweep"))
-        .arg("sweep")
-        .arg(&grid)
-        .arg("--out")
-        .arg(&ranks)
-        .output()
-        .expect("mpirun runs");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stdout = mpirun_sweep(&grid, &ranks);
     // Rank 0 alone reports, for the whole job.
     assert_eq!(
         stdout.matches("sweep: 48 of 48 points done").count(),
@@ -52,4 +72,41 @@ fn two_mpi_ranks_write_the_same_dataset_as_one_thread() {
         "{names:?}"
     );
     assert_same_content(&single, &ranks);
+
+    // Resuming a finished dataset: both ranks end at once, in either order.
+    for _ in 0..3 {
+        let stdout = mpirun_sweep(&grid, &ranks);
+        assert!(
+            stdout.contains("48 of 48 points done (48 before, 0 now"),
+            "{stdout}"
+        );
+    }
+    assert_same_content(&single, &ranks);
+}
+
+/// One long point (which the cost-balanced split gives to rank 0 alone) and
+/// many short ones (rank 1), so rank 1 reports its end while rank 0 works.
+const UNEVEN_GRID: &str = r#"
+seed = 5
+[[grid]]
+steps = 1500000
+log_points = 5
+[[grid]]
+steps = 1000
+eta = [0.01, 0.02]
+seeds = 5
+log_points = 5
+"#;
+
+#[test]
+fn rank_zero_collects_a_rank_that_finished_long_before_it() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), UNEVEN_GRID);
+    let out = t.path().join("ranks");
+    let stdout = mpirun_sweep(&grid, &out);
+    assert!(
+        stdout.contains("11 of 11 points done (0 before, 11 now"),
+        "{stdout}"
+    );
+    assert_eq!(run_ids(&out).len(), 11);
 }

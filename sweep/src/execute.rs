@@ -208,6 +208,8 @@ pub trait Team {
     fn size(&self) -> usize;
     /// Whether every process's `ok` is true (a collective).
     fn all_ok(&mut self, ok: bool) -> bool;
+    /// The sum of every process's `value` (a collective).
+    fn sum(&mut self, value: usize) -> usize;
     /// Tells the reporting process how many of this process's points are done.
     fn report(&mut self, done: usize);
     /// At the reporting process, the points done by all processes.
@@ -229,6 +231,9 @@ impl Team for Alone {
     }
     fn all_ok(&mut self, ok: bool) -> bool {
         ok
+    }
+    fn sum(&mut self, value: usize) -> usize {
+        value
     }
     fn report(&mut self, _done: usize) {}
     fn done_everywhere(&mut self, mine: usize) -> usize {
@@ -331,7 +336,10 @@ pub fn run_plan(
         format!("s{}of{}", shard.index, shard.count)
     };
 
-    let mut progress = Progress::new("sweep", "runs", report.total as u64);
+    // Progress counts the points of this process, or of the job at rank 0.
+    let job_points = team.sum(report.assigned) as u64;
+    let done_before = team.sum(report.already_done) as u64;
+    let mut progress = Progress::new("sweep", "runs", job_points).resuming_from(done_before);
     if opts.quiet || team.rank() != 0 {
         progress = progress.silent();
     }

@@ -28,8 +28,11 @@ pub struct MpiTeam {
     world: SimpleCommunicator,
     rank: usize,
     size: usize,
-    /// At rank 0: the last done count of every rank.
+    /// At rank 0: the last done count of every rank…
     done: Vec<usize>,
+    /// …and the final reports received so far (they may arrive while rank
+    /// 0 is still working, in [`Team::done_everywhere`]).
+    finals: Vec<[u64; 12]>,
     last_sent: Option<Instant>,
     // Dropped last: finalises MPI.
     _universe: Universe,
@@ -67,19 +70,23 @@ impl MpiTeam {
             rank: world.rank() as usize,
             size: world.size() as usize,
             done: vec![0; world.size() as usize],
+            finals: Vec::new(),
             last_sent: None,
             world,
             _universe: universe,
         })
     }
 
-    /// Takes one pending message at rank 0 (blocking if `wait`); returns
-    /// the sender's final report if it was one.
-    fn receive(&mut self, wait: bool) -> Option<Option<(usize, [u64; 12])>> {
+    /// Takes one pending message at rank 0 (blocking if `wait`); false if
+    /// there was none.
+    fn receive(&mut self, wait: bool) -> bool {
         let probed = if wait {
             self.world.any_process().matched_probe()
         } else {
-            self.world.any_process().immediate_matched_probe()?
+            match self.world.any_process().immediate_matched_probe() {
+                Some(p) => p,
+                None => return false,
+            }
         };
         let (data, status) = probed.matched_receive_vec::<u64>();
         let from = status.source_rank() as usize;
@@ -87,11 +94,11 @@ impl MpiTeam {
             let mut counts = [0; 12];
             counts.copy_from_slice(&data[..12]);
             self.done[from] = counts[2] as usize + counts[3] as usize;
-            Some(Some((from, counts)))
+            self.finals.push(counts);
         } else {
             self.done[from] = data[0] as usize;
-            Some(None)
         }
+        true
     }
 }
 
@@ -108,6 +115,12 @@ impl Team for MpiTeam {
             .all_reduce_into(&i32::from(ok), &mut all, SystemOperation::min());
         all == 1
     }
+    fn sum(&mut self, value: usize) -> usize {
+        let mut total = 0_u64;
+        self.world
+            .all_reduce_into(&(value as u64), &mut total, SystemOperation::sum());
+        total as usize
+    }
     fn report(&mut self, done: usize) {
         if self.rank == 0
             || self
@@ -123,7 +136,7 @@ impl Team for MpiTeam {
     }
     fn done_everywhere(&mut self, mine: usize) -> usize {
         if self.rank == 0 {
-            while self.receive(false).is_some() {}
+            while self.receive(false) {}
             self.done[0] = mine;
         }
         self.done.iter().sum()
@@ -136,14 +149,13 @@ impl Team for MpiTeam {
                 .send_with_tag(&counts[..], TAG_FINAL);
             return mine;
         }
-        let mut reports = vec![counts];
         self.done[0] = mine.already_done + mine.ran;
-        while reports.len() < self.size {
-            if let Some(Some((_, r))) = self.receive(true) {
-                reports.push(r);
-            }
+        while self.finals.len() + 1 < self.size {
+            self.receive(true);
             progress(self.done.iter().sum());
         }
+        let mut reports = std::mem::take(&mut self.finals);
+        reports.push(counts);
         SweepReport::sum(&reports)
     }
 }

@@ -12,6 +12,9 @@ pub struct Progress {
     last_draw: Option<Instant>,
     terminal: bool,
     enabled: bool,
+    /// Units already done before this process started (a resumed sweep):
+    /// counted in done/total, not in the rate.
+    base: u64,
 }
 
 impl Progress {
@@ -28,7 +31,14 @@ impl Progress {
             last_draw: (!terminal).then_some(start),
             terminal,
             enabled: true,
+            base: 0,
         }
+    }
+
+    /// `done` units were finished before this process started.
+    pub fn resuming_from(mut self, done: u64) -> Self {
+        self.base = done;
+        self
     }
 
     /// No output at all (tests, `--quiet`).
@@ -58,13 +68,13 @@ impl Progress {
 
     fn draw(&self, done: u64) {
         let secs = self.start.elapsed().as_secs_f64();
-        let rate = done as f64 / secs.max(1e-9);
+        let rate = done.saturating_sub(self.base) as f64 / secs.max(1e-9);
         let frac = if self.total == 0 {
             1.0
         } else {
             done as f64 / self.total as f64
         };
-        let eta = if done > 0 {
+        let eta = if done > self.base {
             (self.total - done.min(self.total)) as f64 / rate
         } else {
             f64::NAN

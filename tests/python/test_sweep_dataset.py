@@ -1,7 +1,7 @@
 """An independent reader of a sweep's dataset: pip-installed duckdb, pyarrow
 and pandas open `sharpsweep sweep`'s output as is and find the grid in it.
 
-Run with `SHARPSWEEP=path/to/sharpsweep pytest tests/python` (.ci/engine.sh).
+Run with `SHARPSWEEP=path/to/sharpsweep pytest tests/python` (.ci/suites/engine.sh).
 """
 
 import json
