@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Train one network and write its runs.parquet and trajectory.parquet.
     Run(cli::run::Args),
+    /// [G24] §5 in one command: the embedded grid, swept and analysed.
+    Reproduce(cli::reproduce::Args),
     /// Run every point of a grid into a resumable Parquet dataset.
     Sweep(cli::sweep::Args),
     /// Done, pending, diverged and failed points of a sweep's dataset.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => cli::run::main(args),
+        Command::Reproduce(args) => cli::reproduce::main(args),
         Command::Sweep(args) => cli::sweep::main(args),
         Command::Status(args) => cli::status::main(args),
         Command::Compact(args) => cli::compact::main(args),

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod compact;
+pub mod reproduce;
 pub mod run;
 pub mod status;
 pub mod sweep;
