@@ -39,6 +39,9 @@ impl Default for Options {
     }
 }
 
+/// A swept configuration key with its distinct values, ascending.
+pub type Axis = (String, Vec<f64>);
+
 pub struct Analysis {
     pub dataset: Dataset,
     pub runs: Vec<Run>,
@@ -49,7 +52,7 @@ pub struct Analysis {
     /// Cells shown in per-cell figures (indices into `grid.cells`).
     pub figure_cells: Vec<usize>,
     /// Heatmap axes with their distinct values.
-    pub heatmap_axes: Option<[(String, Vec<f64>); 2]>,
+    pub heatmap_axes: Option<[Axis; 2]>,
     /// Per figure cell, the run the neuron figure shows and its moments.
     pub neuron_runs: Vec<(usize, usize, Vec<i64>)>,
     pub snapshots: Snapshots,
@@ -199,7 +202,7 @@ impl Analysis {
     }
 }
 
-fn heatmap_axes(grid: &Grid, opts: &Options) -> Result<Option<[(String, Vec<f64>); 2]>> {
+fn heatmap_axes(grid: &Grid, opts: &Options) -> Result<Option<[Axis; 2]>> {
     let axes = grid.numeric_axes();
     match &opts.heatmap_axes {
         None => Ok(match axes.as_slice() {

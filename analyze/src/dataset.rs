@@ -2,7 +2,7 @@
 //!
 //! Two layouts are read: a single run (`runs.parquet` + `trajectory.parquet`,
 //! what `sharpsweep run --out DIR` writes) and a sweep (`runs/part-*.parquet`
-//! + `trajectories/part-*.parquet`, with `grid.json` and `provenance.json`
+//! and `trajectories/part-*.parquet`, with `grid.json` and `provenance.json`
 //! beside them). Files are read one row group at a time and only in the
 //! columns asked for, so a dataset of 10⁷ trajectory rows never sits in
 //! memory whole.

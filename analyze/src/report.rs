@@ -33,7 +33,7 @@ pub enum Block {
 pub fn num(v: Option<f64>) -> String {
     match v {
         None => "–".into(),
-        Some(v) if v == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(v) if v.abs() >= 1e-3 && v.abs() < 1e5 => format!("{}", (v * 1e4).round() / 1e4),
         Some(v) => format!("{v:.3e}"),
     }

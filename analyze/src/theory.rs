@@ -33,10 +33,10 @@ impl TheoryRow {
 /// Why Theorem 3.3 does not cover a configuration (SCIENCE.md §1).
 pub fn flags(run: &Run) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if let (Some(n), Some(d)) = (run.number("n"), run.number("d")) {
-        if n > d {
-            out.push("n > d: the rows of X cannot be independent");
-        }
+    if let (Some(n), Some(d)) = (run.number("n"), run.number("d"))
+        && n > d
+    {
+        out.push("n > d: the rows of X cannot be independent");
     }
     match run.text("activation") {
         Some("cubic-linear" | "sinh") => {}
@@ -55,7 +55,8 @@ pub fn flags(run: &Run) -> Vec<&'static str> {
 /// The row of `run` given its final Z (n×m row-major; empty if unknown).
 pub fn row(index: usize, run: &Run, z: &[f64]) -> TheoryRow {
     let m = run.number("m").unwrap_or(0.0) as usize;
-    let usable = m > 0 && !z.is_empty() && z.len() % m == 0 && z.iter().all(|v| v.is_finite());
+    let usable =
+        m > 0 && !z.is_empty() && z.len().is_multiple_of(m) && z.iter().all(|v| v.is_finite());
     let rows: Vec<&[f64]> = if usable {
         z.chunks(m).collect()
     } else {

@@ -18,6 +18,11 @@ pub const FIGURE: Figure = Figure {
     make,
 };
 
+/// Values per square, [x][y].
+type Grid = Vec<Vec<Option<f64>>>;
+/// A value's place on the colour scale, 0 to 1.
+type Scale = Box<dyn Fn(f64) -> f64>;
+
 struct Heatmap {
     axes: [(String, Vec<f64>); 2],
     /// [x][y]: median final s₂/s₁ of the runs that did not diverge.
@@ -111,7 +116,7 @@ impl Plot for Heatmap {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
                 (l.min(*v), h.max(*v))
             });
-        let panels: [(&str, &Vec<Vec<Option<f64>>>, Box<dyn Fn(f64) -> f64>); 2] = [
+        let panels: [(&str, &Grid, Scale); 2] = [
             (
                 "median final s2/s1",
                 &self.ratio,
@@ -139,10 +144,9 @@ impl Plot for Heatmap {
             let label = |vals: &[f64]| {
                 let vals = vals.to_vec();
                 move |v: &SegmentValue<i32>| match v {
-                    SegmentValue::CenterOf(i) => vals
-                        .get(*i as usize)
-                        .map(|x| super::sci(x))
-                        .unwrap_or_default(),
+                    SegmentValue::CenterOf(i) => {
+                        vals.get(*i as usize).map(super::sci).unwrap_or_default()
+                    }
                     _ => String::new(),
                 }
             };
