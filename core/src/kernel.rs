@@ -85,7 +85,7 @@ macro_rules! with_dim {
 /// Runs with `m·d·B` at least this take the GEMM path ([`gemm_step`]): below
 /// it, a GEMM call's packing and dispatch cost more than the work (measured,
 /// docs/performance.md).
-pub const GEMM_MIN_WORK: usize = 1 << 15;
+pub const GEMM_MIN_WORK: usize = 1 << 10;
 
 /// Whether a run of this shape steps through faer's GEMM. A function of the
 /// shape alone, so the path (and with it every bit of the result) never
@@ -143,17 +143,24 @@ pub fn label_noise_step<A: Phi, D: Dim, const L: usize>(
             s[l] = scale[l] * r;
         }
         for c in crow.iter_mut() {
+            let mut v = *c;
             for l in 0..L {
-                c[l] *= s[l];
+                v[l] *= s[l];
             }
+            *c = v;
         }
     }
     for (xi, crow) in xs.chunks_exact(d).zip(coef.chunks_exact(m)) {
         for (tj, c) in theta.chunks_exact_mut(d).zip(crow) {
             for (t, x) in tj.iter_mut().zip(xi) {
+                // Whole lane vectors in, then out: with every load before
+                // the store, the compiler need not prove that θ does not
+                // alias c or x, and emits one vector op per 4 lanes.
+                let (c, x, mut v) = (*c, *x, *t);
                 for l in 0..L {
-                    t[l] -= c[l] * x[l];
+                    v[l] -= c[l] * x[l];
                 }
+                *t = v;
             }
         }
     }

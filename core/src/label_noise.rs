@@ -237,8 +237,13 @@ mod tests {
             LabelNoise::new(&c).advance(p, &mut dispatched, 3000);
             let mut baseline = start;
             let mut ln = LabelNoise::new(&c);
-            with_phi!(ln.act, |a| with_dim!(p.d, |dim| ln
-                .advance_with(a, dim, p, &mut baseline, 3000)));
+            with_phi!(ln.act, |a| with_dim!(p.d, |dim| ln.advance_with(
+                a,
+                dim,
+                p,
+                &mut baseline,
+                3000
+            )));
             assert_eq!(dispatched.step, 3000);
             let bits = |s: &RunState| s.theta.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&dispatched), bits(&baseline), "{activation}");
