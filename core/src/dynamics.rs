@@ -3,13 +3,9 @@
 //! randomness and all evolving values live in the state, so any dynamics
 //! checkpoints and resumes the same way.
 
-use crate::activation::{Activation, Phi};
-use crate::config::{AlgorithmName, NoiseKind, RunConfig};
+use crate::config::{AlgorithmName, RunConfig};
 use crate::data::Problem;
-use crate::kernel::{StepScratch, label_noise_step};
-use crate::rng;
-use crate::state::{RunState, Status};
-use crate::with_phi;
+use crate::state::RunState;
 
 pub trait Dynamics: Send {
     /// Takes up to `steps` steps. On divergence it stops there, with
@@ -24,78 +20,4 @@ pub fn for_config(config: &RunConfig) -> Box<dyn Dynamics> {
     }
 }
 
-/// Label-noise GD/SGD (§2.1); σ = 0 is plain GD/SGD.
-pub struct LabelNoise {
-    act: Activation,
-    m: usize,
-    eta: f64,
-    sigma: f64,
-    noise: NoiseKind,
-    batch: usize,
-    diverge_loss: f64,
-    scratch: StepScratch,
-}
-
-impl LabelNoise {
-    pub fn new(c: &RunConfig) -> Self {
-        Self {
-            act: c.activation(),
-            m: c.m,
-            eta: c.eta,
-            sigma: c.sigma,
-            noise: c.noise,
-            batch: c.batch(),
-            diverge_loss: c.diverge_loss,
-            scratch: StepScratch::new(c.n, c.m),
-        }
-    }
-
-    fn advance_with<A: Phi>(&mut self, act: A, p: &Problem, state: &mut RunState, steps: u64) {
-        let full = self.batch == p.n;
-        let b = self.batch;
-        let s = &mut self.scratch;
-        for _ in 0..steps {
-            if !full {
-                rng::sample_batch(&mut state.batch_rng, &mut s.idx, b);
-            }
-            if self.sigma > 0.0 {
-                let noise = &mut s.noise[..b];
-                match self.noise {
-                    NoiseKind::Gaussian => {
-                        rng::fill_normal(&mut state.noise_rng, noise);
-                        noise.iter_mut().for_each(|v| *v *= self.sigma);
-                    }
-                    NoiseKind::Rademacher => {
-                        for v in noise {
-                            *v = self.sigma * rng::rademacher(&mut state.noise_rng);
-                        }
-                    }
-                }
-            }
-            let loss = label_noise_step(
-                act,
-                &p.x,
-                &p.y,
-                p.d,
-                self.m,
-                &s.idx[..b],
-                &s.noise[..b],
-                self.eta,
-                &mut state.theta,
-                &mut s.coef,
-            );
-            state.step += 1;
-            if loss.is_nan() || loss > self.diverge_loss {
-                state.status = Status::Diverged;
-                state.diverged_at = Some(state.step);
-                return;
-            }
-        }
-    }
-}
-
-impl Dynamics for LabelNoise {
-    fn advance(&mut self, problem: &Problem, state: &mut RunState, steps: u64) {
-        with_phi!(self.act, |a| self.advance_with(a, problem, state, steps))
-    }
-}
+pub use crate::label_noise::LabelNoise;

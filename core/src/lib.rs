@@ -6,12 +6,14 @@
 //! evolving [`RunState`] is everything a checkpoint needs.
 
 pub mod activation;
+pub mod batch;
 pub mod config;
 pub mod data;
 pub mod dynamics;
 pub mod error;
 pub mod io;
 pub mod kernel;
+pub mod label_noise;
 pub mod metrics;
 pub mod model;
 pub mod rng;
@@ -20,6 +22,7 @@ pub mod schedule;
 pub mod state;
 
 pub use activation::{Activation, ActivationName};
+pub use batch::BatchTrainer;
 pub use config::{AlgorithmName, NoiseKind, RunConfig, RunId, Source};
 pub use data::Problem;
 pub use error::{CoreError, Result};

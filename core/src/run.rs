@@ -87,6 +87,9 @@ impl Trainer {
     pub fn optimum(&self) -> Option<&Optimum> {
         self.optimum.as_ref()
     }
+    pub(crate) fn state_mut(&mut self) -> &mut RunState {
+        &mut self.state
+    }
 
     /// No record is left to emit.
     pub fn is_done(&self) -> bool {
@@ -112,6 +115,19 @@ impl Trainer {
         if todo > 0 {
             self.dynamics.advance(&self.problem, &mut self.state, todo);
         }
+        self.conclude(target)
+    }
+
+    /// Steps this run's own dynamics, without recording.
+    pub(crate) fn take_steps(&mut self, steps: u64) {
+        if !self.is_done() {
+            self.dynamics.advance(&self.problem, &mut self.state, steps);
+        }
+    }
+
+    /// After steps towards `target` (by this run's dynamics or by a
+    /// [`BatchTrainer`](crate::BatchTrainer)): the record, if one is due.
+    pub(crate) fn conclude(&mut self, target: u64) -> Option<Metrics> {
         let diverged = self.state.status == Status::Diverged;
         if self.state.step < target && !diverged {
             return None;

@@ -3,7 +3,7 @@
 //! finite differences of L_t itself (not of the full loss).
 
 use sharpsweep_core::activation::{Activation, Sinh};
-use sharpsweep_core::kernel::label_noise_step;
+use sharpsweep_core::kernel::{Dynamic, label_noise_step};
 use sharpsweep_core::model::preactivations;
 
 /// L_t at Θ; the batch is (rows, their noise).
@@ -42,8 +42,24 @@ fn minibatch_step_matches_finite_difference_of_the_batch_loss() {
     let eta = 0.01;
     let act = Activation::Sinh;
     let mut stepped = theta.clone();
-    let mut coef = vec![0.0; n * m];
-    label_noise_step(Sinh, &x, &y, d, m, &idx, &xi, eta, &mut stepped, &mut coef);
+    // The kernel takes the batch's rows gathered, B×d.
+    let xs: Vec<[f64; 1]> = idx
+        .iter()
+        .flat_map(|&i| x[i * d..(i + 1) * d].iter().map(|&v| [v]))
+        .collect();
+    let ys: Vec<[f64; 1]> = idx.iter().map(|&i| [y[i]]).collect();
+    let mut coef = vec![[0.0]; idx.len() * m];
+    label_noise_step::<_, _, 1>(
+        Sinh,
+        Dynamic(d),
+        m,
+        &xs,
+        &ys,
+        xi.as_chunks().0,
+        &[2.0 * eta / idx.len() as f64],
+        stepped.as_chunks_mut().0,
+        &mut coef,
+    );
     let h = 1e-6;
     for k in 0..m * d {
         let mut t = theta.clone();
