@@ -4,7 +4,7 @@
 # the sweep layout, analysed, then checked from Python against values
 # recomputed from the trajectories. Needs: pip install duckdb pyarrow pandas polars pytest
 set -euo pipefail
-cd "$(dirname "$0")/../..
+cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 cargo build --release
 bin="$CARGO_TARGET_DIR/release/sharpsweep"
