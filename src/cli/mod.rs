@@ -6,6 +6,7 @@ pub mod reproduce;
 pub mod run;
 pub mod status;
 pub mod sweep;
+pub mod slurm;
 
 use std::fmt;
 use std::process::ExitCode;
