@@ -5,6 +5,7 @@ use super::CliError;
 use sharpsweep_cluster::ClusterError;
 use sharpsweep_cluster::script::{ArraySize, DEFAULT_SIGNAL_LEAD, JobSpec, Mode, default_job_name};
 use sharpsweep_cluster::submit::sbatch;
+use sharpsweep_sweep::Grid;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -32,14 +33,14 @@ struct JobArgs {
     /// task i runs shard i of N. The default without --mpi: 1 task.
     #[arg(long, value_name = "N[%K]", conflicts_with = "mpi")]
     array: Option<ArraySize>,
-    /// One job of MPI ranks, launched by `srun --mpi=pmix`.
-    #[arg(long, requires = "ntasks_per_node")]
+    /// One job of MPI ranks, launched by `srun --mpi=pmix` (needs --ntasks-per-node).
+    #[arg(long)]
     mpi: bool,
     /// Nodes of an --mpi job.
-    #[arg(long, requires = "mpi")]
+    #[arg(long)]
     nodes: Option<usize>,
     /// MPI ranks per node of an --mpi job.
-    #[arg(long, requires = "mpi")]
+    #[arg(long)]
     ntasks_per_node: Option<usize>,
     /// CPUs (rayon threads) for each process.
     #[arg(long)]
@@ -104,10 +105,21 @@ impl JobArgs {
         let mode = if self.mpi {
             Mode::Mpi {
                 nodes: self.nodes,
-                // clap: --mpi requires --ntasks-per-node.
-                ntasks_per_node: self.ntasks_per_node.unwrap_or(1),
+                ntasks_per_node: self.ntasks_per_node.ok_or_else(|| {
+                    CliError::input("--mpi: give the ranks per node with --ntasks-per-node")
+                })?,
             }
         } else {
+            for (flag, given) in [
+                ("--nodes", self.nodes),
+                ("--ntasks-per-node", self.ntasks_per_node),
+            ] {
+                if given.is_some() {
+                    return Err(CliError::input(format!(
+                        "{flag}: only with --mpi; an array task is one process (use --cpus-per-task for threads)"
+                    )));
+                }
+            }
             Mode::Array(self.array.unwrap_or(ArraySize {
                 tasks: 1,
                 at_once: None,
@@ -115,6 +127,17 @@ impl JobArgs {
         };
         let grid = std::fs::canonicalize(&self.grid)
             .map_err(|e| CliError::input(format!("{}: {e}", self.grid.display())))?;
+        let points = self.points()?;
+        if let Mode::Array(size) = mode
+            && size.tasks > points
+        {
+            return Err(CliError::input(format!(
+                "--array: {} tasks for a grid of {points} points would leave {} with nothing to do; \
+                 use --array {points} or fewer",
+                size.tasks,
+                size.tasks - points
+            )));
+        }
         let binary = match &self.binary {
             Some(b) => std::fs::canonicalize(b)
                 .map_err(|e| CliError::input(format!("--binary: {}: {e}", b.display())))?,
@@ -153,6 +176,27 @@ impl JobArgs {
             sweep_args,
         };
         spec.render().map_err(input)
+    }
+}
+
+impl JobArgs {
+    /// The number of points of the grid, with the sweep's `--set` overrides:
+    /// a grid the sweep would refuse is refused now, not after queueing.
+    fn points(&self) -> Result<usize, CliError> {
+        let text = std::fs::read_to_string(&self.grid)
+            .map_err(|e| CliError::input(format!("{}: {e}", self.grid.display())))?;
+        let mut sets = Vec::new();
+        let mut args = self.sweep_args.iter();
+        while let Some(arg) = args.next() {
+            if let Some(value) = arg.strip_prefix("--set=") {
+                sets.push(value.to_string());
+            } else if arg == "--set" {
+                sets.extend(args.next().cloned());
+            }
+        }
+        let grid = Grid::from_toml(&text, &sets)
+            .map_err(|e| CliError::input(format!("{}: {e}", self.grid.display())))?;
+        Ok(grid.points.len())
     }
 }
 

@@ -18,9 +18,11 @@ seed = 3
 m = 10
 d = 3
 n = 3
-eta = [0.03, 0.05]
 sigma = 0.03
 steps = STEPS
+
+[[grid]]
+eta = [0.03, 0.05]
 seeds = 2
 "#;
 
