@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Steps per run: a few seconds each, so a signal 1 s in catches runs.
-const STEPS: u64 = 2_000_000;
+/// Steps per run: about a second of CPU each, so a signal half a second in
+/// finds both workers inside a run.
+const STEPS: u64 = 4_000_000;
 
 /// A directory with a private binary, the grid, and the dataset of an
 /// uninterrupted sweep of it, made once for all tests.
@@ -63,7 +64,7 @@ fn stop_checkpoint_and_resume(signal: &str) {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep");
-    let (code, text) = interrupt(&out, signal, Duration::from_secs(1));
+    let (code, text) = interrupt(&out, signal, Duration::from_millis(500));
     assert_eq!(code, Some(75), "exit code after SIG{signal}:\n{text}");
     // The signal came mid-run: both workers' runs were checkpointed, and
     // the dataset is not complete yet.

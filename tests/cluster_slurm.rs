@@ -218,8 +218,8 @@ struct Preempted {
 }
 
 fn start_preempted(how: Preempt, mpi: bool) -> Preempted {
-    // Long enough runs that a signal 3 s in finds them in flight.
-    let job = Job::new(3_000_000);
+    // Runs of ~4 s of CPU each, so that a signal 3 s in finds them in flight.
+    let job = Job::new(20_000_000);
     let out = job.path("preempted");
     let mut flags = vec!["--cpus-per-task".to_string(), "1".to_string()];
     if mpi {
