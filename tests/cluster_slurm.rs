@@ -3,7 +3,7 @@
 //! dataset must equal the one a plain local `sharpsweep sweep` writes.
 //!
 //! These need a running cluster (`sbatch`, `squeue`, `scontrol` on PATH,
-//! `SLURM_CONF` set) and are ignored otherwise; `.ci/cluster.sh` starts a
+//! `SLURM_CONF` set) and are ignored otherwise; `.ci/suites/cluster.sh` starts a
 //! one-node cluster and runs them with `--ignored`. The MPI test needs
 //! `SHARPSWEEP_MPI_BIN`, a `sharpsweep` built with `--features mpi`.
 //! Paths live under /tmp, which the job (on this machine) can read.
@@ -155,7 +155,7 @@ fn wait_running(job: &Job, id: &str) {
 }
 
 #[test]
-#[ignore = "needs a running SLURM cluster: bash .ci/cluster.sh"]
+#[ignore = "needs a running SLURM cluster: bash .ci/suites/cluster.sh"]
 fn array_job_of_two_shards_writes_the_local_sweeps_dataset() {
     let job = Job::new(20_000);
     let want = job.reference();
@@ -172,7 +172,7 @@ fn array_job_of_two_shards_writes_the_local_sweeps_dataset() {
 }
 
 #[test]
-#[ignore = "needs a running SLURM cluster: bash .ci/cluster.sh"]
+#[ignore = "needs a running SLURM cluster: bash .ci/suites/cluster.sh"]
 fn mpi_job_of_two_ranks_writes_the_local_sweeps_dataset() {
     let job = Job::new(20_000);
     let want = job.reference();
@@ -277,7 +277,7 @@ impl Preempted {
 }
 
 #[test]
-#[ignore = "needs a running SLURM cluster: bash .ci/cluster.sh"]
+#[ignore = "needs a running SLURM cluster: bash .ci/suites/cluster.sh"]
 fn preempted_jobs_requeue_resume_and_write_the_local_sweeps_dataset() {
     // Both single-CPU jobs run and wait out their requeue delay together.
     let jobs = [Preempt::Usr1, Preempt::Requeue].map(|how| start_preempted(how, false));
@@ -290,7 +290,7 @@ fn preempted_jobs_requeue_resume_and_write_the_local_sweeps_dataset() {
 }
 
 #[test]
-#[ignore = "needs a running SLURM cluster: bash .ci/cluster.sh"]
+#[ignore = "needs a running SLURM cluster: bash .ci/suites/cluster.sh"]
 fn preempted_mpi_job_requeues_resumes_and_writes_the_local_sweeps_dataset() {
     let job = start_preempted(Preempt::Usr1, true);
     job.preempt();
@@ -302,7 +302,7 @@ fn mpi_binary(job: &Job) -> PathBuf {
     let built = std::env::var_os("SHARPSWEEP_MPI_BIN")
         .map(PathBuf::from)
         .expect(
-            "SHARPSWEEP_MPI_BIN: a sharpsweep built with --features mpi (.ci/cluster.sh sets it)",
+            "SHARPSWEEP_MPI_BIN: a sharpsweep built with --features mpi (.ci/suites/cluster.sh sets it)",
         );
     let dir = job.path("mpi-bin");
     std::fs::create_dir_all(&dir).unwrap();

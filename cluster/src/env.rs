@@ -22,6 +22,7 @@
 //! the rest undone.
 
 use crate::error::{ClusterError, Result};
+use sharpsweep_sweep::Shard;
 
 /// Position `index` of `count` (counted from 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +31,70 @@ pub struct Position {
     pub count: usize,
     /// The variable the index was read from, for messages and logs.
     pub source: &'static str,
+}
+
+/// The part of the grid this process runs, and a note of where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    pub shard: Shard,
+    /// E.g. `SLURM_ARRAY_TASK_ID 1 of 4, SLURM_PROCID 1 of 2`; empty for
+    /// the whole grid.
+    pub source: String,
+}
+
+/// Which shard this process runs (docs/cluster.md, "Which part of the grid
+/// a process runs"):
+/// 1. the job's part: `explicit` (`--shard K/N`) if given, else the SLURM
+///    array task, else the whole grid;
+/// 2. split further among the processes of one launch (`K·R + r` of `N·R`)
+///    by this process's [`process`] position, unless `mpi_splits_ranks`:
+///    then the MPI ranks split it themselves (the engine's `Team`).
+///
+/// `var` reads the environment (`std::env::var(name).ok()`, or a test's map).
+pub fn assign(
+    explicit: Option<Shard>,
+    mpi_splits_ranks: bool,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Assignment> {
+    let mut notes = Vec::new();
+    let job = match explicit {
+        Some(shard) => {
+            notes.push(format!("--shard {shard}"));
+            shard
+        }
+        None => match array_task(&var)? {
+            Some(p) => {
+                notes.push(p.to_string());
+                Shard {
+                    index: p.index,
+                    count: p.count,
+                }
+            }
+            None => Shard::ALL,
+        },
+    };
+    let process = if mpi_splits_ranks {
+        None
+    } else {
+        process(&var)?
+    };
+    let shard = match process {
+        Some(p) if p.count > 1 => {
+            notes.push(p.to_string());
+            job.split(p.index, p.count)
+        }
+        _ => job,
+    };
+    Ok(Assignment {
+        shard,
+        source: notes.join(", "),
+    })
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} of {}", self.source, self.index, self.count)
+    }
 }
 
 /// This process's SLURM array task, if it is one.
@@ -146,6 +211,83 @@ mod tests {
 
     fn error(p: Result<Option<Position>>) -> String {
         p.unwrap_err().to_string()
+    }
+
+    fn shard(index: usize, count: usize) -> Shard {
+        Shard { index, count }
+    }
+
+    #[test]
+    fn explicit_shard_wins_over_the_array_task() {
+        let env = vars(&[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        let a = assign(Some(shard(1, 2)), false, &env).unwrap();
+        assert_eq!(a.shard, shard(1, 2));
+        assert_eq!(a.source, "--shard 1/2");
+        let a = assign(None, false, &env).unwrap();
+        assert_eq!(a.shard, shard(3, 4));
+        assert_eq!(a.source, "SLURM_ARRAY_TASK_ID 3 of 4");
+    }
+
+    #[test]
+    fn processes_of_one_launch_split_the_jobs_part() {
+        // Array task 1 of 4, srun task 1 of 2: shard 1·2 + 1 = 3 of 8.
+        let env = vars(&[
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_PROCID", "1"),
+            ("SLURM_STEP_NUM_TASKS", "2"),
+        ]);
+        let a = assign(None, false, &env).unwrap();
+        assert_eq!(a.shard, shard(3, 8));
+        assert_eq!(a.source, "SLURM_ARRAY_TASK_ID 1 of 4, SLURM_PROCID 1 of 2");
+        // An explicit shard is split the same way, as MPI ranks split it.
+        assert_eq!(
+            assign(Some(shard(0, 3)), false, &env).unwrap().shard,
+            shard(1, 6)
+        );
+        // With MPI splitting the ranks, the process position is not applied twice.
+        assert_eq!(assign(None, true, &env).unwrap().shard, shard(1, 4));
+    }
+
+    #[test]
+    fn every_process_of_every_array_task_gets_a_different_shard_and_all_are_covered() {
+        let mut seen = Vec::new();
+        for task in 10..13 {
+            for rank in 0..2 {
+                let (t, r) = (task.to_string(), rank.to_string());
+                let env = vars(&[
+                    ("SLURM_ARRAY_TASK_ID", &t),
+                    ("SLURM_ARRAY_TASK_MIN", "10"),
+                    ("SLURM_ARRAY_TASK_COUNT", "3"),
+                    ("OMPI_COMM_WORLD_RANK", &r),
+                    ("OMPI_COMM_WORLD_SIZE", "2"),
+                ]);
+                let s = assign(None, false, &env).unwrap().shard;
+                assert_eq!(s.count, 6);
+                seen.push(s.index);
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, [0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn nothing_detected_means_the_whole_grid() {
+        let a = assign(None, false, vars(&[])).unwrap();
+        assert_eq!((a.shard, a.source.as_str()), (Shard::ALL, ""));
+    }
+
+    #[test]
+    fn mpi_build_ignores_a_broken_process_variable_it_does_not_need() {
+        let env = vars(&[("PMIX_RANK", "0")]);
+        assert!(assign(None, false, &env).is_err());
+        assert_eq!(assign(None, true, &env).unwrap().shard, Shard::ALL);
     }
 
     #[test]

@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # A real one-node SLURM cluster on this machine, and the cluster tests on it.
 #
-#   bash .ci/cluster.sh          install what is missing, start munged,
+#   bash .ci/suites/cluster.sh   install what is missing, start munged,
 #                                slurmctld and slurmd, run the tests, stop them
 #
-# Needs root (apt-get, the daemons run as root; see /work/shared/slurm/README.md
-# for the configuration, shared/slurm/slurm.conf.in beside this repo). The
-# daemons started here are stopped by PID on exit, whatever happens.
-# CARGO_TARGET_DIR is honoured; the MPI build goes to $MPI_TARGET_DIR
-# (default: <target>/mpi) so that it does not rebuild the default one.
+# The tests (tests/cluster_slurm.rs, ignored by a plain `cargo test`) submit
+# the scripts `sharpsweep slurm` writes: a job array, an MPI job of 2 ranks,
+# and jobs preempted mid-run (scancel --signal=USR1, scontrol requeue) that
+# requeue and finish; every dataset must equal a plain local sweep's.
+#
+# Needs root (apt-get; the daemons run as root) and shared/slurm/slurm.conf.in
+# beside the repository (shared/slurm/README.md explains it). The daemons
+# started here are stopped by PID on exit, whatever happens. CARGO_TARGET_DIR
+# is honoured; MPI_TARGET_DIR, if set, is where the --features mpi build goes
+# (default: the same target directory, which costs a short feature rebuild).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 conf_in=""
-for c in "$repo/shared/slurm/slurm.conf.in" "$repo/../shared/slurm/slurm.conf.in" /work/shared/slurm/slurm.conf.in; do
+for c in "$repo/../shared/slurm/slurm.conf.in" /work/shared/slurm/slurm.conf.in; do
     if [ -f "$c" ]; then conf_in=$c; break; fi
 done
 [ -n "$conf_in" ] || { echo "cluster.sh: shared/slurm/slurm.conf.in not found" >&2; exit 1; }
 
 log() { echo "cluster.sh: $*"; }
+cd "$repo"
 
 # --- packages ------------------------------------------------------------
 packages=(slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins
@@ -33,16 +39,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# --- binaries --------------------------------------------------------------
-target=${CARGO_TARGET_DIR:-$repo/target}
-mpi_target=${MPI_TARGET_DIR:-$target/mpi}
-log "building sharpsweep (default, and --features mpi into $mpi_target)"
-(cd "$repo" && cargo build --release --quiet)
-(cd "$repo" && CARGO_TARGET_DIR=$mpi_target cargo build --release --quiet --features mpi)
-export SHARPSWEEP_MPI_BIN=$mpi_target/release/sharpsweep
-
 # --- the cluster -------------------------------------------------------------
 state=$(mktemp -d /tmp/sharpsweep-slurm.XXXXXX)
+chmod 755 "$state"
 mkdir -p "$state"/{state,spool,log,run}
 sed "s|@DIR@|$state|g" "$conf_in" > "$state/slurm.conf"
 export SLURM_CONF=$state/slurm.conf
@@ -96,3 +95,16 @@ grep -qx batch-ok "$state/wrap.out" || { log "sbatch --wrap printed: $(cat "$sta
 tasks=$(srun -n 2 bash -c 'echo $SLURM_PROCID' | sort | tr '\n' ' ')
 [ "$tasks" = "0 1 " ] || { log "srun -n 2 ran tasks '$tasks'"; exit 1; }
 log "sanity: sbatch job $out and srun -n 2 ran"
+
+# --- binaries ------------------------------------------------------------
+target=${CARGO_TARGET_DIR:-$repo/target}
+mpi_target=${MPI_TARGET_DIR:-$target}
+log "building sharpsweep --features mpi (in $mpi_target)"
+CARGO_TARGET_DIR=$mpi_target cargo build --release --quiet --features mpi
+# A copy: the next build of the default features replaces the original.
+cp "$mpi_target/release/sharpsweep" "$state/sharpsweep-mpi"
+export SHARPSWEEP_MPI_BIN=$state/sharpsweep-mpi
+
+# --- the tests -------------------------------------------------------------
+# One at a time: the node has 2 CPUs, and the MPI job needs both.
+cargo test --release --workspace --test cluster_slurm -- --ignored --test-threads=1
