@@ -13,6 +13,7 @@ mod cluster_support;
 use cluster_support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A job's scratch directory with a private binary and the grid.
@@ -28,7 +29,8 @@ impl Job {
             .prefix("sharpsweep-slurm-test.")
             .tempdir_in("/tmp")
             .unwrap();
-        let bin = private_binary(dir.path(), &binary());
+        let bin = dir.path().join("sharpsweep");
+        std::fs::copy(tested_binary(), &bin).unwrap();
         let grid = grid_file(dir.path(), steps);
         Job { dir, bin, grid }
     }
@@ -86,6 +88,18 @@ impl Job {
         }
         text
     }
+}
+
+/// One copy of the binary under test, taken when the first test starts: a
+/// shared target directory may be rebuilt while these slow tests run.
+fn tested_binary() -> &'static Path {
+    static COPY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, bin) = COPY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = private_binary(dir.path(), &binary());
+        (dir, bin)
+    });
+    bin
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {

@@ -107,4 +107,5 @@ export SHARPSWEEP_MPI_BIN=$state/sharpsweep-mpi
 
 # --- the tests -------------------------------------------------------------
 # One at a time: the node has 2 CPUs, and the MPI job needs both.
-cargo test --release --workspace --test cluster_slurm -- --ignored --test-threads=1
+# CLUSTER_TEST_FILTER (a test name substring) runs some of them by hand.
+cargo test --release --workspace --test cluster_slurm -- --ignored --test-threads=1 ${CLUSTER_TEST_FILTER:-}

@@ -433,7 +433,7 @@ mod tests {
                 r#"export SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-1}""#
             ));
             assert!(has_line(&s, r#"if [ "$status" -eq 75 ]; then"#));
-            assert!(has_line(&s, r#"scontrol requeue "${SLURM_JOB_ID}""#));
+            assert!(has_line(&s, r#"scontrol requeue "${SLURM_JOB_ID}" ||"#));
             assert!(s.contains("restart ${SLURM_RESTART_COUNT:-0}"));
             assert!(!s.contains("{{") && !s.contains("#@"), "{s}");
             // The script is valid bash.
