@@ -30,6 +30,8 @@ enum Command {
     Compact(cli::compact::Args),
     /// Summaries, figures, theory table and report from a dataset.
     Analyze(cli::analyze::Args),
+    /// A sweep as a SLURM batch job: print its sbatch script or submit it.
+    Slurm(cli::slurm::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Status(args) => cli::status::main(args),
         Command::Compact(args) => cli::compact::main(args),
         Command::Analyze(args) => cli::analyze::main(args),
+        Command::Slurm(args) => cli::slurm::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

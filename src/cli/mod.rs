@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod compact;
 pub mod reproduce;
 pub mod run;
+pub mod slurm;
 pub mod status;
 pub mod sweep;
 
@@ -35,8 +36,21 @@ impl CliError {
         }
     }
 
+    /// A signal stopped the work after checkpointing it: exit code 75
+    /// (`EX_TEMPFAIL`), on which a SLURM job requeues itself (docs/cluster.md).
+    pub fn interrupted(message: impl fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+            code: sharpsweep_cluster::signals::EXIT_INTERRUPTED,
+        }
+    }
+
     pub fn report(&self) -> ExitCode {
-        eprintln!("error: {}", self.message);
+        let label = match self.code {
+            sharpsweep_cluster::signals::EXIT_INTERRUPTED => "stopped:",
+            _ => "error:",
+        };
+        eprintln!("{label} {}", self.message);
         ExitCode::from(self.code)
     }
 }

@@ -3,6 +3,8 @@
 //! resumable Parquet dataset. Rerunning the same command resumes.
 
 use super::CliError;
+use sharpsweep_cluster::env;
+use sharpsweep_cluster::signals::StopSignals;
 use sharpsweep_sweep::grid::{EXAMPLE, Grid};
 use sharpsweep_sweep::progress::clock;
 use sharpsweep_sweep::{Plan, Shard, SweepError, SweepOptions, SweepReport, run_plan};
@@ -80,12 +82,22 @@ pub fn main(args: Args) -> Result<(), CliError> {
         return Ok(());
     }
     let out = args.out.clone().unwrap_or_default();
+    let explicit: Option<Shard> = args
+        .shard
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(sweep_error)?;
+    let assigned = env::assign(explicit, mpi_splits_ranks(), |name| {
+        std::env::var(name).ok()
+    })
+    .map_err(|e| CliError::input(format!("{e} (or choose the part with --shard K/N)")))?;
+    if !args.quiet && !assigned.source.is_empty() {
+        eprintln!("sweep: shard {} ({})", assigned.shard, assigned.source);
+    }
     let opts = SweepOptions {
         threads: args.threads,
-        shard: match &args.shard {
-            Some(s) => s.parse().map_err(sweep_error)?,
-            None => Shard::ALL,
-        },
+        shard: assigned.shard,
         force_new: args.force_new,
         checkpoint_every: args
             .checkpoint_every
@@ -97,13 +109,33 @@ pub fn main(args: Args) -> Result<(), CliError> {
         command: std::env::args().collect(),
     };
     let start = Instant::now();
-    let stop = AtomicBool::new(false);
+    // SIGUSR1 (SLURM's warning), SIGTERM, SIGINT: checkpoint and stop.
+    let signals = StopSignals::install().map_err(CliError::failure)?;
     let plan = Plan::from_grid(&grid);
-    let (report, rank) = run(&plan, &out, &opts, &stop)?;
+    let (report, rank) = run(&plan, &out, &opts, signals.flag())?;
     if !args.quiet && rank == 0 {
         print_summary(&report, &out, start.elapsed().as_secs_f64());
     }
+    if report.interrupted {
+        return Err(CliError::interrupted(format!(
+            "{}: {} runs in flight checkpointed; rerun the same command to resume (exit 75)",
+            signals.received().unwrap_or("a stop signal"),
+            report.checkpointed
+        )));
+    }
     Ok(())
+}
+
+/// Whether MPI ranks split the shard among themselves: an MPI build that an
+/// MPI launcher started (else the launcher's variables split it, env.rs).
+#[cfg(feature = "mpi")]
+fn mpi_splits_ranks() -> bool {
+    sharpsweep_sweep::mpi::launched_by_mpi()
+}
+
+#[cfg(not(feature = "mpi"))]
+fn mpi_splits_ranks() -> bool {
+    false
 }
 
 /// Runs on MPI's ranks when an MPI launcher started us (feature `mpi`),
