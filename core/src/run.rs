@@ -4,9 +4,9 @@
 //! emits a [`Metrics`] record at every step of the log schedule.
 
 use crate::activation::Activation;
-use crate::config::RunConfig;
-use crate::data::{Problem, initial_weights};
-use crate::dynamics::{self, Dynamics};
+use crate::config::{AlgorithmName, RunConfig};
+use crate::data::{Problem, initial_second_layer, initial_weights};
+use crate::dynamics::{self, Dynamics, MarginStats, MaxMargin, logistic_loss, max_margin};
 use crate::error::{CoreError, Result};
 use crate::metrics::{MeasureOptions, Metrics, Optimum};
 use crate::rng::Streams;
@@ -18,6 +18,8 @@ pub struct Trainer {
     problem: Problem,
     act: Activation,
     optimum: Option<Optimum>,
+    /// The max-margin linear classifier of the data (`margin` only).
+    max_margin: Option<MaxMargin>,
     schedule: LogSchedule,
     dynamics: Box<dyn Dynamics>,
     state: RunState,
@@ -30,16 +32,8 @@ impl Trainer {
         let mut streams = Streams::from_seed(config.seed);
         let problem = Problem::build(config, &mut streams)?;
         let theta = initial_weights(config, &mut streams)?;
-        let state = RunState {
-            run_id: config.run_id(),
-            step: 0,
-            theta,
-            batch_rng: streams.batch,
-            noise_rng: streams.noise,
-            status: Status::Running,
-            diverged_at: None,
-            last_record: None,
-        };
+        let second_layer = initial_second_layer(config, &theta, &mut streams);
+        let state = RunState::start(config.run_id(), theta, second_layer, streams);
         Ok(Self::assemble(config, problem, state))
     }
 
@@ -53,7 +47,15 @@ impl Trainer {
                 config.run_id()
             )));
         }
-        if state.theta.len() != config.m * config.d || state.step > config.steps {
+        let a_len = if config.algorithm == AlgorithmName::Margin {
+            config.m
+        } else {
+            0
+        };
+        if state.theta.len() != config.m * config.d
+            || state.second_layer.len() != a_len
+            || state.step > config.steps
+        {
             return Err(CoreError::Checkpoint(
                 "does not match the configuration's shape".into(),
             ));
@@ -64,8 +66,13 @@ impl Trainer {
 
     fn assemble(config: &RunConfig, problem: Problem, state: RunState) -> Self {
         let act = config.activation();
+        let margin = config.algorithm == AlgorithmName::Margin;
         Self {
-            optimum: Optimum::of(&problem, act, config.m),
+            // The margin dynamics has no zero-loss manifold, hence no z*.
+            optimum: (!margin)
+                .then(|| Optimum::of(&problem, act, config.m))
+                .flatten(),
+            max_margin: margin.then(|| max_margin(&problem)).flatten(),
             schedule: LogSchedule::new(config.steps, config.log_points, config.log_every),
             dynamics: dynamics::for_config(config),
             config: config.clone(),
@@ -86,6 +93,9 @@ impl Trainer {
     }
     pub fn optimum(&self) -> Option<&Optimum> {
         self.optimum.as_ref()
+    }
+    pub fn max_margin(&self) -> Option<&MaxMargin> {
+        self.max_margin.as_ref()
     }
 
     /// No record is left to emit.
@@ -135,7 +145,7 @@ impl Trainer {
             hessian: self.config.hessian,
             cluster_tol: self.config.cluster_tol,
         };
-        Metrics::measure(
+        let mut record = Metrics::measure(
             &self.problem,
             self.act,
             self.config.m,
@@ -143,7 +153,26 @@ impl Trainer {
             self.state.step,
             self.optimum.as_ref(),
             opts,
-        )
+        );
+        record.time = self.dynamics.time(&self.state);
+        if self.config.algorithm == AlgorithmName::Margin {
+            // The square-loss quantities of the fixed-second-layer model do
+            // not describe this net; its loss is the logistic one.
+            let (w, a) = (&self.state.theta, &self.state.second_layer);
+            record.loss = logistic_loss(&self.problem, w, a, self.config.alpha);
+            record.trace_hessian = f64::NAN;
+            record.sharpness_r = f64::NAN;
+            record.riem_grad_norm = f64::NAN;
+            record.hessian = None;
+            record.margin = Some(MarginStats::of(
+                &self.problem,
+                w,
+                a,
+                self.config.alpha,
+                self.max_margin.as_ref(),
+            ));
+        }
+        record
     }
 
     /// Runs to completion, calling `on_record` for every record.

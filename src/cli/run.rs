@@ -3,7 +3,9 @@
 
 use super::{CliError, flag_error};
 use sharpsweep_core::config::{DataGen, InitGen, LabelGen};
-use sharpsweep_core::{ActivationName, Metrics, NoiseKind, RunConfig, Source, Trainer, data};
+use sharpsweep_core::{
+    ActivationName, AlgorithmName, Metrics, NoiseKind, RunConfig, Source, Trainer, data,
+};
 use sharpsweep_sweep::parquet_io::{FileMeta, write_atomic};
 use sharpsweep_sweep::progress::{Progress, clock, human};
 use sharpsweep_sweep::schema::{RunRecord, runs_batch, trajectory_batch};
@@ -15,6 +17,21 @@ use std::time::Instant;
 /// η = 0.05, σ = 0.03); see docs/fidelity.md for what it does.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Dynamics: label-noise (σ = 0: plain GD/SGD), sam, flow, margin (docs/dynamics.md).
+    #[arg(long)]
+    algorithm: Option<AlgorithmName>,
+    /// SAM's perturbation radius ρ (sam).
+    #[arg(long)]
+    rho: Option<f64>,
+    /// Loss at which the flow counts as on the zero-loss manifold (flow).
+    #[arg(long)]
+    flow_tol: Option<f64>,
+    /// First step size h of the adaptive flow integrator (flow).
+    #[arg(long)]
+    flow_h: Option<f64>,
+    /// Step η/L instead of η on the logistic loss (margin).
+    #[arg(long)]
+    loss_scaled_lr: bool,
     /// Neurons (width); taken from --init's file when that is given.
     #[arg(long)]
     m: Option<usize>,
@@ -54,10 +71,10 @@ pub struct Args {
     /// Scale c of the Gaussian initialisation, θ ~ N(0, c²/d).
     #[arg(long, allow_negative_numbers = true)]
     init_scale: Option<f64>,
-    /// uniform, gaussian, orthonormal, or a CSV/.npy file (n×d).
+    /// uniform, gaussian, orthonormal, separable, separable-asym, or a CSV/.npy file (n×d).
     #[arg(long)]
     data: Option<Source<DataGen>>,
-    /// uniform, teacher, gaussian, or a CSV/.npy file (n values).
+    /// uniform, teacher, gaussian, from-data (separable data's ±1), or a CSV/.npy file (n values).
     #[arg(long)]
     labels: Option<Source<LabelGen>>,
     /// gaussian, zero, or a CSV/.npy file (m×d).
@@ -106,6 +123,8 @@ impl Args {
             m, d, n, eta, sigma, noise, activation, beta, alpha, steps, seed, init_scale
         );
         set!(data, labels, init, log_points, diverge_loss, cluster_tol);
+        set!(algorithm, rho, flow_tol, flow_h);
+        c.loss_scaled_lr |= self.loss_scaled_lr;
         c.batch_size = self.batch_size.or(c.batch_size);
         c.log_every = self.log_every.or(c.log_every);
         c.hessian |= self.hessian;

@@ -1,28 +1,14 @@
-//! The algorithms of SCIENCE.md §2 behind one interface, [`Dynamics`]: a
-//! run asks its dynamics to advance the [`RunState`] by some steps; all
-//! randomness and all evolving values live in the state, so any dynamics
-//! checkpoints and resumes the same way.
+//! Label-noise GD/SGD (SCIENCE.md §2.1), the hot loop of every sweep; its
+//! step is `kernel::label_noise_step`.
 
+use super::Dynamics;
 use crate::activation::{Activation, Phi};
-use crate::config::{AlgorithmName, NoiseKind, RunConfig};
+use crate::config::{NoiseKind, RunConfig};
 use crate::data::Problem;
 use crate::kernel::{StepScratch, label_noise_step};
 use crate::rng;
 use crate::state::{RunState, Status};
 use crate::with_phi;
-
-pub trait Dynamics: Send {
-    /// Takes up to `steps` steps. On divergence it stops there, with
-    /// `state.status = Diverged` and `state.diverged_at` set.
-    fn advance(&mut self, problem: &Problem, state: &mut RunState, steps: u64);
-}
-
-/// The dynamics a configuration names.
-pub fn for_config(config: &RunConfig) -> Box<dyn Dynamics> {
-    match config.algorithm {
-        AlgorithmName::LabelNoise => Box::new(LabelNoise::new(config)),
-    }
-}
 
 /// Label-noise GD/SGD (§2.1); σ = 0 is plain GD/SGD.
 pub struct LabelNoise {
@@ -97,5 +83,16 @@ impl LabelNoise {
 impl Dynamics for LabelNoise {
     fn advance(&mut self, problem: &Problem, state: &mut RunState, steps: u64) {
         with_phi!(self.act, |a| self.advance_with(a, problem, state, steps))
+    }
+
+    /// `t = k·η²σ²/(2B)`: the time of the Riemannian flow `dΘ/dt = −P_T∇R`
+    /// that label-noise SGD follows as η → 0 (derived in docs/dynamics.md);
+    /// NaN without noise, when there is no such flow.
+    fn time(&self, state: &RunState) -> f64 {
+        if self.sigma == 0.0 {
+            return f64::NAN;
+        }
+        state.step as f64 * self.eta * self.eta * self.sigma * self.sigma
+            / (2.0 * self.batch as f64)
     }
 }
