@@ -530,6 +530,49 @@ mod tests {
             ("batch_size", Box::new(|c| c.batch_size = Some(4))),
             ("beta", Box::new(|c| c.beta = 0.0)),
             (
+                "rho",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Sam;
+                    c.rho = -0.1;
+                }),
+            ),
+            (
+                "batch_size",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Sam;
+                    c.batch_size = Some(2);
+                }),
+            ),
+            (
+                "flow_tol",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Flow;
+                    c.flow_tol = 0.0;
+                }),
+            ),
+            (
+                "flow_h",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Flow;
+                    c.flow_h = f64::INFINITY;
+                }),
+            ),
+            (
+                "activation",
+                Box::new(|c| c.algorithm = AlgorithmName::Margin),
+            ),
+            (
+                "n",
+                Box::new(|c| {
+                    c.data = Source::Generate(DataGen::Separable);
+                    c.n = 3;
+                }),
+            ),
+            (
+                "labels",
+                Box::new(|c| c.labels = Source::Generate(LabelGen::FromData)),
+            ),
+            (
                 "data",
                 Box::new(|c| {
                     c.data = Source::Generate(DataGen::Orthonormal);
@@ -572,5 +615,29 @@ mod tests {
             Ok(Source::File(PathBuf::from("x.npy")))
         );
         assert!("".parse::<Source<LabelGen>>().is_err());
+        assert_eq!(
+            "separable-asym".parse::<Source<DataGen>>(),
+            Ok(Source::Generate(DataGen::SeparableAsym))
+        );
+    }
+
+    #[test]
+    fn algorithms_parse_by_name_and_sam_resolves_its_batch_to_one() {
+        for a in AlgorithmName::ALL {
+            assert_eq!(a.as_str().parse::<AlgorithmName>(), Ok(a));
+        }
+        assert!(
+            "sgd"
+                .parse::<AlgorithmName>()
+                .unwrap_err()
+                .contains("label-noise, sam, flow, margin")
+        );
+        let sam = RunConfig {
+            algorithm: AlgorithmName::Sam,
+            ..Default::default()
+        };
+        assert_eq!(sam.canonical().batch_size, Some(1));
+        sam.canonical().validate().unwrap();
+        assert_ne!(sam.run_id(), RunConfig::default().run_id());
     }
 }

@@ -243,6 +243,67 @@ mod tests {
     }
 
     #[test]
+    fn every_dynamics_resumes_bit_identically_from_a_checkpoint() {
+        use crate::ActivationName;
+        use crate::config::{AlgorithmName, DataGen, LabelGen, Source};
+        let configs = [
+            RunConfig {
+                algorithm: AlgorithmName::Sam,
+                rho: 0.05,
+                n: 4,
+                ..small()
+            },
+            RunConfig {
+                algorithm: AlgorithmName::Flow,
+                data: Source::Generate(DataGen::Orthonormal),
+                d: 4,
+                steps: 120,
+                ..small()
+            },
+            RunConfig {
+                algorithm: AlgorithmName::Margin,
+                activation: ActivationName::LeakyRelu,
+                data: Source::Generate(DataGen::Separable),
+                labels: Source::Generate(LabelGen::FromData),
+                n: 8,
+                init_scale: 0.1,
+                loss_scaled_lr: true,
+                ..small()
+            },
+        ];
+        for c in configs {
+            let mut whole = Trainer::new(&c).unwrap();
+            let mut want = Vec::new();
+            whole.run(|r| want.push(r.clone()));
+            let mut first = Trainer::new(&c).unwrap();
+            let mut got = Vec::new();
+            for _ in 0..5 {
+                if let Some(r) = first.advance(13) {
+                    got.push(r);
+                }
+            }
+            let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
+            let mut second = Trainer::resume(&c, state).unwrap();
+            second.run(|r| got.push(r.clone()));
+            assert_eq!(got.len(), want.len(), "{:?}", c.algorithm);
+            for (a, b) in got.iter().zip(&want) {
+                assert_eq!(
+                    a.loss.to_bits(),
+                    b.loss.to_bits(),
+                    "{:?} step {}",
+                    c.algorithm,
+                    a.step
+                );
+                assert_eq!(a.time.to_bits(), b.time.to_bits());
+                assert_eq!(a.z, b.z);
+                assert_eq!(a.margin, b.margin);
+            }
+            assert_eq!(whole.state().theta, second.state().theta);
+            assert_eq!(whole.state().second_layer, second.state().second_layer);
+        }
+    }
+
+    #[test]
     fn divergence_ends_the_run_with_a_status_not_a_panic() {
         let c = RunConfig {
             eta: 5.0,

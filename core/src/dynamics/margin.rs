@@ -329,3 +329,166 @@ impl MarginStats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AlgorithmName, DataGen, LabelGen, Source};
+    use crate::rng::Streams;
+    use crate::{ActivationName, Trainer};
+
+    fn problem(d: usize, points: &[(&[f64], f64)]) -> Problem {
+        let x = points.iter().flat_map(|p| p.0.iter().copied()).collect();
+        let y = points.iter().map(|p| p.1).collect();
+        Problem::new(points.len(), d, x, y)
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn max_margin_of_two_points_is_half_their_distance() {
+        let p = problem(2, &[(&[1.0, 0.0], 1.0), (&[0.0, 1.0], -1.0)]);
+        let s = max_margin(&p).unwrap();
+        assert!(close(s.margin, 0.5f64.sqrt()), "{}", s.margin);
+        let r = 0.5f64.sqrt();
+        assert!(
+            close(s.direction[0], r) && close(s.direction[1], -r),
+            "{:?}",
+            s.direction
+        );
+    }
+
+    #[test]
+    fn max_margin_of_symmetric_sets_matches_their_analytic_margin() {
+        // {±(1,0)}, {±(0,1)} with labels ±1: w* = (1,1)/√2, γ* = 1/√2.
+        let p = problem(
+            2,
+            &[
+                (&[1.0, 0.0], 1.0),
+                (&[-1.0, 0.0], -1.0),
+                (&[0.0, 1.0], 1.0),
+                (&[0.0, -1.0], -1.0),
+            ],
+        );
+        assert!(close(max_margin(&p).unwrap().margin, 0.5f64.sqrt()));
+        // ±(3, ±1): w* = (1, 0), γ* = 3, with a non-support point ±(5, 0).
+        let p = problem(
+            2,
+            &[
+                (&[3.0, 1.0], 1.0),
+                (&[-3.0, -1.0], -1.0),
+                (&[3.0, -1.0], 1.0),
+                (&[-3.0, 1.0], -1.0),
+                (&[5.0, 0.0], 1.0),
+                (&[-5.0, 0.0], -1.0),
+            ],
+        );
+        let s = max_margin(&p).unwrap();
+        assert!(close(s.margin, 3.0) && close(s.direction[0], 1.0), "{s:?}");
+        // Not separable through the origin: x and −x with the same label.
+        let p = problem(2, &[(&[1.0, 0.5], 1.0), (&[-1.0, -0.5], 1.0)]);
+        assert!(max_margin(&p).is_none());
+    }
+
+    #[test]
+    fn max_margin_beats_every_random_direction_on_generated_data() {
+        let c = RunConfig {
+            algorithm: AlgorithmName::Margin,
+            activation: ActivationName::LeakyRelu,
+            n: 40,
+            d: 4,
+            data: Source::Generate(DataGen::Separable),
+            labels: Source::Generate(LabelGen::FromData),
+            ..Default::default()
+        };
+        let p = Problem::build(&c, &mut Streams::from_seed(5)).unwrap();
+        let s = max_margin(&p).unwrap();
+        assert!(s.margin >= crate::config::SEPARABLE_GAP - 1e-12);
+        let mut rng = Streams::from_seed(6).noise;
+        for _ in 0..2000 {
+            let mut u: Vec<f64> = (0..4).map(|_| crate::rng::normal(&mut rng)).collect();
+            let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+            u.iter_mut().for_each(|v| *v /= norm);
+            let m = (0..p.n)
+                .map(|i| p.y[i] * u.iter().zip(p.row(i)).map(|(a, b)| a * b).sum::<f64>())
+                .fold(f64::INFINITY, f64::min);
+            assert!(m <= s.margin + 1e-12);
+        }
+    }
+
+    fn margin_config(data: DataGen) -> RunConfig {
+        RunConfig {
+            algorithm: AlgorithmName::Margin,
+            activation: ActivationName::LeakyRelu,
+            alpha: 0.1,
+            n: 20,
+            d: 5,
+            m: 8,
+            eta: 0.003,
+            init_scale: 0.01,
+            loss_scaled_lr: true,
+            data: Source::Generate(data),
+            labels: Source::Generate(LabelGen::FromData),
+            steps: 30_000,
+            log_points: 30,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn margin_step_is_a_gradient_step_on_the_logistic_loss_by_finite_differences() {
+        let mut c = margin_config(DataGen::Separable);
+        c.init_scale = 1.0;
+        for scaled in [false, true] {
+            c.loss_scaled_lr = scaled;
+            let t = Trainer::new(&c).unwrap();
+            let (p, s0) = (t.problem(), t.state().clone());
+            let (m, d) = (c.m, c.d);
+            // θ = (W, a) flattened; L by the independent `logistic_loss`.
+            let theta: Vec<f64> = s0.theta.iter().chain(&s0.second_layer).copied().collect();
+            let loss = |th: &[f64]| logistic_loss(p, &th[..m * d], &th[m * d..], c.alpha);
+            let l0 = loss(&theta);
+            let mut s = s0.clone();
+            Margin::new(&c).advance(p, &mut s, 1);
+            let rate = if scaled { c.eta / l0 } else { c.eta };
+            assert!((s.time - rate).abs() < 1e-12 * rate);
+            let after: Vec<f64> = s.theta.iter().chain(&s.second_layer).copied().collect();
+            for k in 0..theta.len() {
+                let h = 1e-6;
+                let (mut up, mut down) = (theta.clone(), theta.clone());
+                up[k] += h;
+                down[k] -= h;
+                let g = (loss(&up) - loss(&down)) / (2.0 * h);
+                let want = theta[k] - rate * g;
+                assert!(
+                    (after[k] - want).abs() < 1e-8,
+                    "θ[{k}]: {} vs {want}",
+                    after[k]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gd_on_symmetric_data_reaches_the_max_margin_linear_classifier() {
+        let mut t = Trainer::new(&margin_config(DataGen::Separable)).unwrap();
+        let mut ratios = Vec::new();
+        let last = t.run(|r| ratios.push(r.margin.unwrap().ratio)).unwrap();
+        let s = last.margin.unwrap();
+        // On symmetric data no net beats (1+α)γ*/4: the ratio never exceeds 1.
+        assert!(ratios.iter().all(|&r| r <= 1.0 + 1e-12), "{ratios:?}");
+        assert!(s.ratio > 0.98, "normalised margin / max = {}", s.ratio);
+        assert!(s.angle < 0.01, "angle to w* = {}", s.angle);
+        assert!(last.loss < 1e-100);
+    }
+
+    #[test]
+    fn gd_on_asymmetric_data_does_not_align_with_the_max_margin_direction() {
+        let mut t = Trainer::new(&margin_config(DataGen::SeparableAsym)).unwrap();
+        let s = t.run(|_| {}).unwrap().margin.unwrap();
+        assert!(s.ratio > 0.0, "the data are fitted: {}", s.ratio);
+        assert!(s.angle > 0.1, "angle to w* = {}", s.angle);
+    }
+}
