@@ -400,7 +400,7 @@ impl RunConfig {
             || format!("must be a finite number > 0, got {}", self.cluster_tol),
         )?;
         if self.data == Source::Generate(DataGen::Separable) {
-            check(self.n % 2 == 0, "n", || {
+            check(self.n.is_multiple_of(2), "n", || {
                 format!(
                     "separable data comes in mirrored pairs, so n must be even, got {}",
                     self.n

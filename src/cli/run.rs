@@ -208,14 +208,13 @@ fn print_summary(r: &RunRecord, out: &Path) {
     let m = &r.last;
     let rate = r.steps_done as f64 / r.wall_seconds.max(1e-9);
     let gap = r.r_star.map_or(f64::NAN, |rs| m.sharpness_r - rs);
-    let text = format!(
+    let mut text = format!(
         "run {}: {} after {} steps in {} ({} steps/s)\n\
          \x20 final loss          {:.3e}\n\
          \x20 s2/s1, s3/s1 of Z   {:.3e}, {:.3e}\n\
          \x20 s2/s1 of phi(Z)     {:.3e}\n\
          \x20 distance to z*      {:.3e}\n\
-         \x20 R - R*              {gap:.3e}\n\
-         \x20 written to {}\n",
+         \x20 R - R*              {gap:.3e}\n",
         r.run_id,
         r.status.as_str(),
         r.steps_done,
@@ -226,8 +225,18 @@ fn print_summary(r: &RunRecord, out: &Path) {
         m.sv_ratio_z(3),
         m.sv_ratio_phi(2),
         m.dist_to_optimum,
-        out.display()
     );
+    if m.time.is_finite() {
+        text += &format!("  time t              {:.6e}\n", m.time);
+    }
+    if let Some(mg) = &m.margin {
+        text += &format!(
+            "  normalised margin   {:.6e} ({:.4} of the max-margin value)\n  \
+             angle to w*         {:.3e} rad\n",
+            mg.normalized, mg.ratio, mg.angle
+        );
+    }
+    text += &format!("  written to {}\n", out.display());
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -256,7 +256,7 @@ fn polish(p: &Problem, alpha: &[f64]) -> Option<Vec<f64>> {
     let mut w = vec![0.0; p.d];
     for (a, &i) in support.iter().enumerate() {
         let ai = sol[(a, 0)];
-        if !(ai >= 0.0) {
+        if ai.is_nan() || ai < 0.0 {
             return None;
         }
         for (wk, xk) in w.iter_mut().zip(p.row(i)) {

@@ -40,8 +40,7 @@ pub fn for_config(config: &RunConfig) -> Box<dyn Dynamics> {
 /// Ends the run as diverged at the current step when `loss` is above
 /// `limit` or not a number; says whether it did.
 fn diverged(state: &mut RunState, loss: f64, limit: f64) -> bool {
-    // `!(a <= b)` is also true for NaN.
-    if !(loss <= limit) {
+    if loss.is_nan() || loss > limit {
         state.status = Status::Diverged;
         state.diverged_at = Some(state.step);
         return true;

@@ -1,0 +1,143 @@
+//! `sharpsweep run --algorithm NAME` for every dynamics, end to end: the
+//! Parquet `algorithm` column tells them apart and each fills its own
+//! columns (time, margins, stability ratios), nulls elsewhere.
+
+mod common;
+
+use common::{ParquetTable, TempDir, run_bin};
+
+fn run(out: &std::path::Path, flags: &[&str]) -> (ParquetTable, ParquetTable) {
+    let mut args = vec!["run", "--quiet", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    let o = run_bin(&args);
+    assert!(o.status.success(), "{flags:?}: {}", o.stderr);
+    (
+        ParquetTable::read(&out.join("runs.parquet")),
+        ParquetTable::read(&out.join("trajectory.parquet")),
+    )
+}
+
+#[test]
+fn every_algorithm_runs_from_the_cli_and_is_named_in_the_algorithm_column() {
+    let dir = TempDir::new("algorithms");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "label-noise",
+            &["--steps", "2000", "--hessian", "--batch-size", "2"],
+        ),
+        (
+            "sam",
+            &["--algorithm", "sam", "--rho", "0.05", "--steps", "2000"],
+        ),
+        (
+            "flow",
+            &[
+                "--algorithm",
+                "flow",
+                "--data",
+                "orthonormal",
+                "--d",
+                "5",
+                "--m",
+                "4",
+                "--steps",
+                "400",
+            ],
+        ),
+        (
+            "margin",
+            &[
+                "--algorithm",
+                "margin",
+                "--activation",
+                "leaky-relu",
+                "--data",
+                "separable",
+                "--labels",
+                "from-data",
+                "--n",
+                "10",
+                "--d",
+                "4",
+                "--m",
+                "6",
+                "--init-scale",
+                "0.1",
+                "--loss-scaled-lr",
+                "--eta",
+                "0.01",
+                "--steps",
+                "3000",
+            ],
+        ),
+    ];
+    for (name, flags) in cases {
+        let (runs, traj) = run(&dir.join(name), flags);
+        assert_eq!(runs.column_str("algorithm"), vec![name.to_string()]);
+        assert_eq!(
+            runs.metadata()
+                .get("sharpsweep.schema_version")
+                .map(String::as_str),
+            Some("2")
+        );
+        let time = traj.column_f64("time");
+        let margin = traj.column_f64("margin_ratio");
+        let last = |v: &Vec<f64>| *v.last().unwrap();
+        match *name {
+            "label-noise" => {
+                // t = kη²σ²/(2B) with the defaults η = 0.05, σ = 0.03, B = 2.
+                let want = 2000.0 * 0.05f64.powi(2) * 0.03f64.powi(2) / 4.0;
+                assert!((last(&time) - want).abs() < 1e-15, "{}", last(&time));
+                let ratio = runs.column_f64("trace_stability")[0];
+                let tr = runs.column_f64("trace_hessian")[0];
+                assert!((ratio - tr * 0.05 / 2.0).abs() < 1e-12);
+                let fro = runs.column_f64("hessian_fro")[0];
+                let stab = runs.column_f64("hessian_fro_stability")[0];
+                assert!((stab - fro * 0.05 / 2f64.sqrt()).abs() < 1e-12);
+                assert!(margin.iter().all(|v| v.is_nan()));
+            }
+            "sam" => {
+                assert_eq!(runs.column_i64("batch_size"), vec![1]);
+                assert_eq!(runs.column_f64("rho"), vec![0.05]);
+                assert!(time.iter().all(|v| v.is_nan()));
+            }
+            "flow" => {
+                assert!(last(&time) > 0.0);
+                assert!(last(&traj.column_f64("loss")) <= 1e-24);
+                assert!(last(&traj.column_f64("dist_to_optimum")) < 1e-6);
+            }
+            _ => {
+                assert!(last(&margin) > 0.0 && last(&margin) <= 1.0 + 1e-12);
+                assert!(last(&traj.column_f64("svm_margin")) >= 0.1 - 1e-12);
+                assert_eq!(runs.column_list_f64("second_layer")[0].len(), 6);
+                assert!(runs.column_f64("sharpness_r").iter().all(|v| v.is_nan()));
+            }
+        }
+    }
+}
+
+#[test]
+fn algorithm_specific_mistakes_name_their_flag() {
+    let dir = TempDir::new("algorithm-flags");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--algorithm", "adam"], "--algorithm"),
+        (&["--algorithm", "sam", "--rho=-1"], "--rho"),
+        (&["--algorithm", "sam", "--batch-size", "2"], "--batch-size"),
+        (&["--algorithm", "flow", "--flow-tol", "0"], "--flow-tol"),
+        (&["--algorithm", "margin"], "--activation"),
+        (
+            &["--algorithm", "margin", "--activation", "leaky-relu"],
+            "--labels",
+        ),
+        (&["--data", "separable", "--n", "3"], "--n"),
+    ];
+    for (i, (flags, name)) in cases.iter().enumerate() {
+        let out = dir.join(&format!("out{i}"));
+        let mut args = vec!["run", "--quiet", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let o = run_bin(&args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", o.stderr);
+        assert!(o.stderr.contains(name), "{flags:?}: {}", o.stderr);
+        assert!(!out.exists(), "{flags:?} wrote {}", out.display());
+    }
+}
