@@ -94,6 +94,9 @@ fn every_algorithm_runs_from_the_cli_and_is_named_in_the_algorithm_column() {
                 let fro = runs.column_f64("hessian_fro")[0];
                 let stab = runs.column_f64("hessian_fro_stability")[0];
                 assert!((stab - fro * 0.05 / 2f64.sqrt()).abs() < 1e-12);
+                let lam = runs.column_f64("hessian_lambda_max")[0];
+                let lam_stab = runs.column_f64("lambda_max_stability")[0];
+                assert!(lam > 0.0 && (lam_stab - lam * 0.05 / 2.0).abs() < 1e-12);
                 assert!(margin.iter().all(|v| v.is_nan()));
             }
             "sam" => {
