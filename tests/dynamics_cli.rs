@@ -144,3 +144,45 @@ fn algorithm_specific_mistakes_name_their_flag() {
         assert!(!out.exists(), "{flags:?} wrote {}", out.display());
     }
 }
+
+/// The example grids of the new systems expand, validate, and build every
+/// point's problem (±1 labels for margins, n ≤ d for orthonormal rows, …).
+#[test]
+fn example_grids_expand_into_points_of_their_algorithms() {
+    use sharpsweep_core::{AlgorithmName, Trainer};
+    use sharpsweep_sweep::grid::Grid;
+    let cases: &[(&str, &[AlgorithmName], usize)] = &[
+        (
+            "flow",
+            &[AlgorithmName::Flow, AlgorithmName::LabelNoise],
+            4 * 3,
+        ),
+        (
+            "sam",
+            &[AlgorithmName::Sam, AlgorithmName::LabelNoise],
+            4 * 5,
+        ),
+        ("margin", &[AlgorithmName::Margin], 3 * 4 * 3 * 2),
+        ("stability", &[AlgorithmName::LabelNoise], 2 * 6 * 5 * 2),
+    ];
+    for (name, algorithms, points) in cases {
+        let path = format!("{}/examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let grid = Grid::from_toml(&text, &[]).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(grid.points.len(), *points, "{name}");
+        for p in &grid.points {
+            assert!(
+                algorithms.contains(&p.config.algorithm),
+                "{name}: {:?}",
+                p.config.algorithm
+            );
+            Trainer::new(&p.config).unwrap_or_else(|e| panic!("{name} point {}: {e}", p.index));
+        }
+        for a in *algorithms {
+            assert!(
+                grid.points.iter().any(|p| p.config.algorithm == *a),
+                "{name} lacks {a:?}"
+            );
+        }
+    }
+}
