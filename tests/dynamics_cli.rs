@@ -75,10 +75,8 @@ fn every_algorithm_runs_from_the_cli_and_is_named_in_the_algorithm_column() {
         let (runs, traj) = run(&dir.join(name), flags);
         assert_eq!(runs.column_str("algorithm"), vec![name.to_string()]);
         assert_eq!(
-            runs.metadata()
-                .get("sharpsweep.schema_version")
-                .map(String::as_str),
-            Some("2")
+            runs.metadata().get("sharpsweep.schema_version"),
+            Some(&sharpsweep_sweep::schema::SCHEMA_VERSION.to_string())
         );
         let time = traj.column_f64("time");
         let margin = traj.column_f64("margin_ratio");

@@ -21,7 +21,7 @@ use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
 use std::sync::Arc;
 
 /// Bumped whenever a column is added, removed or changes meaning.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Metadata keys written into every file.
 pub const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
@@ -87,10 +87,12 @@ impl RunRecord {
             status: Status::Running,
             steps_done: 0,
             diverged_step: None,
+            // Every metric null (NaN) or empty.
             last: Metrics::nonfinite(0, f64::NAN),
             r_star: None,
             z_star: Vec::new(),
             theta: Vec::new(),
+            second_layer: Vec::new(),
             wall_seconds,
             error: Some(error),
         }
