@@ -13,7 +13,7 @@ use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics::{self, Dynamics};
 use sharpsweep_core::kernel::{Dynamic, gemm_step, label_noise_step};
 use sharpsweep_core::rng::Streams;
-use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Status, Trainer};
+use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Trainer};
 
 fn main() {
     divan::main();
@@ -49,16 +49,7 @@ fn bare_run(c: &RunConfig) -> (Problem, Box<dyn Dynamics>, RunState) {
     let mut s = Streams::from_seed(c.seed);
     let problem = Problem::build(c, &mut s).unwrap();
     let theta = initial_weights(c, &mut s).unwrap();
-    let state = RunState {
-        run_id: c.run_id(),
-        step: 0,
-        theta,
-        batch_rng: s.batch,
-        noise_rng: s.noise,
-        status: Status::Running,
-        diverged_at: None,
-        last_record: None,
-    };
+    let state = RunState::start(c.run_id(), theta, Vec::new(), s);
     (problem, dynamics::for_config(c), state)
 }
 

@@ -10,7 +10,7 @@
 use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics;
 use sharpsweep_core::rng::Streams;
-use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Status};
+use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState};
 use std::time::Instant;
 
 fn main() {
@@ -37,16 +37,8 @@ fn main() {
         let c = config(0);
         let mut s = Streams::from_seed(c.seed);
         let problem = Problem::build(&c, &mut s).expect("valid problem");
-        let mut state = RunState {
-            run_id: c.run_id(),
-            step: 0,
-            theta: initial_weights(&c, &mut s).expect("valid init"),
-            batch_rng: s.batch,
-            noise_rng: s.noise,
-            status: Status::Running,
-            diverged_at: None,
-            last_record: None,
-        };
+        let theta = initial_weights(&c, &mut s).expect("valid init");
+        let mut state = RunState::start(c.run_id(), theta, Vec::new(), s);
         let mut dynamics = dynamics::for_config(&c);
         Box::new(move || dynamics.advance(&problem, &mut state, steps as u64)) as Box<dyn FnMut()>
     } else {

@@ -19,7 +19,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train one network and write its runs.parquet and trajectory.parquet.
-    Run(cli::run::Args),
+    // Boxed: its many flags make it much larger than the other variants.
+    Run(Box<cli::run::Args>),
     /// [G24] §5 in one command: the embedded grid, swept and analysed.
     Reproduce(cli::reproduce::Args),
     /// Run every point of a grid into a resumable Parquet dataset.
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => cli::run::main(args),
+        Command::Run(args) => cli::run::main(*args),
         Command::Reproduce(args) => cli::reproduce::main(args),
         Command::Sweep(args) => cli::sweep::main(args),
         Command::Status(args) => cli::status::main(args),

@@ -62,7 +62,11 @@ fn analyze_reports_on_a_single_run_directory() {
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     // The run's own metadata is shown as provenance, and the default run
     // (cubic-linear, n = d = 3; η small enough not to diverge) satisfies the theorem's assumptions.
-    assert!(md.contains("sharpsweep.schema_version = 2"), "{md}");
+    let version = format!(
+        "sharpsweep.schema_version = {}",
+        sharpsweep_sweep::schema::SCHEMA_VERSION
+    );
+    assert!(md.contains(&version), "{md}");
     assert!(md.contains("| holds |"), "{md}");
 }
 

@@ -17,7 +17,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The schema version this reader understands (`sharpsweep.schema_version`).
-pub const SCHEMA_VERSION: &str = "2";
+pub const SCHEMA_VERSION: &str = "3";
 const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
 
 /// Rows decoded at a time.

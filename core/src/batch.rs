@@ -16,9 +16,9 @@
 
 use crate::activation::{ActivationName, Phi};
 use crate::config::{AlgorithmName, RunConfig};
+use crate::dynamics::label_noise::{BULK_STEPS, Draws};
 use crate::error::{CoreError, Result};
 use crate::kernel::{Dim, label_noise_step, uses_gemm};
-use crate::label_noise::{BULK_STEPS, Draws};
 use crate::metrics::Metrics;
 use crate::run::Trainer;
 use crate::state::Status;

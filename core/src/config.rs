@@ -13,16 +13,26 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum AlgorithmName {
-    /// Label-noise GD/SGD, §2.1; σ = 0 is plain GD/SGD.
+    /// Label-noise GD/SGD, §2.1; σ = 0 is plain GD/SGD ([W22] with `batch_size`).
     #[default]
     LabelNoise,
+    /// Batch-size-one SAM with radius `rho`, §2.2.
+    Sam,
+    /// Riemannian gradient flow of R on the zero-loss manifold, §2.3 ([G24] eq. 3).
+    Flow,
+    /// GD on a two-layer leaky-ReLU net with both layers trained and the
+    /// logistic loss, §2.4 ([L21]).
+    Margin,
 }
 
 impl AlgorithmName {
-    pub const ALL: [AlgorithmName; 1] = [Self::LabelNoise];
+    pub const ALL: [AlgorithmName; 4] = [Self::LabelNoise, Self::Sam, Self::Flow, Self::Margin];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LabelNoise => "label-noise",
+            Self::Sam => "sam",
+            Self::Flow => "flow",
+            Self::Margin => "margin",
         }
     }
 }
@@ -87,7 +97,18 @@ pub enum DataGen {
     Gaussian,
     /// Orthonormal rows (needs n ≤ d): [G24] Assumption 3.2 with coherence 0.
     Orthonormal,
+    /// Linearly separable and symmetric ([L21]): n/2 unit Gaussian points
+    /// labelled by the sign of a random unit direction w*, each with
+    /// |w*ᵀx| ≥ [`SEPARABLE_GAP`], together with their mirror images (−x, −y).
+    /// Needs n even; labels come with the data (`labels = from-data`).
+    Separable,
+    /// The same points without the mirror images: separable but not
+    /// symmetric, [L21]'s setting where margin maximisation can fail.
+    SeparableAsym,
 }
+
+/// The smallest |w*ᵀx| of the `separable` generators' points.
+pub const SEPARABLE_GAP: f64 = 0.1;
 
 /// How the labels y are made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -99,6 +120,8 @@ pub enum LabelGen {
     Teacher,
     /// y_i ~ N(0,1).
     Gaussian,
+    /// The ±1 labels the data generator made (`separable`, `separable-asym`).
+    FromData,
 }
 
 /// How the initial weights Θ₀ are made.
@@ -128,8 +151,19 @@ macro_rules! generator_names {
         }
     };
 }
-generator_names!(DataGen { Uniform => "uniform", Gaussian => "gaussian", Orthonormal => "orthonormal" });
-generator_names!(LabelGen { Uniform => "uniform", Teacher => "teacher", Gaussian => "gaussian" });
+generator_names!(DataGen {
+    Uniform => "uniform",
+    Gaussian => "gaussian",
+    Orthonormal => "orthonormal",
+    Separable => "separable",
+    SeparableAsym => "separable-asym",
+});
+generator_names!(LabelGen {
+    Uniform => "uniform",
+    Teacher => "teacher",
+    Gaussian => "gaussian",
+    FromData => "from-data",
+});
 generator_names!(InitGen { Gaussian => "gaussian", Zero => "zero" });
 
 /// A built-in generator by name, or a file (CSV or `.npy`) by path: the one
@@ -221,6 +255,18 @@ pub struct RunConfig {
     /// Two neurons belong to one cluster when their feature vectors (columns
     /// of Z) are closer than this, relative to the largest column norm.
     pub cluster_tol: f64,
+    /// SAM's perturbation radius ρ (`sam` only); ρ = 0 is plain SGD with B = 1.
+    pub rho: f64,
+    /// `flow` only: the zero-loss manifold is reached when the clean loss is
+    /// at most this; every retraction restores it.
+    pub flow_tol: f64,
+    /// `flow` only: the first and largest step size h of the adaptive flow
+    /// integrator (its Euler error in time is O(h)).
+    pub flow_h: f64,
+    /// `margin` only: step η/L(θ) instead of η (Lyu & Li 2020), so GD on the
+    /// logistic loss reaches the margin-maximising phase in polynomially many
+    /// steps instead of exponentially many.
+    pub loss_scaled_lr: bool,
 }
 
 impl Default for RunConfig {
@@ -249,6 +295,10 @@ impl Default for RunConfig {
             hessian: false,
             diverge_loss: 1e10,
             cluster_tol: 1e-2,
+            rho: 0.05,
+            flow_tol: 1e-24,
+            flow_h: 1e-2,
+            loss_scaled_lr: false,
         }
     }
 }
@@ -276,9 +326,14 @@ impl RunConfig {
         }
     }
 
-    /// B, with the full batch resolved to n.
+    /// B, with the full batch resolved to n; 1-SAM's batch is always 1 and
+    /// the flow and the margin dynamics are full-batch.
     pub fn batch(&self) -> usize {
-        self.batch_size.unwrap_or(self.n)
+        match self.algorithm {
+            AlgorithmName::Sam => 1,
+            AlgorithmName::LabelNoise => self.batch_size.unwrap_or(self.n),
+            AlgorithmName::Flow | AlgorithmName::Margin => self.n,
+        }
     }
 
     /// Checks every value against its domain; the error names the field.
@@ -303,7 +358,15 @@ impl RunConfig {
             check(b >= 1 && b <= self.n, "batch_size", || {
                 format!("must be between 1 and n = {}, got {b}", self.n)
             })?;
+            check(b == self.batch(), "batch_size", || {
+                format!(
+                    "algorithm {} uses batch size {}, got {b}",
+                    self.algorithm.as_str(),
+                    self.batch()
+                )
+            })?;
         }
+        self.validate_algorithm()?;
         if self.activation == ActivationName::CubicLinear {
             check(self.beta > 0.0 && self.beta.is_finite(), "beta", || {
                 format!(
@@ -336,6 +399,26 @@ impl RunConfig {
             "cluster_tol",
             || format!("must be a finite number > 0, got {}", self.cluster_tol),
         )?;
+        if self.data == Source::Generate(DataGen::Separable) {
+            check(self.n.is_multiple_of(2), "n", || {
+                format!(
+                    "separable data comes in mirrored pairs, so n must be even, got {}",
+                    self.n
+                )
+            })?;
+        }
+        if self.labels == Source::Generate(LabelGen::FromData) {
+            let generated = matches!(
+                self.data,
+                Source::Generate(DataGen::Separable | DataGen::SeparableAsym)
+            );
+            check(generated, "labels", || {
+                format!(
+                    "from-data needs data = separable or separable-asym, got data = {}",
+                    self.data
+                )
+            })?;
+        }
         if self.data == Source::Generate(DataGen::Orthonormal) {
             check(self.n <= self.d, "data", || {
                 format!(
@@ -345,6 +428,38 @@ impl RunConfig {
             })?;
         }
         Ok(())
+    }
+
+    /// The algorithm-specific fields.
+    fn validate_algorithm(&self) -> Result<()> {
+        match self.algorithm {
+            AlgorithmName::LabelNoise => Ok(()),
+            AlgorithmName::Sam => check(self.rho >= 0.0 && self.rho.is_finite(), "rho", || {
+                format!("must be a finite number >= 0, got {}", self.rho)
+            }),
+            AlgorithmName::Flow => {
+                check(
+                    self.flow_tol > 0.0 && self.flow_tol.is_finite(),
+                    "flow_tol",
+                    || format!("must be a finite number > 0, got {}", self.flow_tol),
+                )?;
+                check(
+                    self.flow_h > 0.0 && self.flow_h.is_finite(),
+                    "flow_h",
+                    || format!("must be a finite number > 0, got {}", self.flow_h),
+                )
+            }
+            AlgorithmName::Margin => check(
+                self.activation == ActivationName::LeakyRelu,
+                "activation",
+                || {
+                    format!(
+                        "algorithm margin trains leaky-relu nets ([L21]), got {}",
+                        self.activation.as_str()
+                    )
+                },
+            ),
+        }
     }
 
     /// The configuration with every default made explicit (the batch size
@@ -415,6 +530,49 @@ mod tests {
             ("batch_size", Box::new(|c| c.batch_size = Some(4))),
             ("beta", Box::new(|c| c.beta = 0.0)),
             (
+                "rho",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Sam;
+                    c.rho = -0.1;
+                }),
+            ),
+            (
+                "batch_size",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Sam;
+                    c.batch_size = Some(2);
+                }),
+            ),
+            (
+                "flow_tol",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Flow;
+                    c.flow_tol = 0.0;
+                }),
+            ),
+            (
+                "flow_h",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Flow;
+                    c.flow_h = f64::INFINITY;
+                }),
+            ),
+            (
+                "activation",
+                Box::new(|c| c.algorithm = AlgorithmName::Margin),
+            ),
+            (
+                "n",
+                Box::new(|c| {
+                    c.data = Source::Generate(DataGen::Separable);
+                    c.n = 3;
+                }),
+            ),
+            (
+                "labels",
+                Box::new(|c| c.labels = Source::Generate(LabelGen::FromData)),
+            ),
+            (
                 "data",
                 Box::new(|c| {
                     c.data = Source::Generate(DataGen::Orthonormal);
@@ -457,5 +615,29 @@ mod tests {
             Ok(Source::File(PathBuf::from("x.npy")))
         );
         assert!("".parse::<Source<LabelGen>>().is_err());
+        assert_eq!(
+            "separable-asym".parse::<Source<DataGen>>(),
+            Ok(Source::Generate(DataGen::SeparableAsym))
+        );
+    }
+
+    #[test]
+    fn algorithms_parse_by_name_and_sam_resolves_its_batch_to_one() {
+        for a in AlgorithmName::ALL {
+            assert_eq!(a.as_str().parse::<AlgorithmName>(), Ok(a));
+        }
+        assert!(
+            "sgd"
+                .parse::<AlgorithmName>()
+                .unwrap_err()
+                .contains("label-noise, sam, flow, margin")
+        );
+        let sam = RunConfig {
+            algorithm: AlgorithmName::Sam,
+            ..Default::default()
+        };
+        assert_eq!(sam.canonical().batch_size, Some(1));
+        sam.canonical().validate().unwrap();
+        assert_ne!(sam.run_id(), RunConfig::default().run_id());
     }
 }

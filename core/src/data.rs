@@ -2,7 +2,7 @@
 //! run's streams or read from files (SCIENCE.md §1).
 
 use crate::activation::Activation;
-use crate::config::{DataGen, InitGen, LabelGen, RunConfig, Source};
+use crate::config::{AlgorithmName, DataGen, InitGen, LabelGen, RunConfig, SEPARABLE_GAP, Source};
 use crate::error::{CoreError, Result};
 use crate::io::{Matrix, read_matrix};
 use crate::model;
@@ -45,11 +45,15 @@ impl Problem {
     /// Builds X and y as the configuration says, drawing from `streams`.
     pub fn build(config: &RunConfig, streams: &mut Streams) -> Result<Self> {
         let (n, d) = (config.n, config.d);
-        let x = match &config.data {
-            Source::Generate(g) => generate_data(*g, n, d, &mut streams.data),
-            Source::File(p) => read_shaped(p, "data", n, d)?,
+        let (x, generated_labels) = match &config.data {
+            Source::Generate(g @ (DataGen::Separable | DataGen::SeparableAsym)) => {
+                separable(n, d, *g == DataGen::Separable, &mut streams.data)
+            }
+            Source::Generate(g) => (generate_data(*g, n, d, &mut streams.data), Vec::new()),
+            Source::File(p) => (read_shaped(p, "data", n, d)?, Vec::new()),
         };
         let y = match &config.labels {
+            Source::Generate(LabelGen::FromData) => generated_labels,
             Source::Generate(LabelGen::Uniform) => {
                 (0..n).map(|_| rng::uniform(&mut streams.labels)).collect()
             }
@@ -79,7 +83,20 @@ impl Problem {
             ));
         }
         let problem = Self::new(n, d, x, y);
-        problem.check_labels_in_range(config.activation(), config.m)?;
+        if config.algorithm == AlgorithmName::Margin {
+            if let Some(i) = problem.y.iter().position(|&v| v != 1.0 && v != -1.0) {
+                return Err(CoreError::invalid(
+                    "labels",
+                    format!(
+                        "algorithm margin classifies: labels must be ±1, got y[{i}] = {} \
+                         (use labels = from-data with data = separable, or a ±1 file)",
+                        problem.y[i]
+                    ),
+                ));
+            }
+        } else {
+            problem.check_labels_in_range(config.activation(), config.m)?;
+        }
         Ok(problem)
     }
 
@@ -129,6 +146,61 @@ pub fn initial_weights(config: &RunConfig, streams: &mut Streams) -> Result<Vec<
     })
 }
 
+/// The second layer a₀ of the `margin` dynamics (empty for the others,
+/// whose second layer is fixed to ones), drawn after Θ₀ from the init
+/// stream: a_k ~ N(0, init_scale²), the scale of w_kᵀx for unit x; zero
+/// for `init = zero`; `a_k = ‖w_k‖` (balanced layers) for a file Θ₀.
+pub fn initial_second_layer(config: &RunConfig, theta: &[f64], streams: &mut Streams) -> Vec<f64> {
+    if config.algorithm != AlgorithmName::Margin {
+        return Vec::new();
+    }
+    match &config.init {
+        Source::Generate(InitGen::Gaussian) => (0..config.m)
+            .map(|_| config.init_scale * rng::normal(&mut streams.init))
+            .collect(),
+        Source::Generate(InitGen::Zero) => vec![0.0; config.m],
+        Source::File(_) => theta
+            .chunks_exact(config.d)
+            .map(|w| w.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .collect(),
+    }
+}
+
+/// Linearly separable points with ±1 labels ([L21]): a random unit
+/// direction w*, then unit Gaussian points x labelled sign(w*ᵀx) whose
+/// component along w* is pushed out to at least [`SEPARABLE_GAP`]; with
+/// `symmetric`, n/2 such points followed by their mirror images (−x, −y).
+fn separable(n: usize, d: usize, symmetric: bool, rng: &mut rng::Stream) -> (Vec<f64>, Vec<f64>) {
+    let mut dir: Vec<f64> = (0..d).map(|_| rng::normal(rng)).collect();
+    let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
+    dir.iter_mut().for_each(|v| *v /= norm);
+    let drawn = if symmetric { n / 2 } else { n };
+    let mut x = Vec::with_capacity(n * d);
+    let mut y = Vec::with_capacity(n);
+    for _ in 0..drawn {
+        let mut p: Vec<f64> = (0..d).map(|_| rng::normal(rng)).collect();
+        let norm = p.iter().map(|v| v * v).sum::<f64>().sqrt();
+        p.iter_mut().for_each(|v| *v /= norm);
+        let s: f64 = p.iter().zip(&dir).map(|(a, b)| a * b).sum();
+        let label = if s >= 0.0 { 1.0 } else { -1.0 };
+        if s.abs() < SEPARABLE_GAP {
+            let push = label * SEPARABLE_GAP - s;
+            p.iter_mut().zip(&dir).for_each(|(v, u)| *v += push * u);
+        }
+        x.extend_from_slice(&p);
+        y.push(label);
+    }
+    if symmetric {
+        for i in 0..drawn {
+            for k in 0..d {
+                x.push(-x[i * d + k]);
+            }
+            y.push(-y[i]);
+        }
+    }
+    (x, y)
+}
+
 /// Entries N(0, scale²/d): unit-order pre-activations for unit-norm inputs.
 fn gaussian_weights(m: usize, d: usize, scale: f64, rng: &mut rng::Stream) -> Vec<f64> {
     let s = scale / (d as f64).sqrt();
@@ -139,6 +211,9 @@ fn generate_data(g: DataGen, n: usize, d: usize, rng: &mut rng::Stream) -> Vec<f
     let mut x: Vec<f64> = match g {
         DataGen::Uniform => (0..n * d).map(|_| rng::uniform(rng)).collect(),
         DataGen::Gaussian | DataGen::Orthonormal => (0..n * d).map(|_| rng::normal(rng)).collect(),
+        DataGen::Separable | DataGen::SeparableAsym => {
+            unreachable!("made with labels by `separable`")
+        }
     };
     if g == DataGen::Orthonormal {
         orthonormalise_rows(&mut x, n, d);

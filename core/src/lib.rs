@@ -13,7 +13,6 @@ pub mod dynamics;
 pub mod error;
 pub mod io;
 pub mod kernel;
-pub mod label_noise;
 pub mod metrics;
 pub mod model;
 pub mod rng;

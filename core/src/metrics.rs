@@ -4,6 +4,7 @@
 
 use crate::activation::Activation;
 use crate::data::Problem;
+pub use crate::dynamics::MarginStats;
 use crate::model::Eval;
 use faer::{Mat, Par, Side};
 use std::sync::Once;
@@ -72,6 +73,11 @@ pub struct Metrics {
     /// Z itself, n×m row-major, so any other view can be computed later.
     pub z: Vec<f64>,
     pub hessian: Option<HessianStats>,
+    /// The dynamics' time (docs/dynamics.md): the flow's t, label-noise
+    /// SGD's `kη²σ²/(2B)`, GD's Σ step sizes; NaN where undefined.
+    pub time: f64,
+    /// [L21]'s margins, for the `margin` dynamics only.
+    pub margin: Option<MarginStats>,
 }
 
 /// What to measure besides the always-recorded metrics.
@@ -136,6 +142,8 @@ impl Metrics {
             neuron_pc2,
             z: e.z,
             hessian,
+            time: f64::NAN,
+            margin: None,
         }
     }
 
@@ -161,6 +169,8 @@ impl Metrics {
             neuron_pc2: Vec::new(),
             z: Vec::new(),
             hessian: None,
+            time: f64::NAN,
+            margin: None,
         }
     }
 

@@ -4,9 +4,9 @@
 //! emits a [`Metrics`] record at every step of the log schedule.
 
 use crate::activation::Activation;
-use crate::config::RunConfig;
-use crate::data::{Problem, initial_weights};
-use crate::dynamics::{self, Dynamics};
+use crate::config::{AlgorithmName, RunConfig};
+use crate::data::{Problem, initial_second_layer, initial_weights};
+use crate::dynamics::{self, Dynamics, MarginStats, MaxMargin, logistic_loss, max_margin};
 use crate::error::{CoreError, Result};
 use crate::metrics::{MeasureOptions, Metrics, Optimum};
 use crate::rng::Streams;
@@ -18,6 +18,8 @@ pub struct Trainer {
     problem: Problem,
     act: Activation,
     optimum: Option<Optimum>,
+    /// The max-margin linear classifier of the data (`margin` only).
+    max_margin: Option<MaxMargin>,
     schedule: LogSchedule,
     dynamics: Box<dyn Dynamics>,
     state: RunState,
@@ -30,16 +32,8 @@ impl Trainer {
         let mut streams = Streams::from_seed(config.seed);
         let problem = Problem::build(config, &mut streams)?;
         let theta = initial_weights(config, &mut streams)?;
-        let state = RunState {
-            run_id: config.run_id(),
-            step: 0,
-            theta,
-            batch_rng: streams.batch,
-            noise_rng: streams.noise,
-            status: Status::Running,
-            diverged_at: None,
-            last_record: None,
-        };
+        let second_layer = initial_second_layer(config, &theta, &mut streams);
+        let state = RunState::start(config.run_id(), theta, second_layer, streams);
         Ok(Self::assemble(config, problem, state))
     }
 
@@ -53,7 +47,15 @@ impl Trainer {
                 config.run_id()
             )));
         }
-        if state.theta.len() != config.m * config.d || state.step > config.steps {
+        let a_len = if config.algorithm == AlgorithmName::Margin {
+            config.m
+        } else {
+            0
+        };
+        if state.theta.len() != config.m * config.d
+            || state.second_layer.len() != a_len
+            || state.step > config.steps
+        {
             return Err(CoreError::Checkpoint(
                 "does not match the configuration's shape".into(),
             ));
@@ -64,8 +66,13 @@ impl Trainer {
 
     fn assemble(config: &RunConfig, problem: Problem, state: RunState) -> Self {
         let act = config.activation();
+        let margin = config.algorithm == AlgorithmName::Margin;
         Self {
-            optimum: Optimum::of(&problem, act, config.m),
+            // The margin dynamics has no zero-loss manifold, hence no z*.
+            optimum: (!margin)
+                .then(|| Optimum::of(&problem, act, config.m))
+                .flatten(),
+            max_margin: margin.then(|| max_margin(&problem)).flatten(),
             schedule: LogSchedule::new(config.steps, config.log_points, config.log_every),
             dynamics: dynamics::for_config(config),
             config: config.clone(),
@@ -89,6 +96,9 @@ impl Trainer {
     }
     pub(crate) fn state_mut(&mut self) -> &mut RunState {
         &mut self.state
+    }
+    pub fn max_margin(&self) -> Option<&MaxMargin> {
+        self.max_margin.as_ref()
     }
 
     /// No record is left to emit.
@@ -151,7 +161,7 @@ impl Trainer {
             hessian: self.config.hessian,
             cluster_tol: self.config.cluster_tol,
         };
-        Metrics::measure(
+        let mut record = Metrics::measure(
             &self.problem,
             self.act,
             self.config.m,
@@ -159,7 +169,26 @@ impl Trainer {
             self.state.step,
             self.optimum.as_ref(),
             opts,
-        )
+        );
+        record.time = self.dynamics.time(&self.state);
+        if self.config.algorithm == AlgorithmName::Margin {
+            // The square-loss quantities of the fixed-second-layer model do
+            // not describe this net; its loss is the logistic one.
+            let (w, a) = (&self.state.theta, &self.state.second_layer);
+            record.loss = logistic_loss(&self.problem, w, a, self.config.alpha);
+            record.trace_hessian = f64::NAN;
+            record.sharpness_r = f64::NAN;
+            record.riem_grad_norm = f64::NAN;
+            record.hessian = None;
+            record.margin = Some(MarginStats::of(
+                &self.problem,
+                w,
+                a,
+                self.config.alpha,
+                self.max_margin.as_ref(),
+            ));
+        }
+        record
     }
 
     /// Runs to completion, calling `on_record` for every record.
@@ -226,6 +255,67 @@ mod tests {
                 assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "step {}", a.step);
                 assert_eq!(a.z, b.z);
             }
+        }
+    }
+
+    #[test]
+    fn every_dynamics_resumes_bit_identically_from_a_checkpoint() {
+        use crate::ActivationName;
+        use crate::config::{AlgorithmName, DataGen, LabelGen, Source};
+        let configs = [
+            RunConfig {
+                algorithm: AlgorithmName::Sam,
+                rho: 0.05,
+                n: 4,
+                ..small()
+            },
+            RunConfig {
+                algorithm: AlgorithmName::Flow,
+                data: Source::Generate(DataGen::Orthonormal),
+                d: 4,
+                steps: 120,
+                ..small()
+            },
+            RunConfig {
+                algorithm: AlgorithmName::Margin,
+                activation: ActivationName::LeakyRelu,
+                data: Source::Generate(DataGen::Separable),
+                labels: Source::Generate(LabelGen::FromData),
+                n: 8,
+                init_scale: 0.1,
+                loss_scaled_lr: true,
+                ..small()
+            },
+        ];
+        for c in configs {
+            let mut whole = Trainer::new(&c).unwrap();
+            let mut want = Vec::new();
+            whole.run(|r| want.push(r.clone()));
+            let mut first = Trainer::new(&c).unwrap();
+            let mut got = Vec::new();
+            for _ in 0..5 {
+                if let Some(r) = first.advance(13) {
+                    got.push(r);
+                }
+            }
+            let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
+            let mut second = Trainer::resume(&c, state).unwrap();
+            second.run(|r| got.push(r.clone()));
+            assert_eq!(got.len(), want.len(), "{:?}", c.algorithm);
+            for (a, b) in got.iter().zip(&want) {
+                assert_eq!(
+                    a.loss.to_bits(),
+                    b.loss.to_bits(),
+                    "{:?} step {}",
+                    c.algorithm,
+                    a.step
+                );
+                assert_eq!(a.time.to_bits(), b.time.to_bits());
+                assert_eq!(a.z, b.z);
+                assert_eq!(a.margin, b.margin);
+            }
+            assert_eq!(whole.state().theta, second.state().theta);
+            assert_eq!(whole.state().second_layer, second.state().second_layer);
         }
     }
 

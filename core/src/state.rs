@@ -5,7 +5,7 @@
 
 use crate::config::RunId;
 use crate::error::{CoreError, Result};
-use crate::rng::Stream;
+use crate::rng::{Stream, Streams};
 use serde::{Deserialize, Serialize};
 
 /// Where a run stands.
@@ -48,10 +48,24 @@ pub struct RunState {
     pub diverged_at: Option<u64>,
     /// The step of the last emitted record (`None` before step 0's).
     pub last_record: Option<u64>,
+    /// The second layer a (m values) of the `margin` dynamics, which trains
+    /// it; empty for the others, whose second layer is fixed to ones.
+    #[serde(default, with = "f64_bits")]
+    pub second_layer: Vec<f64>,
+    /// The dynamics' own clock where it is not a function of the step
+    /// (`flow`: the flow time t on the manifold; `margin`: Σ of step sizes).
+    #[serde(default, with = "f64_bits_scalar")]
+    pub time: f64,
+    /// `flow`: the integrator's current step size h (0 before the first step).
+    #[serde(default, with = "f64_bits_scalar")]
+    pub flow_h: f64,
+    /// `flow`: whether the plain-GD phase has reached the manifold.
+    #[serde(default)]
+    pub on_manifold: bool,
 }
 
 /// The checkpoint format's version; bumped when [`RunState`] changes.
-const CHECKPOINT_VERSION: u32 = 1;
+const CHECKPOINT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -61,6 +75,25 @@ struct Envelope {
 }
 
 impl RunState {
+    /// A state at step 0 with weights Θ₀ (and second layer `a`, possibly
+    /// empty) and the run's batch and noise streams.
+    pub fn start(run_id: RunId, theta: Vec<f64>, second_layer: Vec<f64>, streams: Streams) -> Self {
+        Self {
+            run_id,
+            step: 0,
+            theta,
+            batch_rng: streams.batch,
+            noise_rng: streams.noise,
+            status: Status::Running,
+            diverged_at: None,
+            last_record: None,
+            second_layer,
+            time: 0.0,
+            flow_h: 0.0,
+            on_manifold: false,
+        }
+    }
+
     /// The checkpoint bytes (self-describing JSON, exact for every f64).
     pub fn to_bytes(&self) -> Vec<u8> {
         let env = Envelope {
@@ -85,6 +118,18 @@ impl RunState {
     }
 }
 
+mod f64_bits_scalar {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(v.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(f64::from_bits(u64::deserialize(d)?))
+    }
+}
+
 mod f64_bits {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -103,43 +148,33 @@ mod f64_bits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Streams;
     use rand::Rng;
 
     #[test]
     fn checkpoint_round_trips_every_bit() {
         let mut s = Streams::from_seed(9);
         s.noise.next_u64();
-        let state = RunState {
-            run_id: RunId(0xdead_beef),
-            step: 12345,
-            theta: vec![0.1, -0.0, f64::NAN, f64::MIN_POSITIVE, 1.0 / 3.0],
-            batch_rng: s.batch,
-            noise_rng: s.noise,
-            status: Status::Running,
-            diverged_at: None,
-            last_record: Some(12000),
-        };
+        let theta = vec![0.1, -0.0, f64::NAN, f64::MIN_POSITIVE, 1.0 / 3.0];
+        let mut state = RunState::start(RunId(0xdead_beef), theta, vec![-0.0, 0.7], s);
+        state.step = 12345;
+        state.last_record = Some(12000);
+        state.time = 1.0 / 7.0;
+        state.flow_h = f64::MIN_POSITIVE;
+        state.on_manifold = true;
         let back = RunState::from_bytes(&state.to_bytes()).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back.theta), bits(&state.theta));
+        assert_eq!(bits(&back.second_layer), bits(&state.second_layer));
+        assert_eq!(back.time.to_bits(), state.time.to_bits());
+        assert_eq!(back.flow_h.to_bits(), state.flow_h.to_bits());
+        assert!(back.on_manifold);
         assert_eq!(back.noise_rng, state.noise_rng);
         assert_eq!((back.step, back.last_record), (12345, Some(12000)));
     }
 
     #[test]
     fn truncated_checkpoint_is_refused() {
-        let s = Streams::from_seed(1);
-        let state = RunState {
-            run_id: RunId(1),
-            step: 0,
-            theta: vec![1.0; 30],
-            batch_rng: s.batch,
-            noise_rng: s.noise,
-            status: Status::Running,
-            diverged_at: None,
-            last_record: None,
-        };
+        let state = RunState::start(RunId(1), vec![1.0; 30], Vec::new(), Streams::from_seed(1));
         let bytes = state.to_bytes();
         let err = RunState::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");

@@ -3,7 +3,9 @@
 
 use super::{CliError, flag_error};
 use sharpsweep_core::config::{DataGen, InitGen, LabelGen};
-use sharpsweep_core::{ActivationName, Metrics, NoiseKind, RunConfig, Source, Trainer, data};
+use sharpsweep_core::{
+    ActivationName, AlgorithmName, Metrics, NoiseKind, RunConfig, Source, Trainer, data,
+};
 use sharpsweep_sweep::parquet_io::{FileMeta, write_atomic};
 use sharpsweep_sweep::progress::{Progress, clock, human};
 use sharpsweep_sweep::schema::{RunRecord, runs_batch, trajectory_batch};
@@ -15,6 +17,21 @@ use std::time::Instant;
 /// η = 0.05, σ = 0.03); see docs/fidelity.md for what it does.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Dynamics: label-noise (σ = 0: plain GD/SGD), sam, flow, margin (docs/dynamics.md).
+    #[arg(long)]
+    algorithm: Option<AlgorithmName>,
+    /// SAM's perturbation radius ρ (sam).
+    #[arg(long)]
+    rho: Option<f64>,
+    /// Loss at which the flow counts as on the zero-loss manifold (flow).
+    #[arg(long)]
+    flow_tol: Option<f64>,
+    /// First step size h of the adaptive flow integrator (flow).
+    #[arg(long)]
+    flow_h: Option<f64>,
+    /// Step η/L instead of η on the logistic loss (margin).
+    #[arg(long)]
+    loss_scaled_lr: bool,
     /// Neurons (width); taken from --init's file when that is given.
     #[arg(long)]
     m: Option<usize>,
@@ -54,10 +71,10 @@ pub struct Args {
     /// Scale c of the Gaussian initialisation, θ ~ N(0, c²/d).
     #[arg(long, allow_negative_numbers = true)]
     init_scale: Option<f64>,
-    /// uniform, gaussian, orthonormal, or a CSV/.npy file (n×d).
+    /// uniform, gaussian, orthonormal, separable, separable-asym, or a CSV/.npy file (n×d).
     #[arg(long)]
     data: Option<Source<DataGen>>,
-    /// uniform, teacher, gaussian, or a CSV/.npy file (n values).
+    /// uniform, teacher, gaussian, from-data (separable data's ±1), or a CSV/.npy file (n values).
     #[arg(long)]
     labels: Option<Source<LabelGen>>,
     /// gaussian, zero, or a CSV/.npy file (m×d).
@@ -106,6 +123,8 @@ impl Args {
             m, d, n, eta, sigma, noise, activation, beta, alpha, steps, seed, init_scale
         );
         set!(data, labels, init, log_points, diverge_loss, cluster_tol);
+        set!(algorithm, rho, flow_tol, flow_h);
+        c.loss_scaled_lr |= self.loss_scaled_lr;
         c.batch_size = self.batch_size.or(c.batch_size);
         c.log_every = self.log_every.or(c.log_every);
         c.hessian |= self.hessian;
@@ -189,14 +208,13 @@ fn print_summary(r: &RunRecord, out: &Path) {
     let m = &r.last;
     let rate = r.steps_done as f64 / r.wall_seconds.max(1e-9);
     let gap = r.r_star.map_or(f64::NAN, |rs| m.sharpness_r - rs);
-    let text = format!(
+    let mut text = format!(
         "run {}: {} after {} steps in {} ({} steps/s)\n\
          \x20 final loss          {:.3e}\n\
          \x20 s2/s1, s3/s1 of Z   {:.3e}, {:.3e}\n\
          \x20 s2/s1 of phi(Z)     {:.3e}\n\
          \x20 distance to z*      {:.3e}\n\
-         \x20 R - R*              {gap:.3e}\n\
-         \x20 written to {}\n",
+         \x20 R - R*              {gap:.3e}\n",
         r.run_id,
         r.status.as_str(),
         r.steps_done,
@@ -207,8 +225,18 @@ fn print_summary(r: &RunRecord, out: &Path) {
         m.sv_ratio_z(3),
         m.sv_ratio_phi(2),
         m.dist_to_optimum,
-        out.display()
     );
+    if m.time.is_finite() {
+        text += &format!("  time t              {:.6e}\n", m.time);
+    }
+    if let Some(mg) = &m.margin {
+        text += &format!(
+            "  normalised margin   {:.6e} ({:.4} of the max-margin value)\n  \
+             angle to w*         {:.3e} rad\n",
+            mg.normalized, mg.ratio, mg.angle
+        );
+    }
+    text += &format!("  written to {}\n", out.display());
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -13,13 +13,15 @@
 //! except `wall_seconds`.
 
 use arrow_array::builder::{Float64Builder, ListBuilder};
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
 use std::sync::Arc;
 
 /// Bumped whenever a column is added, removed or changes meaning.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Metadata keys written into every file.
 pub const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
@@ -45,6 +47,8 @@ pub struct RunRecord {
     pub z_star: Vec<f64>,
     /// Θ at the end, m×d row-major.
     pub theta: Vec<f64>,
+    /// The trained second layer at the end (`margin` only; else empty).
+    pub second_layer: Vec<f64>,
     pub wall_seconds: f64,
     /// Why the run could not be carried out (a panic, a vanished data
     /// file); such a run has status `failed` and no trajectory rows.
@@ -68,6 +72,7 @@ impl RunRecord {
                 .map(|o| o.z_star.clone())
                 .unwrap_or_default(),
             theta: state.theta.clone(),
+            second_layer: state.second_layer.clone(),
             wall_seconds,
             error: None,
         }
@@ -82,10 +87,12 @@ impl RunRecord {
             status: Status::Running,
             steps_done: 0,
             diverged_step: None,
+            // Every metric null (NaN) or empty.
             last: Metrics::nonfinite(0, f64::NAN),
             r_star: None,
             z_star: Vec::new(),
             theta: Vec::new(),
+            second_layer: Vec::new(),
             wall_seconds,
             error: Some(error),
         }
@@ -190,6 +197,15 @@ fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
     };
     t.metric("hessian_fro", hessian(|h| h.frobenius));
     t.metric("hessian_lambda_max", hessian(|h| h.lambda_max));
+    t.metric("time", rows.iter().map(|r| r.time));
+    let margin = |f: fn(&sharpsweep_core::metrics::MarginStats) -> f64| {
+        rows.iter()
+            .map(move |r| r.margin.as_ref().map_or(f64::NAN, f))
+    };
+    t.metric("normalized_margin", margin(|s| s.normalized));
+    t.metric("svm_margin", margin(|s| s.svm));
+    t.metric("margin_ratio", margin(|s| s.ratio));
+    t.metric("margin_angle", margin(|s| s.angle));
 }
 
 /// The `runs` table for `records` (in the order given).
@@ -223,6 +239,19 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
     );
     t.utf8("init", records.iter().map(|r| r.config.init.to_string()));
     t.f64("init_scale", c(|c| c.init_scale));
+    t.f64("rho", c(|c| c.rho));
+    t.f64("flow_tol", c(|c| c.flow_tol));
+    t.f64("flow_h", c(|c| c.flow_h));
+    t.push(
+        "loss_scaled_lr",
+        false,
+        Arc::new(
+            records
+                .iter()
+                .map(|r| Some(r.config.loss_scaled_lr))
+                .collect::<BooleanArray>(),
+        ),
+    );
     t.i64("steps", records.iter().map(|r| r.config.steps as i64));
     t.i64("steps_done", records.iter().map(|r| r.steps_done as i64));
     t.utf8("status", records.iter().map(|r| r.status_name()));
@@ -238,7 +267,37 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         records.iter().map(|r| r.r_star.unwrap_or(f64::NAN)),
     );
     t.list("z_star", records.iter().map(|r| r.z_star.as_slice()));
+    // [W22]'s stability ratios: linear stability of SGD needs
+    // ‖H‖_F ≤ O(√B/η) and (Wu & Su 2023, small batches) tr H ≤ 2/η; GD's
+    // classical condition is λ_max ≤ 2/η. Each ratio is O(1) or ≤ 1.
+    t.metric(
+        "hessian_fro_stability",
+        records.iter().map(|r| {
+            let b = r.config.batch() as f64;
+            r.last
+                .hessian
+                .map_or(f64::NAN, |h| h.frobenius * r.config.eta / b.sqrt())
+        }),
+    );
+    t.metric(
+        "lambda_max_stability",
+        records.iter().map(|r| {
+            r.last
+                .hessian
+                .map_or(f64::NAN, |h| h.lambda_max * r.config.eta / 2.0)
+        }),
+    );
+    t.metric(
+        "trace_stability",
+        records
+            .iter()
+            .map(|r| r.last.trace_hessian * r.config.eta / 2.0),
+    );
     t.list("theta", records.iter().map(|r| r.theta.as_slice()));
+    t.list(
+        "second_layer",
+        records.iter().map(|r| r.second_layer.as_slice()),
+    );
     t.f64("wall_seconds", records.iter().map(|r| r.wall_seconds));
     t.utf8(
         "config",

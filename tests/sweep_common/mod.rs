@@ -73,6 +73,7 @@ fn cell(a: &dyn Array, i: usize) -> String {
         DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
         DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
         DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
+        DataType::Boolean => a.as_boolean().value(i).to_string(),
         DataType::Float64 => format!("{:x}", a.as_primitive::<Float64Type>().value(i).to_bits()),
         DataType::List(_) => {
             let l = a.as_list::<i32>().value(i);

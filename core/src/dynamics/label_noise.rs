@@ -7,10 +7,10 @@
 //! then taken, so a run advanced in any chunks (or resumed from a checkpoint)
 //! consumes exactly the same numbers.
 
+use super::Dynamics;
 use crate::activation::{Activation, Phi};
 use crate::config::{NoiseKind, RunConfig};
 use crate::data::Problem;
-use crate::dynamics::Dynamics;
 use crate::kernel::{Dim, gemm_step, label_noise_step, uses_gemm};
 use crate::rng;
 use crate::state::{RunState, Status};
@@ -87,6 +87,9 @@ pub struct LabelNoise {
     act: Activation,
     m: usize,
     eta: f64,
+    /// σ and B, for the flow clock [`Dynamics::time`].
+    sigma: f64,
+    batch: usize,
     diverge_loss: f64,
     draws: Draws,
     /// The batch rows X_B (B×d) and labels of a mini-batch step.
@@ -103,6 +106,8 @@ impl LabelNoise {
             act: c.activation(),
             m: c.m,
             eta: c.eta,
+            sigma: c.sigma,
+            batch: b,
             diverge_loss: c.diverge_loss,
             draws: Draws::new(c),
             xs: vec![0.0; b * c.d],
@@ -205,6 +210,17 @@ impl Dynamics for LabelNoise {
         }
         with_phi!(self.act, |a| with_dim!(problem.d, |dim| self
             .advance_with(a, dim, problem, state, steps)))
+    }
+
+    /// `t = k·η²σ²/(2B)`: the time of the Riemannian flow `dΘ/dt = −P_T∇R`
+    /// that label-noise SGD follows as η → 0 (derived in docs/dynamics.md);
+    /// NaN without noise, when there is no such flow.
+    fn time(&self, state: &RunState) -> f64 {
+        if self.sigma == 0.0 {
+            return f64::NAN;
+        }
+        state.step as f64 * self.eta * self.eta * self.sigma * self.sigma
+            / (2.0 * self.batch as f64)
     }
 }
 

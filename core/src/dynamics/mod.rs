@@ -1,0 +1,49 @@
+//! The algorithms of SCIENCE.md §2 behind one interface, [`Dynamics`]: a
+//! run asks its dynamics to advance the [`RunState`] by some steps; all
+//! randomness and all evolving values live in the state, so any dynamics
+//! checkpoints and resumes the same way. docs/dynamics.md describes each.
+
+mod flow;
+pub(crate) mod label_noise;
+mod margin;
+mod sam;
+
+pub use flow::Flow;
+pub use label_noise::LabelNoise;
+pub use margin::{Margin, MarginStats, MaxMargin, logistic_loss, max_margin};
+pub use sam::Sam;
+
+use crate::config::{AlgorithmName, RunConfig};
+use crate::data::Problem;
+use crate::state::{RunState, Status};
+
+pub trait Dynamics: Send {
+    /// Takes up to `steps` steps. On divergence it stops there, with
+    /// `state.status = Diverged` and `state.diverged_at` set.
+    fn advance(&mut self, problem: &Problem, state: &mut RunState, steps: u64);
+
+    /// The run's time at `state`, on the clock that makes runs of different
+    /// dynamics comparable (docs/dynamics.md); NaN where none is defined.
+    fn time(&self, state: &RunState) -> f64;
+}
+
+/// The dynamics a configuration names.
+pub fn for_config(config: &RunConfig) -> Box<dyn Dynamics> {
+    match config.algorithm {
+        AlgorithmName::LabelNoise => Box::new(LabelNoise::new(config)),
+        AlgorithmName::Sam => Box::new(Sam::new(config)),
+        AlgorithmName::Flow => Box::new(Flow::new(config)),
+        AlgorithmName::Margin => Box::new(Margin::new(config)),
+    }
+}
+
+/// Ends the run as diverged at the current step when `loss` is above
+/// `limit` or not a number; says whether it did.
+fn diverged(state: &mut RunState, loss: f64, limit: f64) -> bool {
+    if loss.is_nan() || loss > limit {
+        state.status = Status::Diverged;
+        state.diverged_at = Some(state.step);
+        return true;
+    }
+    false
+}

@@ -1,0 +1,186 @@
+//! `sharpsweep run --algorithm NAME` for every dynamics, end to end: the
+//! Parquet `algorithm` column tells them apart and each fills its own
+//! columns (time, margins, stability ratios), nulls elsewhere.
+
+mod common;
+
+use common::{ParquetTable, TempDir, run_bin};
+
+fn run(out: &std::path::Path, flags: &[&str]) -> (ParquetTable, ParquetTable) {
+    let mut args = vec!["run", "--quiet", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    let o = run_bin(&args);
+    assert!(o.status.success(), "{flags:?}: {}", o.stderr);
+    (
+        ParquetTable::read(&out.join("runs.parquet")),
+        ParquetTable::read(&out.join("trajectory.parquet")),
+    )
+}
+
+#[test]
+fn every_algorithm_runs_from_the_cli_and_is_named_in_the_algorithm_column() {
+    let dir = TempDir::new("algorithms");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "label-noise",
+            &["--steps", "2000", "--hessian", "--batch-size", "2"],
+        ),
+        (
+            "sam",
+            &["--algorithm", "sam", "--rho", "0.05", "--steps", "2000"],
+        ),
+        (
+            "flow",
+            &[
+                "--algorithm",
+                "flow",
+                "--data",
+                "orthonormal",
+                "--d",
+                "5",
+                "--m",
+                "4",
+                "--steps",
+                "400",
+            ],
+        ),
+        (
+            "margin",
+            &[
+                "--algorithm",
+                "margin",
+                "--activation",
+                "leaky-relu",
+                "--data",
+                "separable",
+                "--labels",
+                "from-data",
+                "--n",
+                "10",
+                "--d",
+                "4",
+                "--m",
+                "6",
+                "--init-scale",
+                "0.1",
+                "--loss-scaled-lr",
+                "--eta",
+                "0.01",
+                "--steps",
+                "3000",
+            ],
+        ),
+    ];
+    for (name, flags) in cases {
+        let (runs, traj) = run(&dir.join(name), flags);
+        assert_eq!(runs.column_str("algorithm"), vec![name.to_string()]);
+        assert_eq!(
+            runs.metadata().get("sharpsweep.schema_version"),
+            Some(&sharpsweep_sweep::schema::SCHEMA_VERSION.to_string())
+        );
+        let time = traj.column_f64("time");
+        let margin = traj.column_f64("margin_ratio");
+        let last = |v: &Vec<f64>| *v.last().unwrap();
+        match *name {
+            "label-noise" => {
+                // t = kη²σ²/(2B) with the defaults η = 0.05, σ = 0.03, B = 2.
+                let want = 2000.0 * 0.05f64.powi(2) * 0.03f64.powi(2) / 4.0;
+                assert!((last(&time) - want).abs() < 1e-15, "{}", last(&time));
+                let ratio = runs.column_f64("trace_stability")[0];
+                let tr = runs.column_f64("trace_hessian")[0];
+                assert!((ratio - tr * 0.05 / 2.0).abs() < 1e-12);
+                let fro = runs.column_f64("hessian_fro")[0];
+                let stab = runs.column_f64("hessian_fro_stability")[0];
+                assert!((stab - fro * 0.05 / 2f64.sqrt()).abs() < 1e-12);
+                let lam = runs.column_f64("hessian_lambda_max")[0];
+                let lam_stab = runs.column_f64("lambda_max_stability")[0];
+                assert!(lam > 0.0 && (lam_stab - lam * 0.05 / 2.0).abs() < 1e-12);
+                assert!(margin.iter().all(|v| v.is_nan()));
+            }
+            "sam" => {
+                assert_eq!(runs.column_i64("batch_size"), vec![1]);
+                assert_eq!(runs.column_f64("rho"), vec![0.05]);
+                assert!(time.iter().all(|v| v.is_nan()));
+            }
+            "flow" => {
+                assert!(last(&time) > 0.0);
+                assert!(last(&traj.column_f64("loss")) <= 1e-24);
+                assert!(last(&traj.column_f64("dist_to_optimum")) < 1e-6);
+            }
+            _ => {
+                assert!(last(&margin) > 0.0 && last(&margin) <= 1.0 + 1e-12);
+                assert!(last(&traj.column_f64("svm_margin")) >= 0.1 - 1e-12);
+                assert_eq!(runs.column_list_f64("second_layer")[0].len(), 6);
+                assert!(runs.column_f64("sharpness_r").iter().all(|v| v.is_nan()));
+            }
+        }
+    }
+}
+
+#[test]
+fn algorithm_specific_mistakes_name_their_flag() {
+    let dir = TempDir::new("algorithm-flags");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--algorithm", "adam"], "--algorithm"),
+        (&["--algorithm", "sam", "--rho=-1"], "--rho"),
+        (&["--algorithm", "sam", "--batch-size", "2"], "--batch-size"),
+        (&["--algorithm", "flow", "--flow-tol", "0"], "--flow-tol"),
+        (&["--algorithm", "margin"], "--activation"),
+        (
+            &["--algorithm", "margin", "--activation", "leaky-relu"],
+            "--labels",
+        ),
+        (&["--data", "separable", "--n", "3"], "--n"),
+    ];
+    for (i, (flags, name)) in cases.iter().enumerate() {
+        let out = dir.join(&format!("out{i}"));
+        let mut args = vec!["run", "--quiet", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let o = run_bin(&args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", o.stderr);
+        assert!(o.stderr.contains(name), "{flags:?}: {}", o.stderr);
+        assert!(!out.exists(), "{flags:?} wrote {}", out.display());
+    }
+}
+
+/// The example grids of the new systems expand, validate, and build every
+/// point's problem (±1 labels for margins, n ≤ d for orthonormal rows, …).
+#[test]
+fn example_grids_expand_into_points_of_their_algorithms() {
+    use sharpsweep_core::{AlgorithmName, Trainer};
+    use sharpsweep_sweep::grid::Grid;
+    let cases: &[(&str, &[AlgorithmName], usize)] = &[
+        (
+            "flow",
+            &[AlgorithmName::Flow, AlgorithmName::LabelNoise],
+            4 * 3,
+        ),
+        (
+            "sam",
+            &[AlgorithmName::Sam, AlgorithmName::LabelNoise],
+            4 * 5,
+        ),
+        ("margin", &[AlgorithmName::Margin], 3 * 4 * 3 * 2),
+        ("stability", &[AlgorithmName::LabelNoise], 2 * 6 * 5 * 2),
+    ];
+    for (name, algorithms, points) in cases {
+        let path = format!("{}/examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let grid = Grid::from_toml(&text, &[]).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(grid.points.len(), *points, "{name}");
+        for p in &grid.points {
+            assert!(
+                algorithms.contains(&p.config.algorithm),
+                "{name}: {:?}",
+                p.config.algorithm
+            );
+            Trainer::new(&p.config).unwrap_or_else(|e| panic!("{name} point {}: {e}", p.index));
+        }
+        for a in *algorithms {
+            assert!(
+                grid.points.iter().any(|p| p.config.algorithm == *a),
+                "{name} lacks {a:?}"
+            );
+        }
+    }
+}
