@@ -108,9 +108,5 @@ export SHARPSWEEP_MPI_BIN=$state/sharpsweep-mpi
 # --- the tests -------------------------------------------------------------
 # One at a time: the node has 2 CPUs, and the MPI job needs both.
 # CLUSTER_TEST_FILTER (a test name substring) runs some of them by hand.
-# preempted_mpi is skipped until the engine's MPI team keeps a final report
-# that rank 0 receives early (sweep/src/mpi.rs done_everywhere drops it, and
-# finish then waits forever when rank 1 finishes first); run it by hand with
-# CLUSTER_TEST_FILTER=preempted_mpi once that is fixed.
 cargo test --release --workspace --test cluster_slurm -- --ignored --test-threads=1 \
-    ${CLUSTER_TEST_FILTER:---skip preempted_mpi}
+    ${CLUSTER_TEST_FILTER:-}
