@@ -44,9 +44,10 @@ pub struct Args {
     /// Write a part file at least this often (seconds) while runs finish.
     #[arg(long, default_value_t = 30.0, hide = true)]
     flush_secs: f64,
-    /// Print the embedded example grid and exit.
-    #[arg(long)]
-    example: bool,
+    /// Print an embedded, documented example grid and exit: figure1 (the
+    /// default), flow, sam, margin or stability.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "figure1")]
+    example: Option<String>,
     /// No progress bar or summary.
     #[arg(long, short)]
     quiet: bool,
@@ -59,6 +60,16 @@ fn seconds(flag: &str, v: f64) -> Result<Duration, CliError> {
         .ok_or_else(|| CliError::input(format!("{flag}: expected seconds > 0, got {v}")))
 }
 
+/// The embedded example grids by name: [G24] Figure 1 and one per system of
+/// SCIENCE.md §2 (examples/*.toml).
+const EXAMPLES: [(&str, &str); 5] = [
+    ("figure1", EXAMPLE),
+    ("flow", include_str!("../../examples/flow.toml")),
+    ("sam", include_str!("../../examples/sam.toml")),
+    ("margin", include_str!("../../examples/margin.toml")),
+    ("stability", include_str!("../../examples/stability.toml")),
+];
+
 pub fn sweep_error(e: SweepError) -> CliError {
     if e.is_input() {
         CliError::input(e)
@@ -68,8 +79,15 @@ pub fn sweep_error(e: SweepError) -> CliError {
 }
 
 pub fn main(args: Args) -> Result<(), CliError> {
-    if args.example {
-        print!("{EXAMPLE}");
+    if let Some(name) = &args.example {
+        let (_, text) = EXAMPLES.iter().find(|(n, _)| n == name).ok_or_else(|| {
+            let names: Vec<_> = EXAMPLES.iter().map(|(n, _)| *n).collect();
+            CliError::input(format!(
+                "--example: unknown example '{name}' (expected one of {})",
+                names.join(", ")
+            ))
+        })?;
+        print!("{text}");
         return Ok(());
     }
     let path = args.grid.clone().unwrap_or_default();
