@@ -47,6 +47,9 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .runs
         .iter()
         .zip(&a.traces)
+        // A diverging run's spectrum collapses as it blows up: not the
+        // theory's convergence, and the cell medians leave it out too.
+        .filter(|(r, _)| !r.diverged())
         .filter_map(|(r, t)| Some((scale(r)?, t.first_below[1]?.max(1) as f64)))
         .collect();
     let cells: Vec<(f64, f64)> = a
