@@ -39,6 +39,9 @@ impl Default for Options {
     }
 }
 
+/// Seeds per cell whose whole curves are kept for the step-by-step figures.
+pub const MAX_CURVES: usize = 256;
+
 /// A swept configuration key with its distinct values, ascending.
 pub type Axis = (String, Vec<f64>);
 
@@ -130,11 +133,24 @@ impl Analysis {
             ));
         }
         let figure_cells: Vec<usize> = selected.into_iter().take(opts.max_cells).collect();
+        // Curves are kept for the figure cells only, and for at most
+        // MAX_CURVES seeds of each: enough for quantile bands, bounded
+        // whatever the number of seeds.
         let mut keep = vec![false; runs.len()];
         for &c in &figure_cells {
-            for &r in &grid.cells[c].runs {
+            for &r in grid.cells[c].runs.iter().take(MAX_CURVES) {
                 keep[r] = true;
             }
+        }
+        let capped = figure_cells
+            .iter()
+            .filter(|&&c| grid.cells[c].runs.len() > MAX_CURVES)
+            .count();
+        if capped > 0 {
+            notes.push(format!(
+                "the step-by-step figures draw the quantiles of the first {MAX_CURVES} seeds of \
+                 each cell ({capped} cell(s) have more); the summary tables use every seed"
+            ));
         }
         let (traces, orphans) = trajectory::scan(&dataset, &runs, &keep)?;
         if orphans > 0 {
@@ -158,24 +174,33 @@ impl Analysis {
                 Some((c, run, moments(curve, opts.moments)))
             })
             .collect();
-        let mut wanted: BTreeSet<(usize, i64)> = neuron_runs
+        let moments: BTreeSet<(usize, i64)> = neuron_runs
             .iter()
             .flat_map(|(_, r, steps)| steps.iter().map(move |s| (*r, *s)))
             .collect();
+        let mut wanted = moments.clone();
         wanted.extend(
             traces
                 .iter()
                 .enumerate()
                 .filter_map(|(r, t)| Some((r, t.last_step?))),
         );
-        let snapshots = snapshots::read(&dataset, &runs, &traces, &wanted)?;
-        let theory = runs
-            .iter()
+        // The final Z of every run goes straight into its theory row; only
+        // the neuron figure's moments are kept.
+        let mut snapshots = Snapshots::new();
+        let mut theory: Vec<Option<TheoryRow>> = vec![None; runs.len()];
+        snapshots::read(&dataset, &runs, &traces, &wanted, |run, step, z| {
+            if moments.contains(&(run, step)) {
+                snapshots.insert((run, step), z.to_vec());
+            }
+            if traces[run].last_step == Some(step) {
+                theory[run] = Some(theory::row(run, &runs[run], z));
+            }
+        })?;
+        let theory = theory
+            .into_iter()
             .enumerate()
-            .map(|(i, run)| {
-                let z = traces[i].last_step.and_then(|s| snapshots.get(&(i, s)));
-                theory::row(i, run, z.map_or(&[][..], Vec::as_slice))
-            })
+            .map(|(i, t)| t.unwrap_or_else(|| theory::row(i, &runs[i], &[])))
             .collect();
         Ok(Self {
             dataset,

@@ -4,7 +4,8 @@
 use crate::runs::Run;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// One grid cell.
 #[derive(Clone, Debug)]
@@ -35,6 +36,8 @@ pub struct Grid {
     pub cells: Vec<Cell>,
     /// Configuration keys with more than one value across cells, in key order.
     pub swept: Vec<String>,
+    /// The cell of each run (an index into `cells`).
+    pub run_cell: Vec<usize>,
 }
 
 /// A JSON value as text: strings bare, numbers in their shortest form.
@@ -56,23 +59,24 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
 
 impl Grid {
     pub fn of(runs: &[Run]) -> Self {
+        // Runs of one cell share their configuration map (see `runs`).
         let mut by_key: BTreeMap<String, Cell> = BTreeMap::new();
+        let mut key_of: HashMap<*const Map<String, Value>, String> = HashMap::new();
         for (i, run) in runs.iter().enumerate() {
-            let config: BTreeMap<&String, &Value> =
-                run.config.iter().filter(|(k, _)| *k != "seed").collect();
-            let key = serde_json::to_string(&config).unwrap_or_default();
-            by_key
-                .entry(key)
-                .or_insert_with(|| Cell {
-                    config: config
-                        .iter()
-                        .map(|(k, v)| ((*k).clone(), (*v).clone()))
-                        .collect(),
-                    runs: Vec::new(),
-                    label: String::new(),
-                })
-                .runs
-                .push(i);
+            let key = key_of
+                .entry(Arc::as_ptr(&run.cell_config))
+                .or_insert_with(|| serde_json::to_string(&*run.cell_config).unwrap_or_default());
+            match by_key.get_mut(key.as_str()) {
+                Some(cell) => cell.runs.push(i),
+                None => {
+                    let cell = Cell {
+                        config: (*run.cell_config).clone(),
+                        runs: vec![i],
+                        label: String::new(),
+                    };
+                    by_key.insert(key.clone(), cell);
+                }
+            }
         }
         let mut cells: Vec<Cell> = by_key.into_values().collect();
         let keys: std::collections::BTreeSet<&String> =
@@ -103,7 +107,17 @@ impl Grid {
                     .join(", ")
             };
         }
-        Self { cells, swept }
+        let mut run_cell = vec![0; runs.len()];
+        for (c, cell) in cells.iter().enumerate() {
+            for &r in &cell.runs {
+                run_cell[r] = c;
+            }
+        }
+        Self {
+            cells,
+            swept,
+            run_cell,
+        }
     }
 
     /// Swept axes whose values are all numbers, with their distinct values,

@@ -39,14 +39,13 @@ impl Batch<'_> {
             })
     }
 
-    /// A string column; nulls become `None`.
-    pub fn strings(&self, name: &str) -> Result<Vec<Option<String>>> {
+    /// A string column, borrowed from the batch (no allocation per row).
+    pub fn strings(&self, name: &str) -> Result<Strings<'_>> {
         let a = self.column(name)?;
-        let owned = |v: Option<&str>| v.map(str::to_owned);
         Ok(match a.data_type() {
-            DataType::Utf8 => a.as_string::<i32>().iter().map(owned).collect(),
-            DataType::LargeUtf8 => a.as_string::<i64>().iter().map(owned).collect(),
-            DataType::Utf8View => a.as_string_view().iter().map(owned).collect(),
+            DataType::Utf8 => Strings::Utf8(a.as_string::<i32>()),
+            DataType::LargeUtf8 => Strings::Large(a.as_string::<i64>()),
+            DataType::Utf8View => Strings::View(a.as_string_view()),
             t => return Err(type_error(self.file, name, t, "a string")),
         })
     }
@@ -98,45 +97,80 @@ impl Batch<'_> {
         })
     }
 
-    /// A list-of-floats column; a null list is empty, a null element NaN.
-    pub fn float_lists(&self, name: &str) -> Result<Vec<Vec<f64>>> {
+    /// A list-of-floats column, decoded one row at a time on demand (most
+    /// passes need a few rows of a batch, not every list).
+    pub fn float_lists(&self, name: &str) -> Result<FloatLists<'_>> {
         let a = self.column(name)?;
-        match a.data_type() {
-            DataType::List(_) => self.lists(name, a.as_list::<i32>()),
-            DataType::LargeList(_) => self.lists(name, a.as_list::<i64>()),
-            t => Err(type_error(self.file, name, t, "a list of floats")),
-        }
-    }
-
-    fn lists<O: OffsetSizeTrait>(
-        &self,
-        name: &str,
-        l: &GenericListArray<O>,
-    ) -> Result<Vec<Vec<f64>>> {
-        let values = l.values();
-        let floats: Vec<f64> = match values.data_type() {
-            DataType::Float64 => values
-                .as_primitive::<Float64Type>()
-                .iter()
-                .map(|x| x.unwrap_or(f64::NAN))
-                .collect(),
-            DataType::Float32 => values
-                .as_primitive::<Float32Type>()
-                .iter()
-                .map(|x| x.map_or(f64::NAN, f64::from))
-                .collect(),
+        let (offsets, values): (Vec<usize>, &ArrayRef) = match a.data_type() {
+            DataType::List(_) => list_parts(a.as_list::<i32>()),
+            DataType::LargeList(_) => list_parts(a.as_list::<i64>()),
             t => return Err(type_error(self.file, name, t, "a list of floats")),
         };
-        Ok(l.value_offsets()
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                if l.is_null(i) {
-                    Vec::new()
-                } else {
-                    floats[w[0].as_usize()..w[1].as_usize()].to_vec()
-                }
-            })
-            .collect())
+        let values = match values.data_type() {
+            DataType::Float64 => Floats::F64(values.as_primitive::<Float64Type>()),
+            DataType::Float32 => Floats::F32(values.as_primitive::<Float32Type>()),
+            t => return Err(type_error(self.file, name, t, "a list of floats")),
+        };
+        Ok(FloatLists {
+            list: a.as_ref(),
+            offsets,
+            values,
+        })
     }
+}
+
+/// A string column of one batch, whatever its physical type.
+pub enum Strings<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    Large(&'a arrow_array::LargeStringArray),
+    View(&'a arrow_array::StringViewArray),
+}
+
+impl Strings<'_> {
+    /// Row `i`; `None` if null.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Strings::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Strings::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Strings::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+        }
+    }
+}
+
+enum Floats<'a> {
+    F64(&'a arrow_array::Float64Array),
+    F32(&'a arrow_array::Float32Array),
+}
+
+/// The offsets (as usize) and values of a list array.
+fn list_parts<O: OffsetSizeTrait>(l: &GenericListArray<O>) -> (Vec<usize>, &ArrayRef) {
+    let offsets = l.value_offsets().iter().map(|o| o.as_usize()).collect();
+    (offsets, l.values())
+}
+
+/// A list-of-floats column of one batch.
+pub struct FloatLists<'a> {
+    list: &'a dyn Array,
+    offsets: Vec<usize>,
+    values: Floats<'a>,
+}
+
+impl FloatLists<'_> {
+    /// Row `i`: a null list is empty, a null element NaN.
+    pub fn row(&self, i: usize) -> Vec<f64> {
+        if self.list.is_null(i) {
+            return Vec::new();
+        }
+        let range = self.offsets[i]..self.offsets[i + 1];
+        match &self.values {
+            Floats::F64(v) => range.map(|k| nan_if_null(*v, k, v.value(k))).collect(),
+            Floats::F32(v) => range
+                .map(|k| nan_if_null(*v, k, f64::from(v.value(k))))
+                .collect(),
+        }
+    }
+}
+
+fn nan_if_null(a: &dyn Array, k: usize, v: f64) -> f64 {
+    if a.is_null(k) { f64::NAN } else { v }
 }

@@ -60,6 +60,10 @@ pub struct ReportSummary {
     /// Each figure's stem and outcome, in report order.
     pub figures: Vec<(&'static str, Outcome)>,
     pub notes: Vec<String>,
+    /// Compressed bytes of the column chunks the analysis read, and of the
+    /// whole dataset.
+    pub bytes_read: u64,
+    pub bytes_total: u64,
 }
 
 impl ReportSummary {
@@ -92,7 +96,10 @@ pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<Repor
     };
     write("report.md", report::markdown(&doc))?;
     write("index.html", report::html(&doc))?;
+    let files = || a.dataset.runs.iter().chain(&a.dataset.trajectories);
     Ok(ReportSummary {
+        bytes_read: files().map(|f| f.bytes_read()).sum(),
+        bytes_total: files().map(|f| f.bytes()).sum(),
         report_dir: report_dir.to_path_buf(),
         cells: a
             .summaries

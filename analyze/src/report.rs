@@ -3,13 +3,14 @@
 //! terminals and git).
 
 use crate::analysis::Analysis;
-use crate::cells::show;
 use crate::dataset::Layout;
 use crate::figures::Outcome;
 use crate::summary::{METRICS, Quartiles};
 
 /// Runs listed in the report's theory table; all are in `theory.parquet`.
 const THEORY_ROWS: usize = 40;
+/// Cells listed in the report's summary table; all are in `summary.parquet`.
+const SUMMARY_ROWS: usize = 200;
 
 pub enum Block {
     Heading(String),
@@ -36,6 +37,16 @@ pub fn num(v: Option<f64>) -> String {
         Some(0.0) => "0".into(),
         Some(v) if v.abs() >= 1e-3 && v.abs() < 1e5 => format!("{}", (v * 1e4).round() / 1e4),
         Some(v) => format!("{v:.3e}"),
+    }
+}
+
+/// A byte count for people: "12.3 MB".
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.2} GB", n as f64 / 1e9),
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / 1e6),
+        n if n >= 1 << 10 => format!("{:.1} kB", n as f64 / 1e3),
+        n => format!("{n} B"),
     }
 }
 
@@ -66,6 +77,17 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
             a.grid.swept.join(", ")
         },
     )));
+    let files = || ds.runs.iter().chain(&ds.trajectories);
+    let (read, total): (u64, u64) = (
+        files().map(|f| f.bytes_read()).sum(),
+        files().map(|f| f.bytes()).sum(),
+    );
+    doc.push(Block::Para(format!(
+        "Read {} of the dataset's {} of compressed column chunks (only the columns the \
+         report needs, one row group at a time).",
+        bytes(read),
+        bytes(total)
+    )));
     for note in &a.notes {
         doc.push(Block::Para(format!("Note: {note}")));
     }
@@ -83,6 +105,7 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
     let rows = a
         .summaries
         .iter()
+        .take(SUMMARY_ROWS)
         .map(|s| {
             let mut row = vec![
                 a.grid.cells[s.cell].label.clone(),
@@ -94,6 +117,12 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
         })
         .collect();
     doc.push(Block::Table { header, rows });
+    if a.summaries.len() > SUMMARY_ROWS {
+        doc.push(Block::Para(format!(
+            "First {SUMMARY_ROWS} of {} cells shown; every cell is in summary.parquet.",
+            a.summaries.len()
+        )));
+    }
 
     doc.push(Block::Heading("Figures".into()));
     for (f, outcome) in figures {
@@ -120,6 +149,15 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
          (n ≤ d and Assumption 3.1's activation class)."
             .into(),
     ));
+    if a.theory.len() > THEORY_ROWS {
+        doc.push(Block::Para(
+            "Per grid cell: how many runs the theorem covers, and the median [first quartile, \
+             third quartile] over the cell's runs of the largest gap, the neuron spread and \
+             R − R*. Then the first runs one by one."
+                .into(),
+        ));
+        doc.push(theory_per_cell(a));
+    }
     let header = [
         "run",
         "cell",
@@ -151,11 +189,10 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
         .take(THEORY_ROWS)
         .map(|t| {
             let run = &a.runs[t.run];
-            let cell = a.grid.cells.iter().find(|c| c.runs.contains(&t.run));
             vec![
                 run.run_id.clone(),
-                cell.map(|c| c.label.clone()).unwrap_or_default(),
-                run.config.get("seed").map(show).unwrap_or_default(),
+                a.grid.cells[a.grid.run_cell[t.run]].label.clone(),
+                run.seed_text(),
                 vec_text(&t.z_star),
                 vec_text(&t.z_mean),
                 num(defined(t.mean_gap)),
@@ -205,6 +242,35 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
         text: files.collect::<Vec<_>>().join("\n\n"),
     });
     doc
+}
+
+/// Too many runs to list: per cell, how many the theorem covers and the
+/// quartiles of the per-run gaps.
+fn theory_per_cell(a: &Analysis) -> Block {
+    let mut header = vec!["cell".to_string(), "runs".into(), "theorem applies".into()];
+    header.extend(["max gap", "neuron spread", "R − R*"].map(String::from));
+    let defined = |v: f64| v.is_finite().then_some(v);
+    let rows = a
+        .grid
+        .cells
+        .iter()
+        .take(SUMMARY_ROWS)
+        .map(|cell| {
+            let rows = || cell.runs.iter().map(|&r| &a.theory[r]);
+            let stat = |f: fn(&crate::theory::TheoryRow) -> f64| {
+                quartiles(&Quartiles::of(rows().filter_map(|t| defined(f(t)))))
+            };
+            vec![
+                cell.label.clone(),
+                cell.runs.len().to_string(),
+                rows().filter(|t| t.applies()).count().to_string(),
+                stat(|t| t.mean_gap),
+                stat(|t| t.neuron_gap),
+                stat(|t| t.r - t.r_star),
+            ]
+        })
+        .collect();
+    Block::Table { header, rows }
 }
 
 fn md_cell(s: &str) -> String {

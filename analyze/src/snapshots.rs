@@ -1,6 +1,8 @@
 //! The second, targeted pass: the pre-activation matrix Z (`z` column,
 //! n×m row-major) at chosen `(run, step)` pairs, read only from the row
-//! groups that hold those runs.
+//! groups that hold those runs and decoded only in the rows asked for.
+//! Each Z is handed to the caller as it is read, so a pass over the final Z
+//! of 10⁵ runs keeps none of them.
 
 use crate::dataset::Dataset;
 use crate::error::Result;
@@ -8,15 +10,18 @@ use crate::runs::Run;
 use crate::trajectory::RunTrace;
 use std::collections::{BTreeSet, HashMap};
 
-/// Z at each wanted `(run index, step)`.
+/// Z at chosen `(run index, step)` pairs, kept for a figure.
 pub type Snapshots = HashMap<(usize, i64), Vec<f64>>;
 
+/// Calls `each(run index, step, Z)` for every wanted `(run index, step)`
+/// found in the trajectories.
 pub fn read(
     ds: &Dataset,
     runs: &[Run],
     traces: &[RunTrace],
     wanted: &BTreeSet<(usize, i64)>,
-) -> Result<Snapshots> {
+    mut each: impl FnMut(usize, i64, &[f64]),
+) -> Result<()> {
     let index: HashMap<&str, usize> = runs
         .iter()
         .enumerate()
@@ -26,28 +31,24 @@ pub fn read(
         .iter()
         .flat_map(|(run, _)| traces[*run].locations.iter().copied())
         .collect();
-    let mut out = Snapshots::new();
     for (f, rg) in groups {
         let file = &ds.trajectories[f];
         file.scan(rg, &["run_id", "step", "z"], |b| {
             let ids = b.strings("run_id")?;
             let steps = b.integers("step")?;
-            let hits: Vec<(usize, (usize, i64))> = (0..b.rows())
-                .filter_map(|i| {
-                    let run = *index.get(ids[i].as_deref()?)?;
-                    let key = (run, steps[i]?);
-                    wanted.contains(&key).then_some((i, key))
-                })
-                .collect();
-            if hits.is_empty() {
-                return Ok(());
-            }
-            let mut z = b.float_lists("z")?;
-            for (i, key) in hits {
-                out.insert(key, std::mem::take(&mut z[i]));
+            let z = b.float_lists("z")?;
+            for i in 0..b.rows() {
+                let (Some(id), Some(step)) = (ids.get(i), steps[i]) else {
+                    continue;
+                };
+                if let Some(&run) = index.get(id)
+                    && wanted.contains(&(run, step))
+                {
+                    each(run, step, &z.row(i));
+                }
             }
             Ok(())
         })?;
     }
-    Ok(out)
+    Ok(())
 }

@@ -2,7 +2,6 @@
 //! cell) and `theory.parquet` (one row per run), for pandas and DuckDB.
 
 use crate::analysis::Analysis;
-use crate::cells::show;
 use crate::error::{AnalyzeError, Result};
 use crate::summary::{METRICS, Quartiles};
 use crate::trajectory::THRESHOLDS;
@@ -130,20 +129,11 @@ pub fn write_theory(a: &Analysis, path: &Path) -> Result<()> {
     let rows = || a.theory.iter();
     let run = |t: &crate::theory::TheoryRow| &a.runs[t.run];
     c.strings("run_id", rows().map(|t| run(t).run_id.clone()));
-    let cell_of: Vec<&str> = {
-        let mut v = vec![""; a.runs.len()];
-        for cell in &a.grid.cells {
-            for &r in &cell.runs {
-                v[r] = &cell.label;
-            }
-        }
-        v
-    };
-    c.strings("cell", rows().map(|t| cell_of[t.run].to_string()));
     c.strings(
-        "seed",
-        rows().map(|t| run(t).config.get("seed").map(show).unwrap_or_default()),
+        "cell",
+        rows().map(|t| a.grid.cells[a.grid.run_cell[t.run]].label.clone()),
     );
+    c.strings("seed", rows().map(|t| run(t).seed_text()));
     c.strings(
         "activation",
         rows().map(|t| run(t).text("activation").unwrap_or_default().to_string()),

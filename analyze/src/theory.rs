@@ -100,7 +100,8 @@ mod tests {
     fn run(config: serde_json::Value, z_star: Vec<f64>) -> Run {
         Run {
             run_id: "r".into(),
-            config: config.as_object().unwrap().clone(),
+            cell_config: std::sync::Arc::new(config.as_object().unwrap().clone()),
+            seed: serde_json::Value::Null,
             status: "finished".into(),
             steps_done: 10,
             last: Final {

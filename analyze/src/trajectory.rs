@@ -69,10 +69,10 @@ pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunT
                 let ratio2 = b.floats("sv_ratio2_z")?;
                 let r = b.floats("sharpness_r")?;
                 let riem = b.floats("riem_grad_norm")?;
-                // Decoded only when some run in the batch keeps its curve.
-                let mut sv: Option<Vec<Vec<f64>>> = None;
+                // Decoded row by row, only for the runs that keep their curve.
+                let sv = b.float_lists("sv_z")?;
                 for i in 0..b.rows() {
-                    let (Some(id), Some(step)) = (ids[i].as_deref(), steps[i]) else {
+                    let (Some(id), Some(step)) = (ids.get(i), steps[i]) else {
                         continue;
                     };
                     let Some(&run) = index.get(id) else {
@@ -88,10 +88,7 @@ pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunT
                         }
                     }
                     if let Some(curve) = &mut t.curve {
-                        if sv.is_none() {
-                            sv = Some(b.float_lists("sv_z")?);
-                        }
-                        let s = &sv.as_ref().expect("decoded above")[i];
+                        let s = sv.row(i);
                         let ratios = s.iter().skip(1).map(|v| v / s[0]).collect();
                         curve.push(Point {
                             step,

@@ -57,11 +57,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
                 title: format!(
                     "{} (seed {})",
                     a.grid.cells[*cell].label,
-                    a.runs[*run]
-                        .config
-                        .get("seed")
-                        .map(crate::cells::show)
-                        .unwrap_or_default()
+                    a.runs[*run].seed_text()
                 ),
                 moments,
             })
