@@ -41,12 +41,15 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
                 .map(|k| bands(&curves, |p| p.ratios.get(k).copied()))
                 .filter(|b| !b.is_empty())
                 .collect();
+            let seeds = a.grid.cells[c].runs.len();
+            // Curves are kept for a bounded number of seeds per cell.
+            let drawn = if curves.len() < seeds {
+                format!("{} of {seeds} seeds", curves.len())
+            } else {
+                format!("{seeds} seeds")
+            };
             (!lines.is_empty()).then(|| Panel {
-                title: format!(
-                    "{} ({} seeds)",
-                    a.grid.cells[c].label,
-                    a.grid.cells[c].runs.len()
-                ),
+                title: format!("{} ({drawn})", a.grid.cells[c].label),
                 lines,
             })
         })
