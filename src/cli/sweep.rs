@@ -125,6 +125,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         flush_every: seconds("--flush-secs", args.flush_secs)?,
         quiet: args.quiet,
         command: std::env::args().collect(),
+        batched: true,
     };
     let start = Instant::now();
     // SIGUSR1 (SLURM's warning), SIGTERM, SIGINT: checkpoint and stop.

@@ -2,8 +2,9 @@
 //! first, and across processes (`--shard K/N`, MPI ranks) by a
 //! deterministic cost-balanced split (shard.rs).
 //!
-//! Worker threads train runs and send each finished run to the calling
-//! thread, which alone writes part files, reports progress and (under MPI)
+//! Label-noise points that share a shape are stepped together as SIMD
+//! lanes (lanes.rs), bit-identical to running them one by one. Worker
+//! threads train runs and send each finished run to the calling thread, which alone writes part files, reports progress and (under MPI)
 //! talks to the other ranks, so MPI stays on the main thread. A run's rows
 //! depend only on its configuration, never on which thread, rank or session
 //! ran it: the dataset's content is the same however the sweep was split
@@ -29,6 +30,7 @@ use crate::checkpoint;
 use crate::dataset::{Access, Dataset, Identity, utc_now};
 use crate::error::{Result, SweepError};
 use crate::grid::Grid;
+use crate::lanes::{self, Item};
 use crate::progress::Progress;
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::shard::Shard;
@@ -112,6 +114,10 @@ pub struct SweepOptions {
     pub quiet: bool,
     /// The command line, for provenance.json.
     pub command: Vec<String>,
+    /// Step label-noise points of one shape together as SIMD lanes
+    /// (lanes.rs). The dataset is the same bit for bit either way; `false`
+    /// runs every point alone, to compare the two paths.
+    pub batched: bool,
 }
 
 impl Default for SweepOptions {
@@ -125,6 +131,7 @@ impl Default for SweepOptions {
             flush_every: Duration::from_secs(30),
             quiet: false,
             command: std::env::args().collect(),
+            batched: true,
         }
     }
 }
@@ -245,13 +252,13 @@ impl Team for Alone {
 }
 
 /// A run's result on its way from a worker to the writer.
-enum Message {
+pub(crate) enum Message {
     Done(Box<Outcome>),
     /// The stop flag caught a run in flight; it was checkpointed.
     Checkpointed,
 }
 
-struct Outcome {
+pub(crate) struct Outcome {
     record: RunRecord,
     /// Trajectory rows recorded before the last checkpoint, as batches…
     saved: Vec<RecordBatch>,
@@ -343,14 +350,15 @@ pub fn run_plan(
     if opts.quiet || team.rank() != 0 {
         progress = progress.silent();
     }
+    let workers = pool.current_num_threads();
+    let items = lanes::items(&todo, workers, opts.batched);
     let halt = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Message>();
     let mut buffer: Vec<Outcome> = Vec::new();
     let mut failure = None;
     std::thread::scope(|s| {
-        let workers = pool.current_num_threads();
-        let (todo, next, halt) = (&todo, &next, &halt);
+        let (items, next, halt) = (&items, &next, &halt);
         let ckpt_every = opts.checkpoint_every;
         s.spawn(move || {
             pool.scope(|ps| {
@@ -361,11 +369,17 @@ pub fn run_plan(
                             || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
                         while !halted() {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&(id, config)) = todo.get(i) else {
-                                break;
+                            let mut send = |msg| tx.send(msg).is_ok();
+                            let open = match items.get(i) {
+                                None => break,
+                                Some(&Item::Single(id, config)) => {
+                                    send(run_point(id, config, out, &halted, ckpt_every))
+                                }
+                                Some(Item::Group(runs)) => {
+                                    lanes::run_group(runs, out, &halted, ckpt_every, &mut send)
+                                }
                             };
-                            let msg = run_point(id, config, out, &halted, ckpt_every);
-                            if tx.send(msg).is_err() {
+                            if !open {
                                 break;
                             }
                         }
@@ -462,7 +476,7 @@ fn flush(
 
 /// Trains one point to its end, or to a checkpoint when `halted()`;
 /// failures become `failed` records.
-fn run_point(
+pub(crate) fn run_point(
     id: RunId,
     config: &RunConfig,
     dir: &Path,
@@ -470,31 +484,41 @@ fn run_point(
     checkpoint_every: Option<Duration>,
 ) -> Message {
     let start = Instant::now();
-    IN_RUN.set(true);
-    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train(id, config, dir, halted, checkpoint_every)
-    }));
-    IN_RUN.set(false);
-    let error = match attempt {
+    let error = match caught(|| train(id, config, dir, halted, checkpoint_every)) {
         Ok(Ok(Some(outcome))) => return Message::Done(Box::new(outcome)),
         Ok(Ok(None)) => return Message::Checkpointed,
         Ok(Err(e)) => e,
-        Err(panic) => {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            format!("panicked: {text}")
-        }
+        Err(panic) => panic,
     };
-    let wall = start.elapsed().as_secs_f64();
-    Message::Done(Box::new(Outcome {
-        record: RunRecord::failed(config, error, wall),
-        saved: Vec::new(),
-        fresh: Vec::new(),
-        resumed: false,
-    }))
+    Message::failed(config, error, start.elapsed().as_secs_f64())
+}
+
+/// Runs `f` as a run's work: a panic in it is caught and returned as its
+/// message (`panicked: …`), for the run to be recorded as failed.
+pub(crate) fn caught<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    IN_RUN.set(true);
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_RUN.set(false);
+    attempt.map_err(|panic| {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("panicked: {text}")
+    })
+}
+
+impl Message {
+    /// A run that could not be carried out, as a `failed` record.
+    pub(crate) fn failed(config: &RunConfig, error: String, wall: f64) -> Message {
+        Message::Done(Box::new(Outcome {
+            record: RunRecord::failed(config, error, wall),
+            saved: Vec::new(),
+            fresh: Vec::new(),
+            resumed: false,
+        }))
+    }
 }
 
 thread_local! {
@@ -522,59 +546,114 @@ fn train(
     checkpoint_every: Option<Duration>,
 ) -> std::result::Result<Option<Outcome>, String> {
     let start = Instant::now();
-    let resumed_from = checkpoint::load(dir, id).and_then(|c| {
-        Trainer::resume(config, c.state)
-            .map(|t| (t, c.trajectory, c.wall_seconds))
-            .map_err(|e| eprintln!("warning: run {id}: {e}; it starts over"))
-            .ok()
-    });
-    let resumed = resumed_from.is_some();
-    let (mut trainer, mut written, wall_before) = match resumed_from {
-        Some(s) => s,
-        None => (
-            Trainer::new(config).map_err(|e| e.to_string())?,
-            Vec::new(),
-            0.0,
-        ),
-    };
-    // About a millisecond of work between looks at the stop flag.
-    let chunk = (1 << 22) / (config.m * config.d * config.batch()).max(1) as u64 + 1;
-    let mut fresh: Vec<Metrics> = Vec::new();
+    let (mut trainer, mut run) = InFlight::start(id, config, dir)?;
+    let chunk = chunk_steps(config, 1);
     let mut last_checkpoint = Instant::now();
     while !trainer.is_done() {
         if let Some(r) = trainer.advance(chunk) {
-            fresh.push(r);
+            run.fresh.push(r);
         }
         if trainer.is_done() {
             break;
         }
         let stopping = halted();
         if stopping || checkpoint_every.is_some_and(|e| last_checkpoint.elapsed() >= e) {
-            if !fresh.is_empty() {
-                written.push(rows_batch(id, &fresh));
-                fresh.clear();
-            }
-            let wall = wall_before + start.elapsed().as_secs_f64();
-            if let Err(e) = checkpoint::save(dir, config, trainer.state(), &written, wall) {
-                eprintln!("warning: run {id}: checkpoint not written: {e}");
-            }
+            run.checkpoint(dir, &trainer, start.elapsed().as_secs_f64());
             last_checkpoint = Instant::now();
             if stopping {
                 return Ok(None);
             }
         }
     }
-    let last = fresh
-        .last()
-        .cloned()
-        .ok_or("the run ended without a final record")?;
-    let wall = wall_before + start.elapsed().as_secs_f64();
-    Ok(Some(Outcome {
-        record: RunRecord::new(&trainer, last, wall),
-        saved: written,
-        fresh,
-        resumed,
-    }))
+    run.outcome(&trainer, start.elapsed().as_secs_f64())
+        .map(Some)
+}
+
+/// Steps between looks at the stop flag: about a millisecond of work for
+/// `runs` runs of `config`'s shape stepped together.
+pub(crate) fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
+    (1 << 22) / (config.m * config.d * config.batch() * runs).max(1) as u64 + 1
+}
+
+/// A run being trained: the rows it has recorded, and what it brought
+/// from a checkpoint. Its [`Trainer`] is held apart, alone or in a
+/// [`BatchTrainer`](sharpsweep_core::BatchTrainer).
+pub(crate) struct InFlight {
+    id: RunId,
+    /// Trajectory rows of earlier checkpoints, as batches…
+    written: Vec<RecordBatch>,
+    /// …and the records since.
+    pub(crate) fresh: Vec<Metrics>,
+    /// Wall time spent on the run in earlier sessions.
+    wall_before: f64,
+    resumed: bool,
+}
+
+impl InFlight {
+    /// Run `id` from its checkpoint if it has a usable one, else from step 0.
+    pub(crate) fn start(
+        id: RunId,
+        config: &RunConfig,
+        dir: &Path,
+    ) -> std::result::Result<(Trainer, InFlight), String> {
+        let resumed_from = checkpoint::load(dir, id).and_then(|c| {
+            Trainer::resume(config, c.state)
+                .map(|t| (t, c.trajectory, c.wall_seconds))
+                .map_err(|e| eprintln!("warning: run {id}: {e}; it starts over"))
+                .ok()
+        });
+        let resumed = resumed_from.is_some();
+        let (trainer, written, wall_before) = match resumed_from {
+            Some(s) => s,
+            None => (
+                Trainer::new(config).map_err(|e| e.to_string())?,
+                Vec::new(),
+                0.0,
+            ),
+        };
+        let run = InFlight {
+            id,
+            written,
+            fresh: Vec::new(),
+            wall_before,
+            resumed,
+        };
+        Ok((trainer, run))
+    }
+
+    /// Checkpoints the run at `trainer`'s state, `wall` seconds into this
+    /// session's share of it.
+    pub(crate) fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64) {
+        if !self.fresh.is_empty() {
+            self.written.push(rows_batch(self.id, &self.fresh));
+            self.fresh.clear();
+        }
+        let wall = self.wall_before + wall;
+        if let Err(e) =
+            checkpoint::save(dir, trainer.config(), trainer.state(), &self.written, wall)
+        {
+            eprintln!("warning: run {}: checkpoint not written: {e}", self.id);
+        }
+    }
+
+    /// The finished run, `wall` seconds into this session's share of it.
+    pub(crate) fn outcome(
+        self,
+        trainer: &Trainer,
+        wall: f64,
+    ) -> std::result::Result<Outcome, String> {
+        let last = self
+            .fresh
+            .last()
+            .cloned()
+            .ok_or("the run ended without a final record")?;
+        Ok(Outcome {
+            record: RunRecord::new(trainer, last, self.wall_before + wall),
+            saved: self.written,
+            fresh: self.fresh,
+            resumed: self.resumed,
+        })
+    }
 }
 
 /// This machine's name, for provenance.

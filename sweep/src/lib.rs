@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod error;
 pub mod execute;
 pub mod grid;
+pub mod lanes;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod parquet_io;

@@ -1,0 +1,248 @@
+//! Batched runs in the sweep engine: grouping label-noise points of one
+//! shape into SIMD lane groups leaves every row of the dataset unchanged,
+//! whatever the grid, the threads, the stops and the kills.
+
+mod sweep_common;
+
+use sharpsweep_core::RunConfig;
+use sharpsweep_core::batch::BatchKey;
+use sharpsweep_sweep::lanes::{Item, items};
+use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, SweepReport, run_plan};
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use sweep_common::*;
+use tempfile::tempdir;
+
+/// Three label-noise shapes (full batch with η = 0.055 lanes that diverge
+/// at step 5–6 beside lanes that do not; tanh with B = 2 and B = 3 of
+/// n = 5), and SAM, flow and margin points, which never batch.
+const MIXED_GRID: &str = r#"
+seed = 11
+log_points = 12
+[[grid]]
+steps = [2000, 6000]
+eta = [0.01, 0.03, 0.055]
+sigma = [0.0, 0.1]
+seeds = 3
+[[grid]]
+activation = "tanh"
+n = 5
+batch_size = [2, 3]
+eta = 0.05
+sigma = 0.1
+steps = 3000
+seeds = 5
+[[grid]]
+algorithm = "sam"
+batch_size = 1
+rho = 0.05
+eta = 0.02
+steps = 2000
+seeds = 2
+[[grid]]
+algorithm = "flow"
+data = "orthonormal"
+flow_h = 1e-3
+steps = 500
+seeds = 2
+[[grid]]
+algorithm = "margin"
+activation = "leaky-relu"
+alpha = 0.1
+labels = "from-data"
+data = "separable"
+n = 6
+eta = 0.003
+steps = 2000
+seeds = 2
+"#;
+
+fn options(threads: usize, batched: bool) -> SweepOptions {
+    SweepOptions {
+        threads: Some(threads),
+        quiet: true,
+        batched,
+        ..Default::default()
+    }
+}
+
+fn sweep_plan(plan: &Plan, out: &Path, opts: &SweepOptions) -> SweepReport {
+    let report = run_plan(plan, out, opts, &AtomicBool::new(false), &mut Alone).unwrap();
+    assert!(report.complete(), "{report:?}");
+    report
+}
+
+/// The groups `run_plan` forms for `plan` on `threads` threads.
+fn groups(plan: &Plan, threads: usize) -> Vec<Vec<RunConfig>> {
+    let todo: Vec<_> = plan.ids.iter().copied().zip(&plan.configs).collect();
+    items(&todo, threads, true)
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Group(g) => Some(g.into_iter().map(|(_, c)| c.clone()).collect()),
+            Item::Single(..) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_batched_sweep_of_a_mixed_grid_writes_the_rows_of_the_unbatched_one_bit_for_bit() {
+    let t = tempdir().unwrap();
+    let grid = Grid::from_toml(MIXED_GRID, &[]).unwrap();
+    let mut configs: Vec<RunConfig> = grid.points.iter().map(|p| p.config.clone()).collect();
+    // A run of a batched shape whose data file is missing fails alone.
+    let tanh = configs.iter().find(|c| c.batch_size == Some(2)).unwrap();
+    let missing = RunConfig {
+        data: "/nonexistent/x.csv".parse().unwrap(),
+        ..tanh.clone()
+    };
+    configs.push(missing.clone());
+    let plan = Plan::new("lanes-mixed".into(), "null".into(), configs);
+
+    let groups = groups(&plan, 2);
+    let keys: HashSet<BatchKey> = groups.iter().map(|g| BatchKey::of(&g[0])).collect();
+    assert_eq!(keys.len(), 3, "three shapes are batched");
+    assert!(
+        groups.iter().any(|g| g.contains(&missing)),
+        "the failing run is in a group"
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.iter().any(|c| c.eta == 0.055) && g.iter().any(|c| c.eta < 0.05)),
+        "diverging and stable runs share a group"
+    );
+
+    let (single, batched) = (t.path().join("single"), t.path().join("batched"));
+    let one = sweep_plan(&plan, &single, &options(1, false));
+    // Periodic checkpoints of the groups on the way change nothing either.
+    let opts = SweepOptions {
+        checkpoint_every: Some(Duration::from_millis(1)),
+        ..options(2, true)
+    };
+    let two = sweep_plan(&plan, &batched, &opts);
+    assert_same_content(&single, &batched);
+    assert_eq!(
+        (one.finished, one.diverged, one.failed),
+        (two.finished, two.diverged, two.failed)
+    );
+    assert!(two.diverged >= 4 && two.failed == 1, "{two:?}");
+    let runs = table(&batched, "runs");
+    let failed: Vec<_> = runs
+        .iter()
+        .filter(|r| r.contains("status=failed"))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].contains("x.csv"), "{}", failed[0]);
+}
+
+/// 24 runs of one shape and different lengths, long enough to be stopped;
+/// seed 21 diverges at step 4.
+fn long_runs() -> Vec<RunConfig> {
+    (0..24)
+        .map(|i| RunConfig {
+            steps: 1_000_000 + 20_000 * i,
+            seed: i,
+            eta: 0.005 + 0.0005 * i as f64,
+            sigma: 0.05,
+            batch_size: Some(2),
+            log_points: 20,
+            ..Default::default()
+        })
+        .collect()
+}
+
+#[test]
+fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical() {
+    let t = tempdir().unwrap();
+    let plan = Plan::new("lanes-stop".into(), "null".into(), long_runs());
+    assert_eq!(groups(&plan, 2).len(), 3, "groups of 8 on 2 threads");
+    assert_eq!(groups(&plan, 4).len(), 4, "groups of 6 on 4 threads");
+    let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
+    sweep_plan(&plan, &whole, &options(2, false));
+
+    let stop = AtomicBool::new(false);
+    let report = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            stop.store(true, Ordering::Relaxed);
+        });
+        run_plan(&plan, &stopped, &options(2, true), &stop, &mut Alone).unwrap()
+    });
+    assert!(report.interrupted, "{report:?}");
+    // Both groups were in flight (seed 21 diverges at step 4, alone).
+    assert_eq!(report.diverged, 1, "{report:?}");
+    assert_eq!(report.checkpointed + report.ran, 16, "{report:?}");
+    let ckpts = std::fs::read_dir(stopped.join("checkpoints"))
+        .unwrap()
+        .count();
+    assert_eq!(ckpts, report.checkpointed);
+
+    // On 4 threads the groups are cut differently: runs checkpointed in
+    // different groups, at different steps, and fresh runs step together.
+    let report = sweep_plan(&plan, &stopped, &options(4, true));
+    assert_eq!(report.resumed, 15, "{report:?}");
+    assert_same_content(&whole, &stopped);
+    assert_eq!(
+        std::fs::read_dir(stopped.join("checkpoints"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+/// Four shapes (m × B), two lengths, some runs diverging: a few hundred
+/// milliseconds of batched work, for kills to land in.
+const KILL_GRID: &str = r#"
+seed = 5
+log_points = 15
+[[grid]]
+steps = [100000, 300000]
+m = [10, 12]
+batch_size = [2, 3]
+eta = [0.01, 0.03, 0.055]
+sigma = [0.0, 0.05]
+seeds = 3
+"#;
+
+fn random_millis(lo: u64, hi: u64) -> u64 {
+    lo + RandomState::new().hash_one(std::time::SystemTime::now()) % (hi - lo)
+}
+
+#[test]
+fn a_batched_sweep_killed_at_random_moments_resumes_to_the_unbatched_dataset() {
+    let t = tempdir().unwrap();
+    let grid_path = write_grid(t.path(), KILL_GRID);
+    let plan = Plan::from_grid(&Grid::from_toml(KILL_GRID, &[]).unwrap());
+    assert!(groups(&plan, 2).len() >= 8);
+    let (whole, killed) = (t.path().join("whole"), t.path().join("killed"));
+    sweep_plan(&plan, &whole, &options(2, false));
+    let mut kills = 0;
+    for _ in 0..6 {
+        let mut child = bin()
+            .args(["sweep", "--threads", "2", "--quiet", "--flush-runs", "3"])
+            .args(["--flush-secs", "0.05", "--checkpoint-every", "0.02"])
+            .arg(&grid_path)
+            .arg("--out")
+            .arg(&killed)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(random_millis(30, 400)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let mut ids = run_ids(&killed);
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "a run_id appears twice after a kill");
+    }
+    assert!(kills >= 2, "the sweep was killed mid-flight {kills} times");
+    sweep(&grid_path, &killed, &["--threads", "2"]);
+    assert_same_content(&whole, &killed);
+}
