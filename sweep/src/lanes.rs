@@ -27,10 +27,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The fewest runs worth a lane group: the 8-lane kernel costs the same
-/// with any number of lanes busy, ≈ 3 single-run steps
-/// (docs/performance.md), so fewer runs go faster one by one.
-pub const MIN_GROUP: usize = 4;
+/// The fewest runs worth a lane group. The 8-lane kernel costs nearly the
+/// same however many lanes are busy: in CPU time over a sweep of 256
+/// (10, 3, 3) runs (docs/performance.md), a group step cost 2.6, 2.8 and
+/// 3.2 single-run steps with 4, 6 and 8 runs, so (extrapolating) a group
+/// beats stepping its runs one by one from 3 runs on.
+pub const MIN_GROUP: usize = 3;
 
 /// What a worker takes at a time.
 #[derive(Debug, PartialEq)]
@@ -270,12 +272,15 @@ mod tests {
 
     #[test]
     fn few_points_are_split_so_that_no_thread_idles() {
-        let configs: Vec<RunConfig> = (0..10).map(|i| point(10, 1000, i)).collect();
-        // One group of 10 would be too many; 2 threads: two groups of 5.
-        assert_eq!(sizes(&items(&todo(&configs), 2, true)), vec![5, 5]);
-        // 4 threads: groups below MIN_GROUP are not worth it; single runs.
-        assert_eq!(sizes(&items(&todo(&configs), 4, true)), vec![1; 10]);
-        assert_eq!(sizes(&items(&todo(&configs), 1, true)), vec![5, 5]);
+        let configs: Vec<RunConfig> = (0..12).map(|i| point(10, 1000, i)).collect();
+        let sizes_for =
+            |points: usize, threads| sizes(&items(&todo(&configs[..points]), threads, true));
+        // One group of 10 would leave a thread idle; two groups of 5 do not.
+        assert_eq!(sizes_for(10, 2), vec![5, 5]);
+        assert_eq!(sizes_for(10, 1), vec![5, 5]);
+        assert_eq!(sizes_for(12, 4), vec![3, 3, 3, 3]);
+        // Groups below MIN_GROUP are not worth it: single runs.
+        assert_eq!(sizes_for(12, 8), vec![1; 12]);
     }
 
     #[test]
