@@ -4,8 +4,9 @@
 //!
 //! Label-noise points that share a shape are stepped together as SIMD
 //! lanes (lanes.rs), bit-identical to running them one by one. Worker
-//! threads train runs and send each finished run to the calling thread, which alone writes part files, reports progress and (under MPI)
-//! talks to the other ranks, so MPI stays on the main thread. A run's rows
+//! threads train runs and send each finished run to the calling thread,
+//! which alone writes part files, reports progress and (under MPI) talks
+//! to the other ranks, so MPI stays on the main thread. A run's rows
 //! depend only on its configuration, never on which thread, rank or session
 //! ran it: the dataset's content is the same however the sweep was split
 //! or interrupted.
