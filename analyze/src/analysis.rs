@@ -19,8 +19,9 @@ pub struct Options {
     /// The heatmap's (x, y) axes; by default the two numeric swept axes with
     /// the most distinct values.
     pub heatmap_axes: Option<(String, String)>,
-    /// Per-cell figures show only cells whose configuration has these
-    /// `key = value` pairs (e.g. `eta = 0.05`).
+    /// [G24]'s figures (per-cell, heatmap, convergence) draw only cells whose
+    /// configuration has these `key = value` pairs (e.g. `eta = 0.05`); each
+    /// dynamics' own figure draws every cell of that dynamics.
     pub select: Vec<(String, String)>,
     /// At most this many cells in a per-cell figure.
     pub max_cells: usize,
@@ -42,6 +43,10 @@ impl Default for Options {
 /// Seeds per cell whose whole curves are kept for the step-by-step figures.
 pub const MAX_CURVES: usize = 256;
 
+/// At most this many cells in a figure that chooses its own (one line or
+/// band each; their curves are kept in memory).
+pub const SYSTEM_CELLS: usize = 48;
+
 /// A swept configuration key with its distinct values, ascending.
 pub type Axis = (String, Vec<f64>);
 
@@ -52,8 +57,14 @@ pub struct Analysis {
     pub traces: Vec<RunTrace>,
     pub summaries: Vec<CellSummary>,
     pub theory: Vec<TheoryRow>,
-    /// Cells shown in per-cell figures (indices into `grid.cells`).
+    /// Cells matching `--select` (indices into `grid.cells`): those the
+    /// [G24] figures draw from.
+    pub selected: Vec<usize>,
+    /// Cells shown in per-cell figures: the first `--max-cells` selected.
     pub figure_cells: Vec<usize>,
+    /// Per figure that chooses its own cells (one per dynamics), its stem
+    /// and the cells it draws.
+    pub system_cells: Vec<(&'static str, Vec<usize>)>,
     /// Heatmap axes with their distinct values.
     pub heatmap_axes: Option<[Axis; 2]>,
     /// Per figure cell, the run the neuron figure shows and its moments.
@@ -132,12 +143,28 @@ impl Analysis {
                 selected.len()
             ));
         }
-        let figure_cells: Vec<usize> = selected.into_iter().take(opts.max_cells).collect();
-        // Curves are kept for the figure cells only, and for at most
-        // MAX_CURVES seeds of each: enough for quantile bands, bounded
-        // whatever the number of seeds.
+        let figure_cells: Vec<usize> = selected.iter().copied().take(opts.max_cells).collect();
+        let system_cells: Vec<(&'static str, Vec<usize>)> = crate::figures::ALL
+            .iter()
+            .filter_map(|f| {
+                let mut cells = (f.cells?)(&grid);
+                if cells.len() > SYSTEM_CELLS {
+                    notes.push(format!(
+                        "the {} figure shows the first {SYSTEM_CELLS} of its {} cells",
+                        f.stem,
+                        cells.len()
+                    ));
+                    cells.truncate(SYSTEM_CELLS);
+                }
+                Some((f.stem, cells))
+            })
+            .collect();
+        // Curves are kept for the figure cells and the cells each dynamics'
+        // figure draws, and for at most MAX_CURVES seeds of each: enough for
+        // quantile bands, bounded whatever the number of seeds.
         let mut keep = vec![false; runs.len()];
-        for &c in &figure_cells {
+        let curve_cells = system_cells.iter().flat_map(|(_, c)| c);
+        for &c in figure_cells.iter().chain(curve_cells) {
             for &r in grid.cells[c].runs.iter().take(MAX_CURVES) {
                 keep[r] = true;
             }
@@ -158,7 +185,7 @@ impl Analysis {
                 "{orphans} trajectory rows belong to no run in the runs table and were skipped"
             ));
         }
-        let heatmap_axes = heatmap_axes(&grid, opts)?;
+        let heatmap_axes = heatmap_axes(&grid, &selected, opts)?;
         let summaries = summarise(&grid, &runs, &traces);
 
         // The neuron figure shows each figure cell's first run that did not diverge.
@@ -209,12 +236,30 @@ impl Analysis {
             traces,
             summaries,
             theory,
+            selected,
             figure_cells,
+            system_cells,
             heatmap_axes,
             neuron_runs,
             snapshots,
             notes,
         })
+    }
+
+    /// The cells the figure `stem` chose for itself (empty for the [G24]
+    /// figures, which draw the selected cells).
+    pub fn cells_of(&self, stem: &str) -> &[usize] {
+        self.system_cells
+            .iter()
+            .find(|(s, _)| *s == stem)
+            .map_or(&[], |(_, c)| c.as_slice())
+    }
+
+    /// The runs of the selected cells.
+    pub fn selected_runs(&self) -> impl Iterator<Item = usize> + '_ {
+        self.selected
+            .iter()
+            .flat_map(|&c| self.grid.cells[c].runs.iter().copied())
     }
 
     /// The recorded curves of a cell's runs (those kept by the scan).
@@ -227,8 +272,8 @@ impl Analysis {
     }
 }
 
-fn heatmap_axes(grid: &Grid, opts: &Options) -> Result<Option<[Axis; 2]>> {
-    let axes = grid.numeric_axes();
+fn heatmap_axes(grid: &Grid, selected: &[usize], opts: &Options) -> Result<Option<[Axis; 2]>> {
+    let axes = grid.numeric_axes(selected);
     match &opts.heatmap_axes {
         None => Ok(match axes.as_slice() {
             [a, b, ..] => Some([a.clone(), b.clone()]),

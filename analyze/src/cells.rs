@@ -24,6 +24,15 @@ impl Cell {
         self.config.get(axis).map(show).unwrap_or_default()
     }
 
+    /// The cell's dynamics (`label-noise` when the configuration predates
+    /// the key).
+    pub fn algorithm(&self) -> &str {
+        self.config
+            .get("algorithm")
+            .and_then(Value::as_str)
+            .unwrap_or("label-noise")
+    }
+
     /// The cell's numeric value on `axis`, if it is a number.
     pub fn number(&self, axis: &str) -> Option<f64> {
         self.config.get(axis).and_then(Value::as_f64)
@@ -46,6 +55,42 @@ pub fn show(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => "none".into(),
         v => v.to_string(),
+    }
+}
+
+/// A configuration key as a figure shows it.
+pub fn symbol(key: &str) -> &str {
+    match key {
+        "eta" => "η",
+        "sigma" => "σ",
+        "rho" => "ρ",
+        "alpha" => "α",
+        "beta" => "β",
+        "batch_size" => "B",
+        k => k,
+    }
+}
+
+/// A number in at most four significant digits: 0.1732, 0.05, 5000, 2e7.
+pub fn compact(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let e = a.log10().floor() as i32;
+    if (-3..5).contains(&e) {
+        let digits = (3 - e).max(0) as usize;
+        let s = format!("{v:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        let mant = v / 10f64.powi(e);
+        let m = format!("{mant:.3}");
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        format!("{m}e{e}")
     }
 }
 
@@ -120,24 +165,83 @@ impl Grid {
         }
     }
 
-    /// Swept axes whose values are all numbers, with their distinct values,
-    /// most distinct first (the default axes of a heatmap).
-    pub fn numeric_axes(&self) -> Vec<(String, Vec<f64>)> {
+    /// Short labels of `cells` for a figure: `key=value` over only the keys
+    /// whose values differ among them (η, σ, ρ by their symbols, numbers in
+    /// four significant digits, 100000000 as 1e8), or `fallback` for a
+    /// single cell.
+    pub fn short_labels(&self, cells: &[usize], fallback: &str) -> Vec<String> {
+        let keys: Vec<&String> = self
+            .swept
+            .iter()
+            .filter(|k| {
+                let first = cells.first().and_then(|&c| self.cells[c].config.get(*k));
+                cells.iter().any(|&c| self.cells[c].config.get(*k) != first)
+            })
+            .collect();
+        cells
+            .iter()
+            .map(|&c| {
+                if keys.is_empty() {
+                    return fallback.to_string();
+                }
+                let cell = &self.cells[c];
+                keys.iter()
+                    .map(|k| {
+                        let value = cell.number(k).map_or_else(|| cell.value(k), compact);
+                        format!("{}={value}", symbol(k))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect()
+    }
+
+    /// Swept axes whose values are all numbers across `cells`, with their
+    /// distinct values there, most distinct first (the default axes of a
+    /// heatmap); axes with one value in `cells` are left out.
+    pub fn numeric_axes(&self, cells: &[usize]) -> Vec<(String, Vec<f64>)> {
         let mut axes: Vec<(String, Vec<f64>)> = self
             .swept
             .iter()
             .filter_map(|k| {
-                let mut v: Vec<f64> = self
-                    .cells
+                let mut v: Vec<f64> = cells
                     .iter()
-                    .map(|c| c.number(k))
+                    .map(|&c| self.cells[c].number(k))
                     .collect::<Option<_>>()?;
                 v.sort_by(f64::total_cmp);
                 v.dedup();
-                Some((k.clone(), v))
+                (v.len() > 1).then(|| (k.clone(), v))
             })
             .collect();
         axes.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
         axes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+
+    #[test]
+    fn figure_numbers_are_compact() {
+        let shown: Vec<String> = [
+            0.17320508075688773,
+            0.05,
+            5000.0,
+            2e7,
+            1e8,
+            1.5e-4,
+            32.0,
+            -0.25,
+        ]
+        .into_iter()
+        .map(compact)
+        .collect();
+        assert_eq!(
+            shown,
+            [
+                "0.1732", "0.05", "5000", "2e7", "1e8", "1.5e-4", "32", "-0.25"
+            ]
+        );
     }
 }

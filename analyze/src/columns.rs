@@ -71,6 +71,16 @@ impl Batch<'_> {
         })
     }
 
+    /// A floating-point column that older or rewritten files may lack:
+    /// all NaN (null) when the batch has no such column.
+    pub fn floats_if_present(&self, name: &str) -> Result<Vec<f64>> {
+        if self.batch.column_by_name(name).is_some() {
+            self.floats(name)
+        } else {
+            Ok(vec![f64::NAN; self.rows()])
+        }
+    }
+
     /// An integer column; nulls become `None`.
     pub fn integers(&self, name: &str) -> Result<Vec<Option<i64>>> {
         let a = self.column(name)?;

@@ -24,6 +24,11 @@ pub struct Final {
     pub sv_ratio3_z: f64,
     pub sv_ratio2_phi: f64,
     pub sv_ratio3_phi: f64,
+    /// tr ∇²L, and the exact Hessian's ‖H‖_F and λ_max (recorded with
+    /// `hessian = true`; the [W22] figure).
+    pub trace_hessian: f64,
+    pub hessian_fro: f64,
+    pub hessian_lambda_max: f64,
 }
 
 /// One row of the runs table.
@@ -55,6 +60,10 @@ const FINAL_COLUMNS: [&str; 9] = [
     "sv_ratio3_phi",
 ];
 
+/// Final metrics of one system's figure, read where the file has them
+/// (null otherwise, so the figure is skipped rather than the report).
+const SYSTEM_COLUMNS: [&str; 3] = ["trace_hessian", "hessian_fro", "hessian_lambda_max"];
+
 impl Run {
     pub fn diverged(&self) -> bool {
         self.status == "diverged"
@@ -71,6 +80,12 @@ impl Run {
     /// A numeric configuration value.
     pub fn number(&self, key: &str) -> Option<f64> {
         self.value(key).and_then(Value::as_f64)
+    }
+
+    /// The run's dynamics (`label-noise` when the configuration predates
+    /// the key).
+    pub fn algorithm(&self) -> &str {
+        self.text("algorithm").unwrap_or("label-noise")
     }
 
     /// A string configuration value.
@@ -105,6 +120,7 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
         if has_z_star {
             columns.push("z_star");
         }
+        columns.extend(SYSTEM_COLUMNS.into_iter().filter(|c| file.has(c)));
         for rg in 0..file.row_groups() {
             file.scan(rg, &columns, |b| {
                 let ids = b.strings("run_id")?;
@@ -114,6 +130,10 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                 let f: Vec<Vec<f64>> = FINAL_COLUMNS
                     .iter()
                     .map(|c| b.floats(c))
+                    .collect::<Result<_>>()?;
+                let sys: Vec<Vec<f64>> = SYSTEM_COLUMNS
+                    .iter()
+                    .map(|c| b.floats_if_present(c))
                     .collect::<Result<_>>()?;
                 let z_star = if has_z_star {
                     Some(b.float_lists("z_star")?)
@@ -155,6 +175,9 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                             sv_ratio3_z: f[6][i],
                             sv_ratio2_phi: f[7][i],
                             sv_ratio3_phi: f[8][i],
+                            trace_hessian: sys[0][i],
+                            hessian_fro: sys[1][i],
+                            hessian_lambda_max: sys[2][i],
                         },
                         z_star: z_star.as_ref().map(|z| z.row(i)).unwrap_or_default(),
                     });

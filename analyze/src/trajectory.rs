@@ -20,7 +20,19 @@ pub struct Point {
     pub r_gap: f64,
     /// ‖P_T ∇R‖.
     pub riem_grad_norm: f64,
+    /// The dynamics' clock `t` (docs/dynamics.md); NaN where undefined.
+    pub time: f64,
+    /// tr ∇²L.
+    pub trace_hessian: f64,
+    /// [L21]: normalised margin over the max-margin value, and the angle
+    /// (radians) to the max-margin direction; NaN for other dynamics.
+    pub margin_ratio: f64,
+    pub margin_angle: f64,
 }
+
+/// Columns only some dynamics fill, read where the file has them (a file
+/// rewritten without them still gives the [G24] figures).
+const SYSTEM_COLUMNS: [&str; 4] = ["time", "trace_hessian", "margin_ratio", "margin_angle"];
 
 /// What the pass learns about one run.
 #[derive(Clone, Debug, Default)]
@@ -62,8 +74,10 @@ pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunT
     ];
     for (f, file) in ds.trajectories.iter().enumerate() {
         file.require(&columns)?;
+        let mut read = columns.to_vec();
+        read.extend(SYSTEM_COLUMNS.into_iter().filter(|c| file.has(c)));
         for rg in 0..file.row_groups() {
-            file.scan(rg, &columns, |b| {
+            file.scan(rg, &read, |b| {
                 let ids = b.strings("run_id")?;
                 let steps = b.integers("step")?;
                 let ratio2 = b.floats("sv_ratio2_z")?;
@@ -71,6 +85,8 @@ pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunT
                 let riem = b.floats("riem_grad_norm")?;
                 // Decoded row by row, only for the runs that keep their curve.
                 let sv = b.float_lists("sv_z")?;
+                let [time, trace, ratio, angle] = SYSTEM_COLUMNS.map(|c| b.floats_if_present(c));
+                let (time, trace, ratio, angle) = (time?, trace?, ratio?, angle?);
                 for i in 0..b.rows() {
                     let (Some(id), Some(step)) = (ids.get(i), steps[i]) else {
                         continue;
@@ -95,6 +111,10 @@ pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunT
                             ratios,
                             r_gap: r[i] - runs[run].last.sharpness_r_star,
                             riem_grad_norm: riem[i],
+                            time: time[i],
+                            trace_hessian: trace[i],
+                            margin_ratio: ratio[i],
+                            margin_angle: angle[i],
                         });
                     }
                 }

@@ -18,7 +18,8 @@ pub struct Args {
     /// The heatmap's y axis (e.g. sigma); with --heatmap-x.
     #[arg(long, requires = "heatmap_x")]
     heatmap_y: Option<String>,
-    /// Per-cell figures show only cells with KEY=VALUE (repeatable).
+    /// [G24]'s figures (per-cell, heatmap, convergence) draw only cells with
+    /// KEY=VALUE (repeatable); each dynamics' own figure draws all of its cells.
     #[arg(long = "select", value_name = "KEY=VALUE", value_parser = parse_pair)]
     select: Vec<(String, String)>,
     /// At most this many cells in a per-cell figure.

@@ -3,7 +3,7 @@
 //! an order of 1/(η²σ²) steps (the drift along the manifold is of order
 //! η²σ² per step), so the points should lie near a line of slope 1.
 
-use super::{Drawn, Figure, Outcome, Plot, log_range, sci};
+use super::{Drawn, Figure, Outcome, Plot, log_range};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -13,6 +13,7 @@ use std::path::Path;
 pub const FIGURE: Figure = Figure {
     stem: "convergence",
     title: "Steps to s2/s1 < 1e-2 against 1/(η²σ²)",
+    cells: None,
     make,
 };
 
@@ -42,14 +43,15 @@ pub fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 }
 
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+    // Label-noise runs only: the other dynamics have no η²σ² clock.
     let scale = |r: &crate::runs::Run| {
         let (eta, sigma) = (r.number("eta")?, r.number("sigma")?);
-        (eta > 0.0 && sigma > 0.0).then(|| 1.0 / (eta * eta * sigma * sigma))
+        (r.algorithm() == "label-noise" && eta > 0.0 && sigma > 0.0)
+            .then(|| 1.0 / (eta * eta * sigma * sigma))
     };
     let converged: Vec<(f64, f64)> = a
-        .runs
-        .iter()
-        .zip(&a.traces)
+        .selected_runs()
+        .map(|i| (&a.runs[i], &a.traces[i]))
         // A diverging run's spectrum collapses as it blows up: not the
         // theory's convergence, and the cell medians leave it out too.
         .filter(|(r, _)| !r.diverged())
@@ -67,6 +69,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let cells: Vec<(f64, f64)> = a
         .summaries
         .iter()
+        .filter(|s| a.selected.contains(&s.cell))
         .filter_map(|s| {
             let run = &a.runs[*a.grid.cells[s.cell].runs.first()?];
             Some((scale(run)?, s.stat(TIME)?.median?.max(1.0)))
@@ -74,25 +77,19 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .collect();
     let logs: Vec<(f64, f64)> = cells.iter().map(|(x, y)| (x.log10(), y.log10())).collect();
     let fit = fit_line(&logs);
-    if fit.is_none() {
-        return Ok(Outcome::Skipped(
-            "needs cells at two or more values of 1/(η²σ²) whose median run reached s2/s1 < 1e-2"
-                .into(),
-        ));
-    }
-    let slope = fit.map(|f| f.0).unwrap_or(f64::NAN);
-    super::save(
-        FIGURE.stem,
+    let Some((slope, _)) = fit else {
+        return super::skipped(
+            "needs label-noise cells at two or more values of 1/(η²σ²) whose median run reached s2/s1 < 1e-2",
+        );
+    };
+    FIGURE.drawn(
         &Convergence { runs, cells, fit },
         dir,
-        FIGURE.stem,
-    )?;
-    Ok(Outcome::Drawn {
-        caption: format!(
+        format!(
             "Grey: each run that reached s2/s1 < 1e-2{sampled}; black: each cell's median. Fitted log–log slope \
              through the medians: {slope:.2} (Theorem 1.1's order 1/(η²σ²) is slope 1)."
         ),
-    })
+    )
 }
 
 impl Plot for Convergence {
@@ -104,23 +101,13 @@ impl Plot for Convergence {
         let all = || self.runs.iter().chain(&self.cells);
         let x = log_range(all().map(|p| p.0));
         let y = log_range(all().map(|p| p.1));
-        let mut chart = ChartBuilder::on(root)
-            .caption(FIGURE.title, super::title_style())
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(75)
-            .build_cartesian_2d(x.clone().log_scale(), y.log_scale())?;
-        chart
-            .configure_mesh()
-            .x_desc("1/(η²σ²)")
-            .x_labels(12)
-            .y_labels(12)
-            .y_desc("steps to s2/s1 < 1e-2")
-            .x_label_formatter(&sci)
-            .y_label_formatter(&sci)
-            .label_style(super::label_style())
-            .axis_desc_style(super::label_style())
-            .draw()?;
+        let root = root.titled(FIGURE.title, super::title_style())?;
+        let mut chart = super::chart(
+            &root,
+            x.clone().log_scale(),
+            y.log_scale(),
+            ("1/(η²σ²)", "steps to s2/s1 < 1e-2"),
+        )?;
         let grey = RGBColor(150, 150, 150);
         chart
             .draw_series(self.runs.iter().map(|&p| Circle::new(p, 4, grey.filled())))?
@@ -147,13 +134,6 @@ impl Plot for Convergence {
                     PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(super::label_style())
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
-        Ok(())
+        super::legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }

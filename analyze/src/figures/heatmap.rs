@@ -15,6 +15,7 @@ use std::path::Path;
 pub const FIGURE: Figure = Figure {
     stem: "heatmap",
     title: "Final s2/s1 of Z (median over seeds) and divergence rate",
+    cells: None,
     make,
 };
 
@@ -33,13 +34,12 @@ struct Heatmap {
 
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let Some([(xa, xs), (ya, ys)]) = a.heatmap_axes.clone() else {
-        return Ok(Outcome::Skipped(
-            "fewer than two numeric axes are swept".into(),
-        ));
+        return super::skipped("fewer than two numeric axes are swept");
     };
     let slot = |vals: &[f64], v: Option<f64>| vals.iter().position(|x| Some(*x) == v);
     let mut groups = vec![vec![Vec::new(); ys.len()]; xs.len()];
-    for (i, r) in a.runs.iter().enumerate() {
+    for i in a.selected_runs() {
+        let r = &a.runs[i];
         if let (Some(x), Some(y)) = (slot(&xs, r.number(&xa)), slot(&ys, r.number(&ya))) {
             groups[x][y].push(i);
         }
@@ -85,13 +85,14 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         ratio,
         rate,
     };
-    super::save(FIGURE.stem, &plot, dir, FIGURE.stem)?;
-    Ok(Outcome::Drawn {
-        caption: format!(
+    FIGURE.drawn(
+        &plot,
+        dir,
+        format!(
             "Left: median final s2/s1 of Z over the seeds that did not diverge (colour on a log scale). \
              Right: fraction of seeds that diverged. Axes: {xa} (x) and {ya} (y); blank squares had no runs.{pooled}"
         ),
-    })
+    )
 }
 
 impl Plot for Heatmap {
@@ -182,7 +183,7 @@ impl Plot for Heatmap {
                     )))?;
                     let ink = if t > 0.6 { BLACK } else { WHITE };
                     chart.draw_series(std::iter::once(Text::new(
-                        super::sci(v),
+                        super::value_label(v),
                         (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
                         super::label_style().color(&ink).pos(
                             plotters::style::text_anchor::Pos::new(

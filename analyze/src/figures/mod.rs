@@ -5,16 +5,23 @@
 //! with the embedded DejaVu Sans, so no system fonts are needed) and to SVG.
 
 mod convergence;
+mod flow;
 mod heatmap;
+mod margin;
 mod neurons;
+mod sam;
 mod sharpness;
 mod spectrum;
+mod stability;
 
 use crate::analysis::Analysis;
+use crate::cells::{Cell, Grid};
 use crate::error::{AnalyzeError, Result};
 use crate::trajectory::Point;
 use plotters::coord::Shift;
 use plotters::coord::combinators::LogCoord;
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -22,10 +29,13 @@ use std::path::Path;
 use std::sync::Once;
 
 /// A figure: the file stem it writes (`<stem>.png`, `<stem>.svg`), its title
-/// in the report, and how it is made from an analysis.
+/// in the report, the cells it draws if it chooses its own (one figure per
+/// dynamics; the [G24] figures draw the selected cells), and how it is made
+/// from an analysis.
 pub struct Figure {
     pub stem: &'static str,
     pub title: &'static str,
+    pub cells: Option<fn(&Grid) -> Vec<usize>>,
     pub make: fn(&Analysis, &Path) -> Result<Outcome>,
 }
 
@@ -38,6 +48,19 @@ pub enum Outcome {
     Skipped(String),
 }
 
+impl Figure {
+    /// Writes `plot` as `dir/<stem>.png` and `.svg`: drawn, with `caption`.
+    pub fn drawn(&self, plot: &impl Plot, dir: &Path, caption: String) -> Result<Outcome> {
+        save(self.stem, plot, dir)?;
+        Ok(Outcome::Drawn { caption })
+    }
+}
+
+/// Not drawn, for the reason given.
+pub fn skipped(why: impl Into<String>) -> Result<Outcome> {
+    Ok(Outcome::Skipped(why.into()))
+}
+
 /// Every figure, in report order.
 pub const ALL: &[Figure] = &[
     spectrum::FIGURE,
@@ -45,7 +68,39 @@ pub const ALL: &[Figure] = &[
     heatmap::FIGURE,
     convergence::FIGURE,
     sharpness::FIGURE,
+    flow::FIGURE,
+    sam::FIGURE,
+    margin::FIGURE,
+    stability::FIGURE,
 ];
+
+/// The keys that make two cells the same problem (network, data, labels,
+/// initialisation), whatever their dynamics.
+const PROBLEM: [&str; 10] = [
+    "activation",
+    "beta",
+    "alpha",
+    "m",
+    "d",
+    "n",
+    "data",
+    "labels",
+    "init",
+    "init_scale",
+];
+
+/// Whether two cells train the same network on the same data from the same
+/// initialisation (replicate seeds then share their draws).
+pub fn same_problem(a: &Cell, b: &Cell) -> bool {
+    PROBLEM.iter().all(|k| a.config.get(*k) == b.config.get(*k))
+}
+
+/// The cells of one dynamics (`algorithm`).
+pub fn cells_of_algorithm(grid: &Grid, algorithm: &str) -> Vec<usize> {
+    (0..grid.cells.len())
+        .filter(|&c| grid.cells[c].algorithm() == algorithm)
+        .collect()
+}
 
 /// The drawing result of a backend.
 pub type Drawn<DB> =
@@ -72,21 +127,21 @@ fn register_font() {
     });
 }
 
-/// Writes `plot` as `dir/<stem>.png` and `dir/<stem>.svg`.
-pub fn save(figure: &'static str, plot: &impl Plot, dir: &Path, stem: &str) -> Result<()> {
+/// Writes `plot` as `dir/<figure>.png` and `dir/<figure>.svg`.
+fn save(figure: &'static str, plot: &impl Plot, dir: &Path) -> Result<()> {
     register_font();
     let fail = |e: &dyn std::fmt::Display| AnalyzeError::Figure {
         figure,
         message: e.to_string(),
     };
-    let png = dir.join(format!("{stem}.png"));
+    let png = dir.join(format!("{figure}.png"));
     {
         let root = BitMapBackend::new(&png, plot.size()).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
         plot.draw(&root).map_err(|e| fail(&e))?;
         root.present().map_err(|e| fail(&e))?;
     }
-    let svg = dir.join(format!("{stem}.svg"));
+    let svg = dir.join(format!("{figure}.svg"));
     let root = SVGBackend::new(&svg, plot.size()).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     plot.draw(&root).map_err(|e| fail(&e))?;
@@ -102,11 +157,16 @@ pub fn grid_shape(n: usize) -> (usize, usize) {
 /// Size of a figure of `n` panels.
 pub fn panel_size(n: usize) -> (u32, u32) {
     let (rows, cols) = grid_shape(n);
-    ((cols as u32 * 520).max(1000), rows as u32 * 420 + 50)
+    (
+        (cols as u32 * 520).max(1000),
+        rows as u32 * PANEL_HEIGHT + 50,
+    )
 }
 
-/// Median and quartiles across runs at each recorded step > 0 of a value
-/// that is positive (so it can go on a log axis).
+/// Height of one panel of a per-cell figure: room for a two-line title.
+const PANEL_HEIGHT: u32 = 440;
+
+/// Median and quartiles across runs at each recorded step > 0 of a value.
 pub struct Band {
     pub step: f64,
     pub q25: f64,
@@ -114,11 +174,13 @@ pub struct Band {
     pub q75: f64,
 }
 
+/// The bands of `value` over `curves`, step by step; `value` returns `None`
+/// for what the axis cannot show (see [`positive`] for a log axis).
 pub fn bands(curves: &[&[Point]], value: impl Fn(&Point) -> Option<f64>) -> Vec<Band> {
     let mut at: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for c in curves {
         for p in c.iter().filter(|p| p.step > 0) {
-            if let Some(v) = value(p).filter(|v| v.is_finite() && *v > 0.0) {
+            if let Some(v) = value(p).filter(|v| v.is_finite()) {
                 at.entry(p.step).or_default().push(v);
             }
         }
@@ -136,6 +198,73 @@ pub fn bands(curves: &[&[Point]], value: impl Fn(&Point) -> Option<f64>) -> Vec<
         .collect()
 }
 
+/// Log–log panels side by side, one per quantity, each with one band per
+/// labelled cell against the step (the sharpness and SAM figures).
+pub struct BandPanels {
+    pub title: &'static str,
+    /// Each panel's quantity (its title and y axis).
+    pub names: &'static [&'static str],
+    /// Per cell: its label and one band per panel.
+    pub lines: Vec<(String, Vec<Vec<Band>>)>,
+}
+
+impl BandPanels {
+    /// The bands of `values` (one closure per panel) over each cell's
+    /// curves, cells with nothing to show left out.
+    pub fn of(
+        title: &'static str,
+        names: &'static [&'static str],
+        a: &Analysis,
+        cells: impl IntoIterator<Item = (usize, String)>,
+        values: &[fn(&Point) -> Option<f64>],
+    ) -> Self {
+        let lines = cells
+            .into_iter()
+            .map(|(c, label)| {
+                let curves = a.curves(c);
+                (label, values.iter().map(|v| bands(&curves, v)).collect())
+            })
+            .filter(|(_, b): &(String, Vec<Vec<Band>>)| b.iter().any(|b| !b.is_empty()))
+            .collect();
+        Self {
+            title,
+            names,
+            lines,
+        }
+    }
+}
+
+impl Plot for BandPanels {
+    fn size(&self) -> (u32, u32) {
+        (650 * self.names.len() as u32, 580)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let root = root.titled(self.title, title_style())?;
+        let areas = root.split_evenly((1, self.names.len()));
+        for (side, area) in areas.iter().enumerate() {
+            let name = self.names[side];
+            let area = titled(area, &[name.to_string()])?;
+            let all = || self.lines.iter().flat_map(|(_, b)| b[side].iter());
+            let x = log_range(all().map(|b| b.step));
+            let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
+            let mut chart = chart(&area, x.log_scale(), y.log_scale(), ("step", name))?;
+            for (i, (label, b)) in self.lines.iter().enumerate() {
+                if !b[side].is_empty() {
+                    draw_band(&mut chart, &b[side], colour(i), label)?;
+                }
+            }
+            legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+        }
+        Ok(())
+    }
+}
+
+/// `v` if a log axis can show it.
+pub fn positive(v: f64) -> Option<f64> {
+    (v > 0.0).then_some(v)
+}
+
 /// A log-axis range covering `values` (positive), widened to whole decades
 /// so that every axis has labelled powers of ten.
 pub fn log_range(values: impl Iterator<Item = f64>) -> Range<f64> {
@@ -148,31 +277,164 @@ pub fn log_range(values: impl Iterator<Item = f64>) -> Range<f64> {
         return 1e-3..1.0;
     }
     let down = 10f64.powf(lo.log10().floor());
-    let up = 10f64.powf(hi.log10().ceil());
-    if up > down {
-        down..up
+    let up = 10f64.powf(hi.log10().ceil()).max(down * 10.0);
+    // Just beyond the decades: plotters finds its ticks by rounding the
+    // logarithms of the ends, and 0.1's is -0.9999999999999998.
+    down * (1.0 - 1e-9)..up * (1.0 + 1e-9)
+}
+
+/// A linear-axis range covering `values` with a margin of 5 %, and `0..1`
+/// when there are none.
+pub fn linear_range(values: impl Iterator<Item = f64>) -> Range<f64> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return 0.0..1.0;
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-9 * hi.abs().max(1.0));
+    lo - pad..hi + pad
+}
+
+/// Tick labels of a linear axis: 0.001, 0.25, 10, 1e5, …; a tick meant to
+/// be 0 shows as 0, not as rounding noise like 1e-17.
+pub fn sci(v: &f64) -> String {
+    if v.abs() < 1e-12 {
+        "0".into()
     } else {
-        down..down * 10.0
+        log_tick(v)
     }
 }
 
-/// Tick labels of a log axis: 1e-3, 0.01, 0.1, 1, 10, 100, 1e3, …
-pub fn sci(v: &f64) -> String {
+/// Tick labels of a log axis: 1e-14, 1e-3, 0.01, 0.1, 1, 10, 100, 1e4, …
+/// (every tick is positive there, however small).
+pub fn log_tick(v: &f64) -> String {
     let a = v.abs();
-    // Rounding noise at a tick meant to be 0.
-    if a < 1e-12 {
-        "0".into()
-    } else if (1e-2..1e4).contains(&a) {
+    if (1e-2..1e4).contains(&a) {
         format!("{}", (v * 1e3).round() / 1e3)
     } else {
         let e = a.log10().floor();
         let mant = v / 10f64.powf(e);
         if (mant.abs() - 1.0).abs() < 1e-9 {
-            format!("1e{e}")
+            format!("{}1e{e}", if mant < 0.0 { "-" } else { "" })
         } else {
             format!("{mant:.1}e{e}")
         }
     }
+}
+
+/// A value printed on a figure: 0, or as on a log axis (1e-15 stays 1e-15).
+pub fn value_label(v: &f64) -> String {
+    if *v == 0.0 { "0".into() } else { log_tick(v) }
+}
+
+/// The tick labels an axis type gets.
+pub trait Ticks {
+    fn tick(v: &f64) -> String;
+}
+impl Ticks for LogCoord<f64> {
+    fn tick(v: &f64) -> String {
+        log_tick(v)
+    }
+}
+impl Ticks for RangedCoordf64 {
+    fn tick(v: &f64) -> String {
+        sci(v)
+    }
+}
+
+/// A chart of `area`.
+pub type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
+
+/// A chart on `area` over `x` × `y` (log or linear, `(a..b).log_scale()` or
+/// `a..b`), its axes described by `desc` (name and unit) and labelled in the
+/// standard styles.
+pub fn chart<'a, DB, X, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: X,
+    y: Y,
+    desc: (&str, &str),
+) -> std::result::Result<
+    Chart<'a, DB, X::CoordDescType, Y::CoordDescType>,
+    DrawingAreaErrorKind<DB::ErrorType>,
+>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64> + Ticks,
+    Y::CoordDescType: ValueFormatter<f64> + Ticks,
+{
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(desc.0)
+        .y_desc(desc.1)
+        .x_label_formatter(&X::CoordDescType::tick)
+        .y_label_formatter(&Y::CoordDescType::tick)
+        .label_style(label_style())
+        .axis_desc_style(label_style())
+        .draw()?;
+    Ok(chart)
+}
+
+/// `area` under its title, one line per entry of `lines` (a long panel
+/// title wraps instead of running into its neighbours).
+pub fn titled<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lines: &[String],
+) -> std::result::Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut area = area.clone();
+    for line in lines {
+        area = area.titled(line, caption_style())?;
+    }
+    Ok(area)
+}
+
+/// `text` broken at ", " into lines of at most `width` characters.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for part in text.split(", ") {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 2 + part.chars().count() <= width => {
+                line.push_str(", ");
+                line.push_str(part);
+            }
+            _ => lines.push(part.to_string()),
+        }
+    }
+    lines
+}
+
+/// Per-cell panels' titles: each label wrapped to the panel's width, all
+/// of as many lines as the longest (so that the panels' axes line up).
+pub fn panel_titles<'s>(labels: impl IntoIterator<Item = &'s str>) -> Vec<Vec<String>> {
+    let mut titles: Vec<Vec<String>> = labels.into_iter().map(|l| wrap(l, 46)).collect();
+    let lines = titles.iter().map(Vec::len).max().unwrap_or(0);
+    for t in &mut titles {
+        t.resize(lines, " ".into());
+    }
+    titles
+}
+
+/// Draws the chart's legend at `at`.
+pub fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut Chart<'a, DB, X, Y>,
+    at: SeriesLabelPosition,
+) -> Drawn<DB> {
+    chart
+        .configure_series_labels()
+        .label_font(label_style())
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(at)
+        .draw()
 }
 
 /// The i-th of a set of distinguishable line colours.
@@ -190,24 +452,46 @@ pub fn colour(i: usize) -> RGBColor {
     C[i % C.len()]
 }
 
+/// The colour of the i-th of `n` ordered values (an ordered parameter such
+/// as init_scale): dark to light along viridis.
+pub fn ordered_colour(i: usize, n: usize) -> RGBColor {
+    use plotters::style::colors::colormaps::ViridisRGB;
+    ViridisRGB::get_color(0.85 * i as f64 / (n.max(2) - 1) as f64)
+}
+
 /// Draws a median line with its interquartile band into `chart`.
-pub fn draw_band<DB: DrawingBackend>(
-    chart: &mut ChartContext<DB, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>,
+pub fn draw_band<DB: DrawingBackend, X, Y>(
+    chart: &mut Chart<'_, DB, X, Y>,
     b: &[Band],
     colour: RGBColor,
     label: &str,
-) -> Drawn<DB> {
+) -> Drawn<DB>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     let mut outline: Vec<(f64, f64)> = b.iter().map(|p| (p.step, p.q75)).collect();
     outline.extend(b.iter().rev().map(|p| (p.step, p.q25)));
     chart.draw_series(std::iter::once(Polygon::new(
         outline,
         colour.mix(0.18).filled(),
     )))?;
+    draw_line(chart, b.iter().map(|p| (p.step, p.median)), colour, label)
+}
+
+/// Draws a labelled line into `chart`.
+pub fn draw_line<DB: DrawingBackend, X, Y>(
+    chart: &mut Chart<'_, DB, X, Y>,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    colour: RGBColor,
+    label: &str,
+) -> Drawn<DB>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     chart
-        .draw_series(LineSeries::new(
-            b.iter().map(|p| (p.step, p.median)),
-            colour.stroke_width(2),
-        ))?
+        .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
         .label(label)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
     Ok(())
@@ -222,4 +506,29 @@ pub fn caption_style() -> TextStyle<'static> {
 }
 pub fn label_style() -> TextStyle<'static> {
     (FONT, 14).into_font().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ticks_show_tiny_values_and_linear_ticks_hide_rounding_noise() {
+        assert_eq!(log_tick(&1e-14), "1e-14");
+        assert_eq!(log_tick(&1e-8), "1e-8");
+        assert_eq!(log_tick(&0.1), "0.1");
+        assert_eq!(log_tick(&1e5), "1e5");
+        assert_eq!(sci(&1e-17), "0");
+        assert_eq!(sci(&-1e-3), "-1e-3");
+        assert_eq!(sci(&0.25), "0.25");
+    }
+
+    #[test]
+    fn long_titles_wrap_at_their_commas() {
+        assert_eq!(
+            wrap("m=10, d=3, n=3, η=0.05, σ=0.1732, steps=1e7", 20),
+            ["m=10, d=3, n=3", "η=0.05, σ=0.1732", "steps=1e7"]
+        );
+        assert_eq!(wrap("all runs", 20), ["all runs"]);
+    }
 }

@@ -2,7 +2,7 @@
 //! against the step on a log axis, one line per index k (median and
 //! interquartile band over seeds), one panel per grid cell.
 
-use super::{Band, Drawn, Figure, Outcome, Plot, bands, colour, draw_band, log_range, sci};
+use super::{Band, Drawn, Figure, Outcome, Plot, bands, colour, draw_band, log_range, positive};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -12,6 +12,7 @@ use std::path::Path;
 pub const FIGURE: Figure = Figure {
     stem: "spectrum",
     title: "Singular values of Z relative to the largest ([G24] Fig. 1/3)",
+    cells: None,
     make,
 };
 
@@ -27,10 +28,12 @@ struct Panel {
 struct Spectrum(Vec<Panel>);
 
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+    let labels = a.grid.short_labels(&a.figure_cells, "all runs");
     let panels: Vec<Panel> = a
         .figure_cells
         .iter()
-        .filter_map(|&c| {
+        .zip(labels)
+        .filter_map(|(&c, label)| {
             let curves = a.curves(c);
             let count = curves
                 .iter()
@@ -38,7 +41,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
                 .map(|p| p.ratios.len())
                 .max()?;
             let lines: Vec<Vec<Band>> = (0..count.min(MAX_INDEX - 1))
-                .map(|k| bands(&curves, |p| p.ratios.get(k).copied()))
+                .map(|k| bands(&curves, |p| positive(*p.ratios.get(k)?)))
                 .filter(|b| !b.is_empty())
                 .collect();
             let seeds = a.grid.cells[c].runs.len();
@@ -49,24 +52,23 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
                 format!("{seeds} seeds")
             };
             (!lines.is_empty()).then(|| Panel {
-                title: format!("{} ({drawn})", a.grid.cells[c].label),
+                title: format!("{label} ({drawn})"),
                 lines,
             })
         })
         .collect();
     if panels.is_empty() {
-        return Ok(Outcome::Skipped(
-            "no recorded step > 0 with a finite spectrum".into(),
-        ));
+        return super::skipped("no recorded step > 0 with a finite spectrum");
     }
     let n = panels.len();
-    super::save(FIGURE.stem, &Spectrum(panels), dir, FIGURE.stem)?;
-    Ok(Outcome::Drawn {
-        caption: format!(
+    FIGURE.drawn(
+        &Spectrum(panels),
+        dir,
+        format!(
             "s_k/s_1 of Z against the step, median (line) and interquartile band over seeds, \
              {n} cell(s). Rank one shows as every line falling towards 0."
         ),
-    })
+    )
 }
 
 impl Plot for Spectrum {
@@ -77,35 +79,22 @@ impl Plot for Spectrum {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let root = root.titled(FIGURE.title, super::title_style())?;
         let areas = root.split_evenly(super::grid_shape(self.0.len()));
-        for (panel, area) in self.0.iter().zip(areas) {
+        let titles = super::panel_titles(self.0.iter().map(|p| p.title.as_str()));
+        for ((panel, area), title) in self.0.iter().zip(areas).zip(titles) {
+            let area = super::titled(&area, &title)?;
             let all = || panel.lines.iter().flatten();
             let x = log_range(all().map(|b| b.step));
             let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
-            let mut chart = ChartBuilder::on(&area)
-                .caption(&panel.title, super::caption_style())
-                .margin(10)
-                .x_label_area_size(45)
-                .y_label_area_size(65)
-                .build_cartesian_2d(x.log_scale(), y.log_scale())?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .y_desc("s_k / s_1 of Z")
-                .x_label_formatter(&sci)
-                .y_label_formatter(&sci)
-                .label_style(super::label_style())
-                .axis_desc_style(super::label_style())
-                .draw()?;
+            let mut chart = super::chart(
+                &area,
+                x.log_scale(),
+                y.log_scale(),
+                ("step", "s_k / s_1 of Z"),
+            )?;
             for (k, line) in panel.lines.iter().enumerate() {
                 draw_band(&mut chart, line, colour(k), &format!("s{}/s1", k + 2))?;
             }
-            chart
-                .configure_series_labels()
-                .label_font(super::label_style())
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerLeft)
-                .draw()?;
+            super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         }
         Ok(())
     }

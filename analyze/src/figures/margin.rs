@@ -1,0 +1,143 @@
+//! [L21]: GD on two-layer leaky-ReLU nets with the logistic loss. The
+//! normalised margin over the max-margin value (`margin_ratio`, 1 = the
+//! linear max-margin classifier's) and the angle between the net's linear
+//! part and the max-margin direction (`margin_angle`), against the step.
+//! One row per data generator (symmetric data is [L21]'s theorem, the
+//! asymmetric one its failure case), one line per initialisation scale
+//! (median and interquartile band over the runs: seeds, and any other swept
+//! key such as the width, pooled).
+
+use super::{Band, Drawn, Figure, Outcome, Plot, bands, draw_band, log_range, ordered_colour};
+use crate::analysis::Analysis;
+use crate::error::Result;
+use crate::trajectory::Point;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+pub const FIGURE: Figure = Figure {
+    stem: "margin",
+    title: "[L21] margins: normalised margin / max margin, and angle to the max-margin direction",
+    cells: Some(|grid| super::cells_of_algorithm(grid, "margin")),
+    make,
+};
+
+/// The ratio axis: from −0.5 (a net that misclassifies is drawn there) to
+/// just above the maximum, 1.
+const RATIO_AXIS: std::ops::Range<f64> = -0.5..1.1;
+
+struct Row {
+    data: String,
+    /// Per init_scale: its label, the ratio band and the angle band.
+    lines: Vec<(String, [Vec<Band>; 2])>,
+}
+
+struct Margin(Vec<Row>);
+
+/// Distinct values of `key` among `cells`, in the grid's (sorted) order.
+fn values(a: &Analysis, cells: &[usize], key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for &c in cells {
+        let v = a.grid.cells[c].value(key);
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+    let shown = a.cells_of(FIGURE.stem);
+    let scales = values(a, shown, "init_scale");
+    let of = |c: usize, key: &str| a.grid.cells[c].value(key);
+    let rows: Vec<Row> = values(a, shown, "data")
+        .into_iter()
+        .map(|data| {
+            let lines = scales
+                .iter()
+                .filter_map(|scale| {
+                    let curves: Vec<&[Point]> = shown
+                        .iter()
+                        .filter(|&&c| of(c, "data") == data && of(c, "init_scale") == *scale)
+                        .flat_map(|&c| a.curves(c))
+                        .collect();
+                    let ratio = bands(&curves, |p| Some(p.margin_ratio.max(RATIO_AXIS.start)));
+                    let angle = bands(&curves, |p| super::positive(p.margin_angle));
+                    (!ratio.is_empty() || !angle.is_empty())
+                        .then(|| (format!("init_scale={scale}"), [ratio, angle]))
+                })
+                .collect();
+            Row { data, lines }
+        })
+        .filter(|r: &Row| !r.lines.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return super::skipped("no [L21] margin runs (algorithm = margin)");
+    }
+    let pooled: Vec<&String> = a
+        .grid
+        .swept
+        .iter()
+        .filter(|k| !["data", "init_scale", "seed"].contains(&k.as_str()))
+        .filter(|k| values(a, shown, k).len() > 1)
+        .collect();
+    let pooled = if pooled.is_empty() {
+        String::new()
+    } else {
+        let keys: Vec<&str> = pooled.iter().map(|k| k.as_str()).collect();
+        format!(" Runs are pooled over {}.", keys.join(", "))
+    };
+    FIGURE.drawn(
+        &Margin(rows),
+        dir,
+        format!(
+            "Left: normalised margin min_i y_i f(x_i)/‖θ‖² over the max-margin value (1+α)γ*/4 \
+             (dashed line at 1; values below −0.5 are drawn at −0.5). Right: angle (radians, log \
+             axis) between the net's linear part and the max-margin direction. Median and \
+             interquartile band over the runs of each data generator and init_scale.{pooled} \
+             [L21]: with symmetric data the ratio approaches 1 and the angle 0; without the \
+             symmetry it need not."
+        ),
+    )
+}
+
+impl Plot for Margin {
+    fn size(&self) -> (u32, u32) {
+        (1300, 50 + 480 * self.0.len() as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let root = root.titled(FIGURE.title, super::title_style())?;
+        let areas = root.split_evenly((self.0.len(), 2));
+        for (i, area) in areas.iter().enumerate() {
+            let (row, side) = (&self.0[i / 2], i % 2);
+            let name = ["margin ratio", "angle to max-margin direction (rad)"][side];
+            let area = super::titled(area, &[format!("{name} — data={}", row.data)])?;
+            let all = || row.lines.iter().flat_map(|(_, b)| b[side].iter());
+            let x = log_range(all().map(|b| b.step)).log_scale();
+            let n = row.lines.len();
+            if side == 0 {
+                let mut chart = super::chart(&area, x, RATIO_AXIS, ("step", name))?;
+                let ends = log_range(all().map(|b| b.step));
+                chart.draw_series(DashedLineSeries::new(
+                    [(ends.start, 1.0), (ends.end, 1.0)],
+                    8,
+                    6,
+                    BLACK.stroke_width(1),
+                ))?;
+                for (k, (label, b)) in row.lines.iter().enumerate() {
+                    draw_band(&mut chart, &b[0], ordered_colour(k, n), label)?;
+                }
+                super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+            } else {
+                let y = log_range(all().flat_map(|b| [b.q25, b.q75])).log_scale();
+                let mut chart = super::chart(&area, x, y, ("step", name))?;
+                for (k, (label, b)) in row.lines.iter().enumerate() {
+                    draw_band(&mut chart, &b[1], ordered_colour(k, n), label)?;
+                }
+                super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+            }
+        }
+        Ok(())
+    }
+}

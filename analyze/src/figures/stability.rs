@@ -1,0 +1,241 @@
+//! [W22] linear stability of SGD at the end of training, over an (η, B)
+//! grid. Left: ‖H‖_F against √B/η, log–log, with the fitted constant C of
+//! ‖H‖_F = C·√B/η ([W22]: a linearly stable minimum has ‖H‖_F ≤ O(√B/η)).
+//! Right: tr H and λ_max(H) against 2/η with the line y = 2/η (Wu & Su 2023:
+//! tr H ≤ 2/η for small batches; λ_max ≤ 2/η is GD's classical condition).
+//! Every finished run with a recorded Hessian (`hessian = true`), coloured
+//! by its batch size B; hollow markers are runs with label noise.
+
+use super::{Drawn, Figure, Outcome, Plot, log_range, ordered_colour};
+use crate::analysis::Analysis;
+use crate::error::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+pub const FIGURE: Figure = Figure {
+    stem: "stability",
+    title: "[W22] linear stability: Hessian norms at the end of SGD against √B/η and 2/η",
+    cells: None,
+    make,
+};
+
+/// One finished run's end point.
+struct End {
+    eta: f64,
+    batch: f64,
+    noisy: bool,
+    fro: f64,
+    trace: f64,
+    lambda_max: f64,
+}
+
+struct Stability {
+    ends: Vec<End>,
+    /// Distinct batch sizes, ascending (the colours).
+    batches: Vec<f64>,
+    /// C of ‖H‖_F = C·√B/η, and the largest ‖H‖_F·η/√B.
+    fit: f64,
+    max: f64,
+}
+
+/// The least-squares constant C of y = C·x on log–log axes (slope fixed at
+/// 1): the geometric mean of y/x. `None` without a positive pair.
+pub fn fit_constant(points: &[(f64, f64)]) -> Option<f64> {
+    let logs: Vec<f64> = points
+        .iter()
+        .filter(|(x, y)| *x > 0.0 && *y > 0.0 && x.is_finite() && y.is_finite())
+        .map(|(x, y)| (y / x).ln())
+        .collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
+fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+    let ends: Vec<End> = a
+        .runs
+        .iter()
+        .filter(|r| r.status == "finished" && r.last.hessian_fro.is_finite())
+        .filter_map(|r| {
+            Some(End {
+                eta: r.number("eta").filter(|e| *e > 0.0)?,
+                batch: r.number("batch_size").or_else(|| r.number("n"))?,
+                noisy: r.number("sigma").is_some_and(|s| s > 0.0),
+                fro: r.last.hessian_fro,
+                trace: r.last.trace_hessian,
+                lambda_max: r.last.hessian_lambda_max,
+            })
+        })
+        .collect();
+    let ratios: Vec<(f64, f64)> = ends
+        .iter()
+        .map(|e| (e.batch.sqrt() / e.eta, e.fro))
+        .collect();
+    let Some(fit) = fit_constant(&ratios) else {
+        return super::skipped(
+            "no finished run with a recorded Hessian (the [W22] experiment: hessian = true)",
+        );
+    };
+    let max = ratios.iter().map(|(x, y)| y / x).fold(0.0, f64::max);
+    let mut batches: Vec<f64> = ends.iter().map(|e| e.batch).collect();
+    batches.sort_by(f64::total_cmp);
+    batches.dedup();
+    let diverged = a
+        .runs
+        .iter()
+        .filter(|r| r.diverged() && r.value("hessian") == Some(&serde_json::Value::Bool(true)))
+        .count();
+    let n = ends.len();
+    FIGURE.drawn(
+        &Stability {
+            ends,
+            batches,
+            fit,
+            max,
+        },
+        dir,
+        format!(
+            "{n} finished runs with the exact Hessian at their last step ({diverged} diverged \
+             and are left out), coloured by batch size B; hollow markers had label noise. Left: \
+             ‖H‖_F against √B/η; the fitted constant of ‖H‖_F = C·√B/η (least squares on the \
+             log–log axes, slope 1) is C = {fit:.3}, and every run has ‖H‖_F·η/√B ≤ {max:.3} \
+             ([W22]: ‖H‖_F ≤ O(√B/η)). Right: tr H (circles) and λ_max(H) (triangles) against \
+             2/η, with y = 2/η (λ_max ≤ 2/η for GD, tr H ≤ 2/η for SGD with small B)."
+        ),
+    )
+}
+
+impl Stability {
+    fn colour(&self, e: &End) -> RGBColor {
+        let i = self.batches.iter().position(|b| *b == e.batch).unwrap_or(0);
+        ordered_colour(i, self.batches.len())
+    }
+
+    fn style(&self, e: &End) -> ShapeStyle {
+        let c = self.colour(e);
+        if e.noisy {
+            c.stroke_width(2)
+        } else {
+            c.filled()
+        }
+    }
+
+    /// One legend entry per batch size (drawn as an empty series).
+    fn batch_legend<DB: DrawingBackend, X, Y>(
+        &self,
+        chart: &mut super::Chart<'_, DB, X, Y>,
+    ) -> Drawn<DB>
+    where
+        X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+        Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    {
+        for (i, b) in self.batches.iter().enumerate() {
+            let c = ordered_colour(i, self.batches.len());
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label(format!("B = {b}"))
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, c.filled()));
+        }
+        Ok(())
+    }
+}
+
+impl Plot for Stability {
+    fn size(&self) -> (u32, u32) {
+        (1400, 640)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let root = root.titled(FIGURE.title, super::title_style())?;
+        let areas = root.split_evenly((1, 2));
+        let red = RGBColor(214, 39, 40);
+
+        // ‖H‖_F against √B/η with the fitted line.
+        let area = super::titled(
+            &areas[0],
+            &[format!(
+                "‖H‖_F against √B/η: fitted C = {:.3}, largest ‖H‖_F·η/√B = {:.3}",
+                self.fit, self.max
+            )],
+        )?;
+        let xs = || self.ends.iter().map(|e| e.batch.sqrt() / e.eta);
+        let x = log_range(xs());
+        let y = log_range(
+            self.ends
+                .iter()
+                .map(|e| e.fro)
+                .chain([x.start * self.fit, x.end * self.fit]),
+        );
+        let mut chart = super::chart(
+            &area,
+            x.clone().log_scale(),
+            y.log_scale(),
+            ("√B/η", "‖H‖_F"),
+        )?;
+        chart.draw_series(
+            self.ends
+                .iter()
+                .map(|e| Circle::new((e.batch.sqrt() / e.eta, e.fro), 5, self.style(e))),
+        )?;
+        super::draw_line(
+            &mut chart,
+            [x.start, x.end].map(|v| (v, self.fit * v)),
+            red,
+            &format!("‖H‖_F = {:.3}·√B/η (fit)", self.fit),
+        )?;
+        self.batch_legend(&mut chart)?;
+        super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+
+        // tr H and λ_max against 2/η with y = 2/η.
+        let area = super::titled(&areas[1], &["tr H and λ_max(H) against 2/η".to_string()])?;
+        let x = log_range(self.ends.iter().map(|e| 2.0 / e.eta));
+        let y = log_range(
+            self.ends
+                .iter()
+                .flat_map(|e| [e.trace, e.lambda_max])
+                .chain([x.start, x.end]),
+        );
+        let mut chart = super::chart(
+            &area,
+            x.clone().log_scale(),
+            y.log_scale(),
+            ("2/η", "tr H, λ_max(H)"),
+        )?;
+        chart.draw_series(
+            self.ends
+                .iter()
+                .map(|e| Circle::new((2.0 / e.eta, e.trace), 5, self.style(e))),
+        )?;
+        chart.draw_series(
+            self.ends
+                .iter()
+                .map(|e| TriangleMarker::new((2.0 / e.eta, e.lambda_max), 7, self.style(e))),
+        )?;
+        super::draw_line(&mut chart, [x.start, x.end].map(|v| (v, v)), red, "y = 2/η")?;
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label("tr H")
+            .legend(|(x, y)| Circle::new((x + 8, y), 5, BLACK.filled()));
+        chart
+            .draw_series(std::iter::empty::<TriangleMarker<(f64, f64), i32>>())?
+            .label("λ_max(H)")
+            .legend(|(x, y)| TriangleMarker::new((x + 8, y), 7, BLACK.filled()));
+        super::legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_constant;
+
+    #[test]
+    fn the_stability_constant_is_the_geometric_mean_of_frobenius_times_eta_over_sqrt_b() {
+        // (√B/η, ‖H‖_F) with ratios 2, 8 and 0.5: C = (2·8·0.5)^(1/3) = 2.
+        let points = [(10.0, 20.0), (40.0, 320.0), (100.0, 50.0)];
+        let c = fit_constant(&points).unwrap();
+        assert!((c - 2.0).abs() < 1e-12, "{c}");
+        // On an exact line the fit returns its constant; no positive point, no fit.
+        let line: Vec<(f64, f64)> = [1.0, 3.0, 30.0].iter().map(|x| (*x, 0.7 * x)).collect();
+        assert!((fit_constant(&line).unwrap() - 0.7).abs() < 1e-12);
+        assert_eq!(fit_constant(&[(0.0, 1.0), (1.0, -1.0)]), None);
+    }
+}
