@@ -1,5 +1,8 @@
 //! `sharpsweep analyze` end to end on a real `sharpsweep run` output (the
-//! single-run layout), and its exit code and one-line error on bad input.
+//! single-run layout), on small sweeps of each dynamics' example grid (its
+//! figure drawn), and its exit code and one-line error on bad input.
+
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -87,4 +90,148 @@ fn analyze_refuses_a_directory_that_is_not_a_dataset() {
         "{stderr}"
     );
     assert!(!tmp.path().join("r").exists(), "no report for bad input");
+}
+
+/// Sweeps the embedded example grid `name` with `sets` (smaller budgets),
+/// analyses it, and checks that the figure `stem` was drawn: a decodable,
+/// non-blank PNG of `size`, an SVG of the same size, and an index.html
+/// whose every link resolves. Returns the report's markdown and the dataset.
+fn example_figure(tmp: &Path, name: &str, sets: &[&str], stem: &str, size: (u32, u32)) -> String {
+    let grid = tmp.join(format!("{name}.toml"));
+    let printed = sharpsweep(&["sweep", "--example", name]);
+    assert!(printed.status.success());
+    std::fs::write(&grid, &printed.stdout).unwrap();
+    let data = tmp.join("data");
+    let mut args = vec!["sweep", path(&grid), "--out", path(&data), "-q"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let out = sharpsweep(&args);
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = tmp.join("report");
+    let out = sharpsweep(&["analyze", path(&data), "--report", path(&report)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("figure {stem}: {stem}.png, {stem}.svg")),
+        "{name}: {stdout}"
+    );
+
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(report.join(format!("{stem}.png"))).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), size, "{stem}.png");
+    let svg = std::fs::read_to_string(report.join(format!("{stem}.svg"))).unwrap();
+    let head = format!("width=\"{}\" height=\"{}\"", size.0, size.1);
+    assert!(svg.contains(&head), "{stem}.svg: {}", &svg[..200]);
+    let px = info.color_type.samples();
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(px).collect();
+    let mut colours = pixels.clone();
+    colours.sort();
+    colours.dedup();
+    assert!(colours.len() > 20, "{stem}: {} colours", colours.len());
+    // Ink: dark pixels (text, axes, markers) and coloured ones (lines, bands).
+    let dark = pixels
+        .iter()
+        .filter(|p| p[..3].iter().all(|&c| c < 100))
+        .count();
+    let coloured = pixels
+        .iter()
+        .filter(|p| p[..3].iter().max().unwrap() - p[..3].iter().min().unwrap() > 60)
+        .count();
+    assert!(dark * 500 > pixels.len(), "{stem}: almost no ink");
+    assert!(
+        coloured * 200 > pixels.len(),
+        "{stem}: almost no data drawn"
+    );
+
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains(&format!("src=\"{stem}.png\"")),
+        "{stem} not in the HTML"
+    );
+    for attr in ["src=\"", "href=\""] {
+        for piece in html.split(attr).skip(1) {
+            let target = &piece[..piece.find('"').unwrap()];
+            assert!(
+                report.join(target).is_file(),
+                "index.html links to missing {target}"
+            );
+        }
+    }
+    std::fs::read_to_string(report.join("report.md")).unwrap()
+}
+
+#[test]
+fn the_flow_figure_lays_flow_and_label_noise_runs_on_one_clock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = example_figure(tmp.path(), "flow", &["seeds=2"], "flow", (1300, 550));
+    assert!(md.contains("t = k·η²σ²/(2B)"), "{md}");
+    // The other dynamics' figures say why they are not drawn.
+    assert!(md.contains("not drawn: no [L21] margin runs"), "{md}");
+}
+
+#[test]
+fn the_sam_figure_draws_one_band_per_radius() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = example_figure(
+        tmp.path(),
+        "sam",
+        &["seeds=2", "steps=3000", "rho=0.0,0.1"],
+        "sam",
+        (1300, 580),
+    );
+    assert!(md.contains("1-SAM with radius ρ"), "{md}");
+}
+
+#[test]
+fn the_margin_figure_has_a_row_per_data_generator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = example_figure(
+        tmp.path(),
+        "margin",
+        &["seeds=1", "steps=1500", "m=2,8", "init_scale=0.01,1.0"],
+        "margin",
+        // Two rows: symmetric data and its failure case.
+        (1300, 1010),
+    );
+    assert!(md.contains("Runs are pooled over m."), "{md}");
+}
+
+#[test]
+fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = example_figure(
+        tmp.path(),
+        "stability",
+        &["seeds=1", "steps=3000", "batch_size=1,4,16"],
+        "stability",
+        (1400, 640),
+    );
+    // The constant recomputed from the runs table's own stability ratio
+    // ‖H‖_F·η/√B: its geometric mean over the finished runs.
+    let mut logs = Vec::new();
+    for part in std::fs::read_dir(tmp.path().join("data/runs")).unwrap() {
+        let t = common::ParquetTable::read(&part.unwrap().path());
+        let status = t.column_str("status");
+        for (s, r) in status.iter().zip(t.column_f64("hessian_fro_stability")) {
+            if s == "finished" {
+                logs.push(r.ln());
+            }
+        }
+    }
+    assert!(logs.len() > 10, "{} finished runs", logs.len());
+    let c = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+    assert!(md.contains(&format!("is C = {c:.3}")), "C = {c:.3}: {md}");
 }
