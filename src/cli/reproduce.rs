@@ -90,10 +90,13 @@ pub fn main(args: Args) -> Result<(), CliError> {
             "the sweep was interrupted; rerun the same command to resume",
         ));
     }
-    // Every cell of the embedded grid in the per-cell figures: each is one
-    // of the paper's settings or its nearest stable neighbour.
+    // Every [G24] cell of the embedded grid in the per-cell figures: each is
+    // one of the paper's settings or its nearest stable neighbour. They are
+    // the cells on the paper's data (the other systems' cells, in --full,
+    // use other data and have figures of their own).
     let analysis = Options {
         max_cells: 16,
+        select: vec![("data".into(), "uniform".into())],
         ..Options::default()
     };
     let summary = report(&dataset, &report_dir, &analysis).map_err(CliError::failure)?;
@@ -112,6 +115,8 @@ pub fn main(args: Args) -> Result<(), CliError> {
 fn verdict(preset: &Preset, summary: &ReportSummary) -> String {
     let key = |k: &'static str, v: f64| (k, Value::from(v));
     let cell = summary.cell(&[
+        ("algorithm", Value::from("label-noise")),
+        ("data", Value::from("uniform")),
         key("m", 10.0),
         key("d", 3.0),
         key("n", 3.0),
@@ -203,5 +208,30 @@ mod tests {
                 p.name
             );
         }
+    }
+
+    #[test]
+    fn the_full_grid_runs_every_system_with_the_paper_cells_on_their_own_data() {
+        let g = Grid::from_toml(FULL.grid, &[]).unwrap();
+        let count = |f: &dyn Fn(&sharpsweep_core::RunConfig) -> bool| {
+            g.points.iter().filter(|p| f(&p.config)).count()
+        };
+        for algorithm in ["label-noise", "flow", "sam", "margin"] {
+            let n = count(&|c| c.algorithm.as_str() == algorithm);
+            assert!(n >= 16, "{algorithm}: {n} points");
+        }
+        // [W22]: an (η, B) grid with the Hessian recorded.
+        assert!(count(&|c| c.hessian && c.batch_size == Some(1)) >= 8);
+        assert!(count(&|c| c.hessian && c.batch_size == Some(16)) >= 8);
+        // [L21]: both data generators.
+        for data in ["separable", "separable-asym"] {
+            assert!(count(&|c| c.data.to_string() == data) >= 8, "{data}");
+        }
+        // The report's [G24] figures select data = uniform: only the paper's
+        // label-noise cells are on it.
+        assert!(
+            count(&|c| c.data.to_string() == "uniform" && c.algorithm.as_str() != "label-noise")
+                == 0
+        );
     }
 }
