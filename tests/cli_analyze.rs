@@ -92,18 +92,23 @@ fn analyze_refuses_a_directory_that_is_not_a_dataset() {
     assert!(!tmp.path().join("r").exists(), "no report for bad input");
 }
 
-/// Sweeps the embedded example grid `name` with `sets` (smaller budgets),
-/// analyses it, and checks that the figure `stem` was drawn: a decodable,
-/// non-blank PNG of `size`, an SVG of the same size, and an index.html
-/// whose every link resolves. Returns the report's markdown and the dataset.
-fn example_figure(tmp: &Path, name: &str, sets: &[&str], stem: &str, size: (u32, u32)) -> String {
+/// Sweeps the embedded example grid `name` with `sets` (space-separated
+/// `--set` values: smaller budgets), analyses it, and checks that its
+/// figure (of the same name) was drawn: a decodable, non-blank PNG of
+/// `size`, an SVG of the same size, and an index.html whose every link
+/// resolves. Returns the scratch directory (dataset in `data/`) and the
+/// report's markdown.
+fn example_figure(name: &str, sets: &str, size: (u32, u32)) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path();
+    let stem = name;
     let grid = tmp.join(format!("{name}.toml"));
     let printed = sharpsweep(&["sweep", "--example", name]);
     assert!(printed.status.success());
     std::fs::write(&grid, &printed.stdout).unwrap();
     let data = tmp.join("data");
     let mut args = vec!["sweep", path(&grid), "--out", path(&data), "-q"];
-    for s in sets {
+    for s in sets.split_whitespace() {
         args.extend(["--set", s]);
     }
     let out = sharpsweep(&args);
@@ -170,13 +175,13 @@ fn example_figure(tmp: &Path, name: &str, sets: &[&str], stem: &str, size: (u32,
             );
         }
     }
-    std::fs::read_to_string(report.join("report.md")).unwrap()
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    (dir, md)
 }
 
 #[test]
 fn the_flow_figure_lays_flow_and_label_noise_runs_on_one_clock() {
-    let tmp = tempfile::tempdir().unwrap();
-    let md = example_figure(tmp.path(), "flow", &["seeds=2"], "flow", (1300, 550));
+    let (_tmp, md) = example_figure("flow", "seeds=2", (1300, 540));
     assert!(md.contains("t = k·η²σ²/(2B)"), "{md}");
     // The other dynamics' figures say why they are not drawn.
     assert!(md.contains("not drawn: no [L21] margin runs"), "{md}");
@@ -184,41 +189,22 @@ fn the_flow_figure_lays_flow_and_label_noise_runs_on_one_clock() {
 
 #[test]
 fn the_sam_figure_draws_one_band_per_radius() {
-    let tmp = tempfile::tempdir().unwrap();
-    let md = example_figure(
-        tmp.path(),
-        "sam",
-        &["seeds=2", "steps=3000", "rho=0.0,0.1"],
-        "sam",
-        (1300, 580),
-    );
+    let (_tmp, md) = example_figure("sam", "seeds=2 steps=3000 rho=0.0,0.1", (1300, 580));
     assert!(md.contains("1-SAM with radius ρ"), "{md}");
 }
 
 #[test]
 fn the_margin_figure_has_a_row_per_data_generator() {
-    let tmp = tempfile::tempdir().unwrap();
-    let md = example_figure(
-        tmp.path(),
-        "margin",
-        &["seeds=1", "steps=1500", "m=2,8", "init_scale=0.01,1.0"],
-        "margin",
-        // Two rows: symmetric data and its failure case.
-        (1300, 1010),
-    );
+    // Two rows of panels: symmetric data and its failure case.
+    let sets = "seeds=1 steps=1500 m=2,8 init_scale=0.01,1.0";
+    let (_tmp, md) = example_figure("margin", sets, (1300, 1030));
     assert!(md.contains("Runs are pooled over m."), "{md}");
 }
 
 #[test]
 fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let md = example_figure(
-        tmp.path(),
-        "stability",
-        &["seeds=1", "steps=3000", "batch_size=1,4,16"],
-        "stability",
-        (1400, 640),
-    );
+    let sets = "seeds=1 steps=3000 batch_size=1,4,16";
+    let (tmp, md) = example_figure("stability", sets, (1400, 640));
     // The constant recomputed from the runs table's own stability ratio
     // ‖H‖_F·η/√B: its geometric mean over the finished runs.
     let mut logs = Vec::new();

@@ -3,7 +3,7 @@
 //! an order of 1/(η²σ²) steps (the drift along the manifold is of order
 //! η²σ² per step), so the points should lie near a line of slope 1.
 
-use super::{Drawn, Figure, Outcome, Plot, log_range};
+use super::{Drawn, Figure, Lines, Outcome, Plot, log_range};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -101,13 +101,9 @@ impl Plot for Convergence {
         let all = || self.runs.iter().chain(&self.cells);
         let x = log_range(all().map(|p| p.0));
         let y = log_range(all().map(|p| p.1));
-        let root = root.titled(FIGURE.title, super::title_style())?;
-        let mut chart = super::chart(
-            &root,
-            x.clone().log_scale(),
-            y.log_scale(),
-            ("1/(η²σ²)", "steps to s2/s1 < 1e-2"),
-        )?;
+        let areas = super::panels(root, FIGURE.title, (1, 1), |_, _| Vec::new())?;
+        let desc = ("1/(η²σ²)", "steps to s2/s1 < 1e-2");
+        let mut chart = super::log_log(&areas[0].2, x.clone(), y, desc)?;
         let grey = RGBColor(150, 150, 150);
         chart
             .draw_series(self.runs.iter().map(|&p| Circle::new(p, 4, grey.filled())))?
@@ -123,16 +119,8 @@ impl Plot for Convergence {
             .legend(|(x, y)| Circle::new((x + 8, y), 6, BLACK.filled()));
         if let Some((slope, icept)) = self.fit {
             let line = |v: f64| 10f64.powf(slope * v.log10() + icept);
-            let red = RGBColor(214, 39, 40);
-            chart
-                .draw_series(LineSeries::new(
-                    [x.start, x.end].map(|v| (v, line(v))),
-                    red.stroke_width(2),
-                ))?
-                .label(format!("fit: slope {slope:.2}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2))
-                });
+            let fitted = [x.start, x.end].map(|v| (v, line(v)));
+            chart.line(fitted, super::RED, &format!("fit: slope {slope:.2}"))?;
         }
         super::legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }

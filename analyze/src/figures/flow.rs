@@ -146,15 +146,14 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 
 impl Plot for Flow {
     fn size(&self) -> (u32, u32) {
-        (1300, 50 + 500 * self.0.len() as u32)
+        super::rows_size(self.0.len())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let root = root.titled(FIGURE.title, super::title_style())?;
-        let areas = root.split_evenly((self.0.len(), 2));
-        for (i, area) in areas.iter().enumerate() {
-            let (problem, side) = (&self.0[i / 2], i % 2);
-            let area = super::titled(area, &[format!("{} — {}", NAMES[side], problem.title)])?;
+        let groups: Vec<String> = self.0.iter().map(|p| p.title.clone()).collect();
+        let areas = super::row_panels(root, FIGURE.title, &NAMES, &groups)?;
+        for (row, side, area) in &areas {
+            let (problem, side) = (&self.0[*row], *side);
             let all = || {
                 problem
                     .lines
@@ -163,7 +162,7 @@ impl Plot for Flow {
             };
             let x = linear_range(all().map(|p| p.0).chain([0.0]));
             let y = log_range(all().map(|p| p.1));
-            let mut chart = super::chart(&area, x, y.log_scale(), ("time t", NAMES[side]))?;
+            let mut chart = super::chart(area, x, y.log_scale(), ("time t", NAMES[side]))?;
             for (k, line) in problem.lines.iter().enumerate() {
                 let c = colour(k);
                 for (r, run) in line.runs.iter().enumerate() {

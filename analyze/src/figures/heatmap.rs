@@ -101,8 +101,9 @@ impl Plot for Heatmap {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let root = root.titled(FIGURE.title, super::title_style())?;
-        let areas = root.split_evenly((1, 2));
+        let names = ["median final s2/s1", "divergence rate"];
+        let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| vec![names[c].into()])?;
+        let areas = areas.iter().map(|(_, _, a)| a);
         let [(xa, xs), (ya, ys)] = &self.axes;
         let log_ratio: Vec<f64> = self
             .ratio
@@ -117,9 +118,8 @@ impl Plot for Heatmap {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
                 (l.min(*v), h.max(*v))
             });
-        let panels: [(&str, &Grid, Scale); 2] = [
+        let panels: [(&Grid, Scale); 2] = [
             (
-                "median final s2/s1",
                 &self.ratio,
                 Box::new(move |v: f64| {
                     if hi > lo {
@@ -129,11 +129,10 @@ impl Plot for Heatmap {
                     }
                 }),
             ),
-            ("divergence rate", &self.rate, Box::new(|v: f64| v)),
+            (&self.rate, Box::new(|v: f64| v)),
         ];
-        for ((name, values, scale), area) in panels.iter().zip(areas.iter()) {
+        for ((values, scale), area) in panels.iter().zip(areas) {
             let mut chart = ChartBuilder::on(area)
-                .caption(*name, super::caption_style())
                 .margin(10)
                 .x_label_area_size(50)
                 .y_label_area_size(75)

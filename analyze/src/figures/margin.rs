@@ -7,7 +7,7 @@
 //! (median and interquartile band over the runs: seeds, and any other swept
 //! key such as the width, pooled).
 
-use super::{Band, Drawn, Figure, Outcome, Plot, bands, draw_band, log_range, ordered_colour};
+use super::{Band, Drawn, Figure, Lines, Outcome, Plot, bands, log_range, ordered_colour};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::trajectory::Point;
@@ -36,6 +36,8 @@ struct Row {
 }
 
 struct Margin(Vec<Row>);
+
+const NAMES: [&str; 2] = ["margin ratio", "angle to max-margin direction (rad)"];
 
 /// Distinct values of `key` among `cells`, in the grid's (sorted) order.
 fn values(a: &Analysis, cells: &[usize], key: &str) -> Vec<String> {
@@ -109,22 +111,20 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 
 impl Plot for Margin {
     fn size(&self) -> (u32, u32) {
-        (1300, 50 + 480 * self.0.len() as u32)
+        super::rows_size(self.0.len())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let root = root.titled(FIGURE.title, super::title_style())?;
-        let areas = root.split_evenly((self.0.len(), 2));
-        for (i, area) in areas.iter().enumerate() {
-            let (row, side) = (&self.0[i / 2], i % 2);
-            let name = ["margin ratio", "angle to max-margin direction (rad)"][side];
-            let area = super::titled(area, &[format!("{name} — data={}", row.data)])?;
+        let groups: Vec<String> = self.0.iter().map(|r| format!("data={}", r.data)).collect();
+        let areas = super::row_panels(root, FIGURE.title, &NAMES, &groups)?;
+        for (row, side, area) in &areas {
+            let (row, side, name) = (&self.0[*row], *side, NAMES[*side]);
             let all = || row.lines.iter().flat_map(|(_, b)| b[side].iter());
             let x = log_range(all().map(|b| b.step)).log_scale();
             let n = row.lines.len();
             if side == 0 {
                 let top = all().map(|b| b.q75).fold(1.0, f64::max) + 0.1;
-                let mut chart = super::chart(&area, x, RATIO_FLOOR..top, ("step", name))?;
+                let mut chart = super::chart(area, x, RATIO_FLOOR..top, ("step", name))?;
                 let ends = log_range(all().map(|b| b.step));
                 chart.draw_series(DashedLineSeries::new(
                     [(ends.start, 1.0), (ends.end, 1.0)],
@@ -133,14 +133,14 @@ impl Plot for Margin {
                     BLACK.stroke_width(1),
                 ))?;
                 for (k, (label, b)) in row.lines.iter().enumerate() {
-                    draw_band(&mut chart, &b[0], ordered_colour(k, n), label)?;
+                    chart.band(&b[0], ordered_colour(k, n), label)?;
                 }
                 super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             } else {
                 let y = log_range(all().flat_map(|b| [b.q25, b.q75])).log_scale();
-                let mut chart = super::chart(&area, x, y, ("step", name))?;
+                let mut chart = super::chart(area, x, y, ("step", name))?;
                 for (k, (label, b)) in row.lines.iter().enumerate() {
-                    draw_band(&mut chart, &b[1], ordered_colour(k, n), label)?;
+                    chart.band(&b[1], ordered_colour(k, n), label)?;
                 }
                 super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
             }

@@ -240,18 +240,19 @@ impl Plot for BandPanels {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let root = root.titled(self.title, title_style())?;
-        let areas = root.split_evenly((1, self.names.len()));
-        for (side, area) in areas.iter().enumerate() {
-            let name = self.names[side];
-            let area = titled(area, &[name.to_string()])?;
+        let names = self.names;
+        let areas = panels(root, self.title, (1, names.len()), |_, c| {
+            vec![names[c].to_string()]
+        })?;
+        for (_, side, area) in &areas {
+            let side = *side;
             let all = || self.lines.iter().flat_map(|(_, b)| b[side].iter());
             let x = log_range(all().map(|b| b.step));
             let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
-            let mut chart = chart(&area, x.log_scale(), y.log_scale(), ("step", name))?;
+            let mut chart = log_log(area, x, y, ("step", names[side]))?;
             for (i, (label, b)) in self.lines.iter().enumerate() {
                 if !b[side].is_empty() {
-                    draw_band(&mut chart, &b[side], colour(i), label)?;
+                    chart.band(&b[side], colour(i), label)?;
                 }
             }
             legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
@@ -452,6 +453,9 @@ pub fn colour(i: usize) -> RGBColor {
     C[i % C.len()]
 }
 
+/// The colour of fitted lines and bounds.
+pub const RED: RGBColor = RGBColor(214, 39, 40);
+
 /// The colour of the i-th of `n` ordered values (an ordered parameter such
 /// as init_scale): dark to light along viridis.
 pub fn ordered_colour(i: usize, n: usize) -> RGBColor {
@@ -459,42 +463,123 @@ pub fn ordered_colour(i: usize, n: usize) -> RGBColor {
     ViridisRGB::get_color(0.85 * i as f64 / (n.max(2) - 1) as f64)
 }
 
-/// Draws a median line with its interquartile band into `chart`.
-pub fn draw_band<DB: DrawingBackend, X, Y>(
-    chart: &mut Chart<'_, DB, X, Y>,
-    b: &[Band],
-    colour: RGBColor,
-    label: &str,
-) -> Drawn<DB>
-where
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
-{
-    let mut outline: Vec<(f64, f64)> = b.iter().map(|p| (p.step, p.q75)).collect();
-    outline.extend(b.iter().rev().map(|p| (p.step, p.q25)));
-    chart.draw_series(std::iter::once(Polygon::new(
-        outline,
-        colour.mix(0.18).filled(),
-    )))?;
-    draw_line(chart, b.iter().map(|p| (p.step, p.median)), colour, label)
+/// Lines and bands drawn on a chart of numbers.
+pub trait Lines<DB: DrawingBackend> {
+    /// A labelled line.
+    fn line(
+        &mut self,
+        points: impl IntoIterator<Item = (f64, f64)>,
+        colour: RGBColor,
+        label: &str,
+    ) -> Drawn<DB>;
+
+    /// A median line with its interquartile band.
+    fn band(&mut self, b: &[Band], colour: RGBColor, label: &str) -> Drawn<DB> {
+        let mut outline: Vec<(f64, f64)> = b.iter().map(|p| (p.step, p.q75)).collect();
+        outline.extend(b.iter().rev().map(|p| (p.step, p.q25)));
+        self.area(outline, colour.mix(0.18).filled())?;
+        self.line(b.iter().map(|p| (p.step, p.median)), colour, label)
+    }
+
+    /// A filled polygon.
+    fn area(&mut self, outline: Vec<(f64, f64)>, style: ShapeStyle) -> Drawn<DB>;
 }
 
-/// Draws a labelled line into `chart`.
-pub fn draw_line<DB: DrawingBackend, X, Y>(
-    chart: &mut Chart<'_, DB, X, Y>,
-    points: impl IntoIterator<Item = (f64, f64)>,
-    colour: RGBColor,
-    label: &str,
-) -> Drawn<DB>
+impl<'a, DB, X, Y> Lines<DB> for Chart<'a, DB, X, Y>
 where
+    DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
-    chart
-        .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
-        .label(label)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
-    Ok(())
+    fn line(
+        &mut self,
+        points: impl IntoIterator<Item = (f64, f64)>,
+        colour: RGBColor,
+        label: &str,
+    ) -> Drawn<DB> {
+        self.draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+        Ok(())
+    }
+
+    fn area(&mut self, outline: Vec<(f64, f64)>, style: ShapeStyle) -> Drawn<DB> {
+        self.draw_series(std::iter::once(Polygon::new(outline, style)))?;
+        Ok(())
+    }
+}
+
+/// A log–log chart (see [`chart`]).
+pub fn log_log<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: Range<f64>,
+    y: Range<f64>,
+    desc: (&str, &str),
+) -> std::result::Result<
+    Chart<'a, DB, LogCoord<f64>, LogCoord<f64>>,
+    DrawingAreaErrorKind<DB::ErrorType>,
+> {
+    chart(area, x.log_scale(), y.log_scale(), desc)
+}
+
+/// A per-cell figure's panels in a grid at most three across, each under
+/// its cell's label (see [`panel_titles`]).
+pub fn cell_panels<'s, DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    figure: &str,
+    labels: impl IntoIterator<Item = &'s str>,
+) -> std::result::Result<Vec<DrawingArea<DB, Shift>>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let titles = panel_titles(labels);
+    let (rows, cols) = grid_shape(titles.len());
+    let areas = panels(root, figure, (rows, cols), |r, c| {
+        titles.get(r * cols + c).cloned().unwrap_or_default()
+    })?;
+    Ok(areas.into_iter().map(|(_, _, a)| a).collect())
+}
+
+/// Size of a figure of `rows` rows of quantities side by side.
+pub fn rows_size(rows: usize) -> (u32, u32) {
+    (1300, 50 + 490 * rows as u32)
+}
+
+/// A figure's panels with a row per group (`groups`, e.g. "data=separable")
+/// and a column per quantity (`names`), each titled "quantity — group".
+pub fn row_panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    figure: &str,
+    names: &[&str],
+    groups: &[String],
+) -> std::result::Result<
+    Vec<(usize, usize, DrawingArea<DB, Shift>)>,
+    DrawingAreaErrorKind<DB::ErrorType>,
+> {
+    panels(root, figure, (groups.len(), names.len()), |r, c| {
+        vec![format!("{} — {}", names[c], groups[r])]
+    })
+}
+
+/// A figure's panels, `rows` × `cols` under its title, each under its own
+/// title `title(row, col)`, in reading order.
+pub fn panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    figure: &str,
+    (rows, cols): (usize, usize),
+    title: impl Fn(usize, usize) -> Vec<String>,
+) -> std::result::Result<
+    Vec<(usize, usize, DrawingArea<DB, Shift>)>,
+    DrawingAreaErrorKind<DB::ErrorType>,
+> {
+    let root = root.titled(figure, title_style())?;
+    root.split_evenly((rows, cols))
+        .iter()
+        .enumerate()
+        .map(|(i, area)| {
+            let (r, c) = (i / cols, i % cols);
+            Ok((r, c, titled(area, &title(r, c))?))
+        })
+        .collect()
 }
 
 /// The standard text styles: legible at a glance.

@@ -85,14 +85,12 @@ impl Plot for Neurons {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let root = root.titled(FIGURE.title, super::title_style())?;
-        let areas = root.split_evenly(super::grid_shape(self.0.len()));
-        let titles = super::panel_titles(self.0.iter().map(|p| p.title.as_str()));
-        for ((panel, area), title) in self.0.iter().zip(areas).zip(titles) {
+        let titles = self.0.iter().map(|p| p.title.as_str());
+        let areas = super::cell_panels(root, FIGURE.title, titles)?;
+        for (panel, area) in self.0.iter().zip(&areas) {
             let pts = || panel.moments.iter().flat_map(|(_, p)| p.iter());
-            let area = super::titled(&area, &title)?;
             let mut chart = super::chart(
-                &area,
+                area,
                 linear_range(pts().map(|p| p.0)),
                 linear_range(pts().map(|p| p.1)),
                 ("PC 1 (pre-activation units)", "PC 2"),

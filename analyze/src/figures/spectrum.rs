@@ -2,7 +2,7 @@
 //! against the step on a log axis, one line per index k (median and
 //! interquartile band over seeds), one panel per grid cell.
 
-use super::{Band, Drawn, Figure, Outcome, Plot, bands, colour, draw_band, log_range, positive};
+use super::{Band, Drawn, Figure, Lines, Outcome, Plot, bands, colour, log_range, positive};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -77,22 +77,15 @@ impl Plot for Spectrum {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let root = root.titled(FIGURE.title, super::title_style())?;
-        let areas = root.split_evenly(super::grid_shape(self.0.len()));
-        let titles = super::panel_titles(self.0.iter().map(|p| p.title.as_str()));
-        for ((panel, area), title) in self.0.iter().zip(areas).zip(titles) {
-            let area = super::titled(&area, &title)?;
+        let titles = self.0.iter().map(|p| p.title.as_str());
+        let areas = super::cell_panels(root, FIGURE.title, titles)?;
+        for (panel, area) in self.0.iter().zip(&areas) {
             let all = || panel.lines.iter().flatten();
             let x = log_range(all().map(|b| b.step));
             let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
-            let mut chart = super::chart(
-                &area,
-                x.log_scale(),
-                y.log_scale(),
-                ("step", "s_k / s_1 of Z"),
-            )?;
+            let mut chart = super::log_log(area, x, y, ("step", "s_k / s_1 of Z"))?;
             for (k, line) in panel.lines.iter().enumerate() {
-                draw_band(&mut chart, line, colour(k), &format!("s{}/s1", k + 2))?;
+                chart.band(line, colour(k), &format!("s{}/s1", k + 2))?;
             }
             super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         }

@@ -6,7 +6,7 @@
 //! Every finished run with a recorded Hessian (`hessian = true`), coloured
 //! by its batch size B; hollow markers are runs with label noise.
 
-use super::{Drawn, Figure, Outcome, Plot, log_range, ordered_colour};
+use super::{Drawn, Figure, Lines, Outcome, Plot, log_range, ordered_colour};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -145,72 +145,42 @@ impl Plot for Stability {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let root = root.titled(FIGURE.title, super::title_style())?;
-        let areas = root.split_evenly((1, 2));
-        let red = RGBColor(214, 39, 40);
-
-        // ‖H‖_F against √B/η with the fitted line.
-        let area = super::titled(
-            &areas[0],
-            &[format!(
+        let titles = [
+            format!(
                 "‖H‖_F against √B/η: fitted C = {:.3}, largest ‖H‖_F·η/√B = {:.3}",
                 self.fit, self.max
-            )],
-        )?;
-        let xs = || self.ends.iter().map(|e| e.batch.sqrt() / e.eta);
-        let x = log_range(xs());
-        let y = log_range(
-            self.ends
-                .iter()
-                .map(|e| e.fro)
-                .chain([x.start * self.fit, x.end * self.fit]),
-        );
-        let mut chart = super::chart(
-            &area,
-            x.clone().log_scale(),
-            y.log_scale(),
-            ("√B/η", "‖H‖_F"),
-        )?;
-        chart.draw_series(
-            self.ends
-                .iter()
-                .map(|e| Circle::new((e.batch.sqrt() / e.eta, e.fro), 5, self.style(e))),
-        )?;
-        super::draw_line(
-            &mut chart,
-            [x.start, x.end].map(|v| (v, self.fit * v)),
-            red,
-            &format!("‖H‖_F = {:.3}·√B/η (fit)", self.fit),
-        )?;
+            ),
+            "tr H and λ_max(H) against 2/η".to_string(),
+        ];
+        let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| vec![titles[c].clone()])?;
+        // Each end point at (x(e), y(e)), in its run's style.
+        let at = |x: fn(&End) -> f64, y: fn(&End) -> f64| {
+            self.ends.iter().map(move |e| ((x(e), y(e)), self.style(e)))
+        };
+        let (over_b, over_eta): (fn(&End) -> f64, fn(&End) -> f64) =
+            (|e| e.batch.sqrt() / e.eta, |e| 2.0 / e.eta);
+
+        // ‖H‖_F against √B/η with the fitted line.
+        let x = log_range(self.ends.iter().map(over_b));
+        let fitted = [x.start, x.end].map(|v| (v, self.fit * v));
+        let y = log_range(self.ends.iter().map(|e| e.fro).chain(fitted.map(|p| p.1)));
+        let mut chart = super::log_log(&areas[0].2, x, y, ("√B/η", "‖H‖_F"))?;
+        chart.draw_series(at(over_b, |e| e.fro).map(|(p, s)| Circle::new(p, 5, s)))?;
+        let fit = format!("‖H‖_F = {:.3}·√B/η (fit)", self.fit);
+        chart.line(fitted, super::RED, &fit)?;
         self.batch_legend(&mut chart)?;
         super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         // tr H and λ_max against 2/η with y = 2/η.
-        let area = super::titled(&areas[1], &["tr H and λ_max(H) against 2/η".to_string()])?;
-        let x = log_range(self.ends.iter().map(|e| 2.0 / e.eta));
-        let y = log_range(
-            self.ends
-                .iter()
-                .flat_map(|e| [e.trace, e.lambda_max])
-                .chain([x.start, x.end]),
-        );
-        let mut chart = super::chart(
-            &area,
-            x.clone().log_scale(),
-            y.log_scale(),
-            ("2/η", "tr H, λ_max(H)"),
-        )?;
-        chart.draw_series(
-            self.ends
-                .iter()
-                .map(|e| Circle::new((2.0 / e.eta, e.trace), 5, self.style(e))),
-        )?;
-        chart.draw_series(
-            self.ends
-                .iter()
-                .map(|e| TriangleMarker::new((2.0 / e.eta, e.lambda_max), 7, self.style(e))),
-        )?;
-        super::draw_line(&mut chart, [x.start, x.end].map(|v| (v, v)), red, "y = 2/η")?;
+        let x = log_range(self.ends.iter().map(over_eta));
+        let ends = self.ends.iter().flat_map(|e| [e.trace, e.lambda_max]);
+        let y = log_range(ends.chain([x.start, x.end]));
+        let diagonal = [x.start, x.end].map(|v| (v, v));
+        let mut chart = super::log_log(&areas[1].2, x, y, ("2/η", "tr H, λ_max(H)"))?;
+        chart.draw_series(at(over_eta, |e| e.trace).map(|(p, s)| Circle::new(p, 5, s)))?;
+        let lambda = at(over_eta, |e| e.lambda_max);
+        chart.draw_series(lambda.map(|(p, s)| TriangleMarker::new(p, 7, s)))?;
+        chart.line(diagonal, super::RED, "y = 2/η")?;
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
             .label("tr H")
