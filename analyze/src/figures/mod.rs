@@ -102,9 +102,15 @@ pub fn cells_of_algorithm(grid: &Grid, algorithm: &str) -> Vec<usize> {
         .collect()
 }
 
+/// What drawing on a backend gives: `T`, or the backend's error.
+pub type Drawing<DB, T> =
+    std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
 /// The drawing result of a backend.
-pub type Drawn<DB> =
-    std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+pub type Drawn<DB> = Drawing<DB, ()>;
+
+/// A figure's panels: (row, column, area).
+pub type Panels<DB> = Vec<(usize, usize, DrawingArea<DB, Shift>)>;
 
 /// A figure's content, drawable on any backend.
 pub trait Plot {
@@ -357,10 +363,7 @@ pub fn chart<'a, DB, X, Y>(
     x: X,
     y: Y,
     desc: (&str, &str),
-) -> std::result::Result<
-    Chart<'a, DB, X::CoordDescType, Y::CoordDescType>,
-    DrawingAreaErrorKind<DB::ErrorType>,
->
+) -> Drawing<DB, Chart<'a, DB, X::CoordDescType, Y::CoordDescType>>
 where
     DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
@@ -390,7 +393,7 @@ where
 pub fn titled<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     lines: &[String],
-) -> std::result::Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
+) -> Drawing<DB, DrawingArea<DB, Shift>> {
     let mut area = area.clone();
     for line in lines {
         area = area.titled(line, caption_style())?;
@@ -517,10 +520,7 @@ pub fn log_log<'a, DB: DrawingBackend>(
     x: Range<f64>,
     y: Range<f64>,
     desc: (&str, &str),
-) -> std::result::Result<
-    Chart<'a, DB, LogCoord<f64>, LogCoord<f64>>,
-    DrawingAreaErrorKind<DB::ErrorType>,
-> {
+) -> Drawing<DB, Chart<'a, DB, LogCoord<f64>, LogCoord<f64>>> {
     chart(area, x.log_scale(), y.log_scale(), desc)
 }
 
@@ -530,7 +530,7 @@ pub fn cell_panels<'s, DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     figure: &str,
     labels: impl IntoIterator<Item = &'s str>,
-) -> std::result::Result<Vec<DrawingArea<DB, Shift>>, DrawingAreaErrorKind<DB::ErrorType>> {
+) -> Drawing<DB, Vec<DrawingArea<DB, Shift>>> {
     let titles = panel_titles(labels);
     let (rows, cols) = grid_shape(titles.len());
     let areas = panels(root, figure, (rows, cols), |r, c| {
@@ -551,10 +551,7 @@ pub fn row_panels<DB: DrawingBackend>(
     figure: &str,
     names: &[&str],
     groups: &[String],
-) -> std::result::Result<
-    Vec<(usize, usize, DrawingArea<DB, Shift>)>,
-    DrawingAreaErrorKind<DB::ErrorType>,
-> {
+) -> Drawing<DB, Panels<DB>> {
     panels(root, figure, (groups.len(), names.len()), |r, c| {
         vec![format!("{} — {}", names[c], groups[r])]
     })
@@ -567,10 +564,7 @@ pub fn panels<DB: DrawingBackend>(
     figure: &str,
     (rows, cols): (usize, usize),
     title: impl Fn(usize, usize) -> Vec<String>,
-) -> std::result::Result<
-    Vec<(usize, usize, DrawingArea<DB, Shift>)>,
-    DrawingAreaErrorKind<DB::ErrorType>,
-> {
+) -> Drawing<DB, Panels<DB>> {
     let root = root.titled(figure, title_style())?;
     root.split_evenly((rows, cols))
         .iter()

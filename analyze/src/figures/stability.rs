@@ -30,6 +30,9 @@ struct End {
     lambda_max: f64,
 }
 
+/// Where an end point goes on one axis.
+type Coordinate = fn(&End) -> f64;
+
 struct Stability {
     ends: Vec<End>,
     /// Distinct batch sizes, ascending (the colours).
@@ -154,11 +157,11 @@ impl Plot for Stability {
         ];
         let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| vec![titles[c].clone()])?;
         // Each end point at (x(e), y(e)), in its run's style.
-        let at = |x: fn(&End) -> f64, y: fn(&End) -> f64| {
+        let at = |x: Coordinate, y: Coordinate| {
             self.ends.iter().map(move |e| ((x(e), y(e)), self.style(e)))
         };
-        let (over_b, over_eta): (fn(&End) -> f64, fn(&End) -> f64) =
-            (|e| e.batch.sqrt() / e.eta, |e| 2.0 / e.eta);
+        let over_b: Coordinate = |e| e.batch.sqrt() / e.eta;
+        let over_eta: Coordinate = |e| 2.0 / e.eta;
 
         // ‖H‖_F against √B/η with the fitted line.
         let x = log_range(self.ends.iter().map(over_b));
