@@ -140,8 +140,17 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
 
     let stop = AtomicBool::new(false);
     let report = std::thread::scope(|s| {
+        // Stop shortly after the sweep has opened the dataset (its writer
+        // lock exists), whatever the machine's load: the runs, 0.2 s or more
+        // each, are then in flight.
         s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(300));
+            let writers = stopped.join(".writers");
+            let opened = || std::fs::read_dir(&writers).is_ok_and(|mut d| d.next().is_some());
+            let give_up = std::time::Instant::now() + Duration::from_secs(60);
+            while !opened() && std::time::Instant::now() < give_up {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(100));
             stop.store(true, Ordering::Relaxed);
         });
         run_plan(&plan, &stopped, &quiet(), &stop, &mut Alone).unwrap()
