@@ -3,6 +3,7 @@
 //! flags that would fail only once the job runs.
 
 mod cluster_support;
+mod sweep_common;
 
 use cluster_support::*;
 use std::process::{Command, Output};

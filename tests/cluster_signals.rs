@@ -5,6 +5,7 @@
 //! half-written checkpoint, and resuming still gives the same dataset.
 
 mod cluster_support;
+mod sweep_common;
 
 use cluster_support::*;
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -12,6 +13,7 @@ use sharpsweep_core::RunState;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
+use sweep_common::{assert_same_dataset, read_batches};
 
 /// Steps per run: about a second of CPU each, so a signal half a second in
 /// finds both workers inside a run.

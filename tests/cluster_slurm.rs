@@ -9,12 +9,14 @@
 //! Paths live under /tmp, which the job (on this machine) can read.
 
 mod cluster_support;
+mod sweep_common;
 
 use cluster_support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use sweep_common::assert_same_dataset;
 
 /// A job's scratch directory with a private binary and the grid.
 struct Job {

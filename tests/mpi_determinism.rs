@@ -6,37 +6,21 @@
 
 mod sweep_common;
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use sweep_common::*;
 use tempfile::tempdir;
 
-/// `mpirun -np 2 sharpsweep sweep GRID --out OUT`; fails rather than hangs.
+/// `mpirun -np 2 sharpsweep sweep GRID --out OUT`, which must succeed.
 fn mpirun_sweep(grid: &Path, out: &Path) -> String {
-    let mut child = Command::new("mpirun")
-        .args(["-np", "2", "--oversubscribe", "--bind-to", "none"])
-        .args(["-x", "RAYON_NUM_THREADS=1"])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .arg(env!("CARGO_BIN_EXE_sharpsweep"))
-        .arg("sweep")
-        .arg(grid)
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mpirun runs");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the MPI job hangs");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let o = child.wait_with_output().unwrap();
+    let args = [
+        OsStr::new("sweep"),
+        grid.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ];
+    let o = mpirun(&args, &[], Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
         o.status.success(),
@@ -71,7 +55,7 @@ fn two_mpi_ranks_write_the_same_dataset_as_one_thread() {
         names.iter().any(|n| n.starts_with("part-s1of2-")),
         "{names:?}"
     );
-    assert_same_content(&single, &ranks);
+    assert_same_dataset(&ranks, &single);
 
     // Resuming a finished dataset: both ranks end at once, in either order.
     for _ in 0..3 {
@@ -81,7 +65,7 @@ fn two_mpi_ranks_write_the_same_dataset_as_one_thread() {
             "{stdout}"
         );
     }
-    assert_same_content(&single, &ranks);
+    assert_same_dataset(&ranks, &single);
 }
 
 /// One long point (which the cost-balanced split gives to rank 0 alone) and

@@ -1,13 +1,9 @@
-//! What the cluster tests share: a private copy of the binary, a small grid
-//! whose runs last long enough to be interrupted, and an independent reader
-//! that compares two datasets the way a user would (every column but
-//! `wall_seconds`, sorted by run_id and step).
+//! What the cluster tests share: a private copy of the binary and a small
+//! grid whose runs last long enough to be interrupted. Datasets are read
+//! and compared with the sweep tests' reader (`sweep_common`).
 
 #![allow(dead_code)] // each test file uses a part
 
-use arrow_array::{Array, RecordBatch};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -68,95 +64,6 @@ pub fn sweep_command(bin: &Path, grid: &Path, out: &Path, extra: &[&str]) -> Com
     cmd
 }
 
-/// The rows of a dataset table (`runs` or `trajectories`), each as one
-/// string per column except `wall_seconds`, sorted; read with the parquet
-/// crate from every visible `*.parquet` in `dir/table`, as DuckDB's
-/// `read_parquet('dir/table/*.parquet')` would.
-pub fn rows(dir: &Path, table: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(table))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            !name.starts_with('.') && name.ends_with(".parquet")
-        })
-        .collect();
-    files.sort();
-    for file in files {
-        for batch in read_batches(&file) {
-            rows.extend(batch_rows(&batch));
-        }
-    }
-    rows.sort();
-    rows
-}
-
-pub fn read_batches(file: &Path) -> Vec<RecordBatch> {
-    let f = File::open(file).unwrap();
-    ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-        .build()
-        .unwrap()
-        .map(|b| b.unwrap())
-        .collect()
-}
-
-/// Each row as `name=value` strings in schema order; floats print with
-/// Rust's shortest round-trip form, so equal strings mean equal bits.
-fn batch_rows(batch: &RecordBatch) -> Vec<Vec<String>> {
-    let schema = batch.schema();
-    (0..batch.num_rows())
-        .map(|i| {
-            schema
-                .fields()
-                .iter()
-                .zip(batch.columns())
-                .filter(|(f, _)| f.name() != "wall_seconds")
-                .map(|(f, col)| format!("{}={:?}", f.name(), col.slice(i, 1)))
-                .collect()
-        })
-        .collect()
-}
-
-/// The value of column `name` in a row from [`rows`].
-pub fn cell<'a>(row: &'a [String], name: &str) -> &'a str {
-    let prefix = format!("{name}=");
-    row.iter()
-        .find_map(|c| c.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no column {name}"))
-}
-
-/// Asserts that two datasets hold the same runs and trajectories, with no
-/// run or (run, step) twice.
-pub fn assert_same_dataset(got: &Path, want: &Path) {
-    for (table, key) in [
-        ("runs", &["run_id"][..]),
-        ("trajectories", &["run_id", "step"][..]),
-    ] {
-        let (g, w) = (rows(got, table), rows(want, table));
-        assert!(!w.is_empty(), "{table} of {} is empty", want.display());
-        let mut keys: Vec<Vec<&str>> = g
-            .iter()
-            .map(|r| key.iter().map(|k| cell(r, k)).collect())
-            .collect();
-        keys.sort();
-        let n = keys.len();
-        keys.dedup();
-        assert_eq!(keys.len(), n, "{table} of {} repeats a key", got.display());
-        assert_eq!(g.len(), w.len(), "{table}: row counts differ");
-        for (a, b) in g.iter().zip(&w) {
-            assert_eq!(
-                a,
-                b,
-                "{table}: {} differs from {}",
-                got.display(),
-                want.display()
-            );
-        }
-    }
-}
-
 /// The checkpoint files in a dataset.
 pub fn checkpoints(dir: &Path) -> Vec<PathBuf> {
     match std::fs::read_dir(dir.join("checkpoints")) {
@@ -170,11 +77,7 @@ pub fn checkpoints(dir: &Path) -> Vec<PathBuf> {
 
 /// The number of run rows in a dataset (0 before the first part).
 pub fn run_count(dir: &Path) -> usize {
-    if dir.join("runs").is_dir() {
-        rows(dir, "runs").len()
-    } else {
-        0
-    }
+    crate::sweep_common::rows(dir, "runs").len()
 }
 
 /// Sends `signal` (USR1, TERM, KILL) to `pid` with kill(1), as a user would.

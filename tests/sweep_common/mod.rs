@@ -1,6 +1,7 @@
-//! Helpers of the sweep tests: run the real binary, and read a dataset's
-//! content independently of the engine (every column but wall_seconds,
-//! floats by their bits, rows sorted).
+//! Helpers of the sweep, MPI and cluster tests: run the real binary, and
+//! read a dataset's content independently of the engine, as a user's
+//! reader would (every column but wall_seconds, floats by their bits, rows
+//! sorted).
 
 #![allow(dead_code)]
 
@@ -10,7 +11,8 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
@@ -33,6 +35,40 @@ pub fn sweep(grid: &Path, out: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
+}
+
+/// `mpirun -np 2 sharpsweep ARGS…` (one rayon thread per rank, `exports`
+/// set on both ranks), as root too; kills the job and fails if it is not
+/// over within `limit`, so a hang fails the test instead of stalling it.
+pub fn mpirun(args: &[&std::ffi::OsStr], exports: &[&str], limit: Duration) -> Output {
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["-np", "2", "--oversubscribe", "--bind-to", "none"])
+        .args(["-x", "RAYON_NUM_THREADS=1"]);
+    for e in exports {
+        cmd.args(["-x", e]);
+    }
+    let mut child = cmd
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .arg(env!("CARGO_BIN_EXE_sharpsweep"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun runs");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "the MPI job hangs (killed after {limit:?}): {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
 
 pub fn write_grid(dir: &Path, text: &str) -> PathBuf {
@@ -65,7 +101,19 @@ pub fn parts(dir: &Path, table: &str) -> Vec<PathBuf> {
     v
 }
 
-fn cell(a: &dyn Array, i: usize) -> String {
+/// Every batch of a Parquet file, read with the parquet crate.
+pub fn read_batches(file: &Path) -> Vec<RecordBatch> {
+    let f = std::fs::File::open(file).unwrap();
+    ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+/// One value as text: floats by their bits, so equal text means equal bits.
+fn value(a: &dyn Array, i: usize) -> String {
     if a.is_null(i) {
         return "null".into();
     }
@@ -78,7 +126,7 @@ fn cell(a: &dyn Array, i: usize) -> String {
         DataType::List(_) => {
             let l = a.as_list::<i32>().value(i);
             (0..l.len())
-                .map(|j| cell(l.as_ref(), j))
+                .map(|j| value(l.as_ref(), j))
                 .collect::<Vec<_>>()
                 .join(";")
         }
@@ -86,7 +134,9 @@ fn cell(a: &dyn Array, i: usize) -> String {
     }
 }
 
-fn rows(batch: &RecordBatch) -> Vec<String> {
+/// Each row of `batch` as `name=value` cells in schema order, every
+/// column but `wall_seconds`.
+fn batch_rows(batch: &RecordBatch) -> Vec<Vec<String>> {
     let schema = batch.schema();
     (0..batch.num_rows())
         .map(|i| {
@@ -95,52 +145,75 @@ fn rows(batch: &RecordBatch) -> Vec<String> {
                 .iter()
                 .zip(batch.columns())
                 .filter(|(f, _)| f.name() != "wall_seconds")
-                .map(|(f, c)| format!("{}={}", f.name(), cell(c.as_ref(), i)))
-                .collect::<Vec<_>>()
-                .join("|")
+                .map(|(f, c)| format!("{}={}", f.name(), value(c.as_ref(), i)))
+                .collect()
         })
         .collect()
 }
 
-/// Every row of `dir/table`'s parts, sorted.
-pub fn table(dir: &Path, table: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in parts(dir, table) {
-        let f = std::fs::File::open(&p).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-            .build()
-            .unwrap();
-        for b in reader {
-            out.extend(rows(&b.unwrap()));
-        }
-    }
+/// The rows of `dir/table` (`runs` or `trajectories`) from every visible
+/// part, sorted, as DuckDB's `read_parquet('dir/table/*.parquet')` sees
+/// them; none before the first part.
+pub fn rows(dir: &Path, table: &str) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = parts(dir, table)
+        .iter()
+        .flat_map(|p| read_batches(p))
+        .flat_map(|b| batch_rows(&b))
+        .collect();
     out.sort();
     out
 }
 
+/// [`rows`] with each row's cells joined by `|`.
+pub fn table(dir: &Path, table: &str) -> Vec<String> {
+    rows(dir, table).iter().map(|r| r.join("|")).collect()
+}
+
+/// The value of column `name` in a row from [`rows`].
+pub fn cell<'a>(row: &'a [String], name: &str) -> &'a str {
+    let prefix = format!("{name}=");
+    row.iter()
+        .find_map(|c| c.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
 /// The run_ids of the runs table, sorted, duplicates kept.
 pub fn run_ids(dir: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = table(dir, "runs")
+    let mut ids: Vec<String> = rows(dir, "runs")
         .iter()
-        .map(|r| r.split('|').next().unwrap().to_string())
+        .map(|r| cell(r, "run_id").to_string())
         .collect();
     ids.sort();
     ids
 }
 
-/// Asserts two datasets hold the same runs and trajectories, and that
-/// neither holds a run twice.
-pub fn assert_same_content(a: &Path, b: &Path) {
-    let (ra, rb) = (table(a, "runs"), table(b, "runs"));
-    assert!(!ra.is_empty(), "{} is empty", a.display());
-    let mut ids = run_ids(b);
-    let n = ids.len();
-    ids.dedup();
-    assert_eq!(ids.len(), n, "{}: a run_id appears twice", b.display());
-    assert_eq!(ra.len(), rb.len(), "number of runs");
-    assert!(ra == rb, "runs tables differ");
-    let (ta, tb) = (table(a, "trajectories"), table(b, "trajectories"));
-    assert_eq!(ta.len(), tb.len(), "number of trajectory rows");
-    assert!(ta == tb, "trajectories tables differ");
+/// Asserts that dataset `got` holds the same runs and trajectories as
+/// `want` (every column but `wall_seconds`), with no run or (run, step)
+/// twice.
+pub fn assert_same_dataset(got: &Path, want: &Path) {
+    for (table, key) in [
+        ("runs", &["run_id"][..]),
+        ("trajectories", &["run_id", "step"][..]),
+    ] {
+        let (g, w) = (rows(got, table), rows(want, table));
+        assert!(!w.is_empty(), "{table} of {} is empty", want.display());
+        let mut keys: Vec<Vec<&str>> = g
+            .iter()
+            .map(|r| key.iter().map(|k| cell(r, k)).collect())
+            .collect();
+        keys.sort();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "{table} of {} repeats a key", got.display());
+        assert_eq!(g.len(), w.len(), "{table}: row counts differ");
+        if let Some((a, b)) = g.iter().zip(&w).find(|(a, b)| a != b) {
+            panic!(
+                "{table}: {} differs from {}:\n{}\n{}",
+                got.display(),
+                want.display(),
+                a.join("|"),
+                b.join("|")
+            );
+        }
+    }
 }
