@@ -23,7 +23,7 @@ fn one_thread_and_two_threads_write_the_same_dataset() {
     sweep(&grid, &b, &["--threads", "2", "--flush-runs", "5"]);
     assert_eq!(parts(&a, "runs").len(), 1);
     assert!(parts(&b, "runs").len() >= 9, "flushes every 5 runs");
-    assert_same_content(&a, &b);
+    assert_same_dataset(&b, &a);
     assert_eq!(run_ids(&a).len(), 48);
 }
 
@@ -50,7 +50,7 @@ fn shards_run_concurrently_on_one_directory_and_add_up_to_the_grid() {
         let o = c.wait_with_output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    assert_same_content(&whole, &sharded);
+    assert_same_dataset(&sharded, &whole);
 }
 
 /// A grid whose runs take a few milliseconds each, so a kill lands mid-flight.
@@ -99,7 +99,7 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_sweep() {
     }
     assert!(kills >= 2, "the sweep was killed mid-flight {kills} times");
     sweep(&grid, &killed, &["--threads", "2"]);
-    assert_same_content(&whole, &killed);
+    assert_same_dataset(&killed, &whole);
     assert!(
         std::fs::read_dir(killed.join("checkpoints"))
             .unwrap()
@@ -165,7 +165,7 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     let report = run_plan(&plan, &stopped, &quiet(), &never, &mut Alone).unwrap();
     assert!(!report.interrupted && report.complete(), "{report:?}");
     assert!(report.resumed >= 1, "{report:?}");
-    assert_same_content(&whole, &stopped);
+    assert_same_dataset(&stopped, &whole);
     assert_eq!(
         std::fs::read_dir(stopped.join("checkpoints"))
             .unwrap()
@@ -233,7 +233,7 @@ fn truncated_parts_are_moved_aside_and_their_runs_redone() {
 
     let o = sweep(&grid, &damaged, &["--threads", "1"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("unreadable"));
-    assert_same_content(&whole, &damaged);
+    assert_same_dataset(&damaged, &whole);
     let aside = std::fs::read_dir(damaged.join("corrupt")).unwrap().count();
     assert_eq!(
         aside, 4,
@@ -253,11 +253,11 @@ fn compaction_merges_parts_and_keeps_the_content() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(parts(&many, "runs").len(), 1);
     assert_eq!(parts(&many, "trajectories").len(), 1);
-    assert_same_content(&whole, &many);
+    assert_same_dataset(&many, &whole);
     // The dataset stays resumable: nothing left to run.
     let o = sweep(&grid, &many, &[]);
     assert!(String::from_utf8_lossy(&o.stdout).is_empty());
-    assert_same_content(&whole, &many);
+    assert_same_dataset(&many, &whole);
 }
 
 #[test]
@@ -282,7 +282,7 @@ fn a_crash_mid_compaction_never_counts_old_and_new_parts_twice() {
     let o = bin().arg("status").arg(&ds).output().unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("done             48"));
     sweep(&grid, &ds, &[]);
-    assert_same_content(&whole, &ds);
+    assert_same_dataset(&ds, &whole);
 }
 
 #[test]
@@ -355,4 +355,100 @@ fn a_second_sweep_on_a_busy_directory_is_refused() {
     }
     first.kill().unwrap();
     first.wait().unwrap();
+}
+
+#[test]
+fn retry_failed_reruns_failed_points_and_replaces_their_rows() {
+    let t = tempdir().unwrap();
+    let data = t.path().join("x.csv");
+    let mut cs = configs(200, 4);
+    cs[1].data = data.to_str().unwrap().parse().unwrap();
+    let plan = Plan::new("retry-test".into(), "null".into(), cs);
+    let (out, fresh) = (t.path().join("ds"), t.path().join("fresh"));
+    let never = AtomicBool::new(false);
+    // The data file is missing: the run fails, the others finish, all in
+    // one part (so retrying must rewrite a part that holds good runs too).
+    let report = run_plan(&plan, &out, &quiet(), &never, &mut Alone).unwrap();
+    assert_eq!((report.failed, report.finished), (1, 3), "{report:?}");
+    assert_eq!(parts(&out, "runs").len(), 1);
+
+    std::fs::write(&data, "0.1,0.2,0.3\n-0.4,0.5,0.6\n0.7,-0.8,0.9\n").unwrap();
+    let plain = run_plan(&plan, &out, &quiet(), &never, &mut Alone).unwrap();
+    assert_eq!(
+        plain.ran, 0,
+        "without --retry-failed a failed run stays done"
+    );
+    let retry = SweepOptions {
+        retry_failed: true,
+        ..quiet()
+    };
+    let report = run_plan(&plan, &out, &retry, &never, &mut Alone).unwrap();
+    assert_eq!(
+        (report.already_done, report.ran, report.failed),
+        (3, 1, 0),
+        "{report:?}"
+    );
+    // Same content as a sweep that never failed, no run_id twice.
+    run_plan(&plan, &fresh, &quiet(), &never, &mut Alone).unwrap();
+    assert_same_dataset(&out, &fresh);
+    assert!(
+        !table(&out, "runs")
+            .iter()
+            .any(|r| r.contains("status=failed"))
+    );
+    // Nothing failed is left: retrying again runs nothing.
+    let again = run_plan(&plan, &out, &retry, &never, &mut Alone).unwrap();
+    assert_eq!(again.ran, 0, "{again:?}");
+}
+
+#[test]
+fn retry_failed_with_a_shard_is_refused() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let o = bin()
+        .arg("sweep")
+        .arg(&grid)
+        .arg("--out")
+        .arg(t.path().join("ds"))
+        .args(["--shard", "0/2", "--retry-failed"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--retry-failed") && err.contains("0/2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_shard_of_another_count_than_the_dataset_uses_is_refused() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let ds = t.path().join("ds");
+    sweep(&grid, &ds, &["--shard", "0/2", "--threads", "1"]);
+    let before = table(&ds, "runs");
+    let o = bin()
+        .arg("sweep")
+        .arg(&grid)
+        .arg("--out")
+        .arg(&ds)
+        .args(["--shard", "1/3", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--shard 1/3") && err.contains("2 shards") && err.contains("--shard K/2"),
+        "{err}"
+    );
+    assert_eq!(table(&ds, "runs"), before, "nothing was touched");
+    // The other shard of the same count, and the whole grid, are welcome.
+    sweep(&grid, &ds, &["--shard", "1/2", "--threads", "1"]);
+    sweep(&grid, &ds, &["--threads", "1"]);
+    assert_eq!(run_ids(&ds).len(), 48);
+    // --force-new starts anew, with any count.
+    sweep(&grid, &ds, &["--force-new", "--threads", "1"]);
+    sweep(&grid, &ds, &["--shard", "0/3", "--threads", "1"]);
 }

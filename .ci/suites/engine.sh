@@ -3,7 +3,9 @@
 #  1. the Python reader test (pip-installed duckdb, pyarrow, pandas, pytest);
 #  2. determinism over 2 MPI ranks: build with --features mpi, run a grid
 #     under `mpirun -np 2` and compare its content with a 1-thread sweep
-#     (tests/mpi_determinism.rs, which needs the mpi build and mpirun).
+#     (tests/mpi_determinism.rs, which needs the mpi build and mpirun);
+#  3. a panic on one of 2 MPI ranks aborts the job promptly and the dataset
+#     resumes (tests/mpi_abort.rs).
 # Needs: apt libopenmpi-dev openmpi-bin libclang-dev python3-pip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,4 +16,4 @@ python3 -m pip install --quiet --break-system-packages duckdb pyarrow pandas pyt
 SHARPSWEEP="$TARGET/release/sharpsweep" python3 -m pytest -q tests/python/test_sweep_dataset.py
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-cargo test --release --workspace --features mpi --test mpi_determinism
+cargo test --release --workspace --features mpi --test mpi_determinism --test mpi_abort

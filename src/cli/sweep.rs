@@ -35,6 +35,9 @@ pub struct Args {
     /// Move an existing dataset in --out aside (to superseded-<time>/) and start anew.
     #[arg(long)]
     force_new: bool,
+    /// Run the points whose run failed (status `failed`) again, replacing their rows.
+    #[arg(long)]
+    retry_failed: bool,
     /// Checkpoint long runs every SECS seconds, so a kill loses at most that much.
     #[arg(long, value_name = "SECS")]
     checkpoint_every: Option<f64>,
@@ -117,6 +120,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         threads: args.threads,
         shard: assigned.shard,
         force_new: args.force_new,
+        retry_failed: args.retry_failed,
         checkpoint_every: args
             .checkpoint_every
             .map(|s| seconds("--checkpoint-every", s))

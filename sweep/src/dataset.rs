@@ -9,7 +9,7 @@
 //! DIR/checkpoints/<run_id>.ckpt      in-flight runs (see checkpoint.rs)
 //! DIR/corrupt/                       damaged files moved aside, never read
 //! DIR/superseded-<time>/             an older dataset moved aside by --force-new
-//! DIR/.lock, .lock-shard-K-of-N, .writers/<writer>.lock
+//! DIR/.lock, .lock-shard-K-of-N, .writers/<writer>.lock, .shard-count
 //! ```
 //!
 //! # The runs parts are the completion journal
@@ -33,8 +33,9 @@
 //! shards of a job array run concurrently on one directory while a second
 //! sweep of the whole grid, or of the same shard, is refused. Every writing
 //! process also holds `.writers/<writer>.lock`; an orphan is only deleted
-//! when its writer's lock can be taken, i.e. its writer is dead. Concurrent
-//! shards must use one shard count N (shards of different N overlap).
+//! when its writer's lock can be taken, i.e. its writer is dead. Shards of
+//! different counts N overlap, so the first shard records its N in
+//! `.shard-count` and a shard of another N is refused (until `--force-new`).
 //!
 //! # Compaction
 //! `compact` writes a merged trajectories part, then a merged runs part whose
@@ -55,7 +56,8 @@ use crate::error::{Result, SweepError};
 use crate::parquet_io::{FileMeta, sync_dir, temporary_name, write_atomic_with};
 use crate::schema::{KEY_TABLE, RunRecord, runs_batch, trajectory_batch};
 use crate::shard::Shard;
-use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_array::{Array, BooleanArray, RecordBatch, StringArray};
+use arrow_select::filter::filter_record_batch;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
@@ -64,7 +66,7 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -75,6 +77,8 @@ pub const CORRUPT: &str = "corrupt";
 pub const GRID_FILE: &str = "grid.json";
 pub const PROVENANCE_FILE: &str = "provenance.json";
 const LOCK: &str = ".lock";
+/// The number of shards the dataset is run in, recorded by its first shard.
+const SHARD_COUNT: &str = ".shard-count";
 const PROVENANCE_LOCK: &str = ".provenance.lock";
 const WRITERS: &str = ".writers";
 /// Metadata key of a compacted runs part: the JSON list of part names it replaces.
@@ -173,6 +177,40 @@ fn lock_file(path: &Path) -> Result<File> {
         .map_err(io(path))
 }
 
+/// Records `shard`'s count in a dataset run in shards for the first time,
+/// and refuses a shard of another count: shards of different counts
+/// overlap, and two processes running one point at once would write it
+/// twice. (`--force-new` starts anew with no count recorded.)
+fn check_shard_count(dir: &Path, shard: Shard) -> Result<()> {
+    let path = dir.join(SHARD_COUNT);
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    // Two first shards starting at once must agree on who records.
+    f.lock().map_err(io(&path))?;
+    let mut text = String::new();
+    f.read_to_string(&mut text).map_err(io(&path))?;
+    match text.trim() {
+        "" => {
+            f.write_all(format!("{}\n", shard.count).as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(io(&path))?;
+            sync_dir(dir).map_err(io(dir))
+        }
+        n if n == shard.count.to_string() => Ok(()),
+        n => Err(SweepError::Refused(format!(
+            "--shard {shard}: {} is being run in {n} shards ({SHARD_COUNT}) and shards of \
+             different counts overlap; use --shard K/{n} (under MPI: N × ranks = {n}), \
+             or --force-new to start the dataset anew",
+            dir.display()
+        ))),
+    }
+}
+
 impl Dataset {
     /// Opens `dir` (creating it unless reading) and takes the locks `access`
     /// needs; a lock held elsewhere is a [`SweepError::Locked`] refusal.
@@ -206,6 +244,7 @@ impl Dataset {
                     f.try_lock()
                         .map_err(|_| locked(&p, &format!("shard {s} is already being run")))?;
                     locks.push(f);
+                    check_shard_count(dir, s)?;
                 }
                 Access::Read => unreachable!(),
             }
@@ -301,6 +340,7 @@ impl Dataset {
 
     /// Moves every entry but the locks into `superseded-<time>/`.
     fn supersede(&self) -> Result<()> {
+        remove_if_present(&self.dir.join(SHARD_COUNT))?;
         let mut entries = Vec::new();
         for e in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let name = e.map_err(io(&self.dir))?.file_name();
@@ -587,6 +627,101 @@ impl Dataset {
             }
         }
         Ok((before, after))
+    }
+}
+
+impl Dataset {
+    /// `--retry-failed`: takes every failed run out of the dataset (see
+    /// [`Dataset::forget`]), so that the sweep runs it again; returns how
+    /// many. Needs the whole grid: a shard running beside this process could
+    /// be reading the parts it rewrites.
+    pub fn forget_failed(&mut self, shard: Shard) -> Result<usize> {
+        if !shard.is_all() {
+            return Err(SweepError::Refused(format!(
+                "--retry-failed needs the whole grid in one process or one MPI job, not shard \
+                 {shard} (shards running beside it could be reading the parts it rewrites)"
+            )));
+        }
+        let scan = self.scan(true)?;
+        let failed: BTreeSet<RunId> = scan
+            .done
+            .iter()
+            .filter(|(_, d)| d.status == crate::schema::STATUS_FAILED)
+            .map(|(id, _)| *id)
+            .collect();
+        self.forget(&failed, &scan)
+    }
+
+    /// Takes `runs` out of the dataset so that they count as not done
+    /// (`--retry-failed`): every part holding one is rewritten without
+    /// them, committed like a compaction (the new runs part names the part
+    /// it replaces), or deleted if nothing else is in it, runs part first.
+    /// The runs are never in two committed parts, and a crash at any point
+    /// leaves each either taken out or still in its old part. Returns how
+    /// many were taken out.
+    pub fn forget(&mut self, runs: &BTreeSet<RunId>, scan: &Scan) -> Result<usize> {
+        let mut by_part: BTreeMap<&str, usize> = BTreeMap::new();
+        for id in runs {
+            if let Some(done) = scan.done.get(id) {
+                *by_part.entry(&done.part).or_default() += 1;
+            }
+        }
+        let keep = |batch: &RecordBatch| -> Result<RecordBatch> {
+            let ids = batch
+                .column_by_name("run_id")
+                .and_then(|a| a.as_any().downcast_ref::<StringArray>())
+                .ok_or_else(|| SweepError::Refused("a part without run_id".into()))?;
+            let mask: BooleanArray = ids
+                .iter()
+                .map(|id| {
+                    Some(
+                        !id.and_then(|i| i.parse().ok())
+                            .is_some_and(|i| runs.contains(&i)),
+                    )
+                })
+                .collect();
+            filter_record_batch(batch, &mask)
+                .map_err(|e| SweepError::Refused(format!("filtering a part: {e}")))
+        };
+        for (&old, &count) in &by_part {
+            let (runs_path, traj_path) = (
+                self.dir.join(RUNS).join(old),
+                self.dir.join(TRAJECTORIES).join(old),
+            );
+            if count < scan.parts.get(old).copied().unwrap_or(0) {
+                let runs_left = read_all(&runs_path)?
+                    .iter()
+                    .map(keep)
+                    .collect::<Result<Vec<_>>>()?;
+                let mut traj_left = read_all(&traj_path)?
+                    .iter()
+                    .map(keep)
+                    .collect::<Result<Vec<_>>>()?;
+                if traj_left.is_empty() {
+                    traj_left.push(trajectory_batch(&[]));
+                }
+                let config = read_key(&runs_path, crate::schema::KEY_CONFIG)?.unwrap_or_default();
+                let name = self.next_part_name("retry");
+                let replaces = serde_json::to_string(&[old]).expect("names serialise");
+                self.write_pair(
+                    &name,
+                    &config,
+                    &traj_left,
+                    &runs_left,
+                    &[(KEY_REPLACES, replaces)],
+                )?;
+                remove_if_present(&traj_path)?;
+                remove_if_present(&runs_path)?;
+            } else {
+                remove_if_present(&runs_path)?;
+                remove_if_present(&traj_path)?;
+            }
+        }
+        for table in [RUNS, TRAJECTORIES] {
+            let d = self.dir.join(table);
+            sync_dir(&d).map_err(io(&d))?;
+        }
+        Ok(by_part.values().sum())
     }
 }
 

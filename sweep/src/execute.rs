@@ -25,7 +25,8 @@
 //! # Failures
 //! A run whose trainer errors (a vanished data file) or panics is recorded
 //! with status `failed` and its message, and the sweep goes on. Failed runs
-//! count as done; move the dataset aside (`--force-new`) to retry them.
+//! count as done; `retry_failed` (`--retry-failed`) takes them out of the
+//! dataset before the sweep starts, so they run again (Dataset::forget).
 
 use crate::checkpoint;
 use crate::dataset::{Access, Dataset, Identity, utc_now};
@@ -105,6 +106,8 @@ pub struct SweepOptions {
     pub shard: Shard,
     /// Move an existing dataset aside and start a new one.
     pub force_new: bool,
+    /// Run the points whose run failed again, replacing their rows.
+    pub retry_failed: bool,
     /// Checkpoint in-flight runs this often.
     pub checkpoint_every: Option<Duration>,
     /// Write a part after this many finished runs…
@@ -127,6 +130,7 @@ impl Default for SweepOptions {
             threads: None,
             shard: Shard::ALL,
             force_new: false,
+            retry_failed: false,
             checkpoint_every: None,
             flush_runs: 2000,
             flush_every: Duration::from_secs(30),
@@ -288,14 +292,26 @@ pub fn run_plan(
         .thread_name(|i| format!("sweep-{i}"))
         .build()
         .map_err(|e| SweepError::Refused(format!("--threads: {e}")))?;
+    // Two steps, each agreed on by every rank: a rank that fails stops all.
     let opened = (|| {
         let access = if shard.is_all() {
             Access::Exclusive
         } else {
             Access::Shard(shard)
         };
-        let ds = Dataset::open(out, access)?;
+        let mut ds = Dataset::open(out, access)?;
         ds.adopt(&plan.identity, opts.force_new)?;
+        // Rank 0 alone, before any rank scans.
+        if opts.retry_failed && team.rank() == 0 {
+            let forgotten = ds.forget_failed(opts.shard)?;
+            if forgotten > 0 && !opts.quiet {
+                eprintln!("--retry-failed: {forgotten} failed runs will run again");
+            }
+        }
+        Ok(ds)
+    })();
+    let mut ds = agree(team, opened)?;
+    let scanned = (|| {
         let scan = ds.scan(true)?;
         ds.record_provenance(serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
@@ -308,15 +324,9 @@ pub fn run_plan(
             "threads": pool.current_num_threads(),
             "started": utc_now(),
         }))?;
-        Ok((ds, scan))
+        Ok(scan)
     })();
-    if !team.all_ok(opened.is_ok()) {
-        return Err(opened.err().unwrap_or_else(|| SweepError::Rank {
-            rank: team.rank(),
-            message: "another rank could not open the dataset; nothing was run".into(),
-        }));
-    }
-    let (mut ds, scan) = opened?;
+    let scan = agree(team, scanned)?;
     for id in checkpoint::list(out) {
         if scan.done.contains_key(&id) {
             checkpoint::remove(out, id);
@@ -407,6 +417,7 @@ pub fn run_plan(
                     failure = Some(e);
                 }
                 oldest = None;
+                panic_if_testing(report.ran);
             }
             let done = report.already_done + report.ran;
             team.report(done);
@@ -427,6 +438,17 @@ pub fn run_plan(
         Some(e) => Err(e),
         None => Ok(job),
     }
+}
+
+/// `result` if every rank's step succeeded (a collective), else an error.
+fn agree<T>(team: &mut dyn Team, result: Result<T>) -> Result<T> {
+    if team.all_ok(result.is_ok()) {
+        return result;
+    }
+    Err(result.err().unwrap_or_else(|| SweepError::Rank {
+        rank: team.rank(),
+        message: "another rank could not open the dataset; nothing was run".into(),
+    }))
 }
 
 /// Writes the buffered runs as one pair of parts, sorted by run_id, and
@@ -519,6 +541,21 @@ impl Message {
             fresh: Vec::new(),
             resumed: false,
         }))
+    }
+}
+
+/// Fault injection for tests/mpi_abort.rs: with
+/// `SHARPSWEEP_TEST_PANIC_AFTER_RUNS=N` in the environment, the writer
+/// panics once it has committed N runs, as a bug in the engine would:
+/// outside any run, where nothing catches it.
+fn panic_if_testing(committed: usize) {
+    static AFTER: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let after = AFTER.get_or_init(|| {
+        let v = std::env::var("SHARPSWEEP_TEST_PANIC_AFTER_RUNS").ok()?;
+        v.parse().ok()
+    });
+    if after.is_some_and(|n| committed >= n) {
+        panic!("SHARPSWEEP_TEST_PANIC_AFTER_RUNS: panicking after {committed} runs");
     }
 }
 
