@@ -1,10 +1,26 @@
-//! Sweep overhead: 10 000 tiny runs (100 steps, 6 records each) through the
-//! whole engine on one thread (scheduling, channel, Arrow batches, zstd
-//! Parquet parts, fsync, renames), against the same runs trained in a bare
-//! loop with no engine at all. The gap is the engine's cost; see
-//! docs/performance.md.
+//! Sweep overhead: what the engine costs on top of the runs themselves, for
+//! grids of 10 000 tiny runs ((m, d, n) = (10, 3, 3), 4 log points: 5–6
+//! records a run) of 100, 1 000 and 10 000 steps. See docs/performance.md.
 //!
 //! `cargo bench --workspace --bench sweep_overhead`
+//!
+//! First, for each run length, the split of CPU time (user + system of the
+//! whole process, from /proc/self/stat, so that other load on the machine
+//! distorts it less than wall time), each part measured by its own loop
+//! over the same runs:
+//! * setup: `Trainer::new` of every run (data, initial weights, z*);
+//! * kernel: training every run to its end (`Trainer::new` + `run`), minus
+//!   setup and metrics;
+//! * metrics: every record's `Trainer::measure` (SVDs, Hessian trace, …),
+//!   measured by calling it again on each run's final state as many times
+//!   as the run recorded: what a researcher's own loop would pay too;
+//! * engine: a sweep of the same runs through `run_plan` on one worker
+//!   thread into a fresh dataset, minus the runs trained alone (setup,
+//!   kernel and metrics): scheduling, the channel to the writer, records,
+//!   Arrow batches, zstd Parquet parts, fsyncs.
+//!
+//! Then divan's wall-clock benchmarks of the 100-step grid: the runs in a
+//! bare loop, and as a sweep (points/s).
 
 use sharpsweep_core::{RunConfig, Trainer};
 use sharpsweep_sweep::{Alone, Plan, SweepOptions, run_plan};
@@ -12,10 +28,10 @@ use std::sync::atomic::AtomicBool;
 
 const POINTS: u64 = 10_000;
 
-fn tiny_runs() -> Vec<RunConfig> {
+fn tiny_runs(steps: u64) -> Vec<RunConfig> {
     (0..POINTS)
         .map(|seed| RunConfig {
-            steps: 100,
+            steps,
             log_points: 4,
             eta: 0.02,
             seed,
@@ -24,44 +40,138 @@ fn tiny_runs() -> Vec<RunConfig> {
         .collect()
 }
 
+/// CPU time (user + system, all threads) of this process so far, seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("Linux /proc");
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let field = |i: usize| -> f64 { rest.split(' ').nth(i).unwrap().parse().unwrap() };
+    // utime and stime (fields 14 and 15), in USER_HZ = 100 ticks per second.
+    (field(11) + field(12)) / 100.0
+}
+
+/// CPU seconds `f` takes.
+fn cpu<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = cpu_seconds();
+    let out = f();
+    (out, cpu_seconds() - start)
+}
+
+fn one_thread() -> SweepOptions {
+    SweepOptions {
+        threads: Some(1),
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+/// The sweep of `plan` into a fresh dataset in `dir`.
+fn sweep(plan: &Plan, dir: &tempfile::TempDir) {
+    let report = run_plan(
+        plan,
+        &dir.path().join("ds"),
+        &one_thread(),
+        &AtomicBool::new(false),
+        &mut Alone,
+    )
+    .unwrap();
+    assert_eq!(report.ran, plan.configs.len());
+}
+
+/// Trains every run of `configs` to its end; returns the records of each.
+fn train(configs: &[RunConfig]) -> Vec<usize> {
+    configs
+        .iter()
+        .map(|c| {
+            let mut t = Trainer::new(c).unwrap();
+            let mut k = 0;
+            t.run(|r| {
+                divan::black_box(r);
+                k += 1;
+            });
+            k
+        })
+        .collect()
+}
+
+/// Prints the CPU split of a sweep of 10 000 runs of `steps` steps. The
+/// runs and the sweep are timed twice, alternately, and the faster time of
+/// each kept: the engine's share is a difference of the two, and other load
+/// on the machine slows one or the other at random.
+fn split(steps: u64) {
+    let configs = tiny_runs(steps);
+    let (trainers, setup) = cpu(|| {
+        configs
+            .iter()
+            .map(|c| Trainer::new(c).unwrap())
+            .collect::<Vec<_>>()
+    });
+    drop(trainers);
+    let plan = Plan::new("bench".into(), "null".into(), configs.clone());
+    let (mut runs, mut total, mut records) = (f64::INFINITY, f64::INFINITY, Vec::new());
+    for _ in 0..2 {
+        let (r, t) = cpu(|| train(&configs));
+        (records, runs) = (r, runs.min(t));
+        let dir = tempfile::tempdir().unwrap();
+        total = total.min(cpu(|| sweep(&plan, &dir)).1);
+    }
+    // Each run's records, measured again on its final state.
+    let mut trainers: Vec<Trainer> = configs.iter().map(|c| Trainer::new(c).unwrap()).collect();
+    for t in &mut trainers {
+        t.run(|_| {});
+    }
+    let ((), metrics) = cpu(|| {
+        for (t, &k) in trainers.iter().zip(&records) {
+            for _ in 0..k {
+                divan::black_box(t.measure());
+            }
+        }
+    });
+    let kernel = runs - setup - metrics;
+    let engine = total - runs;
+    let pct = |x: f64| 100.0 * x / total;
+    println!(
+        "{steps:>6} {:>5.1} {:>8.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} | {:>5.1} % {:>5.1} % {:>5.1} % {:>5.1} % | {:>5.1} %",
+        records.iter().sum::<usize>() as f64 / records.len() as f64,
+        total,
+        setup,
+        kernel,
+        metrics,
+        engine,
+        pct(setup),
+        pct(kernel),
+        pct(metrics),
+        pct(engine),
+        100.0 * (total - kernel) / total,
+    );
+}
+
 fn main() {
+    println!("CPU seconds of a sweep of {POINTS} runs at (10, 3, 3) on one worker thread");
+    println!(
+        " steps  recs    sweep   setup  kernel metrics  engine |  setup  kernel metrics  engine | outside kernel"
+    );
+    for steps in [100, 1_000, 10_000] {
+        split(steps);
+    }
+    println!();
     divan::main();
 }
 
 /// The runs alone: what a sweep cannot avoid.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn train_without_engine(b: divan::Bencher) {
-    let configs = tiny_runs();
-    b.bench(|| {
-        for c in &configs {
-            let mut t = Trainer::new(c).unwrap();
-            divan::black_box(t.run(|r| {
-                divan::black_box(r);
-            }));
-        }
-    });
+    let configs = tiny_runs(100);
+    b.bench(|| train(&configs));
 }
 
 /// The same runs as a sweep into a fresh dataset, one worker thread.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn sweep_one_thread(b: divan::Bencher) {
-    let plan = Plan::new("bench".into(), "null".into(), tiny_runs());
-    let opts = SweepOptions {
-        threads: Some(1),
-        quiet: true,
-        ..Default::default()
-    };
+    let plan = Plan::new("bench".into(), "null".into(), tiny_runs(100));
     b.with_inputs(|| tempfile::tempdir().unwrap())
         .bench_values(|dir| {
-            let report = run_plan(
-                &plan,
-                &dir.path().join("ds"),
-                &opts,
-                &AtomicBool::new(false),
-                &mut Alone,
-            )
-            .unwrap();
-            assert_eq!(report.ran, POINTS as usize);
+            sweep(&plan, &dir);
             dir
         });
 }

@@ -58,15 +58,19 @@ impl Plan {
     /// A plan of `configs` (repeated run_ids kept once) for the grid with
     /// `fingerprint`, whose expansion `grid_json` is recorded in `grid.json`.
     pub fn new(fingerprint: String, grid_json: String, configs: Vec<RunConfig>) -> Plan {
+        let points = configs.into_iter().map(|c| (c.run_id(), c));
+        Plan::of_points(fingerprint, grid_json, points)
+    }
+
+    /// A plan of points whose run_ids are known.
+    fn of_points(
+        fingerprint: String,
+        grid_json: String,
+        points: impl Iterator<Item = (RunId, RunConfig)>,
+    ) -> Plan {
         let mut seen = HashSet::new();
-        let (configs, ids): (Vec<RunConfig>, Vec<RunId>) = configs
-            .into_iter()
-            .map(|c| {
-                let id = c.run_id();
-                (c, id)
-            })
-            .filter(|(_, id)| seen.insert(*id))
-            .unzip();
+        let (ids, configs): (Vec<RunId>, Vec<RunConfig>) =
+            points.filter(|(id, _)| seen.insert(*id)).unzip();
         Plan {
             identity: Identity {
                 fingerprint,
@@ -82,8 +86,8 @@ impl Plan {
 impl Plan {
     /// The plan of an expanded grid.
     pub fn from_grid(grid: &Grid) -> Plan {
-        let configs = grid.points.iter().map(|p| p.config.clone()).collect();
-        Plan::new(grid.fingerprint(), grid.to_json(), configs)
+        let points = grid.points.iter().map(|p| (p.run_id, p.config.clone()));
+        Plan::of_points(grid.fingerprint(), grid.to_json(), points)
     }
 }
 

@@ -12,7 +12,7 @@
 //! configuration. Every column is a pure function of the configuration
 //! except `wall_seconds`.
 
-use arrow_array::builder::{Float64Builder, ListBuilder};
+use arrow_array::builder::{Float64Builder, ListBuilder, StringBuilder};
 use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
@@ -129,8 +129,11 @@ impl Table {
         self.arrays.push(array);
     }
     fn utf8<S: AsRef<str>>(&mut self, name: &str, v: impl Iterator<Item = S>) {
-        let a: StringArray = v.map(|s| Some(s.as_ref().to_owned())).collect();
-        self.push(name, false, Arc::new(a));
+        let mut b = StringBuilder::new();
+        for s in v {
+            b.append_value(s);
+        }
+        self.push(name, false, Arc::new(b.finish()));
     }
     fn utf8_opt<'a>(&mut self, name: &str, v: impl Iterator<Item = Option<&'a str>>) {
         let a: StringArray = v.collect();
@@ -155,12 +158,11 @@ impl Table {
         self.push(name, true, Arc::new(a));
     }
     fn list<'a>(&mut self, name: &str, v: impl Iterator<Item = &'a [f64]>) {
-        let mut b = ListBuilder::new(Float64Builder::new()).with_field(Arc::new(Field::new(
-            "item",
-            DataType::Float64,
-            true,
-        )));
-        for xs in v {
+        let lists: Vec<&[f64]> = v.collect();
+        let values = Float64Builder::with_capacity(lists.iter().map(|l| l.len()).sum());
+        let mut b = ListBuilder::with_capacity(values, lists.len())
+            .with_field(Arc::new(Field::new("item", DataType::Float64, true)));
+        for xs in lists {
             b.values().append_slice(xs);
             b.append(true);
         }
@@ -311,7 +313,16 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
 /// The `trajectory` table: one row per `(run_id, record)`.
 pub fn trajectory_batch(rows: &[(RunId, &Metrics)]) -> RecordBatch {
     let mut t = Table::default();
-    t.utf8("run_id", rows.iter().map(|(id, _)| id.to_string()));
+    // A run's rows are consecutive: its id is formatted once.
+    let mut ids = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+    let mut last: Option<(RunId, String)> = None;
+    for (id, _) in rows {
+        if last.as_ref().is_none_or(|(l, _)| l != id) {
+            last = Some((*id, id.to_string()));
+        }
+        ids.append_value(&last.as_ref().expect("just set").1);
+    }
+    t.push("run_id", false, Arc::new(ids.finish()));
     t.i64("step", rows.iter().map(|(_, r)| r.step as i64));
     let metrics: Vec<&Metrics> = rows.iter().map(|(_, r)| *r).collect();
     metric_columns(&mut t, &metrics);
