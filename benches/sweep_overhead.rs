@@ -57,10 +57,13 @@ fn cpu<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (out, cpu_seconds() - start)
 }
 
+/// One worker, each run stepped alone as in the bare loop: the difference
+/// between the two is then the engine, not a faster (batched) kernel.
 fn one_thread() -> SweepOptions {
     SweepOptions {
         threads: Some(1),
         quiet: true,
+        batched: false,
         ..Default::default()
     }
 }
@@ -165,7 +168,8 @@ fn train_without_engine(b: divan::Bencher) {
     b.bench(|| train(&configs));
 }
 
-/// The same runs as a sweep into a fresh dataset, one worker thread.
+/// The same runs as a sweep into a fresh dataset, one worker thread, each
+/// run stepped alone.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn sweep_one_thread(b: divan::Bencher) {
     let plan = Plan::new("bench".into(), "null".into(), tiny_runs(100));
