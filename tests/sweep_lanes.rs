@@ -124,7 +124,7 @@ fn a_batched_sweep_of_a_mixed_grid_writes_the_rows_of_the_unbatched_one_bit_for_
         ..options(2, true)
     };
     let two = sweep_plan(&plan, &batched, &opts);
-    assert_same_content(&single, &batched);
+    assert_same_dataset(&batched, &single);
     assert_eq!(
         (one.finished, one.diverged, one.failed),
         (two.finished, two.diverged, two.failed)
@@ -185,7 +185,7 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
     // different groups, at different steps, and fresh runs step together.
     let report = sweep_plan(&plan, &stopped, &options(4, true));
     assert_eq!(report.resumed, 15, "{report:?}");
-    assert_same_content(&whole, &stopped);
+    assert_same_dataset(&stopped, &whole);
     assert_eq!(
         std::fs::read_dir(stopped.join("checkpoints"))
             .unwrap()
@@ -244,5 +244,5 @@ fn a_batched_sweep_killed_at_random_moments_resumes_to_the_unbatched_dataset() {
     }
     assert!(kills >= 2, "the sweep was killed mid-flight {kills} times");
     sweep(&grid_path, &killed, &["--threads", "2"]);
-    assert_same_content(&whole, &killed);
+    assert_same_dataset(&killed, &whole);
 }
