@@ -15,24 +15,11 @@ use std::time::{Duration, Instant};
 use sweep_common::*;
 use tempfile::tempdir;
 
-/// One very long point, which the cost-balanced split gives to rank 0
-/// alone (10⁹ steps: minutes of work), and ten short ones for rank 1.
-const GRID: &str = r#"
-seed = 11
-[[grid]]
-steps = 1000000000
-log_points = 5
-[[grid]]
-steps = 1000
-eta = [0.01, 0.02]
-seeds = 5
-log_points = 5
-"#;
-
 #[test]
 fn a_panicking_rank_aborts_the_job_and_the_runs_it_committed_resume() {
     let t = tempdir().unwrap();
-    let grid = write_grid(t.path(), GRID);
+    // Rank 0 gets a point of 10⁹ steps (minutes of work), rank 1 ten short ones.
+    let grid = write_grid(t.path(), &uneven_grid(1_000_000_000));
     let out = t.path().join("aborted");
     let args = [
         OsStr::new("sweep"),

@@ -88,6 +88,15 @@ seeds = 3
 log_points = 12
 "#;
 
+/// One point of `long_steps` steps, which the cost-balanced split of 2 MPI
+/// ranks gives to rank 0 alone, and ten short ones, for rank 1.
+pub fn uneven_grid(long_steps: u64) -> String {
+    format!(
+        "seed = 5\n[[grid]]\nsteps = {long_steps}\nlog_points = 5\n\
+         [[grid]]\nsteps = 1000\neta = [0.01, 0.02]\nseeds = 5\nlog_points = 5\n"
+    )
+}
+
 /// The visible `*.parquet` files of `dir/table`.
 pub fn parts(dir: &Path, table: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join(table))
