@@ -405,14 +405,11 @@ fn retry_failed_reruns_failed_points_and_replaces_their_rows() {
 fn retry_failed_with_a_shard_is_refused() {
     let t = tempdir().unwrap();
     let grid = write_grid(t.path(), SMALL_GRID);
-    let o = bin()
-        .arg("sweep")
-        .arg(&grid)
-        .arg("--out")
-        .arg(t.path().join("ds"))
-        .args(["--shard", "0/2", "--retry-failed"])
-        .output()
-        .unwrap();
+    let o = try_sweep(
+        &grid,
+        &t.path().join("ds"),
+        &["--shard", "0/2", "--retry-failed"],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -428,14 +425,7 @@ fn a_shard_of_another_count_than_the_dataset_uses_is_refused() {
     let ds = t.path().join("ds");
     sweep(&grid, &ds, &["--shard", "0/2", "--threads", "1"]);
     let before = table(&ds, "runs");
-    let o = bin()
-        .arg("sweep")
-        .arg(&grid)
-        .arg("--out")
-        .arg(&ds)
-        .args(["--shard", "1/3", "--quiet"])
-        .output()
-        .unwrap();
+    let o = try_sweep(&grid, &ds, &["--shard", "1/3"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");

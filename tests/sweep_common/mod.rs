@@ -20,7 +20,18 @@ pub fn bin() -> Command {
 
 /// Runs `sharpsweep sweep GRID --out OUT ARGS… --quiet`, asserting success.
 pub fn sweep(grid: &Path, out: &Path, args: &[&str]) -> Output {
-    let o = bin()
+    let o = try_sweep(grid, out, args);
+    assert!(
+        o.status.success(),
+        "sweep failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Runs `sharpsweep sweep GRID --out OUT ARGS… --quiet`, which may fail.
+pub fn try_sweep(grid: &Path, out: &Path, args: &[&str]) -> Output {
+    bin()
         .arg("sweep")
         .arg(grid)
         .arg("--out")
@@ -28,13 +39,7 @@ pub fn sweep(grid: &Path, out: &Path, args: &[&str]) -> Output {
         .args(args)
         .arg("--quiet")
         .output()
-        .expect("sharpsweep runs");
-    assert!(
-        o.status.success(),
-        "sweep failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
+        .expect("sharpsweep runs")
 }
 
 /// `mpirun -np 2 sharpsweep ARGS…` (one rayon thread per rank, `exports`
