@@ -419,26 +419,36 @@ fn retry_failed_with_a_shard_is_refused() {
 }
 
 #[test]
-fn a_shard_of_another_count_than_the_dataset_uses_is_refused() {
+fn a_shard_is_refused_while_shards_of_another_count_run_and_welcome_after() {
     let t = tempdir().unwrap();
     let grid = write_grid(t.path(), SMALL_GRID);
     let ds = t.path().join("ds");
     sweep(&grid, &ds, &["--shard", "0/2", "--threads", "1"]);
     let before = table(&ds, "runs");
+    // Shard 1/2 running: it holds its lock, as a live shard process does.
+    let running = std::fs::File::create(ds.join(".lock-shard-1-of-2")).unwrap();
+    running.lock().unwrap();
     let o = try_sweep(&grid, &ds, &["--shard", "1/3"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("--shard 1/3") && err.contains("2 shards") && err.contains("--shard K/2"),
+        err.contains("--shard 1/3") && err.contains("shards of 2") && err.contains("--shard K/2"),
         "{err}"
     );
     assert_eq!(table(&ds, "runs"), before, "nothing was touched");
-    // The other shard of the same count, and the whole grid, are welcome.
-    sweep(&grid, &ds, &["--shard", "1/2", "--threads", "1"]);
-    sweep(&grid, &ds, &["--threads", "1"]);
-    assert_eq!(run_ids(&ds).len(), 48);
-    // --force-new starts anew, with any count.
-    sweep(&grid, &ds, &["--force-new", "--threads", "1"]);
-    sweep(&grid, &ds, &["--shard", "0/3", "--threads", "1"]);
+    drop(running);
+    // Once no shard of count 2 runs, a dataset half done in 2 shards is
+    // finished in 3, with every point exactly once.
+    for k in 0..3 {
+        sweep(
+            &grid,
+            &ds,
+            &["--shard", &format!("{k}/3"), "--threads", "1"],
+        );
+    }
+    let mut ids = run_ids(&ds);
+    assert_eq!(ids.len(), 48);
+    ids.dedup();
+    assert_eq!(ids.len(), 48, "no run written twice");
 }

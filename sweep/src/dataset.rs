@@ -9,7 +9,7 @@
 //! DIR/checkpoints/<run_id>.ckpt      in-flight runs (see checkpoint.rs)
 //! DIR/corrupt/                       damaged files moved aside, never read
 //! DIR/superseded-<time>/             an older dataset moved aside by --force-new
-//! DIR/.lock, .lock-shard-K-of-N, .writers/<writer>.lock, .shard-count
+//! DIR/.lock, .lock-shard-K-of-N, .writers/<writer>.lock
 //! ```
 //!
 //! # The runs parts are the completion journal
@@ -34,8 +34,9 @@
 //! sweep of the whole grid, or of the same shard, is refused. Every writing
 //! process also holds `.writers/<writer>.lock`; an orphan is only deleted
 //! when its writer's lock can be taken, i.e. its writer is dead. Shards of
-//! different counts N overlap, so the first shard records its N in
-//! `.shard-count` and a shard of another N is refused (until `--force-new`).
+//! different counts N overlap, so a shard is refused while a shard of
+//! another count holds its lock; once those have stopped, any count may go
+//! on with the dataset.
 //!
 //! # Compaction
 //! `compact` writes a merged trajectories part, then a merged runs part whose
@@ -66,7 +67,7 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -78,7 +79,6 @@ pub const GRID_FILE: &str = "grid.json";
 pub const PROVENANCE_FILE: &str = "provenance.json";
 const LOCK: &str = ".lock";
 /// The number of shards the dataset is run in, recorded by its first shard.
-const SHARD_COUNT: &str = ".shard-count";
 const PROVENANCE_LOCK: &str = ".provenance.lock";
 const WRITERS: &str = ".writers";
 /// Metadata key of a compacted runs part: the JSON list of part names it replaces.
@@ -177,38 +177,33 @@ fn lock_file(path: &Path) -> Result<File> {
         .map_err(io(path))
 }
 
-/// Records `shard`'s count in a dataset run in shards for the first time,
-/// and refuses a shard of another count: shards of different counts
-/// overlap, and two processes running one point at once would write it
-/// twice. (`--force-new` starts anew with no count recorded.)
-fn check_shard_count(dir: &Path, shard: Shard) -> Result<()> {
-    let path = dir.join(SHARD_COUNT);
-    let mut f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(io(&path))?;
-    // Two first shards starting at once must agree on who records.
-    f.lock().map_err(io(&path))?;
-    let mut text = String::new();
-    f.read_to_string(&mut text).map_err(io(&path))?;
-    match text.trim() {
-        "" => {
-            f.write_all(format!("{}\n", shard.count).as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(io(&path))?;
-            sync_dir(dir).map_err(io(dir))
+/// Refuses `shard` while shards of another count are running on `dir`:
+/// shards of different counts overlap, and two processes running one point
+/// at once would write it twice. Shards that ran before (finished, killed,
+/// preempted) hold no lock, so a dataset can be continued with any count,
+/// or by an MPI job with another number of ranks.
+fn refuse_running_shards_of_another_count(dir: &Path, shard: Shard) -> Result<()> {
+    for e in fs::read_dir(dir).map_err(io(dir))? {
+        let name = e.map_err(io(dir))?.file_name();
+        let Some(count) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".lock-shard-"))
+            .and_then(|n| n.split_once("-of-"))
+            .and_then(|(_, count)| count.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let path = dir.join(&name);
+        if count != shard.count && lock_file(&path)?.try_lock_shared().is_err() {
+            return Err(SweepError::Refused(format!(
+                "--shard {shard}: shards of {count} are running on {} now, and shards of \
+                 different counts overlap; use --shard K/{count} (under MPI: N × ranks = \
+                 {count}) or wait until they finish",
+                dir.display()
+            )));
         }
-        n if n == shard.count.to_string() => Ok(()),
-        n => Err(SweepError::Refused(format!(
-            "--shard {shard}: {} is being run in {n} shards ({SHARD_COUNT}) and shards of \
-             different counts overlap; use --shard K/{n} (under MPI: N × ranks = {n}), \
-             or --force-new to start the dataset anew",
-            dir.display()
-        ))),
     }
+    Ok(())
 }
 
 impl Dataset {
@@ -244,7 +239,7 @@ impl Dataset {
                     f.try_lock()
                         .map_err(|_| locked(&p, &format!("shard {s} is already being run")))?;
                     locks.push(f);
-                    check_shard_count(dir, s)?;
+                    refuse_running_shards_of_another_count(dir, s)?;
                 }
                 Access::Read => unreachable!(),
             }
@@ -340,7 +335,6 @@ impl Dataset {
 
     /// Moves every entry but the locks into `superseded-<time>/`.
     fn supersede(&self) -> Result<()> {
-        remove_if_present(&self.dir.join(SHARD_COUNT))?;
         let mut entries = Vec::new();
         for e in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let name = e.map_err(io(&self.dir))?.file_name();
