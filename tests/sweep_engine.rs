@@ -242,6 +242,31 @@ fn truncated_parts_are_moved_aside_and_their_runs_redone() {
 }
 
 #[test]
+fn status_into_a_pipe_its_reader_closed_exits_cleanly() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let ds = t.path().join("ds");
+    sweep(&grid, &ds, &["--threads", "1"]);
+    // As `sharpsweep status DIR | head -0`: the reader is gone before the
+    // dataset has been read, so every write meets a broken pipe.
+    let mut child = bin()
+        .arg("status")
+        .arg(&ds)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.is_empty(),
+        "{:?}: {err}",
+        o.status
+    );
+}
+
+#[test]
 fn compaction_merges_parts_and_keeps_the_content() {
     let t = tempdir().unwrap();
     let grid = write_grid(t.path(), SMALL_GRID);

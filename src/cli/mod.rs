@@ -9,7 +9,15 @@ pub mod status;
 pub mod sweep;
 
 use std::fmt;
+use std::io::Write;
 use std::process::ExitCode;
+
+/// Prints `text` to stdout. A reader that closed the pipe early
+/// (`sharpsweep status DIR | head`) is not an error worth a panic, which is
+/// what `print!` does on a broken pipe.
+pub fn print_text(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
 
 /// A failure the CLI reports as one line on stderr, with an exit code that
 /// says whether the input was wrong (2) or the work failed (1).

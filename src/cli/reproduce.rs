@@ -72,7 +72,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         _ => DEFAULT,
     };
     if args.print_grid {
-        print!("{}", preset.grid);
+        super::print_text(preset.grid);
         return Ok(());
     }
     let grid = Grid::from_toml(preset.grid, &[])

@@ -9,7 +9,6 @@ use sharpsweep_core::{
 use sharpsweep_sweep::parquet_io::{FileMeta, write_atomic};
 use sharpsweep_sweep::progress::{Progress, clock, human};
 use sharpsweep_sweep::schema::{RunRecord, runs_batch, trajectory_batch};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -237,6 +236,5 @@ fn print_summary(r: &RunRecord, out: &Path) {
         );
     }
     text += &format!("  written to {}\n", out.display());
-    // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    super::print_text(&text);
 }

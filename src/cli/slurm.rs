@@ -82,7 +82,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
             match &job.write {
                 Some(file) => write_script(file, &script),
                 None => {
-                    print!("{script}");
+                    super::print_text(&script);
                     Ok(())
                 }
             }

@@ -15,28 +15,36 @@ pub fn main(args: Args) -> Result<(), CliError> {
     let s = Dataset::open(&args.dir, Access::Read)
         .and_then(|d| d.summary())
         .map_err(sweep_error)?;
-    println!("{}: {} points", args.dir.display(), s.total);
-    println!("  done       {:>8}", s.done);
-    println!("    finished {:>8}", s.finished);
-    println!("    diverged {:>8}", s.diverged);
-    println!("    failed   {:>8}", s.failed);
-    println!("  pending    {:>8}", s.pending);
-    println!("    in-flight checkpoints {}", s.checkpointed);
-    println!("  part files {:>8}", s.parts);
+    let mut out = format!(
+        "{}: {} points\n  done       {:>8}\n    finished {:>8}\n    diverged {:>8}\n    \
+         failed   {:>8}\n  pending    {:>8}\n    in-flight checkpoints {}\n  \
+         part files {:>8}\n",
+        args.dir.display(),
+        s.total,
+        s.done,
+        s.finished,
+        s.diverged,
+        s.failed,
+        s.pending,
+        s.checkpointed,
+        s.parts
+    );
     if s.corrupt > 0 {
-        println!(
-            "  unreadable part files: {} (the next sweep moves them to corrupt/ and redoes their runs)",
+        out += &format!(
+            "  unreadable part files: {} (the next sweep moves them to corrupt/ and redoes \
+             their runs)\n",
             s.corrupt
         );
     }
     if s.orphans > 0 {
-        println!(
-            "  orphaned trajectory parts of dead writers: {} (removed by the next sweep)",
+        out += &format!(
+            "  orphaned trajectory parts of dead writers: {} (removed by the next sweep)\n",
             s.orphans
         );
     }
     if s.duplicates > 0 {
-        println!("  runs found twice: {}", s.duplicates);
+        out += &format!("  runs found twice: {}\n", s.duplicates);
     }
+    super::print_text(&out);
     Ok(())
 }

@@ -90,7 +90,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
                 names.join(", ")
             ))
         })?;
-        print!("{text}");
+        super::print_text(text);
         return Ok(());
     }
     let path = args.grid.clone().unwrap_or_default();
@@ -99,7 +99,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
     let grid = Grid::from_toml(&text, &args.set)
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     if args.dry_run {
-        print!("{}", grid.dry_run_summary(10));
+        super::print_text(&grid.dry_run_summary(10));
         return Ok(());
     }
     let out = args.out.clone().unwrap_or_default();
