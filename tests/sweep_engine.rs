@@ -274,6 +274,12 @@ fn compaction_merges_parts_and_keeps_the_content() {
     sweep(&grid, &whole, &["--threads", "1"]);
     sweep(&grid, &many, &["--threads", "2", "--flush-runs", "3"]);
     assert!(parts(&many, "runs").len() >= 16);
+    // Runs of many rows are written before flush-runs of them gather: with
+    // a limit of one row, every run is a part of its own.
+    let by_rows = t.path().join("by-rows");
+    sweep(&grid, &by_rows, &["--threads", "2", "--flush-rows", "1"]);
+    assert_eq!(parts(&by_rows, "runs").len(), 48);
+    assert_same_dataset(&by_rows, &whole);
     let o = bin().arg("compact").arg(&many).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(parts(&many, "runs").len(), 1);

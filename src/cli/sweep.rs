@@ -44,6 +44,10 @@ pub struct Args {
     /// Write a part file after this many finished runs.
     #[arg(long, default_value_t = 2000, hide = true)]
     flush_runs: usize,
+    /// Write a part file once the runs not yet written recorded this many
+    /// trajectory rows (bounds the writer's memory for long trajectories).
+    #[arg(long, default_value_t = 1 << 15, hide = true)]
+    flush_rows: usize,
     /// Write a part file at least this often (seconds) while runs finish.
     #[arg(long, default_value_t = 30.0, hide = true)]
     flush_secs: f64,
@@ -126,6 +130,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
             .map(|s| seconds("--checkpoint-every", s))
             .transpose()?,
         flush_runs: args.flush_runs.max(1),
+        flush_rows: args.flush_rows.max(1),
         flush_every: seconds("--flush-secs", args.flush_secs)?,
         quiet: args.quiet,
         command: std::env::args().collect(),

@@ -116,6 +116,9 @@ pub struct SweepOptions {
     pub checkpoint_every: Option<Duration>,
     /// Write a part after this many finished runs…
     pub flush_runs: usize,
+    /// …or once their trajectory rows reach this many (what bounds the
+    /// writer's memory when runs record many rows each)…
+    pub flush_rows: usize,
     /// …or when the oldest unwritten run is this old.
     pub flush_every: Duration,
     /// No progress output.
@@ -137,6 +140,7 @@ impl Default for SweepOptions {
             retry_failed: false,
             checkpoint_every: None,
             flush_runs: 2000,
+            flush_rows: 1 << 15,
             flush_every: Duration::from_secs(30),
             quiet: false,
             command: std::env::args().collect(),
@@ -277,6 +281,13 @@ pub(crate) struct Outcome {
     resumed: bool,
 }
 
+impl Outcome {
+    /// Its trajectory rows, saved and fresh.
+    fn rows(&self) -> usize {
+        self.saved.iter().map(RecordBatch::num_rows).sum::<usize>() + self.fresh.len()
+    }
+}
+
 /// Runs `plan` into the dataset at `out` until every point of this
 /// process's shard is done or `stop` is set. See the module doc.
 pub fn run_plan(
@@ -371,6 +382,7 @@ pub fn run_plan(
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Message>();
     let mut buffer: Vec<Outcome> = Vec::new();
+    let mut buffered_rows = 0;
     let mut failure = None;
     std::thread::scope(|s| {
         let (items, next, halt) = (&items, &next, &halt);
@@ -407,6 +419,7 @@ pub fn run_plan(
             let msg = rx.recv_timeout(Duration::from_millis(100));
             match msg {
                 Ok(Message::Done(o)) => {
+                    buffered_rows += o.rows();
                     buffer.push(*o);
                     oldest.get_or_insert_with(Instant::now);
                 }
@@ -415,12 +428,14 @@ pub fn run_plan(
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
-            if failure.is_none() && (buffer.len() >= opts.flush_runs || due) {
+            let full = buffer.len() >= opts.flush_runs || buffered_rows >= opts.flush_rows;
+            if failure.is_none() && (full || due) {
                 if let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report) {
                     halt.store(true, Ordering::Relaxed);
                     failure = Some(e);
                 }
                 oldest = None;
+                buffered_rows = 0;
                 panic_if_testing(report.ran);
             }
             let done = report.already_done + report.ran;
