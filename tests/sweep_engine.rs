@@ -6,7 +6,6 @@ mod sweep_common;
 
 use sharpsweep_core::RunConfig;
 use sharpsweep_sweep::{Alone, Plan, SweepOptions, run_plan};
-use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,39 +63,13 @@ seeds = 6
 log_points = 15
 "#;
 
-fn random_millis(lo: u64, hi: u64) -> u64 {
-    lo + RandomState::new().hash_one(std::time::SystemTime::now()) % (hi - lo)
-}
-
 #[test]
 fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_sweep() {
     let t = tempdir().unwrap();
     let grid = write_grid(t.path(), KILL_GRID);
     let (whole, killed) = (t.path().join("whole"), t.path().join("killed"));
     sweep(&grid, &whole, &["--threads", "2"]);
-    let mut kills = 0;
-    for _ in 0..6 {
-        let mut child = bin()
-            .args(["sweep", "--threads", "2", "--quiet", "--flush-runs", "3"])
-            .args(["--flush-secs", "0.05", "--checkpoint-every", "0.02"])
-            .arg(&grid)
-            .arg("--out")
-            .arg(&killed)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(random_millis(30, 400)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
-        }
-        child.wait().unwrap();
-        // Whatever the moment, the committed runs are never duplicated.
-        let mut ids = run_ids(&killed);
-        let n = ids.len();
-        ids.dedup();
-        assert_eq!(ids.len(), n, "a run_id appears twice after a kill");
-    }
+    let kills = sweep_killed_at_random_moments(&grid, &killed, 6);
     assert!(kills >= 2, "the sweep was killed mid-flight {kills} times");
     sweep(&grid, &killed, &["--threads", "2"]);
     assert_same_dataset(&killed, &whole);

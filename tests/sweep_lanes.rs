@@ -9,9 +9,7 @@ use sharpsweep_core::batch::BatchKey;
 use sharpsweep_sweep::lanes::{Item, items};
 use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, SweepReport, run_plan};
 use std::collections::HashSet;
-use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use sweep_common::*;
@@ -208,10 +206,6 @@ sigma = [0.0, 0.05]
 seeds = 3
 "#;
 
-fn random_millis(lo: u64, hi: u64) -> u64 {
-    lo + RandomState::new().hash_one(std::time::SystemTime::now()) % (hi - lo)
-}
-
 #[test]
 fn a_batched_sweep_killed_at_random_moments_resumes_to_the_unbatched_dataset() {
     let t = tempdir().unwrap();
@@ -220,28 +214,7 @@ fn a_batched_sweep_killed_at_random_moments_resumes_to_the_unbatched_dataset() {
     assert!(groups(&plan, 2).len() >= 8);
     let (whole, killed) = (t.path().join("whole"), t.path().join("killed"));
     sweep_plan(&plan, &whole, &options(2, false));
-    let mut kills = 0;
-    for _ in 0..6 {
-        let mut child = bin()
-            .args(["sweep", "--threads", "2", "--quiet", "--flush-runs", "3"])
-            .args(["--flush-secs", "0.05", "--checkpoint-every", "0.02"])
-            .arg(&grid_path)
-            .arg("--out")
-            .arg(&killed)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(random_millis(30, 400)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
-        }
-        child.wait().unwrap();
-        let mut ids = run_ids(&killed);
-        let n = ids.len();
-        ids.dedup();
-        assert_eq!(ids.len(), n, "a run_id appears twice after a kill");
-    }
+    let kills = sweep_killed_at_random_moments(&grid_path, &killed, 6);
     assert!(kills >= 2, "the sweep was killed mid-flight {kills} times");
     sweep(&grid_path, &killed, &["--threads", "2"]);
     assert_same_dataset(&killed, &whole);

@@ -10,6 +10,7 @@ use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -230,4 +231,35 @@ pub fn assert_same_dataset(got: &Path, want: &Path) {
             );
         }
     }
+}
+
+/// Starts `sharpsweep sweep GRID --out OUT` (2 threads, frequent parts and
+/// checkpoints) `times` times and SIGKILLs it after a random 30–400 ms,
+/// checking after each kill that no committed run_id appears twice.
+/// Returns how many times it was killed mid-flight (not already finished).
+pub fn sweep_killed_at_random_moments(grid: &Path, out: &Path, times: usize) -> usize {
+    let mut kills = 0;
+    for _ in 0..times {
+        let mut child = bin()
+            .args(["sweep", "--threads", "2", "--quiet", "--flush-runs", "3"])
+            .args(["--flush-secs", "0.05", "--checkpoint-every", "0.02"])
+            .arg(grid)
+            .arg("--out")
+            .arg(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let millis = 30 + RandomState::new().hash_one(std::time::SystemTime::now()) % 370;
+        std::thread::sleep(Duration::from_millis(millis));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let mut ids = run_ids(out);
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "a run_id appears twice after a kill");
+    }
+    kills
 }
