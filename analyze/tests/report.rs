@@ -2,18 +2,17 @@
 //! crate, checked against values computed by hand; every figure decoded;
 //! the HTML's links resolved; bad input refused with one clear error.
 
+mod support;
+
 use arrow_array::builder::{Float64Builder, LargeListBuilder, ListBuilder};
 use arrow_array::{
     Array, ArrayRef, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
 };
-use arrow_schema::{Field, Schema};
-use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 use serde_json::json;
 use sharpsweep_analyze::{AnalyzeError, Options, Outcome, report};
 use std::path::Path;
 use std::sync::Arc;
+use support::write_parquet;
 
 /// The schema version the reader understands: what sharpsweep writes now.
 const CURRENT: &str = sharpsweep_analyze::SCHEMA_VERSION;
@@ -96,34 +95,9 @@ fn runs() -> Vec<Run> {
     v
 }
 
-fn props(version: &str) -> WriterProperties {
-    WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "sharpsweep.schema_version".into(),
-            version.to_string(),
-        )]))
-        .set_max_row_group_row_count(Some(7))
-        .build()
-}
-
+/// Small row groups, so the reader's streaming over them is exercised.
 fn write(path: &Path, columns: Vec<(&str, ArrayRef)>, version: &str) {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
-    let mut w = ArrowWriter::try_new(
-        std::fs::File::create(path).unwrap(),
-        batch.schema(),
-        Some(props(version)),
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_parquet(path, columns, version, 7);
 }
 
 /// Strings and lists as sharpsweep writes them, or in their Large forms

@@ -7,12 +7,11 @@
 //!
 //! One test in this binary: it counts the heap of the whole process.
 
+mod support;
+
 use arrow_array::builder::{Float64Builder, ListBuilder};
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{Field, Schema};
-use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::{KeyValue, ParquetMetaData};
-use parquet::file::properties::WriterProperties;
+use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::json;
 use sharpsweep_analyze::{Options, report};
@@ -20,6 +19,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::write_parquet;
 
 /// The system allocator, counting the bytes in use and their peak.
 struct Counting;
@@ -99,26 +99,7 @@ fn lists(v: impl Iterator<Item = Vec<f64>>) -> ArrayRef {
 }
 
 fn write(path: &Path, columns: Vec<(&str, ArrayRef)>) {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
-    let props = WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "sharpsweep.schema_version".into(),
-            sharpsweep_analyze::SCHEMA_VERSION.to_string(),
-        )]))
-        .set_max_row_group_row_count(Some(8192))
-        .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_parquet(path, columns, sharpsweep_analyze::SCHEMA_VERSION, 8192);
 }
 
 fn dataset(dir: &Path, runs: &[Run]) {
