@@ -11,7 +11,7 @@ use divan::{Bencher, black_box};
 use sharpsweep_core::activation::CubicLinear;
 use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics::{self, Dynamics};
-use sharpsweep_core::kernel::{Dynamic, gemm_step, label_noise_step};
+use sharpsweep_core::kernel::{Dynamic, QUAD, gemm_step, pack_theta, quads, single_step};
 use sharpsweep_core::rng::Streams;
 use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Trainer};
 
@@ -110,12 +110,16 @@ fn batched_10_3_3<const THREADS: usize>(bencher: Bencher, runs: usize) {
         });
 }
 
-/// The two kernel paths on the same step: the direct kernel against faer's
-/// GEMM (sequential), at sizes around the switch-over.
+/// The two kernel paths on the same step: the direct single-run kernel (d
+/// and ⌈m/4⌉ at run time here, as for sizes without a specialisation)
+/// against faer's GEMM (sequential), at sizes around the switch-over.
 #[divan::bench(args = [(10, 3, 3), (32, 16, 8), (64, 32, 16), (100, 50, 20), (256, 128, 64), (512, 512, 128)], consts = [false, true], sample_count = 10)]
 fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usize)) {
     let (problem, _, state) = bare_run(&config(m, d, n, 1));
     let mut theta = state.theta;
+    let mut packed = vec![[0.0; QUAD]; d * quads(m)];
+    pack_theta(&theta, m, d, &mut packed);
+    let mut coef = vec![[0.0; QUAD]; n * quads(m)];
     let noise = vec![0.01; n];
     let mut scratch = vec![0.0; n * m];
     let eta = 1e-6;
@@ -133,17 +137,18 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
                 &mut scratch,
             )
         } else {
-            label_noise_step::<_, _, 1>(
+            single_step(
                 CubicLinear { beta: 1.0 },
                 Dynamic(d),
+                Dynamic(quads(m)),
                 m,
-                problem.x.as_chunks().0,
-                problem.y.as_chunks().0,
-                noise.as_chunks().0,
-                &[2.0 * eta / n as f64],
-                theta.as_chunks_mut().0,
-                scratch.as_chunks_mut().0,
-            )[0]
+                &problem.x,
+                &problem.y,
+                &noise,
+                2.0 * eta / n as f64,
+                &mut packed,
+                &mut coef,
+            )
         }
     });
 }

@@ -1,22 +1,31 @@
-//! The step kernel: one label-noise (S)GD step on the two-layer net, the
+//! The step kernels: one label-noise (S)GD step on the two-layer net, the
 //! hot loop of every sweep (SCIENCE.md §2.1):
 //!
 //! `r_i = f(x_i) − y_i − ξ_i`, `θ_j ← θ_j − (2η/B) Σ_{i∈B} r_i φ'(z_ij) x_i`.
 //!
-//! One kernel, [`label_noise_step`], serves a single run and a batch of runs
-//! stepped together ([`crate::batch`]): every value is an array of `L`
-//! lanes, one lane per run (structure of arrays, the way `jax.vmap`
-//! batches). A single run is `L = 1`; a batch is `L = LANES`, where the loops
-//! over lanes are unit-stride and the compiler turns them into SIMD. Since
-//! each lane runs exactly the same sequence of IEEE operations as a single
-//! run, batched and unbatched results are bit-identical by construction.
+//! Two direct kernels perform the same IEEE operations per value:
+//! * [`single_step`], one run vectorised over the neurons j: Θ is held
+//!   transposed in blocks of [`QUAD`] neurons ([`pack_theta`]), so
+//!   `z_i· = Σ_k x_ik θ_·k` is a few 4-wide vector operations per k and the
+//!   sum over j has no long chain of dependent adds;
+//! * [`label_noise_step`], `L` runs at once ([`crate::batch`]): every value
+//!   is an array of `L` lanes, one lane per run (structure of arrays, the
+//!   way `jax.vmap` batches), the loops over lanes unit-stride SIMD.
 //!
-//! The order of floating-point operations, per lane (the contract):
+//! Both follow this order of floating-point operations, per run (the
+//! contract), so batched and unbatched results are bit-identical:
 //! * `z_ij = ((0 + x_i1 θ_j1) + x_i2 θ_j2) + …` in k order;
-//! * `f_i = ((0 + φ(z_i1)) + φ(z_i2)) + …` in j order;
+//! * `f_i = (P_0 + P_1) + (P_2 + P_3)`, four striped partial sums
+//!   `P_s = ((0 + φ(z_is)) + φ(z_i,s+4)) + φ(z_i,s+8) + …` over the
+//!   `j ≡ s (mod 4)` in increasing order (a partial with no term is `+0`);
 //! * `r_i = (f_i − y_i) − ξ_i`, `loss = (0 + r_1²) + …` in batch order;
 //! * `c_ij = φ'(z_ij) · ((2η/B) · r_i)`;
 //! * `θ_jk ← θ_jk − c_ij x_ik`, one subtraction per batch row, in batch order.
+//!
+//! (Until the striped `f_i`, the sum over j was one chain in j order; the
+//! change altered results in their last bits, see docs/performance.md.)
+//! No multiply–add is ever fused (Rust does not contract `a * b + c`), so the
+//! baseline x86-64 and AVX2 builds give the same bits on every machine.
 //!
 //! Large runs (see [`uses_gemm`]) take a different, also deterministic
 //! path through faer's GEMM ([`gemm_step`]).
@@ -122,23 +131,27 @@ pub fn label_noise_step<A: Phi, D: Dim, const L: usize>(
         .zip(ys)
         .zip(noise)
     {
-        let mut f = [0.0; L];
-        for (tj, c) in theta.chunks_exact(d).zip(crow.iter_mut()) {
-            let mut z = [0.0; L];
-            for (x, t) in xi.iter().zip(tj) {
-                for l in 0..L {
-                    z[l] += x[l] * t[l];
-                }
+        // The striped partial sums P_s of f_i (module doc): neurons in
+        // blocks of four, so that s is known at compile time, then the rest.
+        let mut part = [[0.0; L]; QUAD];
+        let full = m / QUAD;
+        let (t_full, t_rest) = theta.split_at(full * QUAD * d);
+        let (c_full, c_rest) = crow.split_at_mut(full * QUAD);
+        for (tq, cq) in t_full
+            .chunks_exact(QUAD * d)
+            .zip(c_full.as_chunks_mut::<QUAD>().0)
+        {
+            for s in 0..QUAD {
+                neuron(act, xi, &tq[s * d..(s + 1) * d], &mut cq[s], &mut part[s]);
             }
-            for l in 0..L {
-                let (p, dp) = act.phi_d1(z[l]);
-                f[l] += p;
-                c[l] = dp;
-            }
+        }
+        for (s, (tj, c)) in t_rest.chunks_exact(d).zip(c_rest).enumerate() {
+            neuron(act, xi, tj, c, &mut part[s]);
         }
         let mut s = [0.0; L];
         for l in 0..L {
-            let r = f[l] - y[l] - xi_noise[l];
+            let f = (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
+            let r = f - y[l] - xi_noise[l];
             loss[l] += r * r;
             s[l] = scale[l] * r;
         }
@@ -150,24 +163,174 @@ pub fn label_noise_step<A: Phi, D: Dim, const L: usize>(
             *c = v;
         }
     }
-    for (xi, crow) in xs.chunks_exact(d).zip(coef.chunks_exact(m)) {
-        for (tj, c) in theta.chunks_exact_mut(d).zip(crow) {
-            for (t, x) in tj.iter_mut().zip(xi) {
-                // Whole lane vectors in, then out: with every load before
-                // the store, the compiler need not prove that θ does not
-                // alias c or x, and emits one vector op per 4 lanes.
-                let (c, x, mut v) = (*c, *x, *t);
+    // Each θ_jk is loaded once, takes its B subtractions in batch order in
+    // registers, and is stored once.
+    for (j, tj) in theta.chunks_exact_mut(d).enumerate() {
+        for (k, t) in tj.iter_mut().enumerate() {
+            let mut v = *t;
+            for (xi, crow) in xs.chunks_exact(d).zip(coef.chunks_exact(m)) {
+                let (c, x) = (crow[j], xi[k]);
                 for l in 0..L {
                     v[l] -= c[l] * x[l];
                 }
-                *t = v;
             }
+            *t = v;
         }
     }
     for v in &mut loss {
         *v /= b as f64;
     }
     loss
+}
+
+/// Neurons per block of the single-run kernel: one AVX2 vector of f64, and
+/// the number of striped partial sums of `f_i` (module doc).
+pub const QUAD: usize = 4;
+
+/// A block of [`QUAD`] neurons' values.
+pub type Quad = [f64; QUAD];
+
+/// Blocks of [`QUAD`] neurons covering m neurons.
+pub fn quads(m: usize) -> usize {
+    m.div_ceil(QUAD)
+}
+
+/// Θ (m×d, row-major) into the layout of [`single_step`]: k-major, each k's
+/// m values `θ_·k` in [`quads`]`(m)` blocks, the padding zero.
+pub fn pack_theta(theta: &[f64], m: usize, d: usize, packed: &mut [Quad]) {
+    let nq = quads(m);
+    packed.fill([0.0; QUAD]);
+    for (j, row) in theta.chunks_exact(d).enumerate() {
+        for (k, &v) in row.iter().enumerate() {
+            packed[k * nq + j / QUAD][j % QUAD] = v;
+        }
+    }
+}
+
+/// The inverse of [`pack_theta`].
+pub fn unpack_theta(packed: &[Quad], m: usize, d: usize, theta: &mut [f64]) {
+    let nq = quads(m);
+    for (j, row) in theta.chunks_exact_mut(d).enumerate() {
+        for (k, v) in row.iter_mut().enumerate() {
+            *v = packed[k * nq + j / QUAD][j % QUAD];
+        }
+    }
+}
+
+/// One step of one run, vectorised over the neurons; returns the noisy batch
+/// loss `(1/B) Σ r_i²` (non-finite once the run has diverged). The same bits
+/// as [`label_noise_step`] with one lane.
+///
+/// `nq` is [`quads`]`(m)`, a compile-time constant for small m like `dim`
+/// (then every loop but the one over batch rows unrolls). `xs` holds the B
+/// batch rows (B×d, row-major), `ys` and `noise` their labels and label
+/// noise, `scale` is `2η/B`; `theta` is Θ packed by [`pack_theta`] (d·nq
+/// blocks), `coef` is B·nq blocks of scratch. The padding neurons are masked
+/// out of `f_i` and get `c_ij = 0`, so their θ stay zero.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn single_step<A: Phi, D: Dim, Q: Dim>(
+    act: A,
+    dim: D,
+    nq: Q,
+    m: usize,
+    xs: &[f64],
+    ys: &[f64],
+    noise: &[f64],
+    scale: f64,
+    theta: &mut [Quad],
+    coef: &mut [Quad],
+) -> f64 {
+    let (d, nq) = (dim.get(), nq.get());
+    let b = ys.len();
+    assert!(
+        nq == quads(m)
+            && theta.len() == d * nq
+            && coef.len() >= b * nq
+            && xs.len() == b * d
+            && noise.len() == b
+    );
+    // All ones on real neurons, zero on the last block's padding.
+    let mut tail = [0u64; QUAD];
+    for (w, t) in tail.iter_mut().enumerate() {
+        if (nq - 1) * QUAD + w < m {
+            *t = u64::MAX;
+        }
+    }
+    let mut loss = 0.0;
+    for i in 0..b {
+        let xi = &xs[i * d..(i + 1) * d];
+        let crow = &mut coef[i * nq..(i + 1) * nq];
+        let mut part = [0.0; QUAD];
+        for q in 0..nq {
+            let mut z = [0.0; QUAD];
+            for k in 0..d {
+                let (x, t) = (xi[k], theta[k * nq + q]);
+                for w in 0..QUAD {
+                    z[w] += x * t[w];
+                }
+            }
+            let mask = if q + 1 == nq { tail } else { [u64::MAX; QUAD] };
+            let mut c = [0.0; QUAD];
+            for w in 0..QUAD {
+                let (p, dp) = act.phi_d1(z[w]);
+                part[w] += f64::from_bits(p.to_bits() & mask[w]);
+                c[w] = f64::from_bits(dp.to_bits() & mask[w]);
+            }
+            crow[q] = c;
+        }
+        let r = striped_total(part) - ys[i] - noise[i];
+        loss += r * r;
+        let s = scale * r;
+        for c in crow.iter_mut() {
+            for v in c.iter_mut() {
+                *v *= s;
+            }
+        }
+    }
+    for k in 0..d {
+        for q in 0..nq {
+            let mut t = theta[k * nq + q];
+            for i in 0..b {
+                let (c, x) = (coef[i * nq + q], xs[i * d + k]);
+                for w in 0..QUAD {
+                    t[w] -= c[w] * x;
+                }
+            }
+            theta[k * nq + q] = t;
+        }
+    }
+    loss / b as f64
+}
+
+/// `f_i` from its striped partial sums `P_0 … P_3` (module doc), for
+/// kernels of other algorithms that follow the same order (SAM).
+#[inline(always)]
+pub fn striped_total(part: [f64; QUAD]) -> f64 {
+    (part[0] + part[1]) + (part[2] + part[3])
+}
+
+/// Neuron j on batch row i, in every lane: `z_ij`, `P_s += φ(z_ij)` and
+/// `c_ij = φ'(z_ij)` (scaled by the row's residual later).
+#[inline(always)]
+fn neuron<A: Phi, const L: usize>(
+    act: A,
+    xi: &[[f64; L]],
+    tj: &[[f64; L]],
+    c: &mut [f64; L],
+    part: &mut [f64; L],
+) {
+    let mut z = [0.0; L];
+    for (x, t) in xi.iter().zip(tj) {
+        for l in 0..L {
+            z[l] += x[l] * t[l];
+        }
+    }
+    for l in 0..L {
+        let (p, dp) = act.phi_d1(z[l]);
+        part[l] += p;
+        c[l] = dp;
+    }
 }
 
 /// One step of a single large run through faer's GEMM, sequential
@@ -227,7 +390,7 @@ pub fn gemm_step<A: Phi>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activation::{Activation, CubicLinear, Tanh};
+    use crate::activation::{Activation, CubicLinear, Softplus, Tanh};
     use crate::data::Problem;
     use crate::model::loss_gradient;
 
@@ -312,6 +475,55 @@ mod tests {
             assert!((a[k] - want).abs() < 1e-14, "direct θ[{k}]");
             assert!((b[k] - want).abs() < 1e-14, "gemm θ[{k}]");
         }
+    }
+
+    /// The single-run kernel (neurons as vector lanes, Θ packed) and the
+    /// batch kernel with one lane (runs as lanes) follow one operation order,
+    /// so they agree bit for bit — for every m (padding of the last block of
+    /// four neurons, m < 4), with φ(0) ≠ 0 (softplus: padding must not count),
+    /// and with d fixed or not.
+    #[test]
+    fn the_single_run_kernel_gives_the_bits_of_the_batch_kernel() {
+        fn check<A: Phi, D: Dim, Q: Dim>(act: A, dim: D, nq: Q, m: usize) {
+            let (n, d) = (3, dim.get());
+            let x: Vec<f64> = (0..n * d).map(|k| (k as f64 * 0.91).sin()).collect();
+            let p = Problem::new(n, d, x, vec![0.1, -0.5, 0.9]);
+            let mut lane: Vec<f64> = (0..m * d).map(|k| (k as f64 * 0.3).cos()).collect();
+            let mut packed = vec![[0.0; QUAD]; d * quads(m)];
+            pack_theta(&lane, m, d, &mut packed);
+            let mut coef = vec![[0.0; QUAD]; n * quads(m)];
+            for step in 0..200 {
+                let noise = [0.01 * step as f64, -0.03, 0.02];
+                let want = direct(act, &p, &noise, 0.01, &mut lane);
+                let got = single_step(
+                    act,
+                    dim,
+                    nq,
+                    m,
+                    &p.x,
+                    &p.y,
+                    &noise,
+                    2.0 * 0.01 / n as f64,
+                    &mut packed,
+                    &mut coef,
+                );
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "m = {m}: loss at step {step}"
+                );
+            }
+            let mut theta = vec![0.0; m * d];
+            unpack_theta(&packed, m, d, &mut theta);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&theta), bits(&lane), "m = {m}: Θ");
+        }
+        for m in [1, 2, 3, 4, 5, 7, 8, 10, 13, 16, 21] {
+            check(Softplus, Fixed::<3>, Dynamic(quads(m)), m);
+            check(CubicLinear { beta: 0.7 }, Dynamic(5), Dynamic(quads(m)), m);
+        }
+        check(Tanh, Fixed::<2>, Fixed::<3>, 10);
+        check(Softplus, Fixed::<3>, Fixed::<2>, 6);
     }
 
     #[test]

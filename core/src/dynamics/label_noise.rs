@@ -11,7 +11,9 @@ use super::Dynamics;
 use crate::activation::{Activation, Phi};
 use crate::config::{NoiseKind, RunConfig};
 use crate::data::Problem;
-use crate::kernel::{Dim, gemm_step, label_noise_step, uses_gemm};
+use crate::kernel::{
+    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_step, unpack_theta, uses_gemm,
+};
 use crate::rng;
 use crate::state::{RunState, Status};
 use crate::{with_dim, with_phi};
@@ -62,10 +64,7 @@ impl Draws {
         if self.sigma > 0.0 {
             let noise = &mut self.noise[..steps * b];
             match self.kind {
-                NoiseKind::Gaussian => {
-                    rng::fill_normal(&mut state.noise_rng, noise);
-                    noise.iter_mut().for_each(|v| *v *= self.sigma);
-                }
+                NoiseKind::Gaussian => rng::fill_normal(&mut state.noise_rng, self.sigma, noise),
                 NoiseKind::Rademacher => {
                     for v in noise {
                         *v = self.sigma * rng::rademacher(&mut state.noise_rng);
@@ -90,44 +89,31 @@ pub struct LabelNoise {
     /// σ and B, for the flow clock [`Dynamics::time`].
     sigma: f64,
     batch: usize,
-    diverge_loss: f64,
+    inputs: StepInputs,
+    /// GEMM path: kernel scratch, B×m.
+    coef: Vec<f64>,
+    /// Direct path: Θ packed for [`single_step`] while stepping, and its
+    /// B·⌈m/4⌉ blocks of scratch.
+    packed: Vec<Quad>,
+    coef_q: Vec<Quad>,
+}
+
+/// What every step reads besides Θ: the draws and, for mini-batches, the
+/// gathered batch rows; and when to call a run diverged.
+struct StepInputs {
     draws: Draws,
     /// The batch rows X_B (B×d) and labels of a mini-batch step.
     xs: Vec<f64>,
     ys: Vec<f64>,
-    /// Kernel scratch, B×m.
-    coef: Vec<f64>,
+    diverge_loss: f64,
 }
 
-impl LabelNoise {
-    pub fn new(c: &RunConfig) -> Self {
-        let b = c.batch();
-        Self {
-            act: c.activation(),
-            m: c.m,
-            eta: c.eta,
-            sigma: c.sigma,
-            batch: b,
-            diverge_loss: c.diverge_loss,
-            draws: Draws::new(c),
-            xs: vec![0.0; b * c.d],
-            ys: vec![0.0; b],
-            coef: vec![0.0; b * c.m],
-        }
-    }
-
+impl StepInputs {
+    /// Takes `steps` steps (fewer if the run diverges) with `kernel`,
+    /// drawing the randomness in bulk.
     #[inline(always)]
-    fn advance_with<A: Phi, D: Dim>(
-        &mut self,
-        act: A,
-        dim: D,
-        p: &Problem,
-        state: &mut RunState,
-        steps: u64,
-    ) {
-        let (m, d, b) = (self.m, p.d, self.ys.len());
-        let gemm = uses_gemm(m, d, b);
-        let scale = [2.0 * self.eta / b as f64];
+    fn run(&mut self, p: &Problem, state: &mut RunState, steps: u64, mut kernel: impl Kernel) {
+        let b = self.ys.len();
         let mut left = steps;
         while left > 0 {
             let chunk = left.min(BULK_STEPS as u64) as usize;
@@ -145,31 +131,7 @@ impl LabelNoise {
                 } else {
                     (&p.x, &p.y)
                 };
-                let loss = if gemm {
-                    gemm_step(
-                        act,
-                        d,
-                        m,
-                        xs,
-                        ys,
-                        noise,
-                        self.eta,
-                        &mut state.theta,
-                        &mut self.coef,
-                    )
-                } else {
-                    label_noise_step::<A, D, 1>(
-                        act,
-                        dim,
-                        m,
-                        xs.as_chunks().0,
-                        ys.as_chunks().0,
-                        noise.as_chunks().0,
-                        &scale,
-                        state.theta.as_chunks_mut().0,
-                        self.coef.as_chunks_mut().0,
-                    )[0]
-                };
+                let loss = kernel.step(xs, ys, noise, &mut state.theta);
                 state.step += 1;
                 if loss.is_nan() || loss > self.diverge_loss {
                     state.status = Status::Diverged;
@@ -182,6 +144,134 @@ impl LabelNoise {
     }
 }
 
+/// One step given X_B, y_B, ξ and Θ (row-major m×d), returning the loss.
+/// (A trait rather than a closure, so that the step is inlined into the AVX2
+/// build: a closure would be one function shared by both builds.)
+trait Kernel {
+    fn step(&mut self, xs: &[f64], ys: &[f64], noise: &[f64], theta: &mut [f64]) -> f64;
+}
+
+/// The direct kernel on Θ packed by [`pack_theta`] (the row-major Θ is
+/// unpacked when the steps are done).
+struct Direct<'a, A, D, Q> {
+    act: A,
+    dim: D,
+    nq: Q,
+    m: usize,
+    scale: f64,
+    packed: &'a mut [Quad],
+    coef: &'a mut [Quad],
+}
+
+impl<A: Phi, D: Dim, Q: Dim> Kernel for Direct<'_, A, D, Q> {
+    #[inline(always)]
+    fn step(&mut self, xs: &[f64], ys: &[f64], noise: &[f64], _: &mut [f64]) -> f64 {
+        single_step(
+            self.act,
+            self.dim,
+            self.nq,
+            self.m,
+            xs,
+            ys,
+            noise,
+            self.scale,
+            self.packed,
+            self.coef,
+        )
+    }
+}
+
+struct Gemm<'a, A> {
+    act: A,
+    d: usize,
+    m: usize,
+    eta: f64,
+    z: &'a mut [f64],
+}
+
+impl<A: Phi> Kernel for Gemm<'_, A> {
+    #[inline(always)]
+    fn step(&mut self, xs: &[f64], ys: &[f64], noise: &[f64], theta: &mut [f64]) -> f64 {
+        gemm_step(
+            self.act, self.d, self.m, xs, ys, noise, self.eta, theta, self.z,
+        )
+    }
+}
+
+impl LabelNoise {
+    pub fn new(c: &RunConfig) -> Self {
+        let b = c.batch();
+        Self {
+            act: c.activation(),
+            m: c.m,
+            eta: c.eta,
+            sigma: c.sigma,
+            batch: b,
+            inputs: StepInputs {
+                draws: Draws::new(c),
+                xs: vec![0.0; b * c.d],
+                ys: vec![0.0; b],
+                diverge_loss: c.diverge_loss,
+            },
+            coef: vec![0.0; b * c.m],
+            packed: vec![[0.0; QUAD]; c.d * quads(c.m)],
+            coef_q: vec![[0.0; QUAD]; b * quads(c.m)],
+        }
+    }
+
+    /// Picks the kernel: GEMM by shape ([`uses_gemm`]), else the direct one
+    /// specialised for the activation, d and ⌈m/4⌉.
+    #[inline(always)]
+    fn advance_any(&mut self, p: &Problem, state: &mut RunState, steps: u64) {
+        let (m, d) = (self.m, p.d);
+        if uses_gemm(m, d, self.batch) {
+            with_phi!(self.act, |a| self.advance_gemm(a, p, state, steps))
+        } else {
+            with_phi!(self.act, |a| with_dim!(d, |dim| with_dim!(
+                quads(m),
+                |nq| self.advance_direct(a, dim, nq, p, state, steps)
+            )))
+        }
+    }
+
+    #[inline(always)]
+    fn advance_direct<A: Phi, D: Dim, Q: Dim>(
+        &mut self,
+        act: A,
+        dim: D,
+        nq: Q,
+        p: &Problem,
+        state: &mut RunState,
+        steps: u64,
+    ) {
+        let (m, d) = (self.m, p.d);
+        let scale = 2.0 * self.eta / self.batch as f64;
+        pack_theta(&state.theta, m, d, &mut self.packed);
+        let kernel = Direct {
+            act,
+            dim,
+            nq,
+            m,
+            scale,
+            packed: &mut self.packed,
+            coef: &mut self.coef_q,
+        };
+        self.inputs.run(p, state, steps, kernel);
+        unpack_theta(&self.packed, m, d, &mut state.theta);
+    }
+
+    fn advance_gemm<A: Phi>(&mut self, act: A, p: &Problem, state: &mut RunState, steps: u64) {
+        let kernel = Gemm {
+            act,
+            d: p.d,
+            m: self.m,
+            eta: self.eta,
+            z: &mut self.coef,
+        };
+        self.inputs.run(p, state, steps, kernel);
+    }
+}
+
 /// Copies the rows `idx` of X and y into `xs`, `ys`.
 fn gather(p: &Problem, idx: &[usize], xs: &mut [f64], ys: &mut [f64]) {
     for ((&i, row), y) in idx.iter().zip(xs.chunks_exact_mut(p.d)).zip(ys) {
@@ -191,13 +281,12 @@ fn gather(p: &Problem, idx: &[usize], xs: &mut [f64], ys: &mut [f64]) {
 }
 
 impl LabelNoise {
-    /// [`Self::advance_with`] compiled for AVX2 (4-wide vectors, the same
+    /// [`Self::advance_any`] compiled for AVX2 (4-wide vectors, the same
     /// IEEE operations per value, so the same bits; see `batch.rs`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn advance_avx2(&mut self, problem: &Problem, state: &mut RunState, steps: u64) {
-        with_phi!(self.act, |a| with_dim!(problem.d, |dim| self
-            .advance_with(a, dim, problem, state, steps)))
+        self.advance_any(problem, state, steps)
     }
 }
 
@@ -208,8 +297,7 @@ impl Dynamics for LabelNoise {
             // SAFETY: the CPU has AVX2, checked just above.
             return unsafe { self.advance_avx2(problem, state, steps) };
         }
-        with_phi!(self.act, |a| with_dim!(problem.d, |dim| self
-            .advance_with(a, dim, problem, state, steps)))
+        self.advance_any(problem, state, steps)
     }
 
     /// `t = k·η²σ²/(2B)`: the time of the Riemannian flow `dΘ/dt = −P_T∇R`
@@ -252,14 +340,7 @@ mod tests {
             let mut dispatched = start.clone();
             LabelNoise::new(&c).advance(p, &mut dispatched, 3000);
             let mut baseline = start;
-            let mut ln = LabelNoise::new(&c);
-            with_phi!(ln.act, |a| with_dim!(p.d, |dim| ln.advance_with(
-                a,
-                dim,
-                p,
-                &mut baseline,
-                3000
-            )));
+            LabelNoise::new(&c).advance_any(p, &mut baseline, 3000);
             assert_eq!(dispatched.step, 3000);
             let bits = |s: &RunState| s.theta.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&dispatched), bits(&baseline), "{activation}");

@@ -14,6 +14,7 @@ use super::{Dynamics, diverged};
 use crate::activation::{Activation, Phi};
 use crate::config::RunConfig;
 use crate::data::Problem;
+use crate::kernel::{QUAD, striped_total};
 use crate::rng;
 use crate::state::RunState;
 use crate::with_phi;
@@ -83,7 +84,7 @@ fn residual<A: Phi>(
     d1: &mut [f64],
 ) -> f64 {
     let d = xi.len();
-    let mut f = 0.0;
+    let mut part = [0.0; QUAD];
     for (j, (zj, dj)) in z.iter_mut().zip(d1.iter_mut()).enumerate() {
         let tj = &theta[j * d..(j + 1) * d];
         let mut s = 0.0;
@@ -91,11 +92,11 @@ fn residual<A: Phi>(
             s += xi[k] * tj[k];
         }
         let (p, dp) = act.phi_d1(s);
-        f += p;
+        part[j % QUAD] += p;
         *zj = s;
         *dj = dp;
     }
-    f - yi
+    striped_total(part) - yi
 }
 
 /// One 1-SAM step on example `i`; returns `ℓ_i(Θ)` before the step.
@@ -120,13 +121,13 @@ pub(crate) fn sam_step<A: Phi>(
     let gnorm = r.abs() * dnorm * p.row_norm2[i].sqrt();
     let r_step = if rho > 0.0 && gnorm > 0.0 {
         let shift = rho * r.signum() * p.row_norm2[i].sqrt() / dnorm;
-        let mut f = 0.0;
-        for (zj, dj) in z.iter_mut().zip(d1.iter_mut()) {
+        let mut part = [0.0; QUAD];
+        for (j, (zj, dj)) in z.iter_mut().zip(d1.iter_mut()).enumerate() {
             let (v, dv) = act.phi_d1(*zj + shift * *dj);
-            f += v;
+            part[j % QUAD] += v;
             *dj = dv;
         }
-        f - p.y[i]
+        striped_total(part) - p.y[i]
     } else {
         r
     };
