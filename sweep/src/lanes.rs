@@ -28,11 +28,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The fewest runs worth a lane group. The 8-lane kernel costs nearly the
-/// same however many lanes are busy: in CPU time over a sweep of 256
-/// (10, 3, 3) runs (docs/performance.md), a group step cost 2.6, 2.8 and
-/// 3.2 single-run steps with 4, 6 and 8 runs, so (extrapolating) a group
-/// beats stepping its runs one by one from 3 runs on.
-pub const MIN_GROUP: usize = 3;
+/// same however many lanes are busy, and the single-run kernel is fast:
+/// at (10, 3, 3) on one quiet core (`step_rate 10 3 3 2000000 RUNS`,
+/// docs/performance.md), one run alone makes 15.2 M steps/s, and a group of
+/// 4, 5, 6 and 8 runs 13.0, 16.1, 16.9 and 22.3 M run-steps/s, so a group
+/// beats stepping its runs one by one from 5 runs on.
+pub const MIN_GROUP: usize = 5;
 
 /// What a worker takes at a time.
 #[derive(Debug, PartialEq)]
@@ -278,9 +279,10 @@ mod tests {
         // One group of 10 would leave a thread idle; two groups of 5 do not.
         assert_eq!(sizes_for(10, 2), vec![5, 5]);
         assert_eq!(sizes_for(10, 1), vec![5, 5]);
-        assert_eq!(sizes_for(12, 4), vec![3, 3, 3, 3]);
-        // Groups below MIN_GROUP are not worth it: single runs.
-        assert_eq!(sizes_for(12, 8), vec![1; 12]);
+        assert_eq!(sizes_for(12, 2), vec![6, 6]);
+        // Groups below MIN_GROUP (4 runs for 3 threads) are not worth it:
+        // single runs.
+        assert_eq!(sizes_for(12, 3), vec![1; 12]);
     }
 
     #[test]
