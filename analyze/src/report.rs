@@ -116,13 +116,15 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
             row
         })
         .collect();
-    doc.push(Block::Table { header, rows });
-    if a.summaries.len() > SUMMARY_ROWS {
-        doc.push(Block::Para(format!(
-            "First {SUMMARY_ROWS} of {} cells shown; every cell is in summary.parquet.",
-            a.summaries.len()
-        )));
-    }
+    push_first(
+        &mut doc,
+        header,
+        rows,
+        a.summaries.len(),
+        SUMMARY_ROWS,
+        "cells",
+        "summary.parquet",
+    );
 
     doc.push(Block::Heading("Figures".into()));
     for (f, outcome) in figures {
@@ -208,13 +210,15 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
             ]
         })
         .collect();
-    doc.push(Block::Table { header, rows });
-    if a.theory.len() > THEORY_ROWS {
-        doc.push(Block::Para(format!(
-            "First {THEORY_ROWS} of {} runs shown; every run is in theory.parquet.",
-            a.theory.len()
-        )));
-    }
+    push_first(
+        &mut doc,
+        header,
+        rows,
+        a.theory.len(),
+        THEORY_ROWS,
+        "runs",
+        "theory.parquet",
+    );
 
     doc.push(Block::Heading("Provenance".into()));
     for (name, text) in &ds.provenance {
@@ -242,6 +246,25 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
         text: files.collect::<Vec<_>>().join("\n\n"),
     });
     doc
+}
+
+/// Pushes a table of the first `shown` of `total` rows and, when rows were
+/// left out, a line saying where they all are.
+fn push_first(
+    doc: &mut Vec<Block>,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    total: usize,
+    shown: usize,
+    what: &str,
+    file: &str,
+) {
+    doc.push(Block::Table { header, rows });
+    if total > shown {
+        doc.push(Block::Para(format!(
+            "First {shown} of {total} {what} shown; every one is in {file}."
+        )));
+    }
 }
 
 /// Too many runs to list: per cell, how many the theorem covers and the
