@@ -234,8 +234,9 @@ struct Preempted {
 }
 
 fn start_preempted(how: Preempt, mpi: bool) -> Preempted {
-    // Runs of ~4 s of CPU each, so that a signal 3 s in finds them in flight.
-    let job = Job::new(20_000_000);
+    // Runs of ~4 s of CPU each (60M steps of (10, 3, 3) at ~15M steps/s), so
+    // that a signal ~2 s after the script starts finds the first ones in flight.
+    let job = Job::new(60_000_000);
     let out = job.path("preempted");
     let mut flags = vec!["--cpus-per-task".to_string(), "1".to_string()];
     if mpi {
@@ -248,16 +249,37 @@ fn start_preempted(how: Preempt, mpi: bool) -> Preempted {
     Preempted { job, out, id, how }
 }
 
-impl Preempted {
-    fn preempt(&self) {
-        wait_running(&self.job, &self.id);
-        std::thread::sleep(Duration::from_secs(3));
-        match self.how {
-            Preempt::Usr1 => run("scancel", &["--signal=USR1", &self.id]),
-            Preempt::Requeue => run("scontrol", &["requeue", &self.id]),
+/// Interrupts every job once all of them run their sweeps: waiting for one
+/// at a time would give the last ones time to finish before their signal.
+fn preempt_all(jobs: &[Preempted]) {
+    for j in jobs {
+        wait_running(&j.job, &j.id);
+        wait_started(&j.job);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for j in jobs {
+        match j.how {
+            Preempt::Usr1 => run("scancel", &["--signal=USR1", &j.id]),
+            Preempt::Requeue => run("scontrol", &["requeue", &j.id]),
         };
     }
+}
 
+/// Waits until the job's log shows its script has started: a job SLURM
+/// calls RUNNING may still be setting up.
+fn wait_started(job: &Job) {
+    let start = Instant::now();
+    while !job.logs().contains("restart 0 on") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the job's script did not start:\n{}",
+            job.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Preempted {
     /// Waits for the requeued job to finish, then checks it was restarted
     /// once, resumed checkpointed runs, and wrote the local dataset.
     fn finish(self) {
@@ -297,9 +319,7 @@ impl Preempted {
 fn preempted_jobs_requeue_resume_and_write_the_local_sweeps_dataset() {
     // Both single-CPU jobs run and wait out their requeue delay together.
     let jobs = [Preempt::Usr1, Preempt::Requeue].map(|how| start_preempted(how, false));
-    for j in &jobs {
-        j.preempt();
-    }
+    preempt_all(&jobs);
     for j in jobs {
         j.finish();
     }
@@ -309,7 +329,7 @@ fn preempted_jobs_requeue_resume_and_write_the_local_sweeps_dataset() {
 #[ignore = "needs a running SLURM cluster: bash .ci/suites/cluster.sh"]
 fn preempted_mpi_job_requeues_resumes_and_writes_the_local_sweeps_dataset() {
     let job = start_preempted(Preempt::Usr1, true);
-    job.preempt();
+    preempt_all(std::slice::from_ref(&job));
     job.finish();
 }
 
