@@ -11,7 +11,9 @@ use divan::{Bencher, black_box};
 use sharpsweep_core::activation::CubicLinear;
 use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics::{self, Dynamics};
-use sharpsweep_core::kernel::{Dynamic, QUAD, gemm_step, pack_theta, quads, single_step};
+use sharpsweep_core::kernel::{
+    Dynamic, QUAD, gemm_step, pack_theta, quads, single_scratch, single_step,
+};
 use sharpsweep_core::rng::Streams;
 use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Trainer};
 
@@ -119,7 +121,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
     let mut theta = state.theta;
     let mut packed = vec![[0.0; QUAD]; d * quads(m)];
     pack_theta(&theta, m, d, &mut packed);
-    let mut coef = vec![[0.0; QUAD]; n * quads(m)];
+    let mut coef = vec![[0.0; QUAD]; single_scratch(n, m)];
     let noise = vec![0.01; n];
     let mut scratch = vec![0.0; n * m];
     let eta = 1e-6;

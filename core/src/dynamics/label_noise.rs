@@ -12,7 +12,8 @@ use crate::activation::{Activation, Phi};
 use crate::config::{NoiseKind, RunConfig};
 use crate::data::Problem;
 use crate::kernel::{
-    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_step, unpack_theta, uses_gemm,
+    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_scratch, single_step, unpack_theta,
+    uses_gemm,
 };
 use crate::rng;
 use crate::state::{RunState, Status};
@@ -93,7 +94,7 @@ pub struct LabelNoise {
     /// GEMM path: kernel scratch, B×m.
     coef: Vec<f64>,
     /// Direct path: Θ packed for [`single_step`] while stepping, and its
-    /// B·⌈m/4⌉ blocks of scratch.
+    /// scratch.
     packed: Vec<Quad>,
     coef_q: Vec<Quad>,
 }
@@ -215,7 +216,7 @@ impl LabelNoise {
             },
             coef: vec![0.0; b * c.m],
             packed: vec![[0.0; QUAD]; c.d * quads(c.m)],
-            coef_q: vec![[0.0; QUAD]; b * quads(c.m)],
+            coef_q: vec![[0.0; QUAD]; single_scratch(b, c.m)],
         }
     }
 

@@ -14,7 +14,7 @@ use super::{Dynamics, diverged};
 use crate::activation::{Activation, Phi};
 use crate::config::RunConfig;
 use crate::data::Problem;
-use crate::kernel::{QUAD, striped_total};
+use crate::kernel::{QUAD, ZERO, striped_total};
 use crate::rng;
 use crate::state::RunState;
 use crate::with_phi;
@@ -84,10 +84,10 @@ fn residual<A: Phi>(
     d1: &mut [f64],
 ) -> f64 {
     let d = xi.len();
-    let mut part = [0.0; QUAD];
+    let mut part = [ZERO; QUAD];
     for (j, (zj, dj)) in z.iter_mut().zip(d1.iter_mut()).enumerate() {
         let tj = &theta[j * d..(j + 1) * d];
-        let mut s = 0.0;
+        let mut s = ZERO;
         for k in 0..d {
             s += xi[k] * tj[k];
         }
@@ -121,7 +121,7 @@ pub(crate) fn sam_step<A: Phi>(
     let gnorm = r.abs() * dnorm * p.row_norm2[i].sqrt();
     let r_step = if rho > 0.0 && gnorm > 0.0 {
         let shift = rho * r.signum() * p.row_norm2[i].sqrt() / dnorm;
-        let mut part = [0.0; QUAD];
+        let mut part = [ZERO; QUAD];
         for (j, (zj, dj)) in z.iter_mut().zip(d1.iter_mut()).enumerate() {
             let (v, dv) = act.phi_d1(*zj + shift * *dj);
             part[j % QUAD] += v;
