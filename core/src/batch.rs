@@ -343,6 +343,15 @@ impl Lanes {
                     &mut self.theta,
                     &mut self.coef,
                 );
+                // One branch-free test over the lanes per step, the
+                // per-lane loop only when some run diverged.
+                let mut diverged = false;
+                for l in 0..LANES {
+                    diverged |= live[l] & (loss[l].is_nan() | (loss[l] > self.diverge_loss[l]));
+                }
+                if !diverged {
+                    continue;
+                }
                 for (l, run) in trainers.iter_mut().enumerate() {
                     if live[l] && (loss[l].is_nan() || loss[l] > self.diverge_loss[l]) {
                         let state = run.state_mut();
