@@ -307,15 +307,13 @@ impl Lanes {
                 if !live[l] {
                     continue;
                 }
-                draws.draw(t.state_mut(), chunk);
-                for (dst, &v) in self.noise.iter_mut().zip(&draws.noise[..chunk * b]) {
-                    dst[l] = v;
-                }
-                if minibatch {
-                    for (dst, &i) in self.idx.iter_mut().zip(&draws.idx[..chunk * b]) {
-                        dst[l] = i;
-                    }
-                }
+                let n = chunk * b;
+                let idx = if minibatch {
+                    &mut self.idx[..n]
+                } else {
+                    &mut []
+                };
+                draws.draw_lane(t.state_mut(), chunk, l, &mut self.noise[..n], idx);
             }
             for t in 0..chunk {
                 let (xs, ys) = if minibatch {

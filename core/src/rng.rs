@@ -136,7 +136,7 @@ fn open_unit(rng: &mut Stream) -> f64 {
 
 /// Fills `out` with σ times standard normals, in order.
 #[inline]
-pub fn fill_normal(rng: &mut Stream, sigma: f64, out: &mut [f64]) {
+pub fn fill_normal<'a>(rng: &mut Stream, sigma: f64, out: impl IntoIterator<Item = &'a mut f64>) {
     let mut local = rng.clone();
     for v in out {
         *v = sigma * normal(&mut local);

@@ -61,22 +61,64 @@ impl Draws {
     /// Draws the noise and batches of the next `steps` (≤ [`BULK_STEPS`])
     /// steps from the run's streams, in step order.
     pub fn draw(&mut self, state: &mut RunState, steps: usize) {
-        let b = self.noise.len() / BULK_STEPS;
-        if self.sigma > 0.0 {
-            let noise = &mut self.noise[..steps * b];
-            match self.kind {
-                NoiseKind::Gaussian => rng::fill_normal(&mut state.noise_rng, self.sigma, noise),
-                NoiseKind::Rademacher => {
-                    for v in noise {
-                        *v = self.sigma * rng::rademacher(&mut state.noise_rng);
-                    }
+        let n = steps * (self.noise.len() / BULK_STEPS);
+        fill(
+            (self.sigma, self.kind, self.minibatch),
+            &mut self.perm,
+            state,
+            steps,
+            self.noise[..n].iter_mut(),
+            self.idx.iter_mut(),
+        );
+    }
+
+    /// [`Self::draw`] straight into lane `lane` of a lane group's buffers
+    /// ([`crate::batch`]), B values per step each: the same numbers.
+    pub fn draw_lane<const L: usize>(
+        &mut self,
+        state: &mut RunState,
+        steps: usize,
+        lane: usize,
+        noise: &mut [[f64; L]],
+        idx: &mut [[usize; L]],
+    ) {
+        fill(
+            (self.sigma, self.kind, self.minibatch),
+            &mut self.perm,
+            state,
+            steps,
+            noise.iter_mut().map(|v| &mut v[lane]),
+            idx.iter_mut().map(|v| &mut v[lane]),
+        );
+    }
+}
+
+/// The draws of `steps` steps into `noise` (σ > 0 only; B per step) and, for
+/// mini-batches, `idx` (B per step).
+fn fill<'a>(
+    (sigma, kind, minibatch): (f64, NoiseKind, Option<usize>),
+    perm: &mut [usize],
+    state: &mut RunState,
+    steps: usize,
+    noise: impl Iterator<Item = &'a mut f64>,
+    mut idx: impl Iterator<Item = &'a mut usize>,
+) {
+    if sigma > 0.0 {
+        match kind {
+            NoiseKind::Gaussian => rng::fill_normal(&mut state.noise_rng, sigma, noise),
+            NoiseKind::Rademacher => {
+                for v in noise {
+                    *v = sigma * rng::rademacher(&mut state.noise_rng);
                 }
             }
         }
-        if let Some(b) = self.minibatch {
-            for step in self.idx[..steps * b].chunks_exact_mut(b) {
-                rng::sample_batch(&mut state.batch_rng, &mut self.perm, b);
-                step.copy_from_slice(&self.perm[..b]);
+    }
+    if let Some(b) = minibatch {
+        for _ in 0..steps {
+            rng::sample_batch(&mut state.batch_rng, perm, b);
+            // `perm` first: zip then takes exactly b slots from `idx`.
+            for (&i, dst) in perm[..b].iter().zip(idx.by_ref()) {
+                *dst = i;
             }
         }
     }
