@@ -29,7 +29,8 @@ pub(crate) struct Draws {
     kind: NoiseKind,
     /// Mini-batch size B; `None` for the full batch (no index draws).
     minibatch: Option<usize>,
-    /// ξ, B per step (zeros when σ = 0).
+    /// ξ, B per step (zeros when σ = 0), for [`Self::draw`]; a lane group
+    /// draws into its own buffers ([`Self::draw_lane`]).
     pub noise: Vec<f64>,
     /// Batch indices, B per step (mini-batches only).
     pub idx: Vec<usize>,
