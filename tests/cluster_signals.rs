@@ -15,9 +15,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use sweep_common::{assert_same_dataset, read_batches};
 
-/// Steps per run: about a second of CPU each, so a signal half a second in
-/// finds both workers inside a run.
-const STEPS: u64 = 4_000_000;
+/// Steps per run: about two seconds of CPU each at the kernel's ≈ 20 M
+/// steps/s (more on a slower machine), so a signal half a second in finds
+/// both workers inside a run. (4 M steps, a second each when this test was
+/// written, took 0.2 s after the third kernel round: the signal found two
+/// runs finished.)
+const STEPS: u64 = 40_000_000;
 
 /// A directory with a private binary, the grid, and the dataset of an
 /// uninterrupted sweep of it, made once for all tests.

@@ -105,7 +105,7 @@ fn quiet() -> SweepOptions {
 #[test]
 fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     let t = tempdir().unwrap();
-    let plan = Plan::new("stop-test".into(), "null".into(), configs(2_000_000, 4));
+    let plan = Plan::new("stop-test".into(), "null".into(), configs(10_000_000, 4));
     let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
     let never = AtomicBool::new(false);
     let report = run_plan(&plan, &whole, &quiet(), &never, &mut Alone).unwrap();
@@ -114,8 +114,8 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     let stop = AtomicBool::new(false);
     let report = std::thread::scope(|s| {
         // Stop shortly after the sweep has opened the dataset (its writer
-        // lock exists), whatever the machine's load: the runs, 0.2 s or more
-        // each, are then in flight.
+        // lock exists), whatever the machine's load: the runs, 0.5 s or more
+        // each (10 M steps at ≈ 20 M steps/s), are then in flight.
         s.spawn(|| {
             let writers = stopped.join(".writers");
             let opened = || std::fs::read_dir(&writers).is_ok_and(|mut d| d.next().is_some());

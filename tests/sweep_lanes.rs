@@ -142,7 +142,7 @@ fn a_batched_sweep_of_a_mixed_grid_writes_the_rows_of_the_unbatched_one_bit_for_
 fn long_runs() -> Vec<RunConfig> {
     (0..24)
         .map(|i| RunConfig {
-            steps: 1_000_000 + 20_000 * i,
+            steps: 5_000_000 + 100_000 * i,
             seed: i,
             eta: 0.005 + 0.0005 * i as f64,
             sigma: 0.05,
