@@ -27,6 +27,8 @@ enum Command {
     Sweep(cli::sweep::Args),
     /// Done, pending, diverged and failed points of a sweep's dataset.
     Status(cli::status::Args),
+    /// Check every byte of a dataset against its checksums.
+    Verify(cli::verify::Args),
     /// Merge a dataset's small part files into few large ones.
     Compact(cli::compact::Args),
     /// Summaries, figures, theory table and report from a dataset.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => cli::reproduce::main(args),
         Command::Sweep(args) => cli::sweep::main(args),
         Command::Status(args) => cli::status::main(args),
+        Command::Verify(args) => cli::verify::main(args),
         Command::Compact(args) => cli::compact::main(args),
         Command::Analyze(args) => cli::analyze::main(args),
         Command::Slurm(args) => cli::slurm::main(args),

@@ -201,11 +201,12 @@ fn truncated_parts_are_moved_aside_and_their_runs_redone() {
 
     let o = bin().arg("status").arg(&damaged).output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("unreadable part files: 2"), "{text}");
+    assert_eq!(text.matches("\n  damaged: ").count(), 2, "{text}");
     assert!(text.contains("pending          20"), "{text}");
+    assert_eq!(o.status.code(), Some(1), "status exits non-zero on damage");
 
     let o = sweep(&grid, &damaged, &["--threads", "1"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unreadable"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is damaged"));
     assert_same_dataset(&damaged, &whole);
     let aside = std::fs::read_dir(damaged.join("corrupt")).unwrap().count();
     assert_eq!(
@@ -455,4 +456,205 @@ fn a_shard_is_refused_while_shards_of_another_count_run_and_welcome_after() {
     assert_eq!(ids.len(), 48);
     ids.dedup();
     assert_eq!(ids.len(), 48, "no run written twice");
+}
+
+/// Where a Parquet file's pages end and its footer begins.
+fn footer_start(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    let len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+    n - 8 - len
+}
+
+/// A small deterministic generator (xorshift64*), so a failure names the
+/// offset it happened at and reruns the same.
+struct Offsets(u64);
+
+impl Offsets {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as usize % n
+    }
+}
+
+#[test]
+fn a_damaged_byte_in_any_page_is_found_by_status_verify_analyze_and_redone_by_a_resume() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (whole, ds) = (t.path().join("whole"), t.path().join("ds"));
+    sweep(&grid, &whole, &["--threads", "1"]);
+    sweep(&grid, &ds, &["--threads", "1", "--flush-runs", "10"]);
+    let mut rng = Offsets(0x5eed_1234_abcd_0001);
+    for trial in 0..6 {
+        let table = ["runs", "trajectories"][trial % 2];
+        let files = parts(&ds, table);
+        let file = &files[rng.below(files.len())];
+        let mut bytes = std::fs::read(file).unwrap();
+        // Inside the pages: after the leading magic, before the footer.
+        let at = 4 + rng.below(footer_start(&bytes) - 4);
+        bytes[at] ^= 1 << rng.below(8);
+        std::fs::write(file, &bytes).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let what = format!("trial {trial}: {table}/{name} byte {at}");
+
+        let o = bin().arg("status").arg(&ds).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{what}: {text}");
+        assert!(
+            text.contains(&format!("damaged: {table}/{name}")),
+            "{what}: {text}"
+        );
+
+        let o = bin().arg("verify").arg(&ds).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{what}");
+        assert!(String::from_utf8_lossy(&o.stdout).contains(&name), "{what}");
+
+        let o = bin()
+            .args(["analyze", "--report"])
+            .arg(t.path().join("report"))
+            .arg(&ds)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{what}: one line: {err}");
+        assert!(
+            err.contains(&name) && err.contains("sharpsweep sweep"),
+            "{what}: {err}"
+        );
+
+        sweep(&grid, &ds, &["--threads", "1", "--flush-runs", "10"]);
+        assert_same_dataset(&ds, &whole);
+        let o = bin().arg("verify").arg(&ds).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let aside = std::fs::read_dir(ds.join("corrupt")).unwrap().count();
+    assert_eq!(aside, 12, "each damaged pair is kept in corrupt/");
+}
+
+/// The number of runs `analyze` read: theory.parquet has one row per run.
+fn runs_analyzed(t: &Path, ds: &Path) -> usize {
+    let report = t.join("report");
+    let o = bin()
+        .args(["analyze", "--report"])
+        .arg(&report)
+        .arg(ds)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_batches(&report.join("theory.parquet"))
+        .iter()
+        .map(|b| b.num_rows())
+        .sum()
+}
+
+#[test]
+fn analyze_reads_a_crashed_compaction_and_orphans_as_the_engine_does() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let ds = t.path().join("ds");
+    sweep(&grid, &ds, &["--threads", "1", "--flush-runs", "10"]);
+    let old: Vec<_> = parts(&ds, "runs")
+        .into_iter()
+        .chain(parts(&ds, "trajectories"))
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    let o = bin().arg("compact").arg(&ds).output().unwrap();
+    assert!(o.status.success());
+    // The old parts back (compaction died before deleting them), and a
+    // trajectories part whose runs part was never written (a dead writer).
+    for (p, bytes) in &old {
+        std::fs::write(p, bytes).unwrap();
+    }
+    let traj = parts(&ds, "trajectories");
+    std::fs::copy(
+        &traj[0],
+        ds.join("trajectories/part-all-0badc0de-00001.parquet"),
+    )
+    .unwrap();
+    assert_eq!(runs_analyzed(t.path(), &ds), 48);
+}
+
+#[test]
+fn a_damaged_grid_file_is_rewritten_by_the_grid_that_made_the_dataset() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (whole, ds) = (t.path().join("whole"), t.path().join("ds"));
+    sweep(&grid, &whole, &["--threads", "1"]);
+    sweep(&grid, &ds, &["--threads", "1"]);
+    std::fs::write(ds.join("grid.json"), "{\"fingerprint\": \"tru").unwrap();
+    let o = bin().arg("status").arg(&ds).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("grid.json") && err.contains("sharpsweep sweep GRID"),
+        "{err}"
+    );
+
+    // Another grid does not adopt the parts.
+    let other = t.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let other_grid = write_grid(&other, &SMALL_GRID.replace("seed = 7", "seed = 8"));
+    let o = try_sweep(&other_grid, &ds, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another grid"));
+
+    let o = sweep(&grid, &ds, &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("rewritten"));
+    assert_same_dataset(&ds, &whole);
+    let o = bin().arg("status").arg(&ds).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_dir(ds.join("corrupt")).unwrap().count(), 1);
+}
+
+#[test]
+fn a_damaged_provenance_file_is_kept_aside_and_one_of_another_shape_refused() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let ds = t.path().join("ds");
+    sweep(&grid, &ds, &["--threads", "1"]);
+    std::fs::write(ds.join("provenance.json"), "{\"sessions\": [{").unwrap();
+    let o = sweep(&grid, &ds, &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("provenance.json was not JSON"));
+    let kept = std::fs::read_dir(ds.join("corrupt"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(std::fs::read(kept.path()).unwrap(), b"{\"sessions\": [{");
+
+    std::fs::write(ds.join("provenance.json"), "[1, 2]").unwrap();
+    let o = try_sweep(&grid, &ds, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a sharpsweep provenance file"));
+    assert_eq!(
+        std::fs::read(ds.join("provenance.json")).unwrap(),
+        b"[1, 2]"
+    );
+}
+
+#[test]
+fn status_flags_parts_of_another_grid_than_grid_json() {
+    let t = tempdir().unwrap();
+    let grid = write_grid(t.path(), SMALL_GRID);
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    let other = t.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let other_grid = write_grid(&other, &SMALL_GRID.replace("seed = 7", "seed = 8"));
+    sweep(&grid, &a, &["--threads", "1"]);
+    sweep(&other_grid, &b, &["--threads", "1"]);
+    std::fs::copy(b.join("grid.json"), a.join("grid.json")).unwrap();
+    let o = bin().arg("status").arg(&a).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("written for another grid"), "{text}");
+    assert!(
+        text.contains("48 run(s) in the part files are not points"),
+        "{text}"
+    );
 }

@@ -17,18 +17,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The schema version this reader understands (`sharpsweep.schema_version`).
-pub const SCHEMA_VERSION: &str = "3";
-const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
+pub use sharpsweep_dataset::Layout;
+use sharpsweep_dataset::metadata::{
+    KEY_SCHEMA_VERSION, READABLE_VERSIONS, readable, schema_version,
+};
+use sharpsweep_dataset::{State, check_single_run};
 
 /// Rows decoded at a time.
 const BATCH_ROWS: usize = 8192;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    SingleRun,
-    Sweep,
-}
 
 /// One Parquet file of the dataset, opened: its footer is read once.
 pub struct DataFile {
@@ -91,16 +87,12 @@ impl DataFile {
     /// A file of another schema version is refused; a file without the key
     /// (rewritten by pandas or polars, which drop it) is read by column names.
     fn check_version(&self) -> Result<bool> {
-        match self
-            .key_values()
-            .into_iter()
-            .find(|(k, _)| k == KEY_SCHEMA_VERSION)
-        {
-            Some((_, v)) if v == SCHEMA_VERSION => Ok(true),
-            Some((_, v)) => Err(AnalyzeError::SchemaVersion {
+        match schema_version(&self.key_values()) {
+            Some(v) if readable(v) => Ok(true),
+            Some(v) => Err(AnalyzeError::SchemaVersion {
                 file: self.path.clone(),
-                found: v,
-                expected: SCHEMA_VERSION,
+                found: v.to_string(),
+                expected: format!("{}–{}", READABLE_VERSIONS.start(), READABLE_VERSIONS.end()),
             }),
             None => Ok(false),
         }
@@ -201,43 +193,68 @@ fn head(path: &Path) -> Result<String> {
     Ok(text)
 }
 
-/// `dir/sub/part-*.parquet`, sorted; hidden temporary files are skipped.
-fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| AnalyzeError::io(dir, e))? {
-        let path = entry.map_err(|e| AnalyzeError::io(dir, e))?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if name.is_some_and(|n| n.starts_with("part-") && n.ends_with(".parquet")) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 impl Dataset {
+    /// Opens the dataset in `dir` the way the engine reads it (the dataset
+    /// contract's [`State`]): every file checked against its checksum, only
+    /// live parts read (not those a compaction replaced, nor trajectories
+    /// parts whose runs part was never written), and any damage refused
+    /// with the file named and what to run.
     pub fn open(dir: &Path) -> Result<Self> {
-        let (layout, runs, trajectories) = if dir.join("runs.parquet").is_file() {
-            let traj = dir.join("trajectory.parquet");
-            if !traj.is_file() {
-                return Err(AnalyzeError::invalid(
-                    dir,
-                    "runs.parquet has no trajectory.parquet beside it",
-                ));
+        let damaged = |d: sharpsweep_dataset::Damage, fix: &str| AnalyzeError::Damaged {
+            file: dir.join(&d.file),
+            why: d.why,
+            fix: fix.replace("DIR", &dir.display().to_string()),
+        };
+        let mut notes = Vec::new();
+        let (layout, runs, trajectories) = match Layout::of(dir) {
+            Some(Layout::SingleRun) => {
+                if let Some(d) = check_single_run(dir).map_err(|e| AnalyzeError::io(dir, e))? {
+                    return Err(damaged(d, "run `sharpsweep run` again with --out DIR"));
+                }
+                (
+                    Layout::SingleRun,
+                    vec![dir.join("runs.parquet")],
+                    vec![dir.join("trajectory.parquet")],
+                )
             }
-            (
-                Layout::SingleRun,
-                vec![dir.join("runs.parquet")],
-                vec![traj],
-            )
-        } else if dir.join("runs").is_dir() && dir.join("trajectories").is_dir() {
-            (
-                Layout::Sweep,
-                parts(&dir.join("runs"))?,
-                parts(&dir.join("trajectories"))?,
-            )
-        } else {
-            return Err(AnalyzeError::NotADataset(dir.to_path_buf()));
+            Some(Layout::Sweep) => {
+                let state = State::read(dir).map_err(|e| AnalyzeError::io(dir, e))?;
+                if let Some(d) = state.damaged.first().cloned() {
+                    return Err(damaged(
+                        d,
+                        "`sharpsweep verify DIR` lists every damaged file; resuming the sweep \
+                         (`sharpsweep sweep GRID --out DIR`) redoes their runs",
+                    ));
+                }
+                let (_, duplicates) = state.done();
+                if duplicates > 0 {
+                    notes.push(format!(
+                        "{duplicates} run(s) are in two part files (shards of different counts \
+                         ran at once); both copies are read"
+                    ));
+                }
+                let unsealed: Vec<&str> = state
+                    .live
+                    .iter()
+                    .filter(|p| p.unsealed)
+                    .map(|p| p.name.as_str())
+                    .collect();
+                if !unsealed.is_empty() {
+                    notes.push(format!(
+                        "{} part(s) carry no checksum (written by another tool or an older \
+                         version) and were checked by decoding only: {}",
+                        unsealed.len(),
+                        unsealed.join(", ")
+                    ));
+                }
+                let names = state.live.iter().map(|p| &p.name);
+                (
+                    Layout::Sweep,
+                    names.clone().map(|n| dir.join("runs").join(n)).collect(),
+                    names.map(|n| dir.join("trajectories").join(n)).collect(),
+                )
+            }
+            None => return Err(AnalyzeError::NotADataset(dir.to_path_buf())),
         };
         if runs.is_empty() {
             return Err(AnalyzeError::invalid(
@@ -260,7 +277,6 @@ impl Dataset {
         };
         let runs = open_all(runs)?;
         let trajectories = open_all(trajectories)?;
-        let mut notes = Vec::new();
         if !unversioned.is_empty() {
             notes.push(format!(
                 "{} file(s) carry no {KEY_SCHEMA_VERSION} (rewritten by another tool?) and were read by column names: {}",

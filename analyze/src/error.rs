@@ -25,7 +25,13 @@ pub enum AnalyzeError {
     SchemaVersion {
         file: PathBuf,
         found: String,
-        expected: &'static str,
+        expected: String,
+    },
+    #[error("{file}: damaged ({why}); {fix}")]
+    Damaged {
+        file: PathBuf,
+        why: String,
+        fix: String,
     },
     #[error("{file}: not a readable Parquet file: {message}")]
     Corrupt { file: PathBuf, message: String },

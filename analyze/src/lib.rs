@@ -22,9 +22,9 @@ mod theory;
 mod trajectory;
 
 pub use analysis::{Analysis, Options};
-pub use dataset::SCHEMA_VERSION;
 pub use error::{AnalyzeError, Result};
 pub use figures::Outcome;
+pub use sharpsweep_dataset::metadata::SCHEMA_VERSION;
 pub use summary::{CellSummary, METRICS, Quartiles};
 pub use trajectory::THRESHOLDS;
 

@@ -11,6 +11,7 @@ use arrow_schema::{Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use sharpsweep_dataset::metadata::{KEY_SCHEMA_VERSION, KEY_TABLE, SCHEMA_VERSION};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -49,11 +50,8 @@ impl Columns {
         .map_err(|e| AnalyzeError::invalid(path, e))?;
         let props = WriterProperties::builder()
             .set_key_value_metadata(Some(vec![
-                KeyValue::new(
-                    "sharpsweep.schema_version".into(),
-                    crate::dataset::SCHEMA_VERSION.to_string(),
-                ),
-                KeyValue::new("sharpsweep.table".into(), table.to_string()),
+                KeyValue::new(KEY_SCHEMA_VERSION.into(), SCHEMA_VERSION.to_string()),
+                KeyValue::new(KEY_TABLE.into(), table.to_string()),
             ]))
             .build();
         let file = std::fs::File::create(path).map_err(|e| AnalyzeError::io(path, e))?;

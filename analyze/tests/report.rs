@@ -15,7 +15,9 @@ use std::sync::Arc;
 use support::write_parquet;
 
 /// The schema version the reader understands: what sharpsweep writes now.
-const CURRENT: &str = sharpsweep_analyze::SCHEMA_VERSION;
+fn current() -> String {
+    sharpsweep_analyze::SCHEMA_VERSION.to_string()
+}
 
 const STEPS: [i64; 4] = [0, 10, 100, 1000];
 const NAN: f64 = f64::NAN;
@@ -223,12 +225,12 @@ fn sweep(dir: &Path, enc: &Encoding) {
         write(
             &dir.join(format!("runs/part-{k:05}.parquet")),
             runs_columns(part, enc),
-            CURRENT,
+            &current(),
         );
         write(
             &dir.join(format!("trajectories/part-{k:05}.parquet")),
             trajectory_columns(part, enc),
-            CURRENT,
+            &current(),
         );
     }
     std::fs::write(
@@ -447,11 +449,11 @@ fn a_missing_column_is_named_with_its_file() {
     let enc = Encoding { large: false };
     let mut cols = runs_columns(&runs, &enc);
     cols.retain(|(n, _)| *n != "sv_ratio3_phi");
-    write(&dir.join("runs.parquet"), cols, CURRENT);
+    write(&dir.join("runs.parquet"), cols, &current());
     write(
         &dir.join("trajectory.parquet"),
         trajectory_columns(&runs, &enc),
-        CURRENT,
+        &current(),
     );
     let e = error_of(dir);
     let text = e.to_string();
@@ -470,7 +472,7 @@ fn a_file_of_another_schema_version_is_refused() {
     write(
         &dir.join("runs.parquet"),
         runs_columns(&runs, &enc),
-        CURRENT,
+        &current(),
     );
     write(
         &dir.join("trajectory.parquet"),
@@ -511,12 +513,12 @@ fn figures_without_data_are_skipped_with_a_note() {
     write(
         &dir.join("runs.parquet"),
         runs_columns(&runs, &enc),
-        CURRENT,
+        &current(),
     );
     write(
         &dir.join("trajectory.parquet"),
         trajectory_columns(&runs, &enc),
-        CURRENT,
+        &current(),
     );
     let s = report(&dir, &tmp.path().join("report"), &Options::default()).unwrap();
     let skipped: Vec<&str> = s

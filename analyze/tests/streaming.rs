@@ -99,7 +99,12 @@ fn lists(v: impl Iterator<Item = Vec<f64>>) -> ArrayRef {
 }
 
 fn write(path: &Path, columns: Vec<(&str, ArrayRef)>) {
-    write_parquet(path, columns, sharpsweep_analyze::SCHEMA_VERSION, 8192);
+    write_parquet(
+        path,
+        columns,
+        &sharpsweep_analyze::SCHEMA_VERSION.to_string(),
+        8192,
+    );
 }
 
 fn dataset(dir: &Path, runs: &[Run]) {

@@ -7,6 +7,7 @@ pub mod run;
 pub mod slurm;
 pub mod status;
 pub mod sweep;
+pub mod verify;
 
 use std::fmt;
 use std::io::Write;

@@ -6,7 +6,8 @@ use sharpsweep_core::config::{DataGen, InitGen, LabelGen};
 use sharpsweep_core::{
     ActivationName, AlgorithmName, Metrics, NoiseKind, RunConfig, Source, Trainer, data,
 };
-use sharpsweep_sweep::parquet_io::{FileMeta, write_atomic};
+use sharpsweep_dataset::metadata::KEY_PARTNER_CHECKSUM;
+use sharpsweep_dataset::write::{FileMeta, write_atomic};
 use sharpsweep_sweep::progress::{Progress, clock, human};
 use sharpsweep_sweep::schema::{RunRecord, runs_batch, trajectory_batch};
 use std::path::{Path, PathBuf};
@@ -180,7 +181,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError::failure(format!("--out: {}: {e}", args.out.display())))?;
     let rows: Vec<_> = records.iter().map(|r| (record.run_id, r)).collect();
-    let write = |path: &Path, batch, table| {
+    let write = |path: &Path, batch, table, extra: &[(&str, String)]| {
         write_atomic(
             path,
             &[batch],
@@ -188,14 +189,17 @@ pub fn main(args: Args) -> Result<(), CliError> {
                 table,
                 config_json: &config_json,
             },
+            extra,
         )
         .map_err(|e| CliError::failure(format!("writing {}: {e}", path.display())))
     };
-    write(&traj_path, trajectory_batch(&rows), "trajectory")?;
+    // The runs file records its trajectory file's checksum, which ties the pair.
+    let crc = write(&traj_path, trajectory_batch(&rows), "trajectory", &[])?;
     write(
         &runs_path,
         runs_batch(std::slice::from_ref(&record)),
         "runs",
+        &[(KEY_PARTNER_CHECKSUM, format!("{crc:08x}"))],
     )?;
     if !args.quiet {
         print_summary(&record, &args.out);

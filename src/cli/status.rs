@@ -29,11 +29,12 @@ pub fn main(args: Args) -> Result<(), CliError> {
         s.checkpointed,
         s.parts
     );
-    if s.corrupt > 0 {
+    for d in &s.damaged {
         out += &format!(
-            "  unreadable part files: {} (the next sweep moves them to corrupt/ and redoes \
-             their runs)\n",
-            s.corrupt
+            "  damaged: {} ({}): its runs count as pending; the next sweep moves the part to \
+             corrupt/ and redoes them\n",
+            d.file.display(),
+            d.why
         );
     }
     if s.orphans > 0 {
@@ -45,6 +46,25 @@ pub fn main(args: Args) -> Result<(), CliError> {
     if s.duplicates > 0 {
         out += &format!("  runs found twice: {}\n", s.duplicates);
     }
+    for (fingerprint, parts) in &s.other_grids {
+        out += &format!(
+            "  mismatch: {parts} part file(s) were written for another grid (fingerprint \
+             {fingerprint}) than grid.json's\n"
+        );
+    }
+    if s.strangers > 0 {
+        out += &format!(
+            "  mismatch: {} run(s) in the part files are not points of grid.json's grid\n",
+            s.strangers
+        );
+    }
     super::print_text(&out);
+    if s.is_damaged() {
+        return Err(CliError::failure(format!(
+            "{}: the dataset is damaged or mixed (above); `sharpsweep verify {}` checks every file",
+            args.dir.display(),
+            args.dir.display()
+        )));
+    }
     Ok(())
 }

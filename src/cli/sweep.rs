@@ -207,7 +207,7 @@ fn print_summary(r: &SweepReport, out: &std::path::Path, secs: f64) {
     }
     if r.corrupt_parts > 0 {
         println!(
-            "  {} unreadable part files moved to {}/corrupt/; their runs were redone",
+            "  {} damaged part files moved to {}/corrupt/; their runs were redone",
             r.corrupt_parts,
             out.display()
         );

@@ -4,18 +4,17 @@
 //! recorded so far (exactly the rows its final trajectories part will hold
 //! for those steps), with the core [`RunState`] bytes and the wall time so
 //! far in its key-value metadata. It is written with
-//! [`write_atomic_with`], so it is either the previous checkpoint or the
+//! [`write_atomic`], so it is either the previous checkpoint or the
 //! new one, never half of one; a damaged one is refused by the Parquet
 //! footer or by [`RunState::from_bytes`], moved to `DIR/corrupt/`, and the
 //! run starts over. A run resumed from its checkpoint produces the same
 //! rows, bit for bit, as one that never stopped.
 
-use crate::dataset::{
-    CHECKPOINTS, CORRUPT, hidden_temporaries, read_all, read_key, temporary_target,
-};
-use crate::parquet_io::{FileMeta, write_atomic_with};
 use arrow_array::RecordBatch;
 use sharpsweep_core::{RunConfig, RunId, RunState};
+use sharpsweep_dataset::layout::{CHECKPOINTS, CORRUPT, entries};
+use sharpsweep_dataset::write::{FileMeta, temporary_target, write_atomic};
+use sharpsweep_dataset::{key_value, read_batches, verify};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -45,7 +44,7 @@ pub fn save(
 ) -> io::Result<()> {
     let config_json = serde_json::to_string(&config.canonical()).map_err(io::Error::other)?;
     let state_json = String::from_utf8(state.to_bytes()).map_err(io::Error::other)?;
-    write_atomic_with(
+    write_atomic(
         &path(dir, state.run_id),
         trajectory,
         &FileMeta {
@@ -57,6 +56,7 @@ pub fn save(
             (KEY_WALL, wall_seconds.to_string()),
         ],
     )
+    .map(|_crc| ())
 }
 
 /// The checkpoint of run `id`, if there is a usable one. A damaged
@@ -67,15 +67,16 @@ pub fn load(dir: &Path, id: RunId) -> Option<Checkpoint> {
         return None;
     }
     let read = || -> Result<Checkpoint, String> {
-        let state = read_key(&p, KEY_STATE)
+        verify(&p).map_err(|e| e.to_string())?;
+        let state = key_value(&p, KEY_STATE)
             .map_err(|e| e.to_string())?
             .ok_or("no state")?;
         let state = RunState::from_bytes(state.as_bytes()).map_err(|e| e.to_string())?;
-        let wall_seconds = read_key(&p, KEY_WALL)
+        let wall_seconds = key_value(&p, KEY_WALL)
             .map_err(|e| e.to_string())?
             .and_then(|w| w.parse().ok())
             .unwrap_or(0.0);
-        let trajectory = read_all(&p).map_err(|e| e.to_string())?;
+        let trajectory = read_batches(&p).map_err(|e| e.to_string())?;
         Ok(Checkpoint {
             state,
             trajectory,
@@ -107,7 +108,7 @@ pub fn remove(dir: &Path, run_id: RunId) {
 /// left half-written (only this process may write those runs' checkpoints).
 pub fn remove_stale_temporaries(dir: &Path, runs: &std::collections::HashSet<RunId>) {
     let ckpts = dir.join(CHECKPOINTS);
-    for temp in hidden_temporaries(&ckpts) {
+    for temp in entries(&ckpts, true).unwrap_or_default() {
         let id = temporary_target(&temp)
             .and_then(|t| t.strip_suffix(".ckpt"))
             .and_then(|id| id.parse::<RunId>().ok());
@@ -168,6 +169,19 @@ mod tests {
 
         let p = path(dir.path(), id);
         let bytes = std::fs::read(&p).unwrap();
+        // One flipped byte in the middle (a data page), then a truncation:
+        // each is found, and the checkpoint set aside.
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 3] ^= 0x10;
+        std::fs::write(&p, &flipped).unwrap();
+        assert!(load(dir.path(), id).is_none());
+        std::fs::rename(
+            dir.path()
+                .join(CORRUPT)
+                .join(format!("checkpoint-{id}.ckpt")),
+            dir.path().join(CORRUPT).join("first"),
+        )
+        .unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
         assert!(load(dir.path(), id).is_none());
         assert!(!p.exists());

@@ -29,13 +29,14 @@
 //! dataset before the sweep starts, so they run again (Dataset::forget).
 
 use crate::checkpoint;
-use crate::dataset::{Access, Dataset, Identity, utc_now};
+use crate::dataset::{Access, Dataset, Identity};
 use crate::error::{Result, SweepError};
 use crate::grid::Grid;
 use crate::lanes::{self, Item};
 use crate::progress::Progress;
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::shard::Shard;
+use crate::utc::utc_now;
 use arrow_array::RecordBatch;
 use sharpsweep_core::{Metrics, RunConfig, RunId, Trainer};
 use std::collections::HashSet;
@@ -168,7 +169,7 @@ pub struct SweepReport {
     pub failed: usize,
     /// In-flight runs checkpointed when the stop flag was set.
     pub checkpointed: usize,
-    /// Unreadable parts found and moved to `corrupt/` (their runs redone).
+    /// Damaged parts found and moved to `corrupt/` (their runs redone).
     pub corrupt_parts: usize,
     pub parts_written: usize,
     /// The stop flag ended the sweep before every assigned point was done;
@@ -342,6 +343,14 @@ pub fn run_plan(
         Ok(scan)
     })();
     let scan = agree(team, scanned)?;
+    for d in &scan.damaged {
+        eprintln!(
+            "warning: {} is damaged ({}); the part was moved to corrupt/ and its runs will be \
+             redone",
+            out.join(&d.file).display(),
+            d.why
+        );
+    }
     for id in checkpoint::list(out) {
         if scan.done.contains_key(&id) {
             checkpoint::remove(out, id);
@@ -360,7 +369,7 @@ pub fn run_plan(
         total: plan.configs.len(),
         assigned: mine.len(),
         already_done: mine.len() - todo.len(),
-        corrupt_parts: scan.corrupt.len(),
+        corrupt_parts: scan.damaged.len(),
         ..Default::default()
     };
     let label = if shard.is_all() {

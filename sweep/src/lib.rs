@@ -7,13 +7,17 @@ pub mod dataset;
 pub mod error;
 pub mod execute;
 pub mod grid;
+pub mod journal;
 pub mod lanes;
 #[cfg(feature = "mpi")]
 pub mod mpi;
-pub mod parquet_io;
 pub mod progress;
+pub mod rewrite;
 pub mod schema;
 pub mod shard;
+pub mod summary;
+mod utc;
+pub mod verify;
 
 pub use error::{GridError, SweepError};
 pub use execute::{Alone, Plan, SweepOptions, SweepReport, Team, run_plan, run_sweep};

@@ -20,14 +20,11 @@ use arrow_schema::{DataType, Field, Schema};
 use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
 use std::sync::Arc;
 
-/// Bumped whenever a column is added, removed or changes meaning.
-pub const SCHEMA_VERSION: u32 = 3;
-
-/// Metadata keys written into every file.
-pub const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
-pub const KEY_TOOL_VERSION: &str = "sharpsweep.version";
-pub const KEY_TABLE: &str = "sharpsweep.table";
-pub const KEY_CONFIG: &str = "sharpsweep.config";
+/// The version and metadata keys are the dataset contract's, which
+/// `analyze` reads by too.
+pub use sharpsweep_dataset::metadata::{
+    KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION, STATUS_FAILED,
+};
 
 /// One finished (or diverged) run, as the `runs` table stores it.
 #[derive(Clone, Debug)]
@@ -106,9 +103,6 @@ impl RunRecord {
         }
     }
 }
-
-/// The `status` of a run that could not be carried out.
-pub const STATUS_FAILED: &str = "failed";
 
 /// Columns under construction; the schema follows from what is appended.
 #[derive(Default)]

@@ -9,6 +9,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 pub struct Output {
     pub status: std::process::ExitStatus,
@@ -88,12 +89,19 @@ impl ParquetTable {
 
     /// The same table without one column (e.g. `wall_seconds`, the only
     /// column that is not a function of the configuration), and without
-    /// the file metadata.
+    /// the file metadata (whose checksums cover `wall_seconds` too).
     pub fn without(mut self, column: &str) -> Self {
         if let Ok(i) = self.batch.schema().index_of(column) {
             self.batch.remove_column(i);
         }
         self.metadata.clear();
+        let schema = self
+            .batch
+            .schema()
+            .as_ref()
+            .clone()
+            .with_metadata(HashMap::new());
+        self.batch = RecordBatch::try_new(Arc::new(schema), self.batch.columns().to_vec()).unwrap();
         self
     }
 

@@ -1,16 +1,20 @@
-//! Writing Parquet files so that a reader never sees half of one: the bytes
-//! go to a hidden temporary name (DuckDB globs, pandas and pyarrow skip
-//! names starting with `.`), are fsynced, and only then renamed into place,
-//! and the directory is fsynced so the rename survives a crash.
+//! Writing a dataset's files so that a reader never sees half of one: the
+//! bytes go to a hidden temporary name (DuckDB globs, pandas and pyarrow
+//! skip names starting with `.`), are sealed with their checksum
+//! ([`crate::checksum`]) and fsynced, and only then renamed into place; the
+//! directory is fsynced so the rename survives a crash.
 
-use crate::schema::{KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION};
+use crate::checksum::{HashingWriter, PLACEHOLDER, seal};
+use crate::metadata::{
+    KEY_CHECKSUM, KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION,
+};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Rows per row group: large enough for good compression and fast scans,
@@ -20,7 +24,8 @@ pub const ROW_GROUP_ROWS: usize = 65_536;
 /// What a file says about itself in its key-value metadata.
 #[derive(Clone, Debug)]
 pub struct FileMeta<'a> {
-    /// `runs` or `trajectory`.
+    /// [`TABLE_RUNS`](crate::metadata::TABLE_RUNS) or
+    /// [`TABLE_TRAJECTORY`](crate::metadata::TABLE_TRAJECTORY).
     pub table: &'a str,
     /// The configuration (a run's or a grid's), as JSON.
     pub config_json: &'a str,
@@ -35,6 +40,7 @@ fn properties(meta: &FileMeta, extra: &[(&str, String)]) -> WriterProperties {
         kv(KEY_CONFIG, meta.config_json.to_string()),
     ];
     pairs.extend(extra.iter().map(|(k, v)| kv(k, v.clone())));
+    pairs.push(kv(KEY_CHECKSUM, PLACEHOLDER.to_string()));
     WriterProperties::builder()
         // Level 1: on metrics it compresses within a few % of level 3 at
         // about half the cost (docs/performance.md, "Sweep overhead").
@@ -60,32 +66,59 @@ pub fn temporary_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Writes `batches` (all of one schema) to `path` atomically.
-pub fn write_atomic(path: &Path, batches: &[RecordBatch], meta: &FileMeta) -> io::Result<()> {
-    write_atomic_with(path, batches, meta, &[])
+/// The file a hidden temporary was going to become: `.x.tmp-123` → `x`.
+pub fn temporary_target(temp: &str) -> Option<&str> {
+    let inner = temp.strip_prefix('.')?;
+    Some(&inner[..inner.rfind(".tmp-")?])
 }
 
-/// [`write_atomic`] with `extra` key-value metadata (a checkpoint's state,
-/// the parts a compacted part replaces).
-pub fn write_atomic_with(
+/// Writes `batches` (all of one schema) to `path` atomically, with
+/// `extra` key-value metadata (a checkpoint's state, the parts a compacted
+/// part replaces); returns the file's checksum.
+pub fn write_atomic(
     path: &Path,
     batches: &[RecordBatch],
     meta: &FileMeta,
     extra: &[(&str, String)],
-) -> io::Result<()> {
+) -> io::Result<u32> {
     let Some(first) = batches.first() else {
         return Err(io::Error::other("nothing to write"));
     };
     let tmp = temporary_name(path);
     let result = (|| {
-        let file = File::create(&tmp)?;
+        // Read as well as written: sealing reads the footer back.
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        let file = HashingWriter::new(file);
         let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties(meta, extra)))
             .map_err(io::Error::other)?;
         for b in batches {
             writer.write(b).map_err(io::Error::other)?;
         }
-        let file = writer.into_inner().map_err(io::Error::other)?;
+        let (mut file, crc) = writer.into_inner().map_err(io::Error::other)?.finish();
+        seal(&mut file, crc)?;
         file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+        Ok(crc)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes a small file (JSON) atomically: hidden temporary, fsync, rename.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temporary_name(path);
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         sync_dir(path.parent().unwrap_or(Path::new(".")))
     })();

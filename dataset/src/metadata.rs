@@ -1,0 +1,55 @@
+//! What every file of a dataset says about itself: the key-value metadata
+//! of its Parquet footer, and the values of the columns the dataset's
+//! bookkeeping reads.
+
+/// Bumped whenever a column is added, removed or changes meaning.
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// The versions a reader of this version understands: version 3 files
+/// (before `trace_stability_b` and the checksums) read by column names.
+pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 3..=SCHEMA_VERSION;
+
+/// `sharpsweep.schema_version`: the [`SCHEMA_VERSION`] a file was written with.
+pub const KEY_SCHEMA_VERSION: &str = "sharpsweep.schema_version";
+/// `sharpsweep.version`: the version of the tool that wrote the file.
+pub const KEY_TOOL_VERSION: &str = "sharpsweep.version";
+/// `sharpsweep.table`: [`TABLE_RUNS`] or [`TABLE_TRAJECTORY`].
+pub const KEY_TABLE: &str = "sharpsweep.table";
+/// `sharpsweep.config`: a run's configuration (`run`), or
+/// `{"fingerprint": …}` of the grid a sweep's part belongs to.
+pub const KEY_CONFIG: &str = "sharpsweep.config";
+/// `sharpsweep.replaces`: a compacted (or rewritten) runs part's JSON list
+/// of the part names it replaces.
+pub const KEY_REPLACES: &str = "sharpsweep.replaces";
+/// `sharpsweep.crc32`: the file's own checksum (see [`crate::checksum`]).
+pub const KEY_CHECKSUM: &str = "sharpsweep.crc32";
+/// `sharpsweep.trajectories_crc32`: a runs part's record of the checksum
+/// of the trajectories part written with it, which ties the pair.
+pub const KEY_PARTNER_CHECKSUM: &str = "sharpsweep.trajectories_crc32";
+
+pub const TABLE_RUNS: &str = "runs";
+pub const TABLE_TRAJECTORY: &str = "trajectory";
+
+/// The columns the bookkeeping reads.
+pub const COLUMN_RUN_ID: &str = "run_id";
+pub const COLUMN_STATUS: &str = "status";
+
+/// The values of the `status` column.
+pub const STATUS_FINISHED: &str = "finished";
+pub const STATUS_DIVERGED: &str = "diverged";
+/// A run that could not be carried out; it has no trajectory rows.
+pub const STATUS_FAILED: &str = "failed";
+
+/// A file's schema version, if it says one.
+pub fn schema_version(kv: &[(String, String)]) -> Option<&str> {
+    kv.iter()
+        .find(|(k, _)| k == KEY_SCHEMA_VERSION)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether a reader of this version understands `version`.
+pub fn readable(version: &str) -> bool {
+    version
+        .parse::<u32>()
+        .is_ok_and(|v| READABLE_VERSIONS.contains(&v))
+}
