@@ -1,4 +1,4 @@
-//! The activation table of SCIENCE.md §1: φ and its first three derivatives,
+//! The activation table of docs/science.md §1.4: φ and its first three derivatives,
 //! and the inverse φ⁻¹ where φ is a bijection onto its range.
 //!
 //! Two views of the same table:

@@ -1,6 +1,6 @@
 //! [`RunConfig`]: everything that determines one run, flat, so that the same
 //! keys serve as CLI flags (`--batch-size`), grid keys (`batch_size`) and
-//! Parquet columns. Defaults are [G24]'s Figure-1 setting (SCIENCE.md §4).
+//! Parquet columns. Defaults are [G24]'s Figure-1 setting (docs/science.md §7).
 
 use crate::activation::{Activation, ActivationName};
 use crate::error::{CoreError, Result};
@@ -9,19 +9,21 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// The training dynamics a run follows (SCIENCE.md §2).
+/// The training dynamics a run follows (docs/science.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum AlgorithmName {
-    /// Label-noise GD/SGD, §2.1; σ = 0 is plain GD/SGD ([W22] with `batch_size`).
+    /// Label-noise GD/SGD, docs/science.md §5.1; σ = 0 is plain GD/SGD
+    /// ([W22] with `batch_size`).
     #[default]
     LabelNoise,
-    /// Batch-size-one SAM with radius `rho`, §2.2.
+    /// Batch-size-one SAM with radius `rho`, docs/science.md §5.4.
     Sam,
-    /// Riemannian gradient flow of R on the zero-loss manifold, §2.3 ([G24] eq. 3).
+    /// Riemannian gradient flow of R on the zero-loss manifold, docs/science.md §5.3
+    /// ([G24] eq. 3).
     Flow,
     /// GD on a two-layer leaky-ReLU net with both layers trained and the
-    /// logistic loss, §2.4 ([L21]).
+    /// logistic loss, docs/science.md §5.5 ([L21]).
     Margin,
 }
 
@@ -37,7 +39,7 @@ impl AlgorithmName {
     }
 }
 
-/// Distribution of the label noise ξ (SCIENCE.md §2.1).
+/// Distribution of the label noise ξ (docs/science.md §5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoiseKind {

@@ -1,4 +1,4 @@
-//! What is measured at a recorded step (SCIENCE.md §3): loss, sharpness,
+//! What is measured at a recorded step (docs/science.md §2–§4): loss, sharpness,
 //! stationarity on the manifold, the spectra of the feature matrices, the
 //! distance to Theorem 3.3's optimum and the collapse of the neurons.
 

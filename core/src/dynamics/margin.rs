@@ -1,5 +1,5 @@
 //! [L21]: gradient descent on a two-layer leaky-ReLU net with both layers
-//! trained and the logistic loss (SCIENCE.md §2.4):
+//! trained and the logistic loss (docs/science.md §5.5):
 //!
 //! `f(x) = Σ_k a_k φ(w_kᵀx)`, `φ(z) = max(z, αz)`,
 //! `L(θ) = (1/n) Σ_i ln(1 + exp(−y_i f(x_i)))`, `θ = (W, a)`,
