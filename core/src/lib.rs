@@ -1,4 +1,4 @@
-//! The science of sharpsweep: the two-layer model of [G24] and its relatives
+//! The science of sharpsweep: the two-layer model of \[G24\] and its relatives
 //! (docs/science.md gives every formula), the algorithms that train it,
 //! every metric the theory predicts, and the step kernels that make long
 //! runs affordable.

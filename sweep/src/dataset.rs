@@ -15,7 +15,7 @@
 //! # The runs parts are the completion journal
 //! A run is done iff its row is in a readable runs part. A flush writes the
 //! trajectories part and then the runs part of the same name, each
-//! atomically ([`write_atomic`]: hidden temporary name, fsync, rename,
+//! atomically ([`write_atomic`](crate::parquet_io::write_atomic): hidden temporary name, fsync, rename,
 //! directory fsync). A SIGKILL at any instant therefore leaves either
 //! nothing, or a trajectories part without its runs part (an *orphan*: its
 //! runs are not done, will be redone, and the orphan is deleted at the next

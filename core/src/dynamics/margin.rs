@@ -270,7 +270,7 @@ fn polish(p: &Problem, alpha: &[f64]) -> Option<Vec<f64>> {
     ok.then_some(w)
 }
 
-/// [L21]'s margin metrics of the net (W, a) on its data.
+/// \[L21\]'s margin metrics of the net (W, a) on its data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MarginStats {
     /// `min_i y_i f(x_i) / ‖θ‖²`, θ = (W, a).
