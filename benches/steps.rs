@@ -1,5 +1,5 @@
 //! Step throughput of the label-noise kernels (docs/performance.md):
-//! single runs and batched runs at the issue's sizes, on 1 and 2 threads,
+//! single runs and batched runs at three sizes, on 1 and 2 threads,
 //! the two kernel paths side by side, the cost of one metrics record, and
 //! the machine's FP64 peak measured by an FMA-throughput loop.
 //!
@@ -21,7 +21,8 @@ fn main() {
     divan::main();
 }
 
-/// (m, d, n) of the issue: [G24]'s figures, a mid size, a large one.
+/// (m, d, n): [G24]'s figures, a mid size, a large one (the sizes of the
+/// targets in docs/performance.md).
 const SIZES: [(usize, usize, usize); 3] = [(10, 3, 3), (100, 50, 20), (512, 512, 128)];
 
 /// Steps per timed call: a millisecond or more, and enough that the 2-thread

@@ -2,7 +2,8 @@
 # CI for `sharpsweep analyze`: a small dataset of real runs, rewritten the
 # way pandas/pyarrow users rewrite files (Snappy, no sharpsweep metadata) into
 # the sweep layout, analysed, then checked from Python against values
-# recomputed from the trajectories. Needs: pip install duckdb pyarrow pandas polars pytest
+# recomputed from the trajectories. Needs the Python packages .ci/run
+# installs (duckdb pyarrow pandas polars pytest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"

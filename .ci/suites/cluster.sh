@@ -9,19 +9,16 @@
 # and jobs preempted mid-run (scancel --signal=USR1, scontrol requeue) that
 # requeue and finish; every dataset must equal a plain local sweep's.
 #
-# Needs root (apt-get; the daemons run as root) and shared/slurm/slurm.conf.in
-# beside the repository (shared/slurm/README.md explains it). The daemons
+# Needs root (apt-get; the daemons run as root). The cluster's configuration
+# is .ci/slurm/slurm.conf.in (.ci/slurm/README.md explains it). The daemons
 # started here are stopped by PID on exit, whatever happens. CARGO_TARGET_DIR
 # is honoured; MPI_TARGET_DIR, if set, is where the --features mpi build goes
 # (default: the same target directory, which costs a short feature rebuild).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-conf_in=""
-for c in "$repo/../shared/slurm/slurm.conf.in" /work/shared/slurm/slurm.conf.in; do
-    if [ -f "$c" ]; then conf_in=$c; break; fi
-done
-[ -n "$conf_in" ] || { echo "cluster.sh: shared/slurm/slurm.conf.in not found" >&2; exit 1; }
+conf_in=$repo/.ci/slurm/slurm.conf.in
+[ -f "$conf_in" ] || { echo "cluster.sh: $conf_in not found" >&2; exit 1; }
 
 log() { echo "cluster.sh: $*"; }
 cd "$repo"
@@ -92,6 +89,7 @@ sinfo -h -o %t | grep -q idle || { log "the node never became idle"; exit 1; }
 # --- sanity: the cluster runs batch jobs and multi-task steps -------------
 out=$(sbatch --wait --parsable -o "$state/wrap.out" --wrap 'echo batch-ok')
 grep -qx batch-ok "$state/wrap.out" || { log "sbatch --wrap printed: $(cat "$state/wrap.out")"; exit 1; }
+# shellcheck disable=SC2016 # $SLURM_PROCID is for each task's shell to expand
 tasks=$(srun -n 2 bash -c 'echo $SLURM_PROCID' | sort | tr '\n' ' ')
 [ "$tasks" = "0 1 " ] || { log "srun -n 2 ran tasks '$tasks'"; exit 1; }
 log "sanity: sbatch job $out and srun -n 2 ran"
@@ -109,4 +107,4 @@ export SHARPSWEEP_MPI_BIN=$state/sharpsweep-mpi
 # One at a time: the node has 2 CPUs, and the MPI job needs both.
 # CLUSTER_TEST_FILTER (a test name substring) runs some of them by hand.
 cargo test --release --workspace --test cluster_slurm -- --ignored --test-threads=1 \
-    ${CLUSTER_TEST_FILTER:-}
+    ${CLUSTER_TEST_FILTER:+"$CLUSTER_TEST_FILTER"}

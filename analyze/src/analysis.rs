@@ -19,7 +19,7 @@ pub struct Options {
     /// The heatmap's (x, y) axes; by default the two numeric swept axes with
     /// the most distinct values.
     pub heatmap_axes: Option<(String, String)>,
-    /// [G24]'s figures (per-cell, heatmap, convergence) draw only cells whose
+    /// \[G24\]'s figures (per-cell, heatmap, convergence) draw only cells whose
     /// configuration has these `key = value` pairs (e.g. `eta = 0.05`); each
     /// dynamics' own figure draws every cell of that dynamics.
     pub select: Vec<(String, String)>,
@@ -58,7 +58,7 @@ pub struct Analysis {
     pub summaries: Vec<CellSummary>,
     pub theory: Vec<TheoryRow>,
     /// Cells matching `--select` (indices into `grid.cells`): those the
-    /// [G24] figures draw from.
+    /// \[G24\] figures draw from.
     pub selected: Vec<usize>,
     /// Cells shown in per-cell figures: the first `--max-cells` selected.
     pub figure_cells: Vec<usize>,
@@ -246,7 +246,7 @@ impl Analysis {
         })
     }
 
-    /// The cells the figure `stem` chose for itself (empty for the [G24]
+    /// The cells the figure `stem` chose for itself (empty for the \[G24\]
     /// figures, which draw the selected cells).
     pub fn cells_of(&self, stem: &str) -> &[usize] {
         self.system_cells

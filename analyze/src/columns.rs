@@ -1,5 +1,5 @@
 //! Typed access to the columns of an Arrow batch, whatever physical type a
-//! writer chose: sharpsweep writes Utf8 and List<Float64>, but a file
+//! writer chose: sharpsweep writes Utf8 and `List<Float64>`, but a file
 //! rewritten by pandas or polars may hold LargeUtf8, Utf8View or LargeList,
 //! and integers may come back narrower or unsigned.
 

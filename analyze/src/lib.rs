@@ -1,6 +1,6 @@
 //! Reads sharpsweep Parquet datasets back and turns them into what a
 //! researcher would otherwise make by hand in a notebook: per-cell summaries
-//! across seeds, [G24]'s figures, a table of Theorem 3.3 against the runs,
+//! across seeds, \[G24\]'s figures, a table of Theorem 3.3 against the runs,
 //! and a report (`index.html`, `report.md`).
 //!
 //! This crate reads files only: it knows the columns it needs by name and

@@ -117,13 +117,13 @@ pub const METRICS: &[Metric] = &[
 /// The summary of one cell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellSummary {
-    /// Index into [`Grid::cells`].
+    /// Index into `Grid::cells`.
     pub cell: usize,
     pub runs: usize,
     pub diverged: usize,
     /// Quartiles of each of [`METRICS`], in order.
     pub stats: Vec<Quartiles>,
-    /// Fraction of the non-diverged runs that reached each of [`THRESHOLDS`].
+    /// Fraction of the non-diverged runs that reached each of `trajectory::THRESHOLDS`.
     pub reached: [f64; 3],
 }
 

@@ -30,7 +30,7 @@ impl TheoryRow {
     }
 }
 
-/// Why Theorem 3.3 does not cover a configuration (SCIENCE.md §1).
+/// Why Theorem 3.3 does not cover a configuration (docs/science.md §3.4).
 pub fn flags(run: &Run) -> Vec<&'static str> {
     let mut out = Vec::new();
     if let (Some(n), Some(d)) = (run.number("n"), run.number("d"))

@@ -1,4 +1,4 @@
-//! The activation table of SCIENCE.md §1: φ and its first three derivatives,
+//! The activation table of docs/science.md §1.4: φ and its first three derivatives,
 //! and the inverse φ⁻¹ where φ is a bijection onto its range.
 //!
 //! Two views of the same table:
@@ -14,7 +14,7 @@ use std::str::FromStr;
 /// An activation with its parameters resolved.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
-    /// `z³ + βz`, β > 0: [G24]'s example class (Assumptions 3.1 and 3.4 hold).
+    /// `z³ + βz`, β > 0: \[G24\]'s example class (Assumptions 3.1 and 3.4 hold).
     CubicLinear {
         beta: f64,
     },
@@ -380,7 +380,7 @@ impl Activation {
         !matches!(self, Self::Relu | Self::Quadratic)
     }
 
-    /// [G24] Assumption 3.1: φ' ≥ ρ₁ > 0 and φ''' ≥ ρ₂ > 0 everywhere.
+    /// \[G24\] Assumption 3.1: φ' ≥ ρ₁ > 0 and φ''' ≥ ρ₂ > 0 everywhere.
     pub fn meets_assumption_3_1(self) -> bool {
         matches!(self, Self::CubicLinear { .. } | Self::Sinh)
     }

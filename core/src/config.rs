@@ -1,6 +1,6 @@
 //! [`RunConfig`]: everything that determines one run, flat, so that the same
 //! keys serve as CLI flags (`--batch-size`), grid keys (`batch_size`) and
-//! Parquet columns. Defaults are [G24]'s Figure-1 setting (SCIENCE.md §4).
+//! Parquet columns. Defaults are \[G24\]'s Figure-1 setting (docs/science.md §7).
 
 use crate::activation::{Activation, ActivationName};
 use crate::error::{CoreError, Result};
@@ -9,19 +9,21 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// The training dynamics a run follows (SCIENCE.md §2).
+/// The training dynamics a run follows (docs/science.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum AlgorithmName {
-    /// Label-noise GD/SGD, §2.1; σ = 0 is plain GD/SGD ([W22] with `batch_size`).
+    /// Label-noise GD/SGD, docs/science.md §5.1; σ = 0 is plain GD/SGD
+    /// (\[W22\] with `batch_size`).
     #[default]
     LabelNoise,
-    /// Batch-size-one SAM with radius `rho`, §2.2.
+    /// Batch-size-one SAM with radius `rho`, docs/science.md §5.4.
     Sam,
-    /// Riemannian gradient flow of R on the zero-loss manifold, §2.3 ([G24] eq. 3).
+    /// Riemannian gradient flow of R on the zero-loss manifold, docs/science.md §5.3
+    /// (\[G24\] eq. 3).
     Flow,
     /// GD on a two-layer leaky-ReLU net with both layers trained and the
-    /// logistic loss, §2.4 ([L21]).
+    /// logistic loss, docs/science.md §5.5 (\[L21\]).
     Margin,
 }
 
@@ -37,7 +39,7 @@ impl AlgorithmName {
     }
 }
 
-/// Distribution of the label noise ξ (SCIENCE.md §2.1).
+/// Distribution of the label noise ξ (docs/science.md §5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoiseKind {
@@ -91,19 +93,19 @@ impl FromStr for NoiseKind {
 /// How the data matrix X is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataGen {
-    /// Entries Uniform[0,1], rows normalised to ‖x_i‖ = 1 ([G24] §5).
+    /// Entries Uniform\[0,1\], rows normalised to ‖x_i‖ = 1 (\[G24\] §5).
     Uniform,
     /// Entries N(0,1), rows normalised.
     Gaussian,
-    /// Orthonormal rows (needs n ≤ d): [G24] Assumption 3.2 with coherence 0.
+    /// Orthonormal rows (needs n ≤ d): \[G24\] Assumption 3.2 with coherence 0.
     Orthonormal,
-    /// Linearly separable and symmetric ([L21]): n/2 unit Gaussian points
+    /// Linearly separable and symmetric (\[L21\]): n/2 unit Gaussian points
     /// labelled by the sign of a random unit direction w*, each with
     /// |w*ᵀx| ≥ [`SEPARABLE_GAP`], together with their mirror images (−x, −y).
     /// Needs n even; labels come with the data (`labels = from-data`).
     Separable,
     /// The same points without the mirror images: separable but not
-    /// symmetric, [L21]'s setting where margin maximisation can fail.
+    /// symmetric, \[L21\]'s setting where margin maximisation can fail.
     SeparableAsym,
 }
 
@@ -113,7 +115,7 @@ pub const SEPARABLE_GAP: f64 = 0.1;
 /// How the labels y are made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LabelGen {
-    /// y_i ~ Uniform[0,1].
+    /// y_i ~ Uniform\[0,1\].
     Uniform,
     /// y = f_{Θ*}(X) for a random teacher Θ* of the student's shape (m, d),
     /// Θ* entries N(0, 1/d).
@@ -227,7 +229,7 @@ pub struct RunConfig {
     pub d: usize,
     /// Data points.
     pub n: usize,
-    /// Mini-batch size B; `None` is the full batch B = n ([G24]'s setting).
+    /// Mini-batch size B; `None` is the full batch B = n (\[G24\]'s setting).
     pub batch_size: Option<usize>,
     /// Learning rate η.
     pub eta: f64,
@@ -270,7 +272,7 @@ pub struct RunConfig {
 }
 
 impl Default for RunConfig {
-    /// [G24] Figure 1: m = 10, d = 3, n = 3, η = 0.05, σ = 0.03.
+    /// \[G24\] Figure 1: m = 10, d = 3, n = 3, η = 0.05, σ = 0.03.
     fn default() -> Self {
         Self {
             algorithm: AlgorithmName::LabelNoise,

@@ -1,5 +1,5 @@
 //! The training problem (X, y) and the initial weights Θ₀, generated from the
-//! run's streams or read from files (SCIENCE.md §1).
+//! run's streams or read from files (docs/science.md §1.1).
 
 use crate::activation::Activation;
 use crate::config::{AlgorithmName, DataGen, InitGen, LabelGen, RunConfig, SEPARABLE_GAP, Source};

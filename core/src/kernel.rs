@@ -1,5 +1,5 @@
 //! The step kernels: one label-noise (S)GD step on the two-layer net, the
-//! hot loop of every sweep (SCIENCE.md §2.1):
+//! hot loop of every sweep (docs/science.md §5.1):
 //!
 //! `r_i = f(x_i) − y_i − ξ_i`, `θ_j ← θ_j − (2η/B) Σ_{i∈B} r_i φ'(z_ij) x_i`.
 //!

@@ -1,6 +1,7 @@
-//! The science of sharpsweep: the two-layer model of [G24] and its relatives
-//! (SCIENCE.md), the algorithms that train it, every metric the theory
-//! predicts, and the step kernels that make long runs affordable.
+//! The science of sharpsweep: the two-layer model of \[G24\] and its relatives
+//! (docs/science.md gives every formula), the algorithms that train it,
+//! every metric the theory predicts, and the step kernels that make long
+//! runs affordable.
 //!
 //! A run is a [`RunConfig`] (what to do) driven by a [`Trainer`], whose
 //! evolving [`RunState`] is everything a checkpoint needs.

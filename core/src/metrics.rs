@@ -1,4 +1,4 @@
-//! What is measured at a recorded step (SCIENCE.md §3): loss, sharpness,
+//! What is measured at a recorded step (docs/science.md §2–§4): loss, sharpness,
 //! stationarity on the manifold, the spectra of the feature matrices, the
 //! distance to Theorem 3.3's optimum and the collapse of the neurons.
 
@@ -67,7 +67,7 @@ pub struct Metrics {
     /// Clusters of neurons at the run's tolerance (single linkage).
     pub neuron_clusters: u32,
     /// Coordinates of each neuron's feature vector on the first two principal
-    /// components of the m feature vectors ([G24] Figure 2).
+    /// components of the m feature vectors (\[G24\] Figure 2).
     pub neuron_pc1: Vec<f64>,
     pub neuron_pc2: Vec<f64>,
     /// Z itself, n×m row-major, so any other view can be computed later.
@@ -76,7 +76,7 @@ pub struct Metrics {
     /// The dynamics' time (docs/dynamics.md): the flow's t, label-noise
     /// SGD's `kη²σ²/(2B)`, GD's Σ step sizes; NaN where undefined.
     pub time: f64,
-    /// [L21]'s margins, for the `margin` dynamics only.
+    /// \[L21\]'s margins, for the `margin` dynamics only.
     pub margin: Option<MarginStats>,
 }
 

@@ -1,5 +1,5 @@
 //! The two-layer model `f_Θ(x) = Σ_j φ(θ_jᵀx)` (second layer fixed to ones)
-//! and the derived quantities of SCIENCE.md §1–§3: loss, gradient, trace of
+//! and the derived quantities of docs/science.md §1–§3: loss, gradient, trace of
 //! the Hessian, the sharpness R and its gradient, the Jacobian's tangent
 //! projection, and the full Hessian.
 //!
@@ -66,7 +66,8 @@ impl Eval {
         self.resid.iter().map(|r| r * r).sum::<f64>() / self.resid.len() as f64
     }
 
-    /// `tr ∇²L = (2/n) Σ_i ‖x_i‖² [Σ_j φ'(z_ij)² + (f_i − y_i) Σ_j φ''(z_ij)]` (§3).
+    /// `tr ∇²L = (2/n) Σ_i ‖x_i‖² [Σ_j φ'(z_ij)² + (f_i − y_i) Σ_j φ''(z_ij)]`
+    /// (docs/science.md §2.3).
     pub fn trace_hessian(&self, p: &Problem) -> f64 {
         let m = self.m;
         let sum: f64 = (0..p.n)

@@ -72,7 +72,7 @@ pub fn below(rng: &mut Stream, bound: u64) -> u64 {
 /// (so the same numbers from the same stream; tested), written so that the
 /// common case — one 64-bit draw, a table look-up, a compare, ≈ 98.8 % of
 /// draws — inlines into the caller's loop with the stream kept in registers,
-/// and the rest ([`normal_slow`]) stays out of the way.
+/// and the rest (`normal_slow`) stays out of the way.
 ///
 /// Bits 0–7 of the draw pick the layer i, bits 12–63 a uniform u in [−1, 1);
 /// x = u·x_i is accepted at once when |x| < x_{i+1}.

@@ -68,7 +68,7 @@ fn seconds(flag: &str, v: f64) -> Result<Duration, CliError> {
 }
 
 /// The embedded example grids by name: [G24] Figure 1 and one per system of
-/// SCIENCE.md §2 (examples/*.toml).
+/// docs/science.md §5 (examples/*.toml).
 const EXAMPLES: [(&str, &str); 5] = [
     ("figure1", EXAMPLE),
     ("flow", include_str!("../../examples/flow.toml")),

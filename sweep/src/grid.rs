@@ -217,7 +217,7 @@ impl Grid {
 
 /// The cost estimate of a run for scheduling and `--dry-run`:
 /// steps·m·d·B, the multiply-adds of its steps (B = n for the full batch,
-/// [G24]'s setting, making it steps·m·d·n).
+/// \[G24\]'s setting, making it steps·m·d·n).
 pub fn cost(config: &RunConfig) -> f64 {
     config.steps as f64 * config.m as f64 * config.d as f64 * config.batch() as f64
 }

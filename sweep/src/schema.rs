@@ -5,7 +5,7 @@
 //! * `trajectory`: one row per recorded step of a run (join on `run_id`).
 //!
 //! Columns are plain Arrow types every reader maps natively (Int64, UInt64
-//! for seeds, Float64, Utf8, List<Float64>). Float metrics that are not
+//! for seeds, Float64, Utf8, `List<Float64>`). Float metrics that are not
 //! defined (no φ⁻¹ for R*, a diverged state) are null rather than NaN, so
 //! SQL aggregates skip them. The file's key-value metadata carries
 //! `sharpsweep.schema_version`, the tool version, the table name and the

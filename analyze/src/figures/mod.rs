@@ -30,7 +30,7 @@ use std::sync::Once;
 
 /// A figure: the file stem it writes (`<stem>.png`, `<stem>.svg`), its title
 /// in the report, the cells it draws if it chooses its own (one figure per
-/// dynamics; the [G24] figures draw the selected cells), and how it is made
+/// dynamics; the \[G24\] figures draw the selected cells), and how it is made
 /// from an analysis.
 pub struct Figure {
     pub stem: &'static str,

@@ -1,5 +1,5 @@
 //! The Riemannian gradient flow of the sharpness R on the zero-loss
-//! manifold M ([G24] eq. 3, SCIENCE.md §2.3): `dΘ/dt = −P_T(Θ)∇R(Θ)`, the
+//! manifold M ([G24] eq. 3, docs/science.md §5.3): `dΘ/dt = −P_T(Θ)∇R(Θ)`, the
 //! η → 0 limit of label-noise SGD, integrated so it can be laid beside it.
 //!
 //! * Phase 1, reaching M: plain GD with step η from Θ₀ until the clean loss

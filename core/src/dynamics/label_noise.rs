@@ -1,4 +1,4 @@
-//! Label-noise GD/SGD (SCIENCE.md §2.1; σ = 0 is plain GD/SGD) for one run:
+//! Label-noise GD/SGD (docs/science.md §5.1; σ = 0 is plain GD/SGD) for one run:
 //! the randomness of many steps drawn in bulk, then the step kernel
 //! ([`crate::kernel`]) step after step with no allocation.
 //!

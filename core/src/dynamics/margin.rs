@@ -1,5 +1,5 @@
 //! [L21]: gradient descent on a two-layer leaky-ReLU net with both layers
-//! trained and the logistic loss (SCIENCE.md §2.4):
+//! trained and the logistic loss (docs/science.md §5.5):
 //!
 //! `f(x) = Σ_k a_k φ(w_kᵀx)`, `φ(z) = max(z, αz)`,
 //! `L(θ) = (1/n) Σ_i ln(1 + exp(−y_i f(x_i)))`, `θ = (W, a)`,
@@ -270,7 +270,7 @@ fn polish(p: &Problem, alpha: &[f64]) -> Option<Vec<f64>> {
     ok.then_some(w)
 }
 
-/// [L21]'s margin metrics of the net (W, a) on its data.
+/// \[L21\]'s margin metrics of the net (W, a) on its data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MarginStats {
     /// `min_i y_i f(x_i) / ‖θ‖²`, θ = (W, a).

@@ -1,4 +1,4 @@
-//! The algorithms of SCIENCE.md §2 behind one interface, [`Dynamics`]: a
+//! The algorithms of docs/science.md §5 behind one interface, [`Dynamics`]: a
 //! run asks its dynamics to advance the [`RunState`] by some steps; all
 //! randomness and all evolving values live in the state, so any dynamics
 //! checkpoints and resumes the same way. docs/dynamics.md describes each.

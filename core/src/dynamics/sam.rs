@@ -1,4 +1,4 @@
-//! 1-SAM (SCIENCE.md §2.2): sharpness-aware minimisation with batch size
+//! 1-SAM (docs/science.md §5.4): sharpness-aware minimisation with batch size
 //! one. Step k picks one example i from the batch stream and, with
 //! `ℓ_i(Θ) = (f(x_i) − y_i)²` and `g = ∇ℓ_i(Θ)`, takes
 //! `Θ ← Θ − η ∇ℓ_i(Θ + ρ g/‖g‖)`. No label noise (σ is ignored).
