@@ -5,7 +5,7 @@
 //!
 //! The parquet crate verifies page CRCs but does not write them, so the
 //! checksum is the file's own. The writer puts the key
-//! [`KEY_CHECKSUM`](crate::metadata::KEY_CHECKSUM) with the placeholder
+//! [`crate::metadata::KEY_CHECKSUM`] with the placeholder
 //! value `00000000` into the footer's key-value metadata, hashes every byte
 //! as it goes out ([`HashingWriter`]), and then overwrites the placeholder
 //! in place with the eight hex digits ([`seal`]): a value of the same

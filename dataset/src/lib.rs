@@ -4,7 +4,7 @@
 //! * [`layout`]: directories, file names, part names;
 //! * [`metadata`]: the schema version, the footer's metadata keys, the
 //!   status values;
-//! * [`write`]: how every file is written (atomically, sealed with a
+//! * [`mod@write`]: how every file is written (atomically, sealed with a
 //!   checksum), and [`checksum`]: how it is checked;
 //! * [`state`]: which parts are live, replaced, damaged or unpaired.
 //!
