@@ -20,5 +20,5 @@ pub mod write;
 
 pub use checksum::{Verdict, verify};
 pub use layout::Layout;
-pub use state::{Damage, Done, Part, PartRun, State, check_single_run, verify_all};
+pub use state::{Check, Damage, Done, Part, PartRun, State, check_single_run, verify_all};
 pub use strings::{decode_all, key_value, key_values, read_batches};

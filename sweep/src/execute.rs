@@ -327,8 +327,20 @@ pub fn run_plan(
         Ok(ds)
     })();
     let mut ds = agree(team, opened)?;
+    // Rank 0 checks every byte and repairs; the other ranks then read the
+    // repaired journal's footers and run ids, so a job reads the dataset
+    // once, not once per rank.
+    let repaired = if team.rank() == 0 {
+        ds.scan(true).map(Some)
+    } else {
+        Ok(None)
+    };
+    let repaired = agree(team, repaired)?;
     let scanned = (|| {
-        let scan = ds.scan(true)?;
+        let scan = match repaired {
+            Some(scan) => scan,
+            None => ds.scan_checked_elsewhere()?,
+        };
         ds.record_provenance(serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "command": opts.command,

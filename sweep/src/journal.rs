@@ -17,7 +17,7 @@ use sharpsweep_core::RunId;
 use sharpsweep_dataset::layout::{CORRUPT, RUNS, TRAJECTORIES, WRITERS, writer_of};
 use sharpsweep_dataset::metadata::{KEY_PARTNER_CHECKSUM, TABLE_RUNS, TABLE_TRAJECTORY};
 use sharpsweep_dataset::write::{FileMeta, write_atomic};
-use sharpsweep_dataset::{Damage, State};
+use sharpsweep_dataset::{Check, Damage, State};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fs::{self, OpenOptions};
@@ -54,8 +54,18 @@ impl Dataset {
     /// `repair`, damaged parts go to `corrupt/`, and replaced parts,
     /// orphans and temporaries of dead writers are deleted.
     pub fn scan(&self, repair: bool) -> Result<Scan> {
+        self.scan_checking(repair, Check::Bytes)
+    }
+
+    /// [`Dataset::scan`] that checks only footers and run ids: for MPI
+    /// ranks after rank 0 has checked every byte and repaired.
+    pub fn scan_checked_elsewhere(&self) -> Result<Scan> {
+        self.scan_checking(false, Check::Footers)
+    }
+
+    fn scan_checking(&self, repair: bool, check: Check) -> Result<Scan> {
         let repair = repair && self.access != Access::Read;
-        let state = State::read(&self.dir).map_err(io(&self.dir))?;
+        let state = State::read_checking(&self.dir, check).map_err(io(&self.dir))?;
         let mut scan = Scan::default();
         for part in &state.live {
             scan.parts.insert(part.name.clone(), part.runs.len());
