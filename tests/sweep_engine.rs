@@ -604,6 +604,16 @@ fn a_damaged_grid_file_is_rewritten_by_the_grid_that_made_the_dataset() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("another grid"));
 
+    // Valid JSON with a bad run id names the file too.
+    std::fs::write(
+        ds.join("grid.json"),
+        r#"{"fingerprint": "x", "run_ids": ["zz"], "grid": null}"#,
+    )
+    .unwrap();
+    let o = bin().arg("status").arg(&ds).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("grid.json: not a run id: 'zz'"), "{err}");
+
     let o = sweep(&grid, &ds, &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("rewritten"));
     assert_same_dataset(&ds, &whole);
