@@ -75,7 +75,7 @@ impl ReportSummary {
 
 /// Analyses the dataset in `dataset` and writes the report into `report_dir`
 /// (created if needed): `index.html`, `report.md`, `summary.parquet`,
-/// `theory.parquet` and each figure as PNG and SVG.
+/// `theory.parquet` and each figure as PNG and SVG with its data as Parquet.
 pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<ReportSummary> {
     let a = Analysis::load(dataset, opts)?;
     std::fs::create_dir_all(report_dir).map_err(|e| AnalyzeError::io(report_dir, e))?;
@@ -84,7 +84,7 @@ pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<Repor
     let mut figures = Vec::new();
     for f in figures::ALL {
         // A stale figure from an earlier report must not survive a skip.
-        for ext in ["png", "svg"] {
+        for ext in ["png", "svg", "parquet"] {
             let _ = std::fs::remove_file(report_dir.join(format!("{}.{ext}", f.stem)));
         }
         figures.push((f, (f.make)(&a, report_dir)?));

@@ -58,7 +58,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
         println!("{} cell(s) analysed", summary.cells.len());
         for (stem, outcome) in &summary.figures {
             match outcome {
-                Outcome::Drawn { .. } => println!("  figure {stem}: {stem}.png, {stem}.svg"),
+                Outcome::Drawn { .. } => {
+                    println!("  figure {stem}: {stem}.png, {stem}.svg, {stem}.parquet")
+                }
                 Outcome::Skipped(why) => println!("  figure {stem}: skipped ({why})"),
             }
         }

@@ -6,7 +6,7 @@
 //! Every finished run with a recorded Hessian (`hessian = true`), coloured
 //! by its batch size B; hollow markers are runs with label noise.
 
-use super::{Drawn, Figure, Lines, Outcome, Plot, log_range, ordered_colour};
+use super::{Drawn, Figure, FigureData, Lines, Outcome, Plot, log_range, ordered_colour};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -22,6 +22,8 @@ pub const FIGURE: Figure = Figure {
 
 /// One finished run's end point.
 struct End {
+    /// The run's grid cell.
+    cell: usize,
     eta: f64,
     batch: f64,
     noisy: bool,
@@ -35,6 +37,8 @@ type Coordinate = fn(&End) -> f64;
 
 struct Stability {
     ends: Vec<End>,
+    /// Runs with a recorded Hessian that diverged (not drawn).
+    diverged: usize,
     /// Distinct batch sizes, ascending (the colours).
     batches: Vec<f64>,
     /// C of ‖H‖_F = C·√B/η, and the largest ‖H‖_F·η/√B.
@@ -57,9 +61,11 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let ends: Vec<End> = a
         .runs
         .iter()
-        .filter(|r| r.status == "finished" && r.last.hessian_fro.is_finite())
-        .filter_map(|r| {
+        .enumerate()
+        .filter(|(_, r)| r.status == "finished" && r.last.hessian_fro.is_finite())
+        .filter_map(|(i, r)| {
             Some(End {
+                cell: a.grid.run_cell[i],
                 eta: r.number("eta").filter(|e| *e > 0.0)?,
                 batch: r.number("batch_size").or_else(|| r.number("n"))?,
                 noisy: r.number("sigma").is_some_and(|s| s > 0.0),
@@ -88,13 +94,16 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .filter(|r| r.diverged() && r.value("hessian") == Some(&serde_json::Value::Bool(true)))
         .count();
     let n = ends.len();
+    let plot = Stability {
+        ends,
+        diverged,
+        batches,
+        fit,
+        max,
+    };
     FIGURE.drawn(
-        &Stability {
-            ends,
-            batches,
-            fit,
-            max,
-        },
+        &plot,
+        plot.data(a),
         dir,
         format!(
             "{n} finished runs with the exact Hessian at their last step ({diverged} diverged \
@@ -108,6 +117,47 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 }
 
 impl Stability {
+    /// The panels' titles.
+    fn titles(&self) -> [String; 2] {
+        [
+            format!(
+                "‖H‖_F against √B/η: fitted C = {:.3}, largest ‖H‖_F·η/√B = {:.3}",
+                self.fit, self.max
+            ),
+            "tr H and λ_max(H) against 2/η".to_string(),
+        ]
+    }
+
+    /// What each panel says of the runs: how many are drawn, how many
+    /// diverged.
+    fn count(&self) -> String {
+        format!(
+            "{} finished runs, {} diverged (not drawn)",
+            self.ends.len(),
+            self.diverged
+        )
+    }
+
+    /// The points and lines drawn, as [`FigureData`].
+    fn data<'a>(&self, a: &'a Analysis) -> FigureData<'a> {
+        let mut data = FigureData::new(a);
+        let [left, right] = self.titles();
+        for e in &self.ends {
+            let series = |what: &str| format!("{what}B = {}", e.batch);
+            let over_b = e.batch.sqrt() / e.eta;
+            data.point(&[e.cell], (&left, &series("")), (over_b, e.fro), 1);
+            for (what, y) in [("tr H, ", e.trace), ("λ_max, ", e.lambda_max)] {
+                data.point(&[e.cell], (&right, &series(what)), (2.0 / e.eta, y), 1);
+            }
+        }
+        let cells: Vec<usize> = self.ends.iter().map(|e| e.cell).collect();
+        let x = log_range(self.ends.iter().map(|e| e.batch.sqrt() / e.eta));
+        for v in [x.start, x.end] {
+            data.point(&cells, (&left, "fit"), (v, self.fit * v), self.ends.len());
+        }
+        data
+    }
+
     fn colour(&self, e: &End) -> RGBColor {
         let i = self.batches.iter().position(|b| *b == e.batch).unwrap_or(0);
         ordered_colour(i, self.batches.len())
@@ -148,14 +198,10 @@ impl Plot for Stability {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let titles = [
-            format!(
-                "‖H‖_F against √B/η: fitted C = {:.3}, largest ‖H‖_F·η/√B = {:.3}",
-                self.fit, self.max
-            ),
-            "tr H and λ_max(H) against 2/η".to_string(),
-        ];
-        let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| vec![titles[c].clone()])?;
+        let titles = self.titles();
+        let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| {
+            vec![titles[c].clone(), self.count()]
+        })?;
         // Each end point at (x(e), y(e)), in its run's style.
         let at = |x: Coordinate, y: Coordinate| {
             self.ends.iter().map(move |e| ((x(e), y(e)), self.style(e)))
