@@ -319,4 +319,37 @@ fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
     assert!(logs.len() > 10, "{} finished runs", logs.len());
     let c = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
     assert!(md.contains(&format!("is C = {c:.3}")), "C = {c:.3}: {md}");
+    // Beside it, the free least-squares slope of log ‖H‖_F on log √B/η and
+    // the largest λ_max·η/2, from the runs table's own columns.
+    let (mut points, mut edge) = (Vec::new(), 0f64);
+    for part in std::fs::read_dir(tmp.path().join("data/runs")).unwrap() {
+        let t = common::ParquetTable::read(&part.unwrap().path());
+        let status = t.column_str("status");
+        let (eta, fro) = (t.column_f64("eta"), t.column_f64("hessian_fro"));
+        let batch = t.column_i64("batch_size");
+        let lambda = t.column_f64("lambda_max_stability");
+        for i in 0..status.len() {
+            if status[i] == "finished" {
+                let x = (batch[i] as f64).sqrt() / eta[i];
+                points.push((x.log10(), fro[i].log10()));
+                edge = edge.max(lambda[i]);
+            }
+        }
+    }
+    let n = points.len() as f64;
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let slope = sxy / sxx;
+    assert!(
+        md.contains(&format!("free log–log slope of the runs is {slope:.2}")),
+        "slope {slope:.2}: {md}"
+    );
+    assert!(
+        md.contains(&format!("largest λ_max·η/2 = {edge:.3}")),
+        "{edge:.3}: {md}"
+    );
+    assert!(md.contains("the bound at B = 1 only"), "{md}");
 }
