@@ -236,7 +236,7 @@ pub struct BandLine {
 impl BandLine {
     /// The bands of `values` (one closure per panel) over the runs of
     /// `cells` that neither diverged nor failed, labelled `label` and the
-    /// count of runs ([`Shown::note`] in `unit`); recorded in `data` under
+    /// count of runs ([`crate::analysis::Shown::note`] in `unit`); recorded in `data` under
     /// `names` (the panels). `None` when there is nothing to show and
     /// nothing to say (no run of `cells` diverged or failed).
     pub fn of(
