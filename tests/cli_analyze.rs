@@ -73,6 +73,105 @@ fn analyze_reports_on_a_single_run_directory() {
     assert!(md.contains("| holds |"), "{md}");
 }
 
+/// A small `sharpsweep run` output in `dir`.
+fn small_run(dir: &Path) {
+    let out = sharpsweep(&[
+        "run",
+        "--out",
+        path(dir),
+        "--steps",
+        "3000",
+        "--eta",
+        "0.01",
+        "--sigma",
+        "0.1",
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file of a directory (recursively) with its bytes.
+fn contents(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            files.extend(contents(&p));
+        } else {
+            files.insert(p.clone(), std::fs::read(&p).unwrap());
+        }
+    }
+    files
+}
+
+#[test]
+fn analyze_into_a_full_disk_keeps_the_earlier_report_and_leaves_nothing_half_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (run, report) = (tmp.path().join("run"), tmp.path().join("report"));
+    small_run(&run);
+    let out = sharpsweep(&["analyze", path(&run), "--report", path(&report)]);
+    assert!(out.status.success());
+    let before = contents(&report);
+    assert!(before.len() > 10, "{:?}", before.keys());
+    // Files written past 32 kB fail (EFBIG, as ENOSPC on a full disk): the
+    // tables fit, the first figure does not, so the write fails midway.
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -f 64 && trap '' XFSZ && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_sharpsweep"),
+            "analyze",
+            path(&run),
+            "--report",
+            path(&report),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a full disk went unnoticed");
+    assert!(
+        stderr.starts_with("error: ") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert!(
+        contents(&report) == before,
+        "the earlier report was changed: {stderr}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["report", "run"], "a partial report was left behind");
+}
+
+#[test]
+fn analyze_refuses_to_replace_a_directory_that_is_not_a_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    small_run(&run);
+    // The dataset itself, or a directory of one's own notes.
+    let notes = tmp.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("ideas.txt"), "keep me").unwrap();
+    for (target, file) in [(&run, "runs.parquet"), (&notes, "ideas.txt")] {
+        let before = contents(target);
+        let out = sharpsweep(&["analyze", path(&run), "--report", path(target)]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: --report: ") && stderr.contains(file),
+            "{stderr}"
+        );
+        assert!(contents(target) == before);
+    }
+}
+
 #[test]
 fn analyze_refuses_a_directory_that_is_not_a_dataset() {
     let tmp = tempfile::tempdir().unwrap();
@@ -220,4 +319,37 @@ fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
     assert!(logs.len() > 10, "{} finished runs", logs.len());
     let c = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
     assert!(md.contains(&format!("is C = {c:.3}")), "C = {c:.3}: {md}");
+    // Beside it, the free least-squares slope of log ‖H‖_F on log √B/η and
+    // the largest λ_max·η/2, from the runs table's own columns.
+    let (mut points, mut edge) = (Vec::new(), 0f64);
+    for part in std::fs::read_dir(tmp.path().join("data/runs")).unwrap() {
+        let t = common::ParquetTable::read(&part.unwrap().path());
+        let status = t.column_str("status");
+        let (eta, fro) = (t.column_f64("eta"), t.column_f64("hessian_fro"));
+        let batch = t.column_i64("batch_size");
+        let lambda = t.column_f64("lambda_max_stability");
+        for i in 0..status.len() {
+            if status[i] == "finished" {
+                let x = (batch[i] as f64).sqrt() / eta[i];
+                points.push((x.log10(), fro[i].log10()));
+                edge = edge.max(lambda[i]);
+            }
+        }
+    }
+    let n = points.len() as f64;
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let slope = sxy / sxx;
+    assert!(
+        md.contains(&format!("free log–log slope of the runs is {slope:.2}")),
+        "slope {slope:.2}: {md}"
+    );
+    assert!(
+        md.contains(&format!("largest λ_max·η/2 = {edge:.3}")),
+        "{edge:.3}: {md}"
+    );
+    assert!(md.contains("the bound at B = 1 only"), "{md}");
 }

@@ -89,6 +89,9 @@ fn every_algorithm_runs_from_the_cli_and_is_named_in_the_algorithm_column() {
                 let ratio = runs.column_f64("trace_stability")[0];
                 let tr = runs.column_f64("trace_hessian")[0];
                 assert!((ratio - tr * 0.05 / 2.0).abs() < 1e-12);
+                // The bound of B = 1 scaled to the batch: tr H·η/(2B).
+                let scaled = runs.column_f64("trace_stability_b")[0];
+                assert!((scaled - tr * 0.05 / (2.0 * 2.0)).abs() < 1e-12);
                 let fro = runs.column_f64("hessian_fro")[0];
                 let stab = runs.column_f64("hessian_fro_stability")[0];
                 assert!((stab - fro * 0.05 / 2f64.sqrt()).abs() < 1e-12);
@@ -161,7 +164,7 @@ fn example_grids_expand_into_points_of_their_algorithms() {
             4 * 5,
         ),
         ("margin", &[AlgorithmName::Margin], 3 * 4 * 3 * 2),
-        ("stability", &[AlgorithmName::LabelNoise], 2 * 6 * 5 * 2),
+        ("stability", &[AlgorithmName::LabelNoise], 2 * 7 * 5 * 2),
     ];
     for (name, algorithms, points) in cases {
         let path = format!("{}/examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
@@ -183,4 +186,53 @@ fn example_grids_expand_into_points_of_their_algorithms() {
             );
         }
     }
+}
+
+/// The stability example reaches the edge of stability: at B = 16 its
+/// largest η ends at a minimum with λ_max·η/2 ≈ 1 (GD's bound binds), and
+/// tr H·η/2 exceeds 1 there (tr H ≤ 2/η is the bound of B = 1) while the
+/// B-scaled tr H·η/(2B) stays below 1.
+#[test]
+fn the_stability_example_reaches_the_edge_of_stability() {
+    let dir = TempDir::new("stability-edge");
+    let grid = dir.join("stability.toml");
+    let printed = run_bin(&["sweep", "--example", "stability"]);
+    std::fs::write(&grid, &printed.stdout).unwrap();
+    let out = dir.join("data");
+    let o = run_bin(&[
+        "sweep",
+        grid.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--set",
+        "batch_size=16",
+        "--set",
+        "sigma=0",
+    ]);
+    assert!(o.status.success(), "{}", o.stderr);
+    let (mut edge, mut trace, mut scaled) = (0f64, 0f64, 0f64);
+    for part in std::fs::read_dir(out.join("runs")).unwrap() {
+        let t = ParquetTable::read(&part.unwrap().path());
+        let status = t.column_str("status");
+        let loss = t.column_f64("loss");
+        let columns = [
+            "lambda_max_stability",
+            "trace_stability",
+            "trace_stability_b",
+        ];
+        let [lambda, tr, tr_b] = columns.map(|c| t.column_f64(c));
+        for i in 0..status.len() {
+            assert_eq!(status[i], "finished");
+            assert!(loss[i] < 1e-10, "not at a minimum: loss {}", loss[i]);
+            edge = edge.max(lambda[i]);
+            trace = trace.max(tr[i]);
+            scaled = scaled.max(tr_b[i]);
+        }
+    }
+    assert!((0.95..=1.0).contains(&edge), "largest λ_max·η/2 = {edge}");
+    assert!(
+        trace > 1.0 && scaled < 1.0,
+        "tr H·η/2 ≤ {trace}, tr H·η/(2B) ≤ {scaled}"
+    );
 }

@@ -188,7 +188,8 @@ impl Analysis {
         let heatmap_axes = heatmap_axes(&grid, &selected, opts)?;
         let summaries = summarise(&grid, &runs, &traces);
 
-        // The neuron figure shows each figure cell's first run that did not diverge.
+        // The neuron figure shows each figure cell's first run that neither
+        // diverged nor failed.
         let neuron_runs: Vec<(usize, usize, Vec<i64>)> = figure_cells
             .iter()
             .filter_map(|&c| {
@@ -196,7 +197,7 @@ impl Analysis {
                     .runs
                     .iter()
                     .copied()
-                    .find(|&r| !runs[r].diverged())?;
+                    .find(|&r| runs[r].drawable())?;
                 let curve = traces[run].curve.as_deref()?;
                 Some((c, run, moments(curve, opts.moments)))
             })
@@ -262,13 +263,66 @@ impl Analysis {
             .flat_map(|&c| self.grid.cells[c].runs.iter().copied())
     }
 
-    /// The recorded curves of a cell's runs (those kept by the scan).
-    pub fn curves(&self, cell: usize) -> Vec<&[Point]> {
-        self.grid.cells[cell]
-            .runs
-            .iter()
-            .filter_map(|&r| self.traces[r].curve.as_deref())
-            .collect()
+    /// What a figure draws of the runs of `cells` (one cell, or several a
+    /// figure pools): the recorded curves of those that neither diverged
+    /// nor failed (kept by the scan), and how many were left out.
+    pub fn drawn(&self, cells: &[usize]) -> Shown<'_> {
+        let runs = || {
+            cells
+                .iter()
+                .flat_map(|&c| self.grid.cells[c].runs.iter().map(|&r| &self.runs[r]))
+        };
+        Shown {
+            curves: cells
+                .iter()
+                .flat_map(|&c| &self.grid.cells[c].runs)
+                .filter(|&&r| self.runs[r].drawable())
+                .filter_map(|&r| self.traces[r].curve.as_deref())
+                .collect(),
+            runs: runs().count(),
+            diverged: runs().filter(|r| r.diverged()).count(),
+            failed: runs().filter(|r| r.failed()).count(),
+        }
+    }
+}
+
+/// The runs behind one line or panel of a figure (see [`Analysis::drawn`]).
+pub struct Shown<'a> {
+    /// The curves drawn, of runs that neither diverged nor failed.
+    pub curves: Vec<&'a [Point]>,
+    pub runs: usize,
+    pub diverged: usize,
+    pub failed: usize,
+}
+
+impl Shown<'_> {
+    /// Whether every run diverged or failed: the figure shows a note, not a
+    /// curve.
+    pub fn none_drawable(&self) -> bool {
+        self.diverged + self.failed == self.runs
+    }
+
+    /// What a panel or legend says of the runs, counted as `unit` ("seeds",
+    /// or "runs" when cells are pooled): "8 seeds, 3 diverged", "all 8
+    /// seeds diverged", "300 seeds, 2 diverged, 256 drawn" (curves are kept
+    /// for a bounded number of seeds per cell).
+    pub fn note(&self, unit: &str) -> String {
+        let n = self.runs;
+        if self.none_drawable() {
+            return match (self.diverged, self.failed) {
+                (_, 0) => format!("all {n} {unit} diverged"),
+                (0, _) => format!("all {n} {unit} failed"),
+                (d, f) => format!("all {n} {unit} diverged ({d}) or failed ({f})"),
+            };
+        }
+        let mut text = format!("{n} {unit}, {} diverged", self.diverged);
+        if self.failed > 0 {
+            text += &format!(", {} failed", self.failed);
+        }
+        if self.curves.len() < n - self.diverged - self.failed {
+            text += &format!(", {} drawn", self.curves.len());
+        }
+        text
     }
 }
 

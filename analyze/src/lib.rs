@@ -16,6 +16,7 @@ mod pca;
 mod report;
 mod runs;
 mod snapshots;
+mod staging;
 mod summary;
 mod tables;
 mod theory;
@@ -29,6 +30,7 @@ pub use summary::{CellSummary, METRICS, Quartiles};
 pub use trajectory::THRESHOLDS;
 
 use serde_json::{Map, Value};
+use staging::Staging;
 use std::path::{Path, PathBuf};
 
 /// One grid cell of a finished report.
@@ -75,27 +77,14 @@ impl ReportSummary {
 
 /// Analyses the dataset in `dataset` and writes the report into `report_dir`
 /// (created if needed): `index.html`, `report.md`, `summary.parquet`,
-/// `theory.parquet` and each figure as PNG and SVG.
+/// `theory.parquet` and each figure as PNG and SVG with its data as Parquet.
+/// The report is built aside and renamed into place once complete: an
+/// earlier report in `report_dir` is replaced only then, and a directory
+/// holding anything else is refused.
 pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<ReportSummary> {
+    staging::check(report_dir)?;
     let a = Analysis::load(dataset, opts)?;
-    std::fs::create_dir_all(report_dir).map_err(|e| AnalyzeError::io(report_dir, e))?;
-    tables::write_summary(&a, &report_dir.join("summary.parquet"))?;
-    tables::write_theory(&a, &report_dir.join("theory.parquet"))?;
-    let mut figures = Vec::new();
-    for f in figures::ALL {
-        // A stale figure from an earlier report must not survive a skip.
-        for ext in ["png", "svg"] {
-            let _ = std::fs::remove_file(report_dir.join(format!("{}.{ext}", f.stem)));
-        }
-        figures.push((f, (f.make)(&a, report_dir)?));
-    }
-    let doc = report::document(&a, &figures);
-    let write = |name: &str, text: String| {
-        let path = report_dir.join(name);
-        std::fs::write(&path, text).map_err(|e| AnalyzeError::io(&path, e))
-    };
-    write("report.md", report::markdown(&doc))?;
-    write("index.html", report::html(&doc))?;
+    let figures = Staging::new(report_dir)?.build(|dir| write(&a, dir))?;
     let files = || a.dataset.runs.iter().chain(&a.dataset.trajectories);
     Ok(ReportSummary {
         bytes_read: files().map(|f| f.bytes_read()).sum(),
@@ -113,4 +102,24 @@ pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<Repor
         figures: figures.into_iter().map(|(f, o)| (f.stem, o)).collect(),
         notes: a.notes,
     })
+}
+
+/// Writes every file of the report of `a` into the empty directory `dir`;
+/// returns each figure with its outcome.
+fn write(a: &Analysis, dir: &Path) -> Result<Vec<(&'static figures::Figure, Outcome)>> {
+    tables::write_summary(a, &dir.join("summary.parquet"))?;
+    tables::write_theory(a, &dir.join("theory.parquet"))?;
+    let figures = figures::ALL
+        .iter()
+        .map(|f| Ok((f, (f.make)(a, dir)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let doc = report::document(a, &figures);
+    for (name, text) in [
+        ("report.md", report::markdown(&doc)),
+        ("index.html", report::html(&doc)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| AnalyzeError::io(&path, e))?;
+    }
+    Ok(figures)
 }

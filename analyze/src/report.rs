@@ -127,6 +127,14 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
     );
 
     doc.push(Block::Heading("Figures".into()));
+    doc.push(Block::Para(
+        "Runs that diverged or failed are never drawn: each panel or legend counts a cell's \
+         seeds and how many diverged, and a cell whose every seed diverged is a note. Each \
+         figure's data is beside it as <figure>.parquet (one row per point drawn: the swept \
+         keys of its cells, panel, series, x, y, y_q25, y_q75, the seeds behind the point, and \
+         the runs, diverged and failed of its cells), to re-plot it."
+            .into(),
+    ));
     for (f, outcome) in figures {
         match outcome {
             Outcome::Drawn { caption } => doc.push(Block::Figure {
@@ -334,7 +342,8 @@ pub fn markdown(doc: &[Block]) -> String {
                 caption,
             } => {
                 out += &format!(
-                    "### {title}\n\n![{title}]({stem}.png)\n\n{caption} ([SVG]({stem}.svg))\n\n"
+                    "### {title}\n\n![{title}]({stem}.png)\n\n{caption} ([SVG]({stem}.svg), \
+                     [data]({stem}.parquet))\n\n"
                 );
             }
             Block::Pre { title, text } => out += &format!("### {title}\n\n```\n{text}\n```\n\n"),
@@ -390,7 +399,8 @@ pub fn html(doc: &[Block]) -> String {
             } => {
                 out += &format!(
                     "<figure><h3>{t}</h3><a href=\"{s}.svg\"><img src=\"{s}.png\" alt=\"{t}\"></a>\
-                     <figcaption>{c} (<a href=\"{s}.svg\">SVG</a>)</figcaption></figure>\n",
+                     <figcaption>{c} (<a href=\"{s}.svg\">SVG</a>, \
+                     <a href=\"{s}.parquet\">data</a>)</figcaption></figure>\n",
                     t = esc(title),
                     s = esc(stem),
                     c = esc(caption)

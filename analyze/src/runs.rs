@@ -39,7 +39,7 @@ pub struct Run {
     pub cell_config: Arc<Map<String, Value>>,
     /// The run's `seed` (null if the config has none).
     pub seed: Value,
-    /// `finished`, `diverged` (or `running` for a partial record).
+    /// `finished`, `diverged`, `failed` (or `running` for a partial record).
     pub status: String,
     pub steps_done: i64,
     pub last: Final,
@@ -67,6 +67,17 @@ const SYSTEM_COLUMNS: [&str; 3] = ["trace_hessian", "hessian_fro", "hessian_lamb
 impl Run {
     pub fn diverged(&self) -> bool {
         self.status == "diverged"
+    }
+
+    pub fn failed(&self) -> bool {
+        self.status == "failed"
+    }
+
+    /// Whether a figure may draw the run: a diverged run's metrics blow up
+    /// (its s₂/s₁ falls as it does, like a collapse), a failed run's stop
+    /// anywhere; neither is data.
+    pub fn drawable(&self) -> bool {
+        !self.diverged() && !self.failed()
     }
 
     /// A configuration value, `seed` included.

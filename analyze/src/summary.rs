@@ -3,7 +3,8 @@
 //!
 //! Quantiles are the linear interpolation between order statistics
 //! (Hyndman–Fan type 7, the default of numpy, pandas and DuckDB's
-//! `quantile_cont`). They are taken over the runs that did not diverge;
+//! `quantile_cont`). They are taken over the runs that neither diverged
+//! nor failed;
 //! undefined values (null) are left out. A run that never reached a
 //! threshold counts as reaching it after +∞ steps, so a quantile that lands
 //! on such runs is null ("not reached") rather than a biased number.
@@ -123,7 +124,8 @@ pub struct CellSummary {
     pub diverged: usize,
     /// Quartiles of each of [`METRICS`], in order.
     pub stats: Vec<Quartiles>,
-    /// Fraction of the non-diverged runs that reached each of `trajectory::THRESHOLDS`.
+    /// Fraction of the runs that neither diverged nor failed that reached
+    /// each of [`THRESHOLDS`].
     pub reached: [f64; 3],
 }
 
@@ -150,7 +152,7 @@ pub fn summarise(grid: &Grid, runs: &[Run], traces: &[RunTrace]) -> Vec<CellSumm
                 .runs
                 .iter()
                 .copied()
-                .filter(|&i| !runs[i].diverged())
+                .filter(|&i| runs[i].drawable())
                 .collect();
             let stats = METRICS
                 .iter()
@@ -170,7 +172,7 @@ pub fn summarise(grid: &Grid, runs: &[Run], traces: &[RunTrace]) -> Vec<CellSumm
             CellSummary {
                 cell: c,
                 runs: cell.runs.len(),
-                diverged: cell.runs.len() - alive.len(),
+                diverged: cell.runs.iter().filter(|&&i| runs[i].diverged()).count(),
                 stats,
                 reached,
             }

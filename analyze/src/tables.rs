@@ -1,7 +1,10 @@
 //! The report's tables as Parquet: `summary.parquet` (one row per grid
-//! cell) and `theory.parquet` (one row per run), for pandas and DuckDB.
+//! cell) and `theory.parquet` (one row per run), for pandas and DuckDB; and
+//! the columns every table of the report (the figures' data too) is built
+//! from.
 
 use crate::analysis::Analysis;
+use crate::cells::Grid;
 use crate::error::{AnalyzeError, Result};
 use crate::summary::{METRICS, Quartiles};
 use crate::trajectory::THRESHOLDS;
@@ -17,16 +20,16 @@ use std::sync::Arc;
 
 /// Columns under construction.
 #[derive(Default)]
-struct Columns(Vec<(String, ArrayRef)>);
+pub struct Columns(Vec<(String, ArrayRef)>);
 
 impl Columns {
-    fn add(&mut self, name: impl Into<String>, a: impl arrow_array::Array + 'static) {
+    pub fn add(&mut self, name: impl Into<String>, a: impl arrow_array::Array + 'static) {
         self.0.push((name.into(), Arc::new(a)));
     }
-    fn floats(&mut self, name: impl Into<String>, v: impl Iterator<Item = Option<f64>>) {
+    pub fn floats(&mut self, name: impl Into<String>, v: impl Iterator<Item = Option<f64>>) {
         self.add(name, v.collect::<Float64Array>());
     }
-    fn strings(&mut self, name: impl Into<String>, v: impl Iterator<Item = String>) {
+    pub fn strings(&mut self, name: impl Into<String>, v: impl Iterator<Item = String>) {
         self.add(name, v.map(Some).collect::<StringArray>());
     }
     fn lists<'a>(&mut self, name: &str, v: impl Iterator<Item = &'a [f64]>) {
@@ -37,7 +40,34 @@ impl Columns {
         }
         self.add(name, b.finish());
     }
-    fn write(self, path: &Path, table: &str) -> Result<()> {
+    /// One column per swept key of the grid, a row per entry of `rows`
+    /// (the cells behind it): the value its cells share, null where they
+    /// differ or there are none; numbers stay numbers.
+    pub fn swept_keys(&mut self, grid: &Grid, rows: &[&[usize]]) {
+        for axis in &grid.swept {
+            let shared = |cells: &[usize]| {
+                let first = grid.cells[*cells.first()?].config.get(axis);
+                cells
+                    .iter()
+                    .all(|&c| grid.cells[c].config.get(axis) == first)
+                    .then_some(first)
+                    .flatten()
+            };
+            let values: Vec<Option<&serde_json::Value>> =
+                rows.iter().map(|cells| shared(cells)).collect();
+            if values.iter().flatten().all(|v| v.is_number()) {
+                self.floats(
+                    axis.clone(),
+                    values.iter().map(|v| v.and_then(serde_json::Value::as_f64)),
+                );
+            } else {
+                let text = values.iter().map(|v| v.map(crate::cells::show));
+                self.add(axis.clone(), text.collect::<StringArray>());
+            }
+        }
+    }
+
+    pub fn write(self, path: &Path, table: &str) -> Result<()> {
         let fields: Vec<Field> = self
             .0
             .iter()
@@ -75,13 +105,9 @@ pub fn write_summary(a: &Analysis, path: &Path) -> Result<()> {
     let mut c = Columns::default();
     let cells = || a.summaries.iter().map(|s| &a.grid.cells[s.cell]);
     c.strings("cell", cells().map(|cell| cell.label.clone()));
-    for axis in &a.grid.swept {
-        if cells().all(|cell| cell.number(axis).is_some()) {
-            c.floats(axis.clone(), cells().map(|cell| cell.number(axis)));
-        } else {
-            c.strings(axis.clone(), cells().map(|cell| cell.value(axis)));
-        }
-    }
+    let rows: Vec<[usize; 1]> = a.summaries.iter().map(|s| [s.cell]).collect();
+    let rows: Vec<&[usize]> = rows.iter().map(|r| r.as_slice()).collect();
+    c.swept_keys(&a.grid, &rows);
     c.strings(
         "config",
         cells().map(|cell| serde_json::Value::Object(cell.config.clone()).to_string()),

@@ -22,19 +22,21 @@ fn current() -> String {
 const STEPS: [i64; 4] = [0, 10, 100, 1000];
 const NAN: f64 = f64::NAN;
 
-/// One synthetic run: its cell, seed, s₂/s₁ at each of STEPS (NaN after a
-/// divergence) and final R (R* = 20 everywhere).
+/// One synthetic run: its cell, seed, s₂/s₁ at each of STEPS and final R
+/// (R* = 20 everywhere). A diverged run's s₂/s₁ falls as it blows up, like
+/// a collapse, while its R and gradient grow without bound.
 struct Run {
     eta: f64,
     sigma: f64,
     seed: u64,
     ratios: [f64; 4],
     r: f64,
+    diverged: bool,
 }
 
 impl Run {
     fn diverged(&self) -> bool {
-        self.ratios[3].is_nan()
+        self.diverged
     }
     fn config(&self) -> String {
         json!({"activation": "cubic-linear", "beta": 1.0, "m": 2, "n": 2, "d": 3,
@@ -59,6 +61,7 @@ fn runs() -> Vec<Run> {
             seed: 1,
             ratios: [0.9, 0.5, 0.2, 0.08],
             r: 21.0,
+            diverged: false,
         },
         Run {
             eta: 0.1,
@@ -66,6 +69,7 @@ fn runs() -> Vec<Run> {
             seed: 2,
             ratios: [0.9, 0.3, 0.05, 0.005],
             r: 22.0,
+            diverged: false,
         },
         Run {
             eta: 0.1,
@@ -73,13 +77,15 @@ fn runs() -> Vec<Run> {
             seed: 3,
             ratios: [0.9, 0.09, 0.009, 0.0009],
             r: 24.0,
+            diverged: false,
         },
         Run {
             eta: 0.1,
             sigma: 0.1,
             seed: 4,
-            ratios: [0.9, NAN, NAN, NAN],
+            ratios: [0.9, 1e-3, 1e-5, 1e-7],
             r: NAN,
+            diverged: true,
         },
     ];
     for (eta, sigma, fast) in [(0.2, 0.1, 0.5), (0.1, 0.2, 0.3), (0.2, 0.2, 0.1)] {
@@ -91,6 +97,7 @@ fn runs() -> Vec<Run> {
                 seed,
                 ratios: [0.9, 0.5 * s, 0.005 * s, 0.0001 * s],
                 r: 20.5,
+                diverged: false,
             });
         }
     }
@@ -192,6 +199,16 @@ fn runs_columns(runs: &[Run], enc: &Encoding) -> Vec<(&'static str, ArrayRef)> {
     ]
 }
 
+/// s₂/s₁ at record k, or for a diverged run a value that grows as it
+/// falls (its R and gradient norm blowing up).
+fn blowup(run: &Run, k: usize) -> f64 {
+    if run.diverged() && k > 0 {
+        1e20 / run.ratios[k]
+    } else {
+        run.ratios[k]
+    }
+}
+
 fn trajectory_columns(runs: &[Run], enc: &Encoding) -> Vec<(&'static str, ArrayRef)> {
     let rows: Vec<(&Run, usize)> = runs
         .iter()
@@ -209,15 +226,20 @@ fn trajectory_columns(runs: &[Run], enc: &Encoding) -> Vec<(&'static str, ArrayR
             enc.lists(rows.iter().map(|(r, k)| vec![1.0, r.ratios[*k]])),
         ),
         ("sv_ratio2_z", each(&|r, k| r.ratios[k])),
-        ("sharpness_r", each(&|r, k| 20.0 + 10.0 * r.ratios[k])),
-        ("riem_grad_norm", each(&|r, k| r.ratios[k])),
+        ("sharpness_r", each(&|r, k| 20.0 + 10.0 * blowup(r, k))),
+        ("riem_grad_norm", each(&|r, k| blowup(r, k))),
         ("z", enc.lists(rows.iter().map(|(r, k)| z(r, *k)))),
     ]
 }
 
-/// A sweep dataset: runs split over two parts, trajectories over two.
+/// A sweep dataset of [`runs`]: runs split over two parts, trajectories
+/// over two.
 fn sweep(dir: &Path, enc: &Encoding) {
-    let runs = runs();
+    sweep_of(dir, enc, &runs());
+}
+
+/// A sweep dataset of `runs`, split as [`sweep`] splits them.
+fn sweep_of(dir: &Path, enc: &Encoding, runs: &[Run]) {
     std::fs::create_dir_all(dir.join("runs")).unwrap();
     std::fs::create_dir_all(dir.join("trajectories")).unwrap();
     let (a, b) = runs.split_at(5);
@@ -564,4 +586,178 @@ fn the_heatmap_axes_must_be_swept() {
             .starts_with("--heatmap-y: 'm' is not a swept numeric axis"),
         "{e}"
     );
+}
+
+/// One row of a figure's data file (`<stem>.parquet`).
+#[derive(Debug)]
+struct Drawn {
+    eta: Option<f64>,
+    sigma: Option<f64>,
+    panel: String,
+    series: String,
+    x: Option<f64>,
+    y: Option<f64>,
+    q: [Option<f64>; 2],
+    seeds: i64,
+    runs: i64,
+    diverged: i64,
+}
+
+fn figure_data(path: &Path) -> Vec<Drawn> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rows = Vec::new();
+    for b in ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+    {
+        let b = b.unwrap();
+        let col = |n: &str| b.column_by_name(n).unwrap_or_else(|| panic!("{n}")).clone();
+        let float = |n: &str, i: usize| {
+            let c = col(n);
+            let c = c.as_any().downcast_ref::<Float64Array>().unwrap();
+            (!c.is_null(i)).then(|| c.value(i))
+        };
+        let int = |n: &str, i: usize| {
+            let c = col(n);
+            c.as_any().downcast_ref::<Int64Array>().unwrap().value(i)
+        };
+        let text = |n: &str, i: usize| {
+            let c = col(n);
+            c.as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .value(i)
+                .to_string()
+        };
+        for i in 0..b.num_rows() {
+            rows.push(Drawn {
+                eta: float("eta", i),
+                sigma: float("sigma", i),
+                panel: text("panel", i),
+                series: text("series", i),
+                x: float("x", i),
+                y: float("y", i),
+                q: [float("y_q25", i), float("y_q75", i)],
+                seeds: int("seeds", i),
+                runs: int("runs", i),
+                diverged: int("diverged", i),
+            });
+        }
+    }
+    rows
+}
+
+#[test]
+fn figures_draw_no_diverged_run_and_say_per_panel_how_many_diverged() {
+    // The four cells of `runs` (η = σ = 0.1 has one diverged seed of four)
+    // and a cell (η = 0.3, σ = 0.1) whose every seed diverged.
+    let mut all = runs();
+    for seed in 1..=3 {
+        all.push(Run {
+            eta: 0.3,
+            sigma: 0.1,
+            seed,
+            ratios: [0.9, 1e-2, 1e-4, 1e-5 * seed as f64],
+            r: NAN,
+            diverged: true,
+        });
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    sweep_of(&tmp.path().join("data"), &Encoding { large: false }, &all);
+    let out = tmp.path().join("report");
+    let s = report(&tmp.path().join("data"), &out, &Options::default()).unwrap();
+    let cell = |r: &Drawn, eta: f64| r.eta == Some(eta) && r.sigma == Some(0.1);
+
+    for stem in ["spectrum", "sharpness", "neurons", "convergence", "heatmap"] {
+        assert!(
+            matches!(
+                s.figures.iter().find(|(f, _)| *f == stem),
+                Some((_, Outcome::Drawn { .. }))
+            ),
+            "{stem}: {:?}",
+            s.figures
+        );
+        let rows = figure_data(&out.join(format!("{stem}.parquet")));
+        assert!(!rows.is_empty(), "{stem}");
+        // Every point drawn comes from runs that did not diverge: no value of
+        // a blown-up run (R and the gradient norm reach 1e25 and more; the
+        // collapse of s2/s1 to 1e-7 as it blew up) is in any row.
+        for r in &rows {
+            for v in [r.y, r.q[0], r.q[1]].into_iter().flatten() {
+                assert!(v < 1e10, "{stem}: {r:?}");
+                if stem == "spectrum" {
+                    assert!(v > 5e-6, "{stem}: {r:?}");
+                }
+            }
+        }
+        // The all-diverged cell is a note: rows without a value, no seeds,
+        // its three seeds counted as diverged.
+        let gone: Vec<&Drawn> = rows.iter().filter(|r| cell(r, 0.3)).collect();
+        assert!(
+            !gone.is_empty(),
+            "{stem}: the all-diverged cell is not noted"
+        );
+        for r in &gone {
+            assert_eq!((r.runs, r.diverged), (3, 3), "{stem}: {r:?}");
+            if r.panel != "divergence rate" {
+                assert!(
+                    r.y.is_none() && r.x.is_none() && r.seeds == 0,
+                    "{stem}: {r:?}"
+                );
+            } else {
+                assert_eq!((r.y, r.seeds), (Some(1.0), 3), "{stem}: {r:?}");
+            }
+        }
+        // The mixed cell: four seeds, one diverged.
+        for r in rows.iter().filter(|r| cell(r, 0.1)) {
+            assert_eq!((r.runs, r.diverged), (4, 1), "{stem}: {r:?}");
+            // A divergence rate is over every seed; anything else is not.
+            let seeds = if r.panel == "divergence rate" { 4 } else { 3 };
+            assert!(r.seeds <= seeds, "{stem}: {r:?}");
+        }
+    }
+
+    // The spectrum: the mixed cell's panel says how many diverged, and its
+    // median at the last step is over the three finished seeds' 0.08,
+    // 0.005 and 0.0009; the all-diverged cell's panel is a note.
+    let spectrum = figure_data(&out.join("spectrum.parquet"));
+    let last = spectrum
+        .iter()
+        .find(|r| cell(r, 0.1) && r.series == "s2/s1" && r.x == Some(1000.0))
+        .expect("the mixed cell's s2/s1 at step 1000");
+    assert_eq!((last.y, last.seeds), (Some(0.005), 3), "{last:?}");
+    assert!(last.panel.ends_with("(4 seeds, 1 diverged)"), "{last:?}");
+    let note = spectrum.iter().find(|r| cell(r, 0.3)).unwrap();
+    assert!(note.panel.ends_with("(all 3 seeds diverged)"), "{note:?}");
+    let svg = std::fs::read_to_string(out.join("spectrum.svg")).unwrap();
+    assert!(
+        svg.contains("all 3 seeds diverged"),
+        "the note is not drawn"
+    );
+    assert!(
+        svg.contains("4 seeds, 1 diverged"),
+        "the count is not drawn"
+    );
+
+    // The sharpness figure: the gradient norm of the mixed cell at step 10
+    // over its finished seeds only (0.5, 0.3, 0.09), its legend counting
+    // the diverged seed.
+    let sharpness = figure_data(&out.join("sharpness.parquet"));
+    let first = sharpness
+        .iter()
+        .find(|r| cell(r, 0.1) && r.panel == "‖P_T ∇R(Θ)‖" && r.x == Some(10.0))
+        .unwrap();
+    assert_eq!((first.y, first.seeds), (Some(0.3), 3), "{first:?}");
+    assert!(first.series.contains("(4 seeds, 1 diverged)"), "{first:?}");
+    let svg = std::fs::read_to_string(out.join("sharpness.svg")).unwrap();
+    assert!(
+        svg.contains("all 3 seeds diverged"),
+        "the note is not drawn"
+    );
+
+    // The report says where the figures' data is.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("spectrum.parquet"), "{md}");
 }

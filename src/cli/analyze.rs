@@ -9,7 +9,9 @@ use std::path::PathBuf;
 pub struct Args {
     /// The dataset: a `sharpsweep run --out` directory or a sweep's output.
     dir: PathBuf,
-    /// Where the report goes (created if needed; files in it are replaced).
+    /// Where the report goes: created if needed; an earlier report there is
+    /// replaced once the new one is complete, a directory holding other
+    /// files is refused.
     #[arg(long)]
     report: PathBuf,
     /// The heatmap's x axis (a swept numeric key, e.g. eta); with --heatmap-y.
@@ -58,7 +60,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
         println!("{} cell(s) analysed", summary.cells.len());
         for (stem, outcome) in &summary.figures {
             match outcome {
-                Outcome::Drawn { .. } => println!("  figure {stem}: {stem}.png, {stem}.svg"),
+                Outcome::Drawn { .. } => {
+                    println!("  figure {stem}: {stem}.png, {stem}.svg, {stem}.parquet")
+                }
                 Outcome::Skipped(why) => println!("  figure {stem}: skipped ({why})"),
             }
         }

@@ -264,8 +264,9 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
     );
     t.list("z_star", records.iter().map(|r| r.z_star.as_slice()));
     // [W22]'s stability ratios: linear stability of SGD needs
-    // ‖H‖_F ≤ O(√B/η) and (Wu & Su 2023, small batches) tr H ≤ 2/η; GD's
-    // classical condition is λ_max ≤ 2/η. Each ratio is O(1) or ≤ 1.
+    // ‖H‖_F ≤ O(√B/η) and tr H ≤ O(2B/η) (tr H ≤ 2/η at B = 1, Wu & Su
+    // 2023); GD's classical condition is λ_max ≤ 2/η. Each ratio is O(1)
+    // or ≤ 1, but trace_stability (tr H·η/2) only at B = 1.
     t.metric(
         "hessian_fro_stability",
         records.iter().map(|r| {
@@ -288,6 +289,12 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         records
             .iter()
             .map(|r| r.last.trace_hessian * r.config.eta / 2.0),
+    );
+    t.metric(
+        "trace_stability_b",
+        records
+            .iter()
+            .map(|r| r.last.trace_hessian * r.config.eta / (2.0 * r.config.batch() as f64)),
     );
     t.list("theta", records.iter().map(|r| r.theta.as_slice()));
     t.list(

@@ -41,7 +41,7 @@ def close(a: float, b: float) -> bool:
 def test_final_s2_s1_quartiles_per_cell_match_the_last_trajectory_rows():
     r, t, s = runs(), trajectories(), summary()
     last = t.sort_values("step").groupby("run_id").tail(1)[["run_id", "sv_ratio2_z"]]
-    alive = r[r.status != "diverged"][["run_id", "eta", "sigma"]].merge(last, on="run_id")
+    alive = r[~r.status.isin(["diverged", "failed"])][["run_id", "eta", "sigma"]].merge(last, on="run_id")
     expected = alive.groupby(["eta", "sigma"]).sv_ratio2_z.quantile([0.25, 0.5, 0.75]).unstack()
     assert len(expected) == len(s) >= 2
     for _, row in s.iterrows():
@@ -54,7 +54,7 @@ def test_final_s2_s1_quartiles_per_cell_match_the_last_trajectory_rows():
 def test_steps_to_one_percent_are_first_recorded_crossings():
     r, t, s = runs(), trajectories(), summary()
     below = t[t.sv_ratio2_z < 1e-2].groupby("run_id").step.min().rename("first")
-    alive = r[r.status != "diverged"][["run_id", "eta", "sigma"]].merge(below, on="run_id", how="left")
+    alive = r[~r.status.isin(["diverged", "failed"])][["run_id", "eta", "sigma"]].merge(below, on="run_id", how="left")
     checked = 0
     for (eta, sigma), g in alive.groupby(["eta", "sigma"]):
         row = s[(s.eta == eta) & (s.sigma == sigma)].iloc[0]
@@ -73,7 +73,7 @@ def test_divergence_rate_and_sharpness_gap_agree_with_duckdb():
         SELECT eta, sigma,
                avg(CASE WHEN status = 'diverged' THEN 1.0 ELSE 0.0 END) AS rate,
                quantile_cont(sharpness_r - sharpness_r_star, 0.5)
-                   FILTER (WHERE status <> 'diverged') AS gap
+                   FILTER (WHERE status NOT IN ('diverged', 'failed')) AS gap
         FROM read_parquet('{runs_glob}')
         GROUP BY eta, sigma
         """

@@ -3,7 +3,7 @@
 //! an order of 1/(η²σ²) steps (the drift along the manifold is of order
 //! η²σ² per step), so the points should lie near a line of slope 1.
 
-use super::{Drawn, Figure, Lines, Outcome, Plot, log_range};
+use super::{Drawn, Figure, FigureData, Lines, Outcome, Plot, log_range};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -24,12 +24,16 @@ const MAX_POINTS: usize = 2000;
 const TIME: &str = "steps_to_0_01";
 
 struct Convergence {
+    /// The panel's title: how many runs, how many diverged.
+    title: String,
     /// Per run that converged: (1/(η²σ²), steps).
     runs: Vec<(f64, f64)>,
     /// Per cell with a median: (1/(η²σ²), median steps).
     cells: Vec<(f64, f64)>,
     /// Least-squares line through the cells' log10 values: (slope, intercept).
     fit: Option<(f64, f64)>,
+    /// The cells whose every seed diverged or failed, as notes.
+    notes: Vec<String>,
 }
 
 /// Least squares y = a x + b; `None` with fewer than two distinct x.
@@ -49,45 +53,95 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         (r.algorithm() == "label-noise" && eta > 0.0 && sigma > 0.0)
             .then(|| 1.0 / (eta * eta * sigma * sigma))
     };
-    let converged: Vec<(f64, f64)> = a
-        .selected_runs()
-        .map(|i| (&a.runs[i], &a.traces[i]))
+    let clocked: Vec<usize> = a
+        .selected
+        .iter()
+        .copied()
+        .filter(|&c| {
+            a.grid.cells[c]
+                .runs
+                .first()
+                .is_some_and(|&r| scale(&a.runs[r]).is_some())
+        })
+        .collect();
+    let mut data = FigureData::new(a);
+    let converged: Vec<(usize, f64, f64)> = clocked
+        .iter()
+        .flat_map(|&c| a.grid.cells[c].runs.iter().map(move |&r| (c, r)))
         // A diverging run's spectrum collapses as it blows up: not the
         // theory's convergence, and the cell medians leave it out too.
-        .filter(|(r, _)| !r.diverged())
-        .filter_map(|(r, t)| Some((scale(r)?, t.first_below[1]?.max(1) as f64)))
+        .filter(|&(_, r)| a.runs[r].drawable())
+        .filter_map(|(c, r)| {
+            let time = a.traces[r].first_below[1]?.max(1) as f64;
+            Some((c, scale(&a.runs[r])?, time))
+        })
         .collect();
     // Beyond MAX_POINTS dots the scatter is a blot (and the SVG megabytes):
     // an evenly spaced sample of the runs is drawn instead.
     let stride = converged.len().div_ceil(MAX_POINTS).max(1);
-    let runs: Vec<(f64, f64)> = converged.iter().copied().step_by(stride).collect();
+    let runs: Vec<(f64, f64)> = converged
+        .iter()
+        .step_by(stride)
+        .map(|&(c, x, y)| {
+            data.point(&[c], ("", "runs"), (x, y), 1);
+            (x, y)
+        })
+        .collect();
     let sampled = if stride > 1 {
         format!(" (every {stride}th of {} runs)", converged.len())
     } else {
         String::new()
     };
+    let mut notes = Vec::new();
+    let mut medians: Vec<usize> = Vec::new();
     let cells: Vec<(f64, f64)> = a
         .summaries
         .iter()
-        .filter(|s| a.selected.contains(&s.cell))
+        .filter(|s| clocked.contains(&s.cell))
         .filter_map(|s| {
+            let shown = a.drawn(&[s.cell]);
+            if shown.none_drawable() {
+                let label = &a.grid.cells[s.cell].label;
+                notes.push(format!("{label}: {}", shown.note("seeds")));
+                data.note(&[s.cell], "", "cell medians");
+                return None;
+            }
             let run = &a.runs[*a.grid.cells[s.cell].runs.first()?];
-            Some((scale(run)?, s.stat(TIME)?.median?.max(1.0)))
+            let point = (scale(run)?, s.stat(TIME)?.median?.max(1.0));
+            let seeds = shown.runs - shown.diverged - shown.failed;
+            data.point(&[s.cell], ("", "cell medians"), point, seeds);
+            medians.push(s.cell);
+            Some(point)
         })
         .collect();
     let logs: Vec<(f64, f64)> = cells.iter().map(|(x, y)| (x.log10(), y.log10())).collect();
     let fit = fit_line(&logs);
-    let Some((slope, _)) = fit else {
+    let Some((slope, icept)) = fit else {
         return super::skipped(
             "needs label-noise cells at two or more values of 1/(η²σ²) whose median run reached s2/s1 < 1e-2",
         );
     };
+    let fitted = |x: f64| (x, 10f64.powf(slope * x.log10() + icept));
+    let ends = log_range(runs.iter().chain(&cells).map(|p| p.0));
+    for x in [ends.start, ends.end] {
+        data.point(&medians, ("", "fit"), fitted(x), 0);
+    }
+    let all = a.drawn(&clocked);
     FIGURE.drawn(
-        &Convergence { runs, cells, fit },
+        &Convergence {
+            title: format!("label-noise runs: {}", all.note("runs")),
+            runs,
+            cells,
+            fit,
+            notes,
+        },
+        data,
         dir,
         format!(
-            "Grey: each run that reached s2/s1 < 1e-2{sampled}; black: each cell's median. Fitted log–log slope \
-             through the medians: {slope:.2} (Theorem 1.1's order 1/(η²σ²) is slope 1)."
+            "Grey: each run that reached s2/s1 < 1e-2{sampled}; black: each cell's median over \
+             its seeds that did not diverge (diverged runs are not drawn: the panel counts them, \
+             and a cell whose every seed diverged is a note). Fitted log–log slope through the \
+             medians: {slope:.2} (Theorem 1.1's order 1/(η²σ²) is slope 1)."
         ),
     )
 }
@@ -101,7 +155,7 @@ impl Plot for Convergence {
         let all = || self.runs.iter().chain(&self.cells);
         let x = log_range(all().map(|p| p.0));
         let y = log_range(all().map(|p| p.1));
-        let areas = super::panels(root, FIGURE.title, (1, 1), |_, _| Vec::new())?;
+        let areas = super::panels(root, FIGURE.title, (1, 1), |_, _| vec![self.title.clone()])?;
         let desc = ("1/(η²σ²)", "steps to s2/s1 < 1e-2");
         let mut chart = super::log_log(&areas[0].2, x.clone(), y, desc)?;
         let grey = RGBColor(150, 150, 150);
@@ -121,6 +175,9 @@ impl Plot for Convergence {
             let line = |v: f64| 10f64.powf(slope * v.log10() + icept);
             let fitted = [x.start, x.end].map(|v| (v, line(v)));
             chart.line(fitted, super::RED, &format!("fit: slope {slope:.2}"))?;
+        }
+        for note in &self.notes {
+            chart.note(note)?;
         }
         super::legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }

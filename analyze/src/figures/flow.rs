@@ -6,7 +6,9 @@
 //! a straight descent on the log axis. One row of panels per problem
 //! (activation, m, d, n, data, …) that has flow runs.
 
-use super::{Drawn, Figure, Outcome, Plot, colour, linear_range, log_range, positive};
+use super::{
+    Drawn, Figure, FigureData, Lines, Outcome, Plot, colour, linear_range, log_range, positive,
+};
 use crate::analysis::Analysis;
 use crate::cells::{Cell, Grid, compact};
 use crate::error::Result;
@@ -46,7 +48,8 @@ fn cells(grid: &Grid) -> Vec<usize> {
         .collect()
 }
 
-/// One cell's runs: per run, (t, R − R*) and (t, ‖P_T∇R‖).
+/// One cell's runs that neither diverged nor failed: per run, (t, R − R*)
+/// and (t, ‖P_T∇R‖); none when every run did (the line is then a note).
 struct Line {
     label: String,
     runs: Vec<[Vec<(f64, f64)>; 2]>,
@@ -91,6 +94,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let shown = a.cells_of(FIGURE.stem);
     let grid = &a.grid;
     let mut problems: Vec<Problem> = Vec::new();
+    let mut data = FigureData::new(a);
     for &f in shown
         .iter()
         .filter(|&&c| grid.cells[c].algorithm() == "flow")
@@ -110,32 +114,45 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         {
             continue;
         }
+        let cell = &grid.cells[f];
+        let title = ["activation", "m", "d", "n", "data"]
+            .map(|k| format!("{k}={}", cell.value(k)))
+            .join(", ");
         let lines: Vec<Line> = members
             .iter()
-            .map(|&c| Line {
-                label: label(&grid.cells[c]),
-                runs: a.curves(c).into_iter().map(series).collect(),
+            .filter_map(|&c| {
+                let shown = a.drawn(&[c]);
+                let label = format!("{} ({})", label(&grid.cells[c]), shown.note("seeds"));
+                let runs: Vec<[Vec<(f64, f64)>; 2]> =
+                    shown.curves.iter().map(|c| series(c)).collect();
+                let drawn = runs.iter().any(|r| r.iter().any(|s| !s.is_empty()));
+                for (side, name) in NAMES.iter().enumerate() {
+                    let panel = format!("{name} — {title}");
+                    if shown.none_drawable() {
+                        data.note(&[c], &panel, &label);
+                    }
+                    for p in runs.iter().flat_map(|r| &r[side]) {
+                        data.point(&[c], (&panel, &label), *p, 1);
+                    }
+                }
+                (drawn || shown.none_drawable()).then_some(Line { label, runs })
             })
-            .filter(|l| l.runs.iter().any(|r| r.iter().any(|s| !s.is_empty())))
             .collect();
         if lines.is_empty() {
             continue;
         }
-        let cell = &grid.cells[f];
-        problems.push(Problem {
-            title: ["activation", "m", "d", "n", "data"]
-                .map(|k| format!("{k}={}", cell.value(k)))
-                .join(", "),
-            lines,
-        });
+        problems.push(Problem { title, lines });
     }
     if problems.is_empty() {
         return super::skipped("no flow runs with a recorded time (algorithm = flow)");
     }
     FIGURE.drawn(
         &Flow(problems),
+        data,
         dir,
-        "Each line is one run (seeds in the same colour), against the time t: for flow, the \
+        "Each line is one run that did not diverge (seeds in the same colour; the legend counts \
+         the seeds and how many diverged, and a cell whose every seed diverged is a note), \
+         against the time t: for flow, the \
          flow's time since reaching the zero-loss manifold; for label-noise SGD, t = k·η²σ²/(2B) \
          (docs/dynamics.md), the clock on which [G24] predicts it follows the flow. Left: R − R* \
          (values ≤ 0 left out); right: ‖P_T ∇R‖; log y. A straight descent is Theorem 3.5's \
@@ -164,6 +181,10 @@ impl Plot for Flow {
             let y = log_range(all().map(|p| p.1));
             let mut chart = super::chart(area, x, y.log_scale(), ("time t", NAMES[side]))?;
             for (k, line) in problem.lines.iter().enumerate() {
+                if line.runs.is_empty() {
+                    chart.note(&line.label)?;
+                    continue;
+                }
                 let c = colour(k);
                 for (r, run) in line.runs.iter().enumerate() {
                     let s = chart.draw_series(LineSeries::new(

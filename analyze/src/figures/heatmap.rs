@@ -2,7 +2,7 @@
 //! axes, e.g. (η, σ). Runs that differ in other swept keys are pooled into
 //! the same square, and the caption says so.
 
-use super::{Drawn, Figure, Outcome, Plot};
+use super::{Drawn, Figure, FigureData, Outcome, Plot};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::summary::Quartiles;
@@ -26,11 +26,17 @@ type Scale = Box<dyn Fn(f64) -> f64>;
 
 struct Heatmap {
     axes: [(String, Vec<f64>); 2],
-    /// [x][y]: median final s₂/s₁ of the runs that did not diverge.
+    /// The panels' titles, with how many runs diverged.
+    titles: [String; 2],
+    /// [x][y]: median final s₂/s₁ of the runs that neither diverged nor
+    /// failed; `Some(NaN)` where every run did (a note, not a colour).
     ratio: Vec<Vec<Option<f64>>>,
     /// [x][y]: diverged / runs, `None` where there are no runs.
     rate: Vec<Vec<Option<f64>>>,
 }
+
+/// What the left panel shows in a square where every run diverged or failed.
+const ALL_DIVERGED: &str = "all diverged";
 
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let Some([(xa, xs), (ya, ys)]) = a.heatmap_axes.clone() else {
@@ -44,24 +50,43 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
             groups[x][y].push(i);
         }
     }
-    let map = |f: &dyn Fn(&[usize]) -> Option<f64>| -> Vec<Vec<Option<f64>>> {
-        groups
-            .iter()
-            .map(|col| col.iter().map(|g| f(g)).collect())
-            .collect()
-    };
-    let ratio = map(&|g| {
-        Quartiles::of(
-            g.iter()
-                .filter(|&&i| !a.runs[i].diverged())
-                .map(|&i| a.runs[i].last.sv_ratio2_z),
-        )
-        .median
-    });
-    let rate = map(&|g| {
-        (!g.is_empty())
-            .then(|| g.iter().filter(|&&i| a.runs[i].diverged()).count() as f64 / g.len() as f64)
-    });
+    let names = ["median final s2/s1", "divergence rate"];
+    let mut data = FigureData::new(a);
+    let mut ratio = vec![vec![None; ys.len()]; xs.len()];
+    let mut rate = ratio.clone();
+    for (x, col) in groups.iter().enumerate() {
+        for (y, g) in col.iter().enumerate().filter(|(_, g)| !g.is_empty()) {
+            let mut cells: Vec<usize> = g.iter().map(|&i| a.grid.run_cell[i]).collect();
+            cells.sort_unstable();
+            cells.dedup();
+            let finished: Vec<f64> = g
+                .iter()
+                .filter(|&&i| a.runs[i].drawable())
+                .map(|&i| a.runs[i].last.sv_ratio2_z)
+                .collect();
+            let seeds = finished.len();
+            let q = Quartiles::of(finished);
+            if seeds == 0 {
+                ratio[x][y] = Some(f64::NAN);
+                data.note(&cells, names[0], "");
+            } else if let Some(median) = q.median {
+                ratio[x][y] = Some(median);
+                data.value(&cells, names[0], (median, q.q25.zip(q.q75)), seeds);
+            }
+            let diverged = g.iter().filter(|&&i| a.runs[i].diverged()).count();
+            let r = diverged as f64 / g.len() as f64;
+            rate[x][y] = Some(r);
+            data.value(&cells, names[1], (r, None), g.len());
+        }
+    }
+    let all = a.drawn(&a.selected);
+    let titles = [
+        format!(
+            "{} ({} runs, {} diverged)",
+            names[0], all.runs, all.diverged
+        ),
+        names[1].to_string(),
+    ];
     let others: Vec<&String> = a
         .grid
         .swept
@@ -82,15 +107,18 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     };
     let plot = Heatmap {
         axes: [(xa.clone(), xs), (ya.clone(), ys)],
+        titles,
         ratio,
         rate,
     };
     FIGURE.drawn(
         &plot,
+        data,
         dir,
         format!(
-            "Left: median final s2/s1 of Z over the seeds that did not diverge (colour on a log scale). \
-             Right: fraction of seeds that diverged. Axes: {xa} (x) and {ya} (y); blank squares had no runs.{pooled}"
+            "Left: median final s2/s1 of Z over the seeds that did not diverge (colour on a log scale; \
+             \"{ALL_DIVERGED}\" where every seed diverged). Right: fraction of seeds that diverged. \
+             Axes: {xa} (x) and {ya} (y); blank squares had no runs.{pooled}"
         ),
     )
 }
@@ -101,8 +129,9 @@ impl Plot for Heatmap {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let names = ["median final s2/s1", "divergence rate"];
-        let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| vec![names[c].into()])?;
+        let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| {
+            vec![self.titles[c].clone()]
+        })?;
         let areas = areas.iter().map(|(_, _, a)| a);
         let [(xa, xs), (ya, ys)] = &self.axes;
         let log_ratio: Vec<f64> = self
@@ -110,7 +139,7 @@ impl Plot for Heatmap {
             .iter()
             .flatten()
             .flatten()
-            .filter(|v| **v > 0.0)
+            .filter(|v| **v > 0.0 && v.is_finite())
             .map(|v| v.log10())
             .collect();
         let (lo, hi) = log_ratio
@@ -167,6 +196,7 @@ impl Plot for Heatmap {
                 for (y, v) in col.iter().enumerate() {
                     let Some(v) = v else { continue };
                     let (x, y) = (x as i32, y as i32);
+                    // NaN: every run diverged, drawn grey with a note.
                     let t = scale(*v).clamp(0.0, 1.0);
                     let fill = if t.is_finite() {
                         ViridisRGB::get_color(t)
@@ -180,9 +210,14 @@ impl Plot for Heatmap {
                         ],
                         fill.filled(),
                     )))?;
-                    let ink = if t > 0.6 { BLACK } else { WHITE };
+                    let ink = if t > 0.6 || t.is_nan() { BLACK } else { WHITE };
+                    let text = if v.is_nan() {
+                        ALL_DIVERGED.to_string()
+                    } else {
+                        super::value_label(v)
+                    };
                     chart.draw_series(std::iter::once(Text::new(
-                        super::value_label(v),
+                        text,
                         (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
                         super::label_style().color(&ink).pos(
                             plotters::style::text_anchor::Pos::new(

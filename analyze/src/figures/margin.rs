@@ -7,10 +7,11 @@
 //! (median and interquartile band over the runs: seeds, and any other swept
 //! key such as the width, pooled).
 
-use super::{Band, Drawn, Figure, Lines, Outcome, Plot, bands, log_range, ordered_colour};
+use super::{
+    BandLine, Drawn, Figure, FigureData, Outcome, Plot, Quantity, log_range, ordered_colour,
+};
 use crate::analysis::Analysis;
 use crate::error::Result;
-use crate::trajectory::Point;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -31,13 +32,20 @@ const RATIO_CEILING: f64 = 3.0;
 
 struct Row {
     data: String,
-    /// Per init_scale: its label, the ratio band and the angle band.
-    lines: Vec<(String, [Vec<Band>; 2])>,
+    /// Per init_scale: the ratio band and the angle band.
+    lines: Vec<BandLine>,
 }
 
 struct Margin(Vec<Row>);
 
 const NAMES: [&str; 2] = ["margin ratio", "angle to max-margin direction (rad)"];
+
+/// What each panel draws of a recorded step: the ratio, clamped to its
+/// axis, and the angle where a log axis can show it.
+const QUANTITIES: [Quantity; 2] = [
+    |p| Some(p.margin_ratio.clamp(RATIO_FLOOR, RATIO_CEILING)),
+    |p| super::positive(p.margin_angle),
+];
 
 /// Distinct values of `key` among `cells`, in the grid's (sorted) order.
 fn values(a: &Analysis, cells: &[usize], key: &str) -> Vec<String> {
@@ -55,26 +63,33 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let shown = a.cells_of(FIGURE.stem);
     let scales = values(a, shown, "init_scale");
     let of = |c: usize, key: &str| a.grid.cells[c].value(key);
+    let mut data = FigureData::new(a);
     let rows: Vec<Row> = values(a, shown, "data")
         .into_iter()
-        .map(|data| {
+        .map(|generator| {
+            let panels = NAMES.map(|name| format!("{name} — data={generator}"));
             let lines = scales
                 .iter()
                 .filter_map(|scale| {
-                    let curves: Vec<&[Point]> = shown
+                    let cells: Vec<usize> = shown
                         .iter()
-                        .filter(|&&c| of(c, "data") == data && of(c, "init_scale") == *scale)
-                        .flat_map(|&c| a.curves(c))
+                        .copied()
+                        .filter(|&c| of(c, "data") == generator && of(c, "init_scale") == *scale)
                         .collect();
-                    let ratio = bands(&curves, |p| {
-                        Some(p.margin_ratio.clamp(RATIO_FLOOR, RATIO_CEILING))
-                    });
-                    let angle = bands(&curves, |p| super::positive(p.margin_angle));
-                    (!ratio.is_empty() || !angle.is_empty())
-                        .then(|| (format!("init_scale={scale}"), [ratio, angle]))
+                    let label = format!("init_scale={scale}");
+                    BandLine::of(
+                        a,
+                        &cells,
+                        (&label, "runs"),
+                        (&panels.each_ref().map(String::as_str), &QUANTITIES),
+                        &mut data,
+                    )
                 })
                 .collect();
-            Row { data, lines }
+            Row {
+                data: generator,
+                lines,
+            }
         })
         .filter(|r: &Row| !r.lines.is_empty())
         .collect();
@@ -96,13 +111,15 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     };
     FIGURE.drawn(
         &Margin(rows),
+        data,
         dir,
         format!(
             "Left: normalised margin min_i y_i f(x_i)/‖θ‖² over the max-margin value (1+α)γ*/4 \
              (dashed line at 1; values below −0.5 are drawn at −0.5, above 3 at 3). Right: angle \
              (radians, log axis) between the net's linear part and the max-margin direction. \
              Median and interquartile band over the runs of each data generator and \
-             init_scale.{pooled} [L21]: with symmetric data the ratio approaches 1 and the angle \
+             init_scale that did not diverge (the legend counts the runs and how many \
+             diverged).{pooled} [L21]: with symmetric data the ratio approaches 1 and the angle \
              0; without the symmetry the net need not become linear: its angle can stay away \
              from 0 and its margin exceed the linear one (ratio > 1)."
         ),
@@ -119,9 +136,10 @@ impl Plot for Margin {
         let areas = super::row_panels(root, FIGURE.title, &NAMES, &groups)?;
         for (row, side, area) in &areas {
             let (row, side, name) = (&self.0[*row], *side, NAMES[*side]);
-            let all = || row.lines.iter().flat_map(|(_, b)| b[side].iter());
+            let all = || row.lines.iter().flat_map(|l| l.band(side));
             let x = log_range(all().map(|b| b.step)).log_scale();
             let n = row.lines.len();
+            let colour = |k| ordered_colour(k, n);
             if side == 0 {
                 let top = all().map(|b| b.q75).fold(1.0, f64::max) + 0.1;
                 let mut chart = super::chart(area, x, RATIO_FLOOR..top, ("step", name))?;
@@ -132,16 +150,12 @@ impl Plot for Margin {
                     6,
                     BLACK.stroke_width(1),
                 ))?;
-                for (k, (label, b)) in row.lines.iter().enumerate() {
-                    chart.band(&b[0], ordered_colour(k, n), label)?;
-                }
+                super::draw_lines(&mut chart, &row.lines, side, colour)?;
                 super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             } else {
                 let y = log_range(all().flat_map(|b| [b.q25, b.q75])).log_scale();
                 let mut chart = super::chart(area, x, y, ("step", name))?;
-                for (k, (label, b)) in row.lines.iter().enumerate() {
-                    chart.band(&b[1], ordered_colour(k, n), label)?;
-                }
+                super::draw_lines(&mut chart, &row.lines, side, colour)?;
                 super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
             }
         }

@@ -2,9 +2,13 @@
 //! figure is a module with a `FIGURE` constant and one line here.
 //!
 //! Every figure is drawn twice from one description, to PNG (text rendered
-//! with the embedded DejaVu Sans, so no system fonts are needed) and to SVG.
+//! with the embedded DejaVu Sans, so no system fonts are needed) and to SVG,
+//! and the data it draws is written beside it (see [`data`]). Runs that
+//! diverged or failed are never drawn as data: each panel or line says how
+//! many there were, and a line or panel with nothing else is a note.
 
 mod convergence;
+mod data;
 mod flow;
 mod heatmap;
 mod margin;
@@ -13,6 +17,8 @@ mod sam;
 mod sharpness;
 mod spectrum;
 mod stability;
+
+pub use data::FigureData;
 
 use crate::analysis::Analysis;
 use crate::cells::{Cell, Grid};
@@ -49,9 +55,17 @@ pub enum Outcome {
 }
 
 impl Figure {
-    /// Writes `plot` as `dir/<stem>.png` and `.svg`: drawn, with `caption`.
-    pub fn drawn(&self, plot: &impl Plot, dir: &Path, caption: String) -> Result<Outcome> {
+    /// Writes `plot` as `dir/<stem>.png` and `.svg` and what it draws as
+    /// `dir/<stem>.parquet`: drawn, with `caption`.
+    pub fn drawn(
+        &self,
+        plot: &impl Plot,
+        data: FigureData,
+        dir: &Path,
+        caption: String,
+    ) -> Result<Outcome> {
         save(self.stem, plot, dir)?;
+        data.write(&dir.join(format!("{}.parquet", self.stem)))?;
         Ok(Outcome::Drawn { caption })
     }
 }
@@ -178,6 +192,8 @@ pub struct Band {
     pub q25: f64,
     pub median: f64,
     pub q75: f64,
+    /// The runs with a value at this step.
+    pub seeds: usize,
 }
 
 /// The bands of `value` over `curves`, step by step; `value` returns `None`
@@ -193,15 +209,73 @@ pub fn bands(curves: &[&[Point]], value: impl Fn(&Point) -> Option<f64>) -> Vec<
     }
     at.into_iter()
         .filter_map(|(step, v)| {
+            let seeds = v.len();
             let q = crate::summary::Quartiles::of(v);
             Some(Band {
                 step: step as f64,
                 q25: q.q25?,
                 median: q.median?,
                 q75: q.q75?,
+                seeds,
             })
         })
         .collect()
+}
+
+/// What a panel draws of a recorded step (`None`: nothing).
+pub type Quantity = fn(&Point) -> Option<f64>;
+
+/// A line of a figure that pools runs: its legend label, what it draws of
+/// its runs, and its bands (one per panel; none when every run diverged or
+/// failed, the line then being a note).
+pub struct BandLine {
+    pub label: String,
+    pub bands: Vec<Vec<Band>>,
+}
+
+impl BandLine {
+    /// The bands of `values` (one closure per panel) over the runs of
+    /// `cells` that neither diverged nor failed, labelled `label` and the
+    /// count of runs ([`crate::analysis::Shown::note`] in `unit`); recorded in `data` under
+    /// `names` (the panels). `None` when there is nothing to show and
+    /// nothing to say (no run of `cells` diverged or failed).
+    pub fn of(
+        a: &Analysis,
+        cells: &[usize],
+        (label, unit): (&str, &str),
+        (names, values): (&[&str], &[Quantity]),
+        data: &mut FigureData,
+    ) -> Option<Self> {
+        let shown = a.drawn(cells);
+        let label = format!("{label} ({})", shown.note(unit));
+        if shown.none_drawable() {
+            for name in names {
+                data.note(cells, name, &label);
+            }
+            return Some(Self {
+                label,
+                bands: Vec::new(),
+            });
+        }
+        let bands: Vec<Vec<Band>> = values.iter().map(|v| bands(&shown.curves, v)).collect();
+        if bands.iter().all(Vec::is_empty) {
+            return None;
+        }
+        for (name, b) in names.iter().zip(&bands) {
+            data.band(cells, name, &label, b);
+        }
+        Some(Self { label, bands })
+    }
+
+    /// Whether the line is a note: every run diverged or failed.
+    pub fn is_note(&self) -> bool {
+        self.bands.is_empty()
+    }
+
+    /// Its band in panel `k` (empty if it has none there).
+    pub fn band(&self, k: usize) -> &[Band] {
+        self.bands.get(k).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Log–log panels side by side, one per quantity, each with one band per
@@ -210,27 +284,24 @@ pub struct BandPanels {
     pub title: &'static str,
     /// Each panel's quantity (its title and y axis).
     pub names: &'static [&'static str],
-    /// Per cell: its label and one band per panel.
-    pub lines: Vec<(String, Vec<Vec<Band>>)>,
+    pub lines: Vec<BandLine>,
 }
 
 impl BandPanels {
-    /// The bands of `values` (one closure per panel) over each cell's
-    /// curves, cells with nothing to show left out.
+    /// One line per labelled cell (see [`BandLine::of`]), cells with
+    /// nothing to show left out; `values` has one closure per panel.
     pub fn of(
         title: &'static str,
-        names: &'static [&'static str],
+        (names, values): (&'static [&'static str], &[Quantity]),
         a: &Analysis,
         cells: impl IntoIterator<Item = (usize, String)>,
-        values: &[fn(&Point) -> Option<f64>],
+        data: &mut FigureData,
     ) -> Self {
         let lines = cells
             .into_iter()
-            .map(|(c, label)| {
-                let curves = a.curves(c);
-                (label, values.iter().map(|v| bands(&curves, v)).collect())
+            .filter_map(|(c, label)| {
+                BandLine::of(a, &[c], (&label, "seeds"), (names, values), data)
             })
-            .filter(|(_, b): &(String, Vec<Vec<Band>>)| b.iter().any(|b| !b.is_empty()))
             .collect();
         Self {
             title,
@@ -252,19 +323,51 @@ impl Plot for BandPanels {
         })?;
         for (_, side, area) in &areas {
             let side = *side;
-            let all = || self.lines.iter().flat_map(|(_, b)| b[side].iter());
+            let all = || self.lines.iter().flat_map(|l| l.band(side));
             let x = log_range(all().map(|b| b.step));
             let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
             let mut chart = log_log(area, x, y, ("step", names[side]))?;
-            for (i, (label, b)) in self.lines.iter().enumerate() {
-                if !b[side].is_empty() {
-                    chart.band(&b[side], colour(i), label)?;
-                }
-            }
+            draw_lines(&mut chart, &self.lines, side, colour)?;
             legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         }
         Ok(())
     }
+}
+
+/// Each of `lines` on `chart`: its band in panel `side` in `colour(i)` for
+/// the i-th line, or its note.
+pub fn draw_lines<'a, DB, X, Y>(
+    chart: &mut Chart<'a, DB, X, Y>,
+    lines: &[BandLine],
+    side: usize,
+    colour: impl Fn(usize) -> RGBColor,
+) -> Drawn<DB>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, line) in lines.iter().enumerate() {
+        if line.is_note() {
+            chart.note(&line.label)?;
+        } else if !line.band(side).is_empty() {
+            chart.band(line.band(side), colour(i), &line.label)?;
+        }
+    }
+    Ok(())
+}
+
+/// A panel with nothing to draw but `text` (e.g. "all 8 seeds diverged"),
+/// centred.
+pub fn note_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> Drawn<DB> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (w, h) = area.dim_in_pixel();
+    let style = caption_style().pos(Pos::new(HPos::Center, VPos::Center));
+    area.draw(&Text::new(
+        text.to_string(),
+        (w as i32 / 2, h as i32 / 2),
+        style,
+    ))
 }
 
 /// `v` if a log axis can show it.
@@ -486,6 +589,9 @@ pub trait Lines<DB: DrawingBackend> {
 
     /// A filled polygon.
     fn area(&mut self, outline: Vec<(f64, f64)>, style: ShapeStyle) -> Drawn<DB>;
+
+    /// A legend entry with nothing drawn: a line shown as a note.
+    fn note(&mut self, text: &str) -> Drawn<DB>;
 }
 
 impl<'a, DB, X, Y> Lines<DB> for Chart<'a, DB, X, Y>
@@ -510,6 +616,13 @@ where
 
     fn area(&mut self, outline: Vec<(f64, f64)>, style: ShapeStyle) -> Drawn<DB> {
         self.draw_series(std::iter::once(Polygon::new(outline, style)))?;
+        Ok(())
+    }
+
+    fn note(&mut self, text: &str) -> Drawn<DB> {
+        self.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label(text)
+            .legend(|(x, y)| EmptyElement::at((x, y)));
         Ok(())
     }
 }

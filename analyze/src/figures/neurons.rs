@@ -6,7 +6,7 @@
 //! (The final Z alone would not do: once the neurons have collapsed its
 //! columns have no spread and their principal directions are arbitrary.)
 
-use super::{Drawn, Figure, Outcome, Plot, linear_range};
+use super::{Drawn, Figure, FigureData, Outcome, Plot, linear_range};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::pca::{Basis, columns};
@@ -24,57 +24,92 @@ pub const FIGURE: Figure = Figure {
 
 struct Panel {
     title: String,
-    /// Per moment: its step and the m projected neurons.
+    /// Per moment: its step and the m projected neurons; none when every
+    /// seed of the cell diverged or failed (the panel is then a note).
     moments: Vec<(i64, Vec<(f64, f64)>)>,
+    note: String,
 }
 
 struct Neurons(Vec<Panel>);
 
+/// The panel of the run `run` of cell `c` at the recorded `steps`, titled
+/// `label`; `None` without a finite Z.
+fn panel(
+    a: &Analysis,
+    (c, run, steps): (usize, usize, &[i64]),
+    label: &str,
+    data: &mut FigureData,
+) -> Option<Panel> {
+    let m = a.runs[run].number("m")? as usize;
+    let z = |s: &i64| {
+        a.snapshots
+            .get(&(run, *s))
+            .filter(|z| z.iter().all(|v| v.is_finite()) && !z.is_empty())
+    };
+    let shown: Vec<(i64, Vec<Vec<f64>>)> = steps
+        .iter()
+        .filter_map(|s| Some((*s, columns(z(s)?, m))))
+        .collect();
+    let pooled: Vec<Vec<f64>> = shown.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+    if pooled.is_empty() {
+        return None;
+    }
+    let basis = Basis::of(&pooled);
+    let note = a.drawn(&[c]).note("seeds");
+    let title = format!("{label} (seed {} of {note})", a.runs[run].seed_text());
+    let moments: Vec<(i64, Vec<(f64, f64)>)> = shown
+        .iter()
+        .map(|(s, cols)| (*s, cols.iter().map(|c| basis.project(c)).collect()))
+        .collect();
+    for (step, points) in &moments {
+        for &p in points {
+            data.point(&[c], (&title, &format!("step {step}")), p, 1);
+        }
+    }
+    Some(Panel {
+        title,
+        moments,
+        note,
+    })
+}
+
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
-    let cells: Vec<usize> = a.neuron_runs.iter().map(|(c, _, _)| *c).collect();
-    let labels = a.grid.short_labels(&cells, "all runs");
+    let labels = a.grid.short_labels(&a.figure_cells, "all runs");
+    let mut data = FigureData::new(a);
     let panels: Vec<Panel> = a
-        .neuron_runs
+        .figure_cells
         .iter()
         .zip(labels)
-        .filter_map(|((_, run, steps), label)| {
-            let m = a.runs[*run].number("m")? as usize;
-            let z = |s: &i64| {
-                a.snapshots
-                    .get(&(*run, *s))
-                    .filter(|z| z.iter().all(|v| v.is_finite()) && !z.is_empty())
-            };
-            let shown: Vec<(i64, Vec<Vec<f64>>)> = steps
-                .iter()
-                .filter_map(|s| Some((*s, columns(z(s)?, m))))
-                .collect();
-            let pooled: Vec<Vec<f64>> = shown.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
-            if pooled.is_empty() {
-                return None;
+        .filter_map(|(&c, label)| {
+            let shown = a.drawn(&[c]);
+            if shown.none_drawable() {
+                let note = shown.note("seeds");
+                let title = format!("{label} ({note})");
+                data.note(&[c], &title, "");
+                return Some(Panel {
+                    title,
+                    moments: Vec::new(),
+                    note,
+                });
             }
-            let basis = Basis::of(&pooled);
-            let moments = shown
-                .iter()
-                .map(|(s, cols)| (*s, cols.iter().map(|c| basis.project(c)).collect()))
-                .collect();
-            Some(Panel {
-                title: format!("{label} (seed {})", a.runs[*run].seed_text()),
-                moments,
-            })
+            let (_, run, steps) = a.neuron_runs.iter().find(|(cell, _, _)| *cell == c)?;
+            panel(a, (c, *run, steps), &label, &mut data)
         })
         .collect();
-    if panels.is_empty() {
+    if panels.iter().all(|p| p.moments.is_empty()) {
         return super::skipped("no finite Z recorded in the trajectories");
     }
     let n = panels.len();
     FIGURE.drawn(
         &Neurons(panels),
+        data,
         dir,
         format!(
             "Each dot is one neuron (column of Z) projected on the first two principal components \
              of the neurons of all the moments shown (one fixed basis per run); colour runs from \
              dark (early) to yellow (final step). \
-             One run per cell, {n} cell(s). Collapse into clusters shows as dots merging."
+             One run per cell (its first seed that did not diverge), {n} cell(s); a cell whose \
+             every seed diverged is a note. Collapse into clusters shows as dots merging."
         ),
     )
 }
@@ -88,6 +123,10 @@ impl Plot for Neurons {
         let titles = self.0.iter().map(|p| p.title.as_str());
         let areas = super::cell_panels(root, FIGURE.title, titles)?;
         for (panel, area) in self.0.iter().zip(&areas) {
+            if panel.moments.is_empty() {
+                super::note_panel(area, &panel.note)?;
+                continue;
+            }
             let pts = || panel.moments.iter().flat_map(|(_, p)| p.iter());
             let mut chart = super::chart(
                 area,

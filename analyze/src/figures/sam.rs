@@ -4,7 +4,7 @@
 //! beside plain SGD with B = 1 and σ = 0 on the same problem (which 1-SAM
 //! with ρ = 0 equals bit for bit).
 
-use super::{BandPanels, Figure, Outcome, positive};
+use super::{BandPanels, Figure, FigureData, Outcome, positive};
 use crate::analysis::Analysis;
 use crate::cells::Grid;
 use crate::error::Result;
@@ -60,24 +60,30 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let rho = format!("ρ={}", a.grid.cells[sam[0]].value("rho"));
     let mut lines = label(&sam, "1-SAM", rho);
     lines.extend(label(&sgd, "SGD", "B=1, σ=0".into()));
+    let mut data = FigureData::new(a);
     let plot = BandPanels::of(
         FIGURE.title,
-        &["tr ∇²L", "s2/s1 of Z"],
+        (
+            &["tr ∇²L", "s2/s1 of Z"],
+            &[
+                |p| positive(p.trace_hessian),
+                |p| positive(*p.ratios.first()?),
+            ],
+        ),
         a,
         lines,
-        &[
-            |p| positive(p.trace_hessian),
-            |p| positive(*p.ratios.first()?),
-        ],
+        &mut data,
     );
     if plot.lines.is_empty() {
         return super::skipped("no 1-SAM run recorded a step > 0");
     }
     FIGURE.drawn(
         &plot,
+        data,
         dir,
         "Left: the trace of the Hessian of the loss; right: s2/s1 of Z; against the step, \
-         median and interquartile band over seeds per cell. 1-SAM with radius ρ beside SGD with \
+         median and interquartile band over the seeds that did not diverge, per cell (the \
+         legend counts its seeds and how many diverged). 1-SAM with radius ρ beside SGD with \
          batch size 1 and no label noise on the same problem (1-SAM at ρ = 0 is that SGD)."
             .into(),
     )

@@ -2,7 +2,7 @@
 //! log–log: [G24] Theorem 3.5's linear rate shows as a straight descent on
 //! the log axis. One line (median, interquartile band) per grid cell.
 
-use super::{BandPanels, Figure, Outcome, positive};
+use super::{BandPanels, Figure, FigureData, Outcome, positive};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use std::path::Path;
@@ -16,12 +16,16 @@ pub const FIGURE: Figure = Figure {
 
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let labels = a.grid.short_labels(&a.figure_cells, "all runs");
+    let mut data = FigureData::new(a);
     let plot = BandPanels::of(
         FIGURE.title,
-        &["R(Θ) − R*", "‖P_T ∇R(Θ)‖"],
+        (
+            &["R(Θ) − R*", "‖P_T ∇R(Θ)‖"],
+            &[|p| positive(p.r_gap), |p| positive(p.riem_grad_norm)],
+        ),
         a,
         a.figure_cells.iter().copied().zip(labels),
-        &[|p| positive(p.r_gap), |p| positive(p.riem_grad_norm)],
+        &mut data,
     );
     if plot.lines.is_empty() {
         return super::skipped(
@@ -30,10 +34,12 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     }
     FIGURE.drawn(
         &plot,
+        data,
         dir,
         "Left: R(Θ) − R* (steps where it is ≤ 0, off the manifold, are left out). \
-         Right: ‖P_T ∇R‖. Median and interquartile band over seeds per cell; \
-         a linear rate is a straight descent."
+         Right: ‖P_T ∇R‖. Median and interquartile band over the seeds that did not diverge, \
+         per cell (the legend counts its seeds and how many diverged); a linear rate is a \
+         straight descent."
             .into(),
     )
 }

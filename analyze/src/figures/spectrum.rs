@@ -2,7 +2,9 @@
 //! against the step on a log axis, one line per index k (median and
 //! interquartile band over seeds), one panel per grid cell.
 
-use super::{Band, Drawn, Figure, Lines, Outcome, Plot, bands, colour, log_range, positive};
+use super::{
+    Band, Drawn, Figure, FigureData, Lines, Outcome, Plot, bands, colour, log_range, positive,
+};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -21,40 +23,47 @@ const MAX_INDEX: usize = 6;
 
 struct Panel {
     title: String,
-    /// One band per index k = 2, 3, …
+    /// One band per index k = 2, 3, …; none when every seed diverged or
+    /// failed (the panel is then a note).
     lines: Vec<Vec<Band>>,
+    note: String,
 }
 
 struct Spectrum(Vec<Panel>);
 
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let labels = a.grid.short_labels(&a.figure_cells, "all runs");
+    let mut data = FigureData::new(a);
     let panels: Vec<Panel> = a
         .figure_cells
         .iter()
         .zip(labels)
         .filter_map(|(&c, label)| {
-            let curves = a.curves(c);
-            let count = curves
+            let shown = a.drawn(&[c]);
+            let note = shown.note("seeds");
+            let title = format!("{label} ({note})");
+            if shown.none_drawable() {
+                data.note(&[c], &title, "");
+                return Some(Panel {
+                    title,
+                    lines: Vec::new(),
+                    note,
+                });
+            }
+            let count = shown
+                .curves
                 .iter()
                 .flat_map(|c| c.iter())
                 .map(|p| p.ratios.len())
                 .max()?;
             let lines: Vec<Vec<Band>> = (0..count.min(MAX_INDEX - 1))
-                .map(|k| bands(&curves, |p| positive(*p.ratios.get(k)?)))
+                .map(|k| bands(&shown.curves, |p| positive(*p.ratios.get(k)?)))
                 .filter(|b| !b.is_empty())
                 .collect();
-            let seeds = a.grid.cells[c].runs.len();
-            // Curves are kept for a bounded number of seeds per cell.
-            let drawn = if curves.len() < seeds {
-                format!("{} of {seeds} seeds", curves.len())
-            } else {
-                format!("{seeds} seeds")
-            };
-            (!lines.is_empty()).then(|| Panel {
-                title: format!("{label} ({drawn})"),
-                lines,
-            })
+            for (k, line) in lines.iter().enumerate() {
+                data.band(&[c], &title, &format!("s{}/s1", k + 2), line);
+            }
+            (!lines.is_empty()).then_some(Panel { title, lines, note })
         })
         .collect();
     if panels.is_empty() {
@@ -63,10 +72,13 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let n = panels.len();
     FIGURE.drawn(
         &Spectrum(panels),
+        data,
         dir,
         format!(
-            "s_k/s_1 of Z against the step, median (line) and interquartile band over seeds, \
-             {n} cell(s). Rank one shows as every line falling towards 0."
+            "s_k/s_1 of Z against the step, median (line) and interquartile band over the seeds \
+             that did not diverge, {n} cell(s); each panel counts its seeds and how many \
+             diverged (a cell whose every seed diverged is a note, not a curve). Rank one shows \
+             as every line falling towards 0."
         ),
     )
 }
@@ -80,6 +92,10 @@ impl Plot for Spectrum {
         let titles = self.0.iter().map(|p| p.title.as_str());
         let areas = super::cell_panels(root, FIGURE.title, titles)?;
         for (panel, area) in self.0.iter().zip(&areas) {
+            if panel.lines.is_empty() {
+                super::note_panel(area, &panel.note)?;
+                continue;
+            }
             let all = || panel.lines.iter().flatten();
             let x = log_range(all().map(|b| b.step));
             let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
