@@ -23,7 +23,7 @@ pub struct Args {
     /// Paper-scale budgets (hours on a workstation; use a cluster).
     #[arg(long)]
     full: bool,
-    /// Worker threads (default: every core).
+    /// Worker threads [default: every core].
     #[arg(long)]
     threads: Option<usize>,
     /// Print the embedded grid and exit.
