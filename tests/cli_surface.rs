@@ -4,7 +4,15 @@
 
 mod common;
 
-use common::run_bin;
+use common::{TempDir, run_bin};
+use std::path::{Path, PathBuf};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Six runs of two widths (so list columns have two lengths), three seeds each.
+const GRID: &str = "steps = 300\nlog_points = 10\n\n[[grid]]\nm = [4, 10]\nseeds = 3\n";
 
 #[test]
 fn a_missing_argument_is_named_with_the_usage() {
@@ -44,4 +52,60 @@ fn help_shows_the_defaults_applied_in_code() {
     }
     let o = run_bin(&["reproduce", "--help"]);
     assert!(o.stdout.contains("[default: every core]"), "{}", o.stdout);
+}
+
+#[test]
+fn reproduce_takes_force_new_and_says_so_when_another_grid_is_in_the_way() {
+    let dir = TempDir::new("reproduce-force");
+    let out = dir.join("r");
+    std::fs::create_dir_all(&out).unwrap();
+    // Another grid's dataset where reproduce puts its own.
+    let grid = dir.join("grid.toml");
+    std::fs::write(&grid, GRID).unwrap();
+    let data = out.join("dataset");
+    let o = run_bin(&["sweep", s(&grid), "--out", s(&data), "--quiet"]);
+    assert!(o.status.success(), "{}", o.stderr);
+
+    let refused = run_bin(&["reproduce", "--quick", "--quiet", "--out", s(&out)]);
+    assert_eq!(refused.status.code(), Some(2), "{}", refused.stderr);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("another grid's") && refused.stderr.contains("--force-new"),
+        "{}",
+        refused.stderr
+    );
+
+    let o = run_bin(&[
+        "reproduce",
+        "--quick",
+        "--force-new",
+        "--quiet",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", o.stderr);
+    assert!(out.join("report/index.html").is_file());
+    // The old dataset was moved aside, not deleted.
+    let superseded: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("superseded-")
+        })
+        .collect();
+    assert_eq!(superseded.len(), 1, "{superseded:?}");
+    assert!(superseded[0].join("grid.json").is_file());
+    assert!(superseded[0].join("runs").is_dir());
+
+    // The default budget after --quick names the budget in the way.
+    let o = run_bin(&["reproduce", "--quiet", "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("the quick budget's") && o.stderr.contains("--force-new"),
+        "{}",
+        o.stderr
+    );
 }
