@@ -7,7 +7,7 @@
 mod cli;
 
 use clap::error::ErrorKind;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -42,6 +42,10 @@ enum Command {
     Analyze(cli::analyze::Args),
     /// A sweep as a SLURM batch job: print its sbatch script or submit it.
     Slurm(cli::slurm::Args),
+    /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cli::completions::Args),
+    /// Print the man page (roff), of sharpsweep or of one subcommand.
+    Man(cli::man::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,8 @@ fn main() -> ExitCode {
         Command::Compact(args) => cli::compact::main(args),
         Command::Analyze(args) => cli::analyze::main(args),
         Command::Slurm(args) => cli::slurm::main(args),
+        Command::Completions(args) => cli::completions::main(args, Cli::command()),
+        Command::Man(args) => cli::man::main(args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,7 +93,6 @@ fn clap_error(e: &clap::Error) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_consistent() {

@@ -30,7 +30,7 @@ fn bare_sharpsweep_prints_the_usage_and_the_commands() {
     let o = run_bin(&[]);
     let text = format!("{}{}", o.stdout, o.stderr);
     assert!(text.contains("Usage: sharpsweep <COMMAND>"), "{text}");
-    for command in ["run", "sweep", "analyze"] {
+    for command in ["run", "sweep", "analyze", "completions"] {
         assert!(
             text.contains(&format!("\n  {command} ")),
             "{command}: {text}"
@@ -108,4 +108,41 @@ fn reproduce_takes_force_new_and_says_so_when_another_grid_is_in_the_way() {
         "{}",
         o.stderr
     );
+}
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = run_bin(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", o.stderr);
+        for word in ["sharpsweep", "reproduce", "completions", "force-new"] {
+            assert!(o.stdout.contains(word), "{shell}: no {word}");
+        }
+    }
+    let o = run_bin(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stderr.contains("tcsh"), "{}", o.stderr);
+}
+
+#[test]
+fn the_man_page_is_roff_of_every_subcommand() {
+    let o = run_bin(&["man"]);
+    assert!(o.status.success(), "{}", o.stderr);
+    assert!(o.stdout.starts_with('.'), "not roff: {}", &o.stdout[..80]);
+    assert!(o.stdout.lines().any(|l| l.starts_with(".TH sharpsweep 1")));
+    assert!(o.stdout.contains(".SH NAME") && o.stdout.contains(".SH SUBCOMMANDS"));
+    for command in ["reproduce", "completions", "man"] {
+        assert!(o.stdout.contains(command), "{command}");
+    }
+    let o = run_bin(&["man", "sweep"]);
+    assert!(o.status.success(), "{}", o.stderr);
+    assert!(
+        o.stdout
+            .lines()
+            .any(|l| l.starts_with(".TH sharpsweep-sweep 1"))
+    );
+    assert!(o.stdout.contains("force\\-new"), "{}", o.stdout);
+    let o = run_bin(&["man", "nosuch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stderr.contains("nosuch"));
 }

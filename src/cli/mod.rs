@@ -2,6 +2,8 @@
 
 pub mod analyze;
 pub mod compact;
+pub mod completions;
+pub mod man;
 pub mod reproduce;
 pub mod run;
 pub mod slurm;
