@@ -40,6 +40,10 @@ enum Command {
     Compact(cli::compact::Args),
     /// Summaries, figures, theory table and report from a dataset.
     Analyze(cli::analyze::Args),
+    /// One run's configuration and final metrics, as text.
+    Show(cli::show::Args),
+    /// A dataset's runs or trajectories as CSV, list columns flattened.
+    Export(cli::export::Args),
     /// A sweep as a SLURM batch job: print its sbatch script or submit it.
     Slurm(cli::slurm::Args),
     /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::main(args),
         Command::Compact(args) => cli::compact::main(args),
         Command::Analyze(args) => cli::analyze::main(args),
+        Command::Show(args) => cli::show::main(args),
+        Command::Export(args) => cli::export::main(args),
         Command::Slurm(args) => cli::slurm::main(args),
         Command::Completions(args) => cli::completions::main(args, Cli::command()),
         Command::Man(args) => cli::man::main(args, Cli::command()),
