@@ -6,11 +6,18 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sharpsweep", version, about, long_about = None)]
+#[command(
+    name = "sharpsweep",
+    version,
+    about,
+    long_about = None,
+    arg_required_else_help = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,23 +40,22 @@ enum Command {
     Compact(cli::compact::Args),
     /// Summaries, figures, theory table and report from a dataset.
     Analyze(cli::analyze::Args),
+    /// One run's configuration and final metrics, as text.
+    Show(cli::show::Args),
+    /// A dataset's runs or trajectories as CSV, list columns flattened.
+    Export(cli::export::Args),
     /// A sweep as a SLURM batch job: print its sbatch script or submit it.
     Slurm(cli::slurm::Args),
+    /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cli::completions::Args),
+    /// Print the man page (roff), of sharpsweep or of one subcommand.
+    Man(cli::man::Args),
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // Help and version go to stdout as usual; a bad flag is one line.
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            return cli::CliError::input(first.trim_start_matches("error: ")).report();
-        }
+        Err(e) => return clap_error(&e),
     };
     let result = match cli.command {
         Command::Run(args) => cli::run::main(*args),
@@ -59,10 +65,43 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::main(args),
         Command::Compact(args) => cli::compact::main(args),
         Command::Analyze(args) => cli::analyze::main(args),
+        Command::Show(args) => cli::show::main(args),
+        Command::Export(args) => cli::export::main(args),
         Command::Slurm(args) => cli::slurm::main(args),
+        Command::Completions(args) => cli::completions::main(args, Cli::command()),
+        Command::Man(args) => cli::man::main(args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
+    }
+}
+
+/// Reports what clap refused. A bad value of a flag is one line naming the
+/// flag, like the values the program checks itself; anything else (a
+/// missing argument, an unknown flag, no subcommand) is clap's whole
+/// message, whose usage says what is wanted. Help and version go to stdout.
+fn clap_error(e: &clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            cli::CliError::input(first.trim_start_matches("error: ")).report()
+        }
+        _ => {
+            let _ = e.print();
+            // 0 for help and version, 2 (bad input) otherwise.
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

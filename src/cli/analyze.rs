@@ -14,14 +14,16 @@ pub struct Args {
     /// files is refused.
     #[arg(long)]
     report: PathBuf,
-    /// The heatmap's x axis (a swept numeric key, e.g. eta); with --heatmap-y.
+    /// The heatmap's x axis (a swept numeric key, e.g. eta); with --heatmap-y
+    /// [default: the two numeric swept axes with the most distinct values].
     #[arg(long, requires = "heatmap_y")]
     heatmap_x: Option<String>,
-    /// The heatmap's y axis (e.g. sigma); with --heatmap-x.
+    /// The heatmap's y axis (e.g. sigma); with --heatmap-x [default: see --heatmap-x].
     #[arg(long, requires = "heatmap_x")]
     heatmap_y: Option<String>,
     /// [G24]'s figures (per-cell, heatmap, convergence) draw only cells with
-    /// KEY=VALUE (repeatable); each dynamics' own figure draws all of its cells.
+    /// KEY=VALUE (repeatable); each dynamics' own figure draws all of its cells
+    /// [default: every cell].
     #[arg(long = "select", value_name = "KEY=VALUE", value_parser = parse_pair)]
     select: Vec<(String, String)>,
     /// At most this many cells in a per-cell figure.

@@ -2,11 +2,16 @@
 
 pub mod analyze;
 pub mod compact;
+pub mod completions;
+pub mod export;
+pub mod man;
 pub mod reproduce;
 pub mod run;
+pub mod show;
 pub mod slurm;
 pub mod status;
 pub mod sweep;
+mod tables;
 pub mod verify;
 
 use std::fmt;

@@ -7,6 +7,7 @@ use super::CliError;
 use super::sweep::sweep_error;
 use serde_json::Value;
 use sharpsweep_analyze::{Options, ReportSummary, report};
+use sharpsweep_sweep::dataset::{Access, Dataset};
 use sharpsweep_sweep::{Grid, SweepOptions, run_sweep};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,9 +24,13 @@ pub struct Args {
     /// Paper-scale budgets (hours on a workstation; use a cluster).
     #[arg(long)]
     full: bool,
-    /// Worker threads (default: every core).
+    /// Worker threads [default: every core].
     #[arg(long)]
     threads: Option<usize>,
+    /// Move an existing dataset in --out (another budget's, e.g. of --quick)
+    /// aside, to dataset/superseded-<time>/, and start anew; nothing is deleted.
+    #[arg(long)]
+    force_new: bool,
     /// Print the embedded grid and exit.
     #[arg(long)]
     print_grid: bool,
@@ -79,8 +84,12 @@ pub fn main(args: Args) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(format!("embedded grid: {e}")))?;
     let dataset = args.out.join("dataset");
     let report_dir = args.out.join("report");
+    if !args.force_new {
+        refuse_another_budget(&dataset, &grid)?;
+    }
     let opts = SweepOptions {
         threads: args.threads,
+        force_new: args.force_new,
         quiet: args.quiet,
         ..SweepOptions::default()
     };
@@ -108,6 +117,31 @@ pub fn main(args: Args) -> Result<(), CliError> {
         println!("report: {}", report_dir.join("index.html").display());
     }
     Ok(())
+}
+
+/// Refuses to resume a dataset of another grid (another budget, or a
+/// sweep of the user's) in `dataset`, saying which and that `--force-new`
+/// moves it aside. The engine refuses it too, but in terms of `sweep`.
+fn refuse_another_budget(dataset: &Path, grid: &Grid) -> Result<(), CliError> {
+    let Ok(Some(old)) = Dataset::open(dataset, Access::Read).and_then(|d| d.identity()) else {
+        // None yet, or damaged: the sweep creates or reports it.
+        return Ok(());
+    };
+    if old.fingerprint == grid.fingerprint() {
+        return Ok(());
+    }
+    let held = [QUICK, DEFAULT, FULL]
+        .into_iter()
+        .find(|p| Grid::from_toml(p.grid, &[]).is_ok_and(|g| g.fingerprint() == old.fingerprint))
+        .map_or("another grid's".to_string(), |p| {
+            format!("the {} budget's", p.name)
+        });
+    Err(CliError::input(format!(
+        "--out: {} holds {held} dataset; use another --out, or rerun with --force-new to \
+         move it aside (to {}/superseded-<time>/; nothing is deleted) and start this budget",
+        dataset.display(),
+        dataset.display(),
+    )))
 }
 
 /// One paragraph on the Figure-1 cell: its median final s₂/s₁ of Z against

@@ -30,41 +30,45 @@ struct JobArgs {
     #[arg(long)]
     out: PathBuf,
     /// A job array of N single-process tasks, at most K at once (N%K);
-    /// task i runs shard i of N. The default without --mpi: 1 task.
+    /// task i runs shard i of N [default without --mpi: 1].
     #[arg(long, value_name = "N[%K]", conflicts_with = "mpi")]
     array: Option<ArraySize>,
     /// One job of MPI ranks, launched by `srun --mpi=pmix` (needs --ntasks-per-node).
     #[arg(long)]
     mpi: bool,
-    /// Nodes of an --mpi job.
+    /// Nodes of an --mpi job [default: the cluster's].
     #[arg(long)]
     nodes: Option<usize>,
     /// MPI ranks per node of an --mpi job.
     #[arg(long)]
     ntasks_per_node: Option<usize>,
-    /// CPUs (rayon threads) for each process.
+    /// CPUs (rayon threads) for each process [default: the cluster's].
     #[arg(long)]
     cpus_per_task: Option<usize>,
-    /// Time limit of each job (array task), in SLURM's forms: 90, 4:00:00, 1-12:00.
+    /// Time limit of each job (array task), in SLURM's forms: 90, 4:00:00, 1-12:00
+    /// [default: the partition's].
     #[arg(long)]
     time: Option<String>,
+    /// The SLURM partition [default: the cluster's].
     #[arg(long)]
     partition: Option<String>,
+    /// The account charged [default: yours].
     #[arg(long)]
     account: Option<String>,
-    /// Job name (default: sharpsweep-<grid file name>).
+    /// Job name [default: sharpsweep-<grid file name>].
     #[arg(long)]
     job_name: Option<String>,
-    /// The sharpsweep binary the job runs (default: this one).
+    /// The sharpsweep binary the job runs [default: this one].
     #[arg(long)]
     binary: Option<PathBuf>,
     /// Seconds before the time limit that SIGUSR1 tells the sweep to checkpoint and stop.
     #[arg(long, default_value_t = DEFAULT_SIGNAL_LEAD)]
     signal_lead: u64,
-    /// Passed to the sweep: checkpoint runs in flight this often (seconds).
+    /// Passed to the sweep: checkpoint runs in flight this often (seconds)
+    /// [default: only when SLURM signals the job].
     #[arg(long, value_name = "SECS")]
     checkpoint_every: Option<u64>,
-    /// Directory for the job logs (default: where sbatch runs); created if missing.
+    /// Directory for the job logs, created if missing [default: where sbatch runs].
     #[arg(long)]
     log_dir: Option<PathBuf>,
     /// Write the script to this file (script: instead of printing it).

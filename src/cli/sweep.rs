@@ -23,10 +23,11 @@ pub struct Args {
     /// Override a grid key: `--set eta=0.01,0.02` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE[,VALUE...]")]
     set: Vec<String>,
-    /// Worker threads (default: RAYON_NUM_THREADS, else every core).
+    /// Worker threads [default: RAYON_NUM_THREADS, else every core].
     #[arg(long)]
     threads: Option<usize>,
-    /// Run only the K-th of N cost-balanced disjoint shards (K from 0), e.g. for a job array.
+    /// Run only the K-th of N cost-balanced disjoint shards (K from 0), e.g. for a job array
+    /// [default: the whole grid, or the shard of a SLURM array task or MPI rank].
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
     /// Print the number of points, the cost estimate and the first points; run nothing.
@@ -38,7 +39,8 @@ pub struct Args {
     /// Run the points whose run failed (status `failed`) again, replacing their rows.
     #[arg(long)]
     retry_failed: bool,
-    /// Checkpoint long runs every SECS seconds, so a kill loses at most that much.
+    /// Checkpoint long runs every SECS seconds, so a kill loses at most that much
+    /// [default: only on SIGTERM, SIGINT or SIGUSR1].
     #[arg(long, value_name = "SECS")]
     checkpoint_every: Option<f64>,
     /// Write a part file after this many finished runs.
@@ -51,8 +53,8 @@ pub struct Args {
     /// Write a part file at least this often (seconds) while runs finish.
     #[arg(long, default_value_t = 30.0, hide = true)]
     flush_secs: f64,
-    /// Print an embedded, documented example grid and exit: figure1 (the
-    /// default), flow, sam, margin or stability.
+    /// Print an embedded, documented example grid and exit: figure1, flow,
+    /// sam, margin or stability [default: figure1].
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "figure1")]
     example: Option<String>,
     /// No progress bar or summary.
