@@ -13,6 +13,7 @@ pub mod dynamics;
 pub mod error;
 pub mod io;
 pub mod kernel;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod rng;
