@@ -12,6 +12,7 @@ pub mod data;
 pub mod dynamics;
 pub mod error;
 pub mod io;
+pub mod kdtree;
 pub mod kernel;
 pub mod memory;
 pub mod metrics;
