@@ -17,8 +17,8 @@
 //! | hessian     | hessian, m, d            | 2(md)² (∇²L and its eigenvalue solver's copy), with `hessian` only |
 //! | trajectory  | log_points / log_every, n, m | 3R(nm + 2m + 2min(n, m) + 32): R records kept until written, as metrics, as an Arrow batch and in the Parquet writer |
 //!
-//! R, the number of records, is at most `log_points + 2` plus
-//! `steps / log_every + 1` with `log_every`. Runs stepped together as SIMD
+//! R, the number of records, is at most `min(log_points + 2, steps + 1)`
+//! plus `steps / log_every + 1` with `log_every`. Runs stepped together as SIMD
 //! lanes each hold their own data, weights, batch buffers and trajectory,
 //! and the lane group a packed copy of the first three; records are
 //! measured one at a time, so the features, normal Gram and Hessian terms
@@ -169,9 +169,13 @@ impl RunConfig {
         })
     }
 
-    /// An upper bound of the records the run makes (`None` past u64).
+    /// An upper bound of the records the run makes (`None` past u64): the
+    /// log schedule's at most `log_points + 2` distinct steps of `0..=steps`,
+    /// plus `log_every`'s.
     fn records(&self) -> Option<u64> {
-        let log = (self.log_points as u64).checked_add(2)?;
+        let log = (self.log_points as u64)
+            .checked_add(2)?
+            .min(self.steps.saturating_add(1));
         match self.log_every {
             Some(k) if k > 0 => (self.steps / k).checked_add(1)?.checked_add(log),
             _ => Some(log),
