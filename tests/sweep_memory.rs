@@ -48,7 +48,7 @@ fn max_memory_bounds_every_worker_thread_plus_the_writer() {
     let dir = TempDir::new("sweep-max-memory");
     let grid = write_grid(
         &dir,
-        "steps = 100\n[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\n",
+        "steps = 100\n[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\nseeds = 2\n",
     );
     let config = sharpsweep_core::RunConfig {
         algorithm: sharpsweep_core::AlgorithmName::Sam,

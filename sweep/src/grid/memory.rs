@@ -9,7 +9,8 @@
 //! writes them. Points run largest cost first, so the worker threads may
 //! all hold the largest points together. A point is refused unless
 //! `(threads + 1) × its item's estimate` fits the budget: one item per
-//! worker thread and one more for what the writer holds. A point too large
+//! worker thread (threads beyond the grid's points count as idle) and one
+//! more for what the writer holds. A point too large
 //! for that but not for fewer threads fits with a smaller `--threads`.
 
 use super::Grid;
@@ -58,6 +59,8 @@ impl Grid {
     /// once and by the writer (module doc), does not fit `budget`; the error
     /// names the point's largest memory term as `grid[T].key` and the point.
     pub fn check_memory(&self, budget: Budget, threads: usize) -> Result<(), GridError> {
+        // A thread holds a point at most; threads beyond the points idle.
+        let threads = threads.min(self.points.len());
         let in_flight = threads.saturating_add(1);
         let mut checked = HashSet::new();
         for p in &self.points {
@@ -121,7 +124,7 @@ mod tests {
 
     #[test]
     fn the_budget_covers_every_worker_thread_and_the_writer() {
-        let g = grid("[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\n");
+        let g = grid("[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\nseeds = 4\n");
         let one = g.points[0].config.memory_estimate(1).unwrap().bytes;
         let budget = Budget::MaxMemory(3 * one);
         assert!(g.check_memory(budget, 2).is_ok());
@@ -142,8 +145,11 @@ mod tests {
     }
 
     #[test]
-    fn threads_follow_the_request() {
+    fn threads_follow_the_request_and_idle_ones_hold_nothing() {
         assert_eq!(worker_threads(Some(3)), 3);
         assert!(worker_threads(None) >= 1);
+        let g = grid("[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\n");
+        let one = g.points[0].config.memory_estimate(1).unwrap().bytes;
+        assert!(g.check_memory(Budget::MaxMemory(2 * one), 100_000).is_ok());
     }
 }
