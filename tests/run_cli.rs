@@ -252,3 +252,148 @@ fn label_noise_gd_collapses_the_feature_matrix_to_rank_one() {
         assert_eq!(runs.column_str("status"), vec!["finished"]);
     }
 }
+
+/// One line on stderr, starting `error: `, containing every `part`.
+fn assert_one_line_error(o: &common::Output, parts: &[&str]) {
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "not one line: {}", o.stderr);
+    assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+    for p in parts {
+        assert!(lines[0].contains(p), "no '{p}' in: {}", lines[0]);
+    }
+}
+
+#[test]
+fn sizes_the_machine_cannot_hold_are_refused_with_one_line_before_allocating() {
+    let dir = TempDir::new("memory");
+    // (flags, what the line names): m = 10⁹ aborted allocating 24 GB; the
+    // Hessian at m·d = 10⁸ panicked allocating 8·10¹⁶ bytes; m·d beyond 64
+    // bits must be refused, not wrapped; --max-memory sets the limit.
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--m", "1000000000"], &["--m 1000000000", "needs ~"]),
+        (
+            &["--m", "10000000", "--d", "10", "--hessian"],
+            &["--hessian", "--m 10000000", "--d 10", "needs ~"],
+        ),
+        (
+            &["--m", "18446744073709551615", "--d", "2"],
+            &["--m", "overflows"],
+        ),
+        (
+            &["--m", "100000", "--d", "100", "--max-memory", "64M"],
+            &["--m 100000", "64.0 MiB allowed by --max-memory"],
+        ),
+        (&["--max-memory", "8X"], &["--max-memory", "8G"]),
+        (&["--max-memory", "0"], &["--max-memory"]),
+    ];
+    for (i, (flags, parts)) in cases.iter().enumerate() {
+        let out = dir.join(&format!("out{i}"));
+        let mut args = vec!["run", "--quiet", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let started = std::time::Instant::now();
+        let o = run_bin(&args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", o.stderr);
+        assert_one_line_error(&o, parts);
+        assert!(!out.exists(), "{flags:?}: wrote {}", out.display());
+        assert!(started.elapsed().as_secs() < 20, "{flags:?} took long");
+    }
+    // A run within --max-memory goes ahead.
+    run_ok(&dir.join("fits"), &["--max-memory", "1G"]);
+}
+
+#[test]
+fn an_out_that_is_a_file_is_refused_before_training() {
+    let dir = TempDir::new("outfile");
+    let file = dir.join("result");
+    std::fs::write(&file, "not a directory").unwrap();
+    // 10⁹ steps would train for most of a minute before writing.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+        .args(["run", "--quiet", "--steps", "1000000000", "--out"])
+        .arg(&file)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed().as_secs() > 20 {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("still training after 20 s with --out a file");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--out") && stderr.contains("not a directory"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a directory");
+}
+
+#[test]
+fn a_run_into_a_directory_another_run_holds_is_refused() {
+    let dir = TempDir::new("locked");
+    let out = dir.join("r");
+    std::fs::create_dir_all(&out).unwrap();
+    let holder = std::fs::File::create(out.join(".lock")).unwrap();
+    holder.try_lock().unwrap();
+    let o = run_bin(&[
+        "run",
+        "--quiet",
+        "--steps",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", o.stderr);
+    assert_one_line_error(
+        &o,
+        &["--out", out.to_str().unwrap(), "another sharpsweep run"],
+    );
+    assert!(!out.join("runs.parquet").exists());
+    drop(holder);
+    run_ok(&out, &[]);
+}
+
+#[test]
+fn two_concurrent_runs_into_one_out_exactly_one_succeeds_and_the_pair_is_one_runs() {
+    let dir = TempDir::new("concurrent");
+    for attempt in 0..3 {
+        let out = dir.join(&format!("r{attempt}"));
+        let spawn = |seed: &str| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+                .args([
+                    "run", "--quiet", "--steps", "5000000", "--seed", seed, "--out",
+                ])
+                .arg(&out)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let children = [spawn("1"), spawn("2")];
+        let outputs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let ok = outputs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(ok, 1, "attempt {attempt}: {} succeeded", ok);
+        let refused = outputs.iter().find(|o| !o.status.success()).unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(out.to_str().unwrap()), "{stderr}");
+        let runs = ParquetTable::read(&out.join("runs.parquet"));
+        let trajectory = ParquetTable::read(&out.join("trajectory.parquet"));
+        let id = runs.column_str("run_id");
+        assert_eq!(id.len(), 1);
+        assert!(
+            trajectory.column_str("run_id").iter().all(|t| *t == id[0]),
+            "attempt {attempt}: a mixed pair"
+        );
+        assert!(!out.join(".staging").exists());
+    }
+}

@@ -7,7 +7,9 @@ use super::CliError;
 use super::sweep::sweep_error;
 use serde_json::Value;
 use sharpsweep_analyze::{Options, ReportSummary, report};
+use sharpsweep_core::memory::Budget;
 use sharpsweep_sweep::dataset::{Access, Dataset};
+use sharpsweep_sweep::grid::worker_threads;
 use sharpsweep_sweep::{Grid, SweepOptions, run_sweep};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -82,6 +84,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
     }
     let grid = Grid::from_toml(preset.grid, &[])
         .map_err(|e| CliError::failure(format!("embedded grid: {e}")))?;
+    // The embedded grids fit a laptop; a smaller machine is told before any run.
+    grid.check_memory(Budget::detect(None), worker_threads(args.threads))
+        .map_err(|e| CliError::input(format!("embedded grid: {e} (try --threads 1)")))?;
     let dataset = args.out.join("dataset");
     let report_dir = args.out.join("report");
     if !args.force_new {

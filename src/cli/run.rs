@@ -1,8 +1,14 @@
 //! `sharpsweep run`: one training run from flags, written as
 //! `runs.parquet` (one row) and `trajectory.parquet` (one row per record).
+//! A size the machine cannot hold is refused before anything is allocated
+//! (core's memory.rs); the output directory is owned as output.rs says.
+
+mod output;
 
 use super::{CliError, flag_error};
+use output::RunDir;
 use sharpsweep_core::config::{DataGen, InitGen, LabelGen};
+use sharpsweep_core::memory::{self, Budget};
 use sharpsweep_core::{
     ActivationName, AlgorithmName, Metrics, NoiseKind, RunConfig, Source, Trainer, data,
 };
@@ -95,7 +101,11 @@ pub struct Args {
     /// Neuron clustering tolerance, relative to the largest feature norm.
     #[arg(long, allow_negative_numbers = true)]
     cluster_tol: Option<f64>,
-    /// Output directory.
+    /// Refuse a run whose estimated memory exceeds this (e.g. 8G, 512M,
+    /// bytes; default: the memory available now).
+    #[arg(long, value_name = "SIZE", value_parser = memory::parse_size)]
+    max_memory: Option<u64>,
+    /// Output directory (one run writes to it at a time).
     #[arg(long, default_value = "sharpsweep-run")]
     out: PathBuf,
     /// Replace an existing result in --out.
@@ -143,17 +153,22 @@ impl Args {
     }
 }
 
+/// A config key as the flag that sets it: `--batch-size 3`, `--hessian`.
+fn flag(key: &str, value: &str) -> String {
+    match key {
+        "hessian" => "--hessian".into(),
+        _ => format!("--{} {value}", key.replace('_', "-")),
+    }
+}
+
 pub fn main(args: Args) -> Result<(), CliError> {
     let config = args.config()?;
-    let runs_path = args.out.join("runs.parquet");
-    let traj_path = args.out.join("trajectory.parquet");
-    if !args.force && (runs_path.exists() || traj_path.exists()) {
-        return Err(CliError::input(format!(
-            "--out: {} already holds a result (use --force to replace it)",
-            args.out.display()
-        )));
-    }
+    let estimate = config.memory_estimate(1).map_err(|e| flag_error(&e))?;
+    memory::refuse_unless_fits(&estimate, Budget::detect(args.max_memory), flag)
+        .map_err(CliError::input)?;
+    output::refuse_non_directory(&args.out)?;
     let mut trainer = Trainer::new(&config).map_err(|e| flag_error(&e))?;
+    let out = RunDir::claim(&args.out, args.force)?;
 
     let start = Instant::now();
     let mut progress = Progress::new("run", "steps", config.steps);
@@ -162,7 +177,11 @@ pub fn main(args: Args) -> Result<(), CliError> {
     }
     let mut records: Vec<Metrics> = Vec::new();
     // Chunks of steps between progress updates: about a millisecond of work.
-    let chunk = (1 << 22) / (config.m * config.d * config.batch()).max(1) as u64 + 1;
+    let work = config
+        .m
+        .saturating_mul(config.d)
+        .saturating_mul(config.batch());
+    let chunk = (1 << 22) / work.max(1) as u64 + 1;
     while !trainer.is_done() {
         if let Some(r) = trainer.advance(chunk) {
             records.push(r);
@@ -178,29 +197,29 @@ pub fn main(args: Args) -> Result<(), CliError> {
     let record = RunRecord::new(&trainer, last, wall);
 
     let config_json = serde_json::to_string(&config.canonical()).map_err(CliError::failure)?;
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| CliError::failure(format!("--out: {}: {e}", args.out.display())))?;
     let rows: Vec<_> = records.iter().map(|r| (record.run_id, r)).collect();
-    let write = |path: &Path, batch, table, extra: &[(&str, String)]| {
-        write_atomic(
-            path,
-            &[batch],
-            &FileMeta {
-                table,
-                config_json: &config_json,
-            },
-            extra,
-        )
-        .map_err(|e| CliError::failure(format!("writing {}: {e}", path.display())))
-    };
-    // The runs file records its trajectory file's checksum, which ties the pair.
-    let crc = write(&traj_path, trajectory_batch(&rows), "trajectory", &[])?;
-    write(
-        &runs_path,
-        runs_batch(std::slice::from_ref(&record)),
-        "runs",
-        &[(KEY_PARTNER_CHECKSUM, format!("{crc:08x}"))],
-    )?;
+    // The runs file records its trajectory file's checksum, which ties the
+    // pair (the trajectory is written first).
+    let mut trajectory_crc = None;
+    out.commit(|path, table| {
+        let (batch, extra) = match table {
+            "runs" => (
+                runs_batch(std::slice::from_ref(&record)),
+                trajectory_crc
+                    .map(|crc: u32| vec![(KEY_PARTNER_CHECKSUM, format!("{crc:08x}"))])
+                    .unwrap_or_default(),
+            ),
+            _ => (trajectory_batch(&rows), Vec::new()),
+        };
+        let meta = FileMeta {
+            table,
+            config_json: &config_json,
+        };
+        let crc = write_atomic(path, &[batch], &meta, &extra)
+            .map_err(|e| CliError::failure(format!("writing {}: {e}", path.display())))?;
+        trajectory_crc.get_or_insert(crc);
+        Ok(())
+    })?;
     if !args.quiet {
         print_summary(&record, &args.out);
     }

@@ -5,7 +5,8 @@
 use super::CliError;
 use sharpsweep_cluster::env;
 use sharpsweep_cluster::signals::StopSignals;
-use sharpsweep_sweep::grid::{EXAMPLE, Grid};
+use sharpsweep_core::memory::{self, Budget};
+use sharpsweep_sweep::grid::{EXAMPLE, Grid, worker_threads};
 use sharpsweep_sweep::progress::clock;
 use sharpsweep_sweep::{Plan, Shard, SweepError, SweepOptions, SweepReport, run_plan};
 use std::path::PathBuf;
@@ -26,6 +27,11 @@ pub struct Args {
     /// Worker threads [default: RAYON_NUM_THREADS, else every core].
     #[arg(long)]
     threads: Option<usize>,
+    /// Refuse the grid unless each point, held by every worker thread and
+    /// the writer at once, fits this (e.g. 8G, 512M, bytes) [default: the
+    /// memory available now].
+    #[arg(long, value_name = "SIZE", value_parser = memory::parse_size)]
+    max_memory: Option<u64>,
     /// Run only the K-th of N cost-balanced disjoint shards (K from 0), e.g. for a job array
     /// [default: the whole grid, or the shard of a SLURM array task or MPI rank].
     #[arg(long, value_name = "K/N")]
@@ -104,6 +110,11 @@ pub fn main(args: Args) -> Result<(), CliError> {
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     let grid = Grid::from_toml(&text, &args.set)
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+    grid.check_memory(
+        Budget::detect(args.max_memory),
+        worker_threads(args.threads),
+    )
+    .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     if args.dry_run {
         super::print_text(&grid.dry_run_summary(10));
         return Ok(());

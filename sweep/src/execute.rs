@@ -650,7 +650,10 @@ fn train(
 /// Steps between looks at the stop flag: about a millisecond of work for
 /// `runs` runs of `config`'s shape stepped together.
 pub(crate) fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
-    (1 << 22) / (config.m * config.d * config.batch() * runs).max(1) as u64 + 1
+    let work = [config.d, config.batch(), runs]
+        .iter()
+        .fold(config.m, |w, &f| w.saturating_mul(f));
+    (1 << 22) / work.max(1) as u64 + 1
 }
 
 /// A run being trained: the rows it has recorded, and what it brought

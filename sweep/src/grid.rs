@@ -8,11 +8,13 @@
 
 mod expand;
 mod keys;
+mod memory;
 mod overrides;
 mod parse;
 
 pub use crate::error::GridError;
 pub use expand::{MAX_POINTS, replicate_seed};
+pub use memory::worker_threads;
 
 use keys::Keys;
 use parse::{GRID, SEED, SEEDS};
