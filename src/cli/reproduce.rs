@@ -23,7 +23,7 @@ pub struct Args {
     /// Paper-scale budgets (hours on a workstation; use a cluster).
     #[arg(long)]
     full: bool,
-    /// Worker threads (default: every core).
+    /// Worker threads (default: every core; at most 4 per core).
     #[arg(long)]
     threads: Option<usize>,
     /// Print the embedded grid and exit.
@@ -80,7 +80,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
     let dataset = args.out.join("dataset");
     let report_dir = args.out.join("report");
     let opts = SweepOptions {
-        threads: args.threads,
+        threads: super::worker_threads(args.threads),
         quiet: args.quiet,
         ..SweepOptions::default()
     };

@@ -23,7 +23,7 @@ pub struct Args {
     /// Override a grid key: `--set eta=0.01,0.02` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE[,VALUE...]")]
     set: Vec<String>,
-    /// Worker threads (default: RAYON_NUM_THREADS, else every core).
+    /// Worker threads (default: RAYON_NUM_THREADS, else every core; at most 4 per core).
     #[arg(long)]
     threads: Option<usize>,
     /// Run only the K-th of N cost-balanced disjoint shards (K from 0), e.g. for a job array.
@@ -121,7 +121,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         eprintln!("sweep: shard {} ({})", assigned.shard, assigned.source);
     }
     let opts = SweepOptions {
-        threads: args.threads,
+        threads: super::worker_threads(args.threads),
         shard: assigned.shard,
         force_new: args.force_new,
         retry_failed: args.retry_failed,
