@@ -5,6 +5,8 @@
 //! run-steps/s; the two paths write the same dataset bit for bit
 //! (tests/sweep_lanes.rs). See docs/performance.md.
 //!
+//! Also the expansion of a grid with a 10⁶-value axis (`expand_million_axis`).
+//!
 //! `cargo bench --workspace --bench grid_throughput`
 
 use divan::Bencher;
@@ -56,4 +58,14 @@ fn sweep_10_3_3<const BATCHED: bool>(bencher: Bencher, threads: usize) {
             assert_eq!((report.finished, report.diverged), (RUNS as usize, 0));
             dir
         });
+}
+
+/// `Grid::from_toml` of a grid with one 10⁶-value axis: every point built,
+/// validated and given its run_id (docs/performance.md, Grid expansion).
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn expand_million_axis(bencher: Bencher) {
+    const AXIS: &str = "[[grid]]\neta = { log = [1e-6, 1e-1], num = 1_000_000 }\n";
+    bencher
+        .counter(ItemsCount::new(1_000_000u64))
+        .bench(|| Grid::from_toml(AXIS, &[]).unwrap().points.len());
 }

@@ -475,23 +475,33 @@ impl RunConfig {
         c
     }
 
-    /// A stable 64-bit identity: FNV-1a over the canonical JSON encoding.
-    /// Stable across platforms and releases as long as the field set is.
+    /// A stable 64-bit identity: FNV-1a over the canonical JSON encoding
+    /// (serde's field order is declaration order, and f64s print as their
+    /// shortest round-tripping decimal, so it is deterministic). Stable
+    /// across platforms and releases as long as the field set is. The JSON
+    /// is hashed as it is written, never held: a grid of 10^6 points
+    /// computes 10^6 of these.
     pub fn run_id(&self) -> RunId {
-        let json = serde_json_canonical(&self.canonical());
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in json.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        RunId(h)
+        let mut fnv = Fnv1a(0xcbf2_9ce4_8422_2325);
+        serde_json::to_writer(&mut fnv, &self.canonical()).expect("a RunConfig always serialises");
+        RunId(fnv.0)
     }
 }
 
-/// Canonical JSON: serde's field order is declaration order, and f64s print
-/// as their shortest round-tripping decimal, so this is deterministic.
-fn serde_json_canonical(c: &RunConfig) -> String {
-    serde_json::to_string(c).expect("a RunConfig always serialises")
+/// FNV-1a (64 bit) over the bytes written to it.
+struct Fnv1a(u64);
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A run's stable identity, shown as 16 hex digits.

@@ -136,13 +136,7 @@ pub fn initial_weights(config: &RunConfig, streams: &mut Streams) -> Result<Vec<
             gaussian_weights(m, d, config.init_scale, &mut streams.init)
         }
         Source::Generate(InitGen::Zero) => vec![0.0; m * d],
-        Source::File(p) => {
-            let w = read_shaped(p, "init", m, d)?;
-            if w.iter().any(|v| !v.is_finite()) {
-                return Err(CoreError::invalid("init", "contains a non-finite value"));
-            }
-            w
-        }
+        Source::File(p) => read_shaped(p, "init", m, d)?,
     })
 }
 
@@ -252,24 +246,57 @@ fn orthonormalise_rows(x: &mut [f64], n: usize, d: usize) {
 /// Reads a matrix file and checks it is `rows × cols` (a vector may be a
 /// row or a column).
 fn read_shaped(path: &Path, field: &str, rows: usize, cols: usize) -> Result<Vec<f64>> {
+    let m = read_file(path, field)?;
+    check_shape(path, field, (m.rows, m.cols), rows, cols)?;
+    Ok(m.data)
+}
+
+/// Reads a data, labels or init file as a run does: it must hold at least
+/// one value, and only finite ones. The error names the field and the file.
+pub fn read_file(path: &Path, field: &str) -> Result<Matrix> {
     let file_err = |message: String| CoreError::File {
         field: field.into(),
         path: path.display().to_string(),
         message,
     };
-    let Matrix {
-        rows: r,
-        cols: c,
-        data,
-    } = read_matrix(path).map_err(file_err)?;
-    let ok = (r, c) == (rows, cols) || (cols == 1 && r == 1 && c == rows);
-    if !ok {
+    let m = read_matrix(path).map_err(file_err)?;
+    if m.data.is_empty() {
         return Err(file_err(format!(
-            "has shape {r}×{c}, expected {rows}×{cols}{}",
-            shape_hint(field)
+            "holds no values (shape {}×{})",
+            m.rows, m.cols
         )));
     }
-    Ok(data)
+    if let Some(i) = m.data.iter().position(|v| !v.is_finite()) {
+        return Err(file_err(format!(
+            "contains a non-finite value ({}) at row {}, column {}",
+            m.data[i],
+            i / m.cols + 1,
+            i % m.cols + 1
+        )));
+    }
+    Ok(m)
+}
+
+/// Checks that a file of shape `(r, c)` is `rows × cols` (a vector may be
+/// a row or a column).
+pub fn check_shape(
+    path: &Path,
+    field: &str,
+    (r, c): (usize, usize),
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    if (r, c) == (rows, cols) || (cols == 1 && r == 1 && c == rows) {
+        return Ok(());
+    }
+    Err(CoreError::File {
+        field: field.into(),
+        path: path.display().to_string(),
+        message: format!(
+            "has shape {r}×{c}, expected {rows}×{cols}{}",
+            shape_hint(field)
+        ),
+    })
 }
 
 fn shape_hint(field: &str) -> &'static str {
@@ -281,15 +308,10 @@ fn shape_hint(field: &str) -> &'static str {
 }
 
 /// The shape of a matrix file, so a caller can take n, d or m from the
-/// file when the user did not give them.
+/// file when the user did not give them. The file is checked as a run
+/// reads it ([`read_file`]).
 pub fn file_shape(path: &Path, field: &str) -> Result<(usize, usize)> {
-    read_matrix(path)
-        .map(|m| (m.rows, m.cols))
-        .map_err(|message| CoreError::File {
-            field: field.into(),
-            path: path.display().to_string(),
-            message,
-        })
+    read_file(path, field).map(|m| (m.rows, m.cols))
 }
 
 #[cfg(test)]
@@ -360,6 +382,26 @@ mod tests {
             "{err}"
         );
         assert_eq!(file_shape(&path, "data").unwrap(), (2, 2));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn empty_and_non_finite_files_are_refused_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("sharpsweep-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("e.npy");
+        std::fs::write(&empty, crate::io::write_npy(0, Some(3), &[])).unwrap();
+        let err = file_shape(&empty, "data").unwrap_err();
+        assert_eq!(err.field(), Some("data"));
+        assert!(err.to_string().contains("e.npy: holds no values"), "{err}");
+        let nan = dir.join("w.csv");
+        std::fs::write(&nan, "1,2\ninf,4\n").unwrap();
+        let err = read_file(&nan, "init").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("w.csv: contains a non-finite value (inf) at row 2, column 1"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

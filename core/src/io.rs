@@ -26,44 +26,86 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, String> {
     }
 }
 
-/// Comma-, semicolon-, tab- or space-separated numbers, one row per line.
-/// Blank lines and `#` comments are skipped, and so is a first line that is
-/// not numeric (a header).
+/// Comma-, semicolon-, tab- or space-separated numbers, one row per line;
+/// blank lines and `#` comments are skipped. The first line is a header
+/// only when none of its fields is a number, so a data row with a typo is an
+/// error rather than a header, and no row is ever dropped. A row index
+/// (pandas' `df.to_csv(path)` writes one: a header whose first name is
+/// empty, or a first column 0, 1, …, n−1 under a header) is refused: it
+/// would be read as a feature.
 pub fn parse_csv(text: &str) -> Result<Matrix, String> {
     let mut data = Vec::new();
     let mut rows = 0;
     let mut cols = None;
+    // The header's line number and first name, if the file has one.
+    let mut header: Option<(usize, String)> = None;
     for (lineno, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
+        let lineno = lineno + 1;
+        let line = line.split('#').next().unwrap_or("");
+        if line.trim().is_empty() {
             continue;
         }
         let fields: Vec<&str> = line
             .split([',', ';', '\t', ' '])
+            .map(str::trim)
             .filter(|f| !f.is_empty())
             .collect();
-        let parsed: Result<Vec<f64>, _> = fields.iter().map(|f| f.trim().parse::<f64>()).collect();
-        let values = match parsed {
-            Ok(v) => v,
-            Err(_) if rows == 0 && cols.is_none() => continue, // header
-            Err(_) => return Err(format!("line {}: not a number in '{line}'", lineno + 1)),
-        };
+        let parsed: Vec<Option<f64>> = fields.iter().map(|f| f.parse().ok()).collect();
+        let first_line = rows == 0 && cols.is_none() && header.is_none();
+        if first_line && parsed.iter().all(Option::is_none) {
+            if line.trim_start_matches(' ').starts_with([',', ';', '\t']) {
+                return Err(index_column(lineno, "the header's first name is empty"));
+            }
+            header = Some((lineno, fields[0].to_owned()));
+            continue;
+        }
+        if let Some(k) = parsed.iter().position(Option::is_none) {
+            let why = if first_line {
+                "other fields of the first row are, so it is neither a header nor data"
+            } else {
+                "a data row holds numbers only"
+            };
+            return Err(format!(
+                "line {lineno}, field {}: '{}' is not a number ({why})",
+                k + 1,
+                fields[k]
+            ));
+        }
         match cols {
-            None => cols = Some(values.len()),
-            Some(c) if c != values.len() => {
+            None => cols = Some(parsed.len()),
+            Some(c) if c != parsed.len() => {
                 return Err(format!(
-                    "line {}: {} values, but earlier rows have {c}",
-                    lineno + 1,
-                    values.len()
+                    "line {lineno}: {} values, but earlier rows have {c}",
+                    parsed.len()
                 ));
             }
             Some(_) => {}
         }
-        data.extend(values);
+        data.extend(parsed.into_iter().flatten());
         rows += 1;
     }
     let cols = cols.ok_or("no numbers in the file")?;
+    let counts = (0..rows).all(|i| data[i * cols] == i as f64);
+    if let Some((lineno, name)) = header
+        && rows >= 2
+        && cols >= 2
+        && counts
+    {
+        return Err(index_column(
+            lineno,
+            &format!("its first column '{name}' is 0, 1, …, {}", rows - 1),
+        ));
+    }
     Ok(Matrix { rows, cols, data })
+}
+
+/// The error for a CSV file whose first column is a row index.
+fn index_column(lineno: usize, why: &str) -> String {
+    format!(
+        "line {lineno}: {why}, a row index (pandas' df.to_csv writes one), not a feature: \
+         write the file with df.to_csv(path, index=False), or without the header if the \
+         column is a feature"
+    )
 }
 
 /// NumPy's format (versions 1–3): magic, header dict, raw little-endian data.
@@ -107,7 +149,6 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
         }
     };
     let body = &bytes[start + header_len..];
-    let count = rows * cols;
     let (width, decode): (usize, fn(&[u8]) -> f64) = match descr {
         "<f8" | "=f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap())),
         "<f4" | "=f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap()) as f64),
@@ -115,11 +156,14 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
         "<i4" | "=i4" => (4, |b| i32::from_le_bytes(b.try_into().unwrap()) as f64),
         other => return Err(format!("unsupported dtype {other} (use float64)")),
     };
-    if body.len() != count * width {
+    // A damaged header can claim any shape: the product is checked, and
+    // must be what the file holds, before anything is allocated.
+    let needed = rows.checked_mul(cols).and_then(|n| n.checked_mul(width));
+    if needed != Some(body.len()) {
+        let needs = needed.map_or("more than fits in memory".to_string(), |n| n.to_string());
         return Err(format!(
-            "data section has {} bytes, shape {shape_text} of {descr} needs {}",
-            body.len(),
-            count * width
+            "data section has {} bytes, shape {shape_text} of {descr} needs {needs}",
+            body.len()
         ));
     }
     let flat: Vec<f64> = body.chunks_exact(width).map(decode).collect();
@@ -181,6 +225,52 @@ mod tests {
         let m = parse_csv("a,b\n# comment\n1, 2\n3;4\n\n5\t6\n").unwrap();
         assert_eq!((m.rows, m.cols), (3, 2));
         assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn csv_header_only_when_no_field_is_a_number() {
+        // A typo in the first data row is an error, not a header: no row is dropped.
+        let err = parse_csv("0.1,0.2x,0.3\n0.4,0.5,0.6\n").unwrap_err();
+        assert!(
+            err.starts_with("line 1, field 2: '0.2x' is not a number"),
+            "{err}"
+        );
+        let err = parse_csv("a,b\n1,2\n3,x\n").unwrap_err();
+        assert!(err.starts_with("line 3, field 2: 'x'"), "{err}");
+        // A second all-text line is not a second header either.
+        assert!(parse_csv("a,b\nc,d\n1,2\n").unwrap_err().contains("line 2"));
+        let m = parse_csv("x1,x2\n1,2\n3,4\n").unwrap();
+        assert_eq!((m.rows, m.cols), (2, 2));
+    }
+
+    #[test]
+    fn csv_row_index_columns_are_refused_with_the_fix() {
+        for text in [
+            ",a,b\n0,0.5,0.25\n1,0.5,0.75\n",
+            "idx,a,b\n0,0.5,0.25\n1,0.5,0.75\n2,1,1\n",
+            "\ta\tb\n0\t0.5\t0.25\n",
+        ] {
+            let err = parse_csv(text).unwrap_err();
+            assert!(
+                err.contains("df.to_csv(path, index=False)"),
+                "{text:?}: {err}"
+            );
+        }
+        // Without a header, or not counting 0..n-1, the first column is a feature.
+        assert_eq!(parse_csv("0,0.5\n1,0.5\n").unwrap().cols, 2);
+        assert_eq!(parse_csv("t,a\n1,0.5\n2,0.5\n").unwrap().cols, 2);
+    }
+
+    #[test]
+    fn npy_shape_larger_than_the_file_is_refused_without_allocating() {
+        let header =
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        // 2^62·4·8 wraps to 0 in unchecked arithmetic: an empty body matched.
+        let err = parse_npy(&bytes).unwrap_err();
+        assert!(err.contains("needs more than fits in memory"), "{err}");
     }
 
     #[test]

@@ -69,6 +69,25 @@ impl CliError {
     }
 }
 
+/// More worker threads per core than this only add switching, and a
+/// mistyped `--threads 100000` would spend a minute starting threads.
+const THREADS_PER_CORE: usize = 4;
+
+/// `--threads`, capped at [`THREADS_PER_CORE`] × the cores available, with
+/// a note on stderr when capped.
+pub fn worker_threads(asked: Option<usize>) -> Option<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = THREADS_PER_CORE * cores;
+    asked.map(|n| {
+        if n > cap {
+            eprintln!(
+                "note: --threads {n} capped at {cap} ({THREADS_PER_CORE} × the {cores} cores available)"
+            );
+        }
+        n.min(cap)
+    })
+}
+
 /// A core error about config key `batch_size` is shown as flag `--batch-size`.
 pub fn flag_error(e: &sharpsweep_core::CoreError) -> CliError {
     match e.field() {

@@ -26,7 +26,7 @@ pub struct Args {
     /// Paper-scale budgets (hours on a workstation; use a cluster).
     #[arg(long)]
     full: bool,
-    /// Worker threads [default: every core].
+    /// Worker threads (at most 4 per core) [default: every core].
     #[arg(long)]
     threads: Option<usize>,
     /// Move an existing dataset in --out (another budget's, e.g. of --quick)
@@ -93,7 +93,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         refuse_another_budget(&dataset, &grid)?;
     }
     let opts = SweepOptions {
-        threads: args.threads,
+        threads: super::worker_threads(args.threads),
         force_new: args.force_new,
         quiet: args.quiet,
         ..SweepOptions::default()

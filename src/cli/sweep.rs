@@ -24,7 +24,7 @@ pub struct Args {
     /// Override a grid key: `--set eta=0.01,0.02` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE[,VALUE...]")]
     set: Vec<String>,
-    /// Worker threads [default: RAYON_NUM_THREADS, else every core].
+    /// Worker threads (at most 4 per core) [default: RAYON_NUM_THREADS, else every core].
     #[arg(long)]
     threads: Option<usize>,
     /// Refuse the grid unless each point, held by every worker thread and
@@ -134,7 +134,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         eprintln!("sweep: shard {} ({})", assigned.shard, assigned.source);
     }
     let opts = SweepOptions {
-        threads: args.threads,
+        threads: super::worker_threads(args.threads),
         shard: assigned.shard,
         force_new: args.force_new,
         retry_failed: args.retry_failed,

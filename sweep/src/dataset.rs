@@ -123,6 +123,50 @@ fn lock_file(path: &Path) -> Result<File> {
         .map_err(io(path))
 }
 
+/// Refuses a directory that is not empty and holds no dataset (someone's
+/// data). Checked before [`Dataset::open`] creates anything in it, so a
+/// refused sweep leaves nothing behind; a missing directory is fine.
+pub fn refuse_foreign(dir: &Path) -> Result<()> {
+    if dir.join(GRID_FILE).is_file() {
+        return Ok(());
+    }
+    match foreign_entry(dir)? {
+        None => Ok(()),
+        Some(stranger) => Err(SweepError::Refused(format!(
+            "{} is not empty ({stranger}) and is not a sharpsweep dataset (no {GRID_FILE})",
+            dir.display()
+        ))),
+    }
+}
+
+/// An entry of `dir` a sweep would not have made, if any.
+fn foreign_entry(dir: &Path) -> Result<Option<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    for e in entries {
+        let name = e.map_err(io(dir))?.file_name();
+        let name = name.to_string_lossy();
+        let ours = [RUNS, TRAJECTORIES, CHECKPOINTS, WRITERS, PROVENANCE_FILE];
+        if name.starts_with('.') || ours.contains(&name.as_ref()) {
+            continue;
+        }
+        return Ok(Some(name.into_owned()));
+    }
+    // Part files without a grid.json are someone's data too.
+    for sub in [RUNS, TRAJECTORIES, CHECKPOINTS] {
+        if let Some(f) = layout::entries(&dir.join(sub), false)
+            .map_err(io(dir))?
+            .first()
+        {
+            return Ok(Some(format!("{sub}/{f}")));
+        }
+    }
+    Ok(None)
+}
+
 /// Refuses `shard` while shards of another count are running on `dir`:
 /// shards of different counts overlap, and two processes running one point
 /// at once would write it twice. Shards that ran before (finished, killed,
@@ -274,14 +318,7 @@ impl Dataset {
                     )));
                 }
                 Some(Err(why)) => self.replace_damaged_grid_file(identity, &why)?,
-                None => {
-                    if let Some(stranger) = self.foreign_entry()? {
-                        return Err(SweepError::Refused(format!(
-                            "{dir} is not empty ({stranger}) and is not a sharpsweep dataset \
-                             (no {GRID_FILE})"
-                        )));
-                    }
-                }
+                None => refuse_foreign(&self.dir)?,
             }
         }
         write_file_atomic(&self.dir.join(GRID_FILE), identity.to_json().as_bytes())
@@ -322,29 +359,6 @@ impl Dataset {
         let to = aside.join(format!("{}-{name}", utc_now().replace(':', "")));
         fs::rename(path, &to).map_err(io(path))?;
         Ok(to)
-    }
-
-    /// An entry of the directory a sweep would not have made, if any.
-    fn foreign_entry(&self) -> Result<Option<String>> {
-        for e in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
-            let name = e.map_err(io(&self.dir))?.file_name();
-            let name = name.to_string_lossy();
-            let ours = [RUNS, TRAJECTORIES, CHECKPOINTS, WRITERS, PROVENANCE_FILE];
-            if name.starts_with('.') || ours.contains(&name.as_ref()) {
-                continue;
-            }
-            return Ok(Some(name.into_owned()));
-        }
-        // Part files without a grid.json are someone's data too.
-        for sub in [RUNS, TRAJECTORIES, CHECKPOINTS] {
-            if let Some(f) = layout::entries(&self.dir.join(sub), false)
-                .map_err(io(&self.dir))?
-                .first()
-            {
-                return Ok(Some(format!("{sub}/{f}")));
-            }
-        }
-        Ok(None)
     }
 
     /// Moves every entry but the locks into `superseded-<time>/`.

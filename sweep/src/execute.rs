@@ -29,7 +29,7 @@
 //! dataset before the sweep starts, so they run again (Dataset::forget).
 
 use crate::checkpoint;
-use crate::dataset::{Access, Dataset, Identity};
+use crate::dataset::{Access, Dataset, Identity, refuse_foreign};
 use crate::error::{Result, SweepError};
 use crate::grid::Grid;
 use crate::lanes::{self, Item};
@@ -315,6 +315,9 @@ pub fn run_plan(
         } else {
             Access::Shard(shard)
         };
+        if !opts.force_new {
+            refuse_foreign(out)?;
+        }
         let mut ds = Dataset::open(out, access)?;
         ds.adopt(&plan.identity, opts.force_new)?;
         // Rank 0 alone, before any rank scans.

@@ -7,6 +7,7 @@
 //! field added to `RunConfig` is a grid key without any change here.
 
 mod expand;
+mod files;
 mod keys;
 mod memory;
 mod overrides;
@@ -20,7 +21,7 @@ use keys::Keys;
 use parse::{GRID, SEED, SEEDS};
 use serde::Serialize;
 use sharpsweep_core::{RunConfig, RunId};
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use toml::Value as Toml;
 
 /// The embedded example grid, documented field by field
@@ -36,6 +37,8 @@ pub struct Grid {
     pub points: Vec<Point>,
     /// The number of `[[grid]]` tables.
     pub tables: usize,
+    /// Every key's distinct values, for `--dry-run`'s varying keys.
+    distinct: expand::Distinct,
 }
 
 /// One run of the grid.
@@ -118,15 +121,17 @@ impl Grid {
                 key => {
                     let axis = parse::axis(&keys, &o.at, key, &o.value, false)?;
                     for spec in &mut specs {
-                        spec.set(key, axis.values.clone());
+                        spec.set(axis.clone());
                     }
                 }
             }
         }
+        let (points, distinct) = expand::points(&keys, seed, &specs)?;
         Ok(Grid {
             seed,
-            points: expand::points(&keys, seed, &specs)?,
+            points,
             tables: specs.len(),
+            distinct,
         })
     }
 
@@ -171,20 +176,13 @@ impl Grid {
     /// each (index, run_id, the values of the varying keys).
     pub fn dry_run_summary(&self, first: usize) -> String {
         let keys = Keys::new();
-        let configs: Vec<serde_json::Value> = self
-            .points
-            .iter()
-            .map(|p| serde_json::to_value(&p.config).expect("a RunConfig always serialises"))
+        let varying: Vec<(&str, usize)> = keys
+            .names()
+            .filter(|&k| k != SEED)
+            .map(|k| (k, self.distinct.count(k)))
+            .filter(|&(_, n)| n > 1)
             .collect();
-        let mut varying: Vec<(String, usize)> = Vec::new();
-        for key in keys.names().filter(|&k| k != SEED) {
-            if configs.iter().all(|c| c[key] == configs[0][key]) {
-                continue;
-            }
-            let distinct: BTreeSet<String> = configs.iter().map(|c| c[key].to_string()).collect();
-            varying.push((key.to_owned(), distinct.len()));
-        }
-        let replicates: BTreeSet<u64> = self.points.iter().map(|p| p.replicate).collect();
+        let replicates: HashSet<u64> = self.points.iter().map(|p| p.replicate).collect();
         let total_cost: f64 = self.points.iter().map(|p| cost(&p.config)).sum();
         let mut out = format!(
             "{} points in {} [[grid]] table{}, cost estimate {:.3e} (sum of steps·m·d·batch)\n",
@@ -196,13 +194,14 @@ impl Grid {
         let mut axes: Vec<String> = varying.iter().map(|(k, n)| format!("{k} ({n})")).collect();
         axes.push(format!("replicates ({})", replicates.len()));
         out += &format!("varying: {}\n", axes.join(", "));
-        for (p, c) in self.points.iter().zip(&configs).take(first) {
+        for p in self.points.iter().take(first) {
+            let c = serde_json::to_value(&p.config).expect("a RunConfig always serialises");
             let mut line = format!("{:>7}  {}", p.index, p.run_id);
             if self.tables > 1 {
                 line += &format!("  grid[{}]", p.table);
             }
-            for (k, _) in &varying {
-                match &c[k.as_str()] {
+            for &(k, _) in &varying {
+                match &c[k] {
                     serde_json::Value::String(s) => line += &format!("  {k}={s}"),
                     v => line += &format!("  {k}={v}"),
                 }

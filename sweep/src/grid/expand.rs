@@ -2,12 +2,14 @@
 //! replicates, every point built and validated as a `RunConfig`.
 
 use super::Point;
+use super::files::Files;
 use super::keys::Keys;
-use super::parse::{Group, SEED, Spec, path};
+use super::parse::{Axis, Group, Ident, Replicates, SEED, SEEDS, Spec, ident, path};
 use crate::error::GridError;
+use rayon::prelude::*;
 use serde_json::Value as Json;
-use sharpsweep_core::{CoreError, RunId};
-use std::collections::HashMap;
+use sharpsweep_core::{CoreError, RunConfig, RunId};
+use std::collections::BTreeMap;
 
 /// More points than this is almost surely a mistake (and would not fit in
 /// memory as a list of configurations).
@@ -28,62 +30,64 @@ pub fn replicate_seed(grid_seed: u64, replicate: u64) -> u64 {
 
 /// Every table's points in file order. Within a table, groups nest in
 /// `RunConfig`'s field order (the first field outermost, a zip group where
-/// its first field stands) and replicates vary fastest.
-pub(crate) fn points(keys: &Keys, grid_seed: u64, specs: &[Spec]) -> Result<Vec<Point>, GridError> {
-    let mut total: usize = 0;
-    for (t, spec) in specs.iter().enumerate() {
-        let size = spec
-            .groups
-            .iter()
-            .try_fold(replicates(spec).len(), |n, g| n.checked_mul(g.len()));
-        total = size
-            .and_then(|n| total.checked_add(n))
-            .filter(|&n| n <= MAX_POINTS)
-            .ok_or_else(|| {
-                GridError::new(
-                    format!("grid[{t}]"),
-                    format!("the grid expands to more than {MAX_POINTS} points"),
-                )
-            })?;
-    }
+/// its first field stands) and replicates vary fastest. The size is checked
+/// from the counts before anything is built; a point's configuration is
+/// built, completed from its files and validated once for all its
+/// replicates. Also returns every key's distinct values (as text).
+pub(crate) fn points(
+    keys: &Keys,
+    grid_seed: u64,
+    specs: &[Spec],
+) -> Result<(Vec<Point>, Distinct), GridError> {
+    let total = size(specs)?;
     let mut points: Vec<Point> = Vec::with_capacity(total);
-    let mut seen: HashMap<RunId, usize> = HashMap::with_capacity(total);
+    let mut files = Files::default();
+    let mut distinct = Distinct::new(keys);
     for (t, spec) in specs.iter().enumerate() {
         let at = format!("grid[{t}]");
         let mut groups: Vec<&Group> = spec.groups.iter().collect();
         groups.sort_by_key(|g| g.axes.iter().filter_map(|a| keys.position(&a.key)).min());
+        let axes: Vec<&Axis> = groups.iter().flat_map(|g| &g.axes).collect();
+        let values: Vec<Vec<Json>> = axes
+            .iter()
+            .map(|a| a.values(keys))
+            .collect::<Result<_, _>>()?;
+        distinct.add_table(&axes, &values);
+        // Each axis's group (its odometer digit).
+        let digit: Vec<usize> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| g.axes.iter().map(move |_| i))
+            .collect();
         let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
         let mut choice = vec![0; groups.len()];
         loop {
-            for &replicate in replicates(spec) {
+            let index = points.len();
+            let set = axes
+                .iter()
+                .zip(&values)
+                .zip(&digit)
+                .map(|((a, v), &g)| (a.key.as_str(), &v[choice[g]]));
+            let mut config = keys
+                .build(set)
+                .map_err(|e| GridError::new(&at, e).at_point(index))?;
+            files
+                .complete(&mut config, |key| spec.mentions(key))
+                .map_err(|e| invalid(&at, &e).at_point(index))?;
+            distinct.add_sizes(&config);
+            config
+                .validate()
+                .and_then(|()| files.check(&config))
+                .map_err(|e| invalid(&at, &e).at_point(index))?;
+            for replicate in spec.seeds.as_ref().unwrap_or(&Replicates::ONE).iter() {
                 let index = points.len();
-                let seed = Json::from(replicate_seed(grid_seed, replicate));
-                let values = groups
-                    .iter()
-                    .zip(&choice)
-                    .flat_map(|(g, &c)| g.axes.iter().map(move |a| (a.key.as_str(), &a.values[c])))
-                    .chain([(SEED, &seed)]);
-                let config = keys
-                    .build(values)
-                    .map_err(|e| GridError::new(&at, e).at_point(index))?;
-                config
-                    .validate()
-                    .map_err(|e| invalid(&at, &e).at_point(index))?;
-                let run_id = config.run_id();
-                if let Some(&first) = seen.get(&run_id) {
-                    let first_table = points[first].table;
-                    return Err(GridError::new(
-                        &at,
-                        format!(
-                            "duplicate point: the same run (run_id {run_id}) as point {first} of grid[{first_table}]"
-                        ),
-                    )
-                    .at_point(index));
-                }
-                seen.insert(run_id, index);
+                let config = RunConfig {
+                    seed: replicate_seed(grid_seed, replicate),
+                    ..config.clone()
+                };
                 points.push(Point {
                     index,
-                    run_id,
+                    run_id: RunId(0), // below
                     config,
                     table: t,
                     replicate,
@@ -94,11 +98,163 @@ pub(crate) fn points(keys: &Keys, grid_seed: u64, specs: &[Spec]) -> Result<Vec<
             }
         }
     }
-    Ok(points)
+    // Hashing the canonical JSON is most of a point's cost: on every core.
+    points
+        .par_iter_mut()
+        .for_each(|p| p.run_id = p.config.run_id());
+    refuse_duplicates(&points)?;
+    Ok((points, distinct))
 }
 
-fn replicates(spec: &Spec) -> &[u64] {
-    spec.seeds.as_deref().unwrap_or(&[0])
+/// The first point (in grid order) that is the same run as an earlier one,
+/// found by sorting the run_ids: O(n log n) however long the grid.
+fn refuse_duplicates(points: &[Point]) -> Result<(), GridError> {
+    let mut ids: Vec<(RunId, usize)> = points.iter().map(|p| (p.run_id, p.index)).collect();
+    ids.sort_unstable();
+    let Some((first, again)) = ids
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| (w[0].1, w[1].1))
+        .min_by_key(|&(_, again)| again)
+    else {
+        return Ok(());
+    };
+    // The earliest point of that run.
+    let first = ids[ids.partition_point(|&(id, _)| id < points[first].run_id)].1;
+    let (p, q) = (&points[first], &points[again]);
+    Err(GridError::new(
+        format!("grid[{}]", q.table),
+        format!(
+            "duplicate point: the same run (run_id {}) as point {first} of grid[{}]",
+            q.run_id, p.table
+        ),
+    )
+    .at_point(again))
+}
+
+/// The number of points, from the axes' and replicates' counts alone, or
+/// the error naming what makes it more than [`MAX_POINTS`].
+fn size(specs: &[Spec]) -> Result<usize, GridError> {
+    let mut total: usize = 0;
+    for (t, spec) in specs.iter().enumerate() {
+        let replicates = spec.seeds.as_ref().unwrap_or(&Replicates::ONE).len();
+        let size = spec
+            .groups
+            .iter()
+            .try_fold(replicates, |n, g| n.checked_mul(g.len()));
+        match size.and_then(|n| total.checked_add(n)) {
+            Some(n) if n <= MAX_POINTS => total = n,
+            _ => return Err(too_many(t, spec, replicates, total)),
+        }
+    }
+    Ok(total)
+}
+
+/// `grid[0].eta: 1000000000000 values, …` when one axis alone is too
+/// long, else the factors of the table's size.
+fn too_many(t: usize, spec: &Spec, replicates: usize, before: usize) -> GridError {
+    let limit = format!("more than the {MAX_POINTS} points a grid may have");
+    if let Some(axis) = spec
+        .groups
+        .iter()
+        .map(|g| &g.axes[0])
+        .find(|a| a.len() > MAX_POINTS)
+    {
+        return GridError::new(&axis.at, format!("{} values, {limit}", axis.len()));
+    }
+    if replicates > MAX_POINTS {
+        return GridError::new(
+            path(&format!("grid[{t}]"), SEEDS),
+            format!("{replicates} replicates, {limit}"),
+        );
+    }
+    let mut factors: Vec<String> = spec
+        .groups
+        .iter()
+        .filter(|g| g.len() > 1)
+        .map(|g| {
+            let keys: Vec<&str> = g.axes.iter().map(|a| a.key.as_str()).collect();
+            format!("{} ({})", keys.join("+"), g.len())
+        })
+        .collect();
+    if replicates > 1 {
+        factors.push(format!("{SEEDS} ({replicates})"));
+    }
+    let earlier = if before > 0 {
+        format!(", with the {before} of the tables before it,")
+    } else {
+        String::new()
+    };
+    GridError::new(
+        format!("grid[{t}]"),
+        format!("{}{earlier} make {limit}", factors.join(" × ")),
+    )
+}
+
+/// Every key's distinct values over the grid: what `--dry-run` calls the
+/// varying keys.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Distinct {
+    defaults: serde_json::Map<String, Json>,
+    /// Per key, the values of every table (with repeats).
+    values: BTreeMap<String, Vec<Ident>>,
+    /// The last n, d, m added, so a run of equal sizes adds nothing.
+    last: [Option<usize>; 3],
+}
+
+/// The keys a point may take from its files (n, d from data, m from init).
+const SIZES: [&str; 3] = ["n", "d", "m"];
+
+impl Distinct {
+    fn new(keys: &Keys) -> Self {
+        let Ok(Json::Object(defaults)) = serde_json::to_value(RunConfig::default()) else {
+            unreachable!("a RunConfig serialises as a JSON object")
+        };
+        let values = keys
+            .names()
+            .filter(|&k| k != SEED)
+            .map(|k| (k.to_owned(), Vec::new()))
+            .collect();
+        Self {
+            defaults,
+            values,
+            last: [None; 3],
+        }
+    }
+
+    /// A table's values: its axes', and the defaults of the keys it does
+    /// not set (but n, d, m: [`Distinct::add_sizes`] takes them per point).
+    fn add_table(&mut self, axes: &[&Axis], values: &[Vec<Json>]) {
+        for (key, seen) in &mut self.values {
+            match axes.iter().position(|a| a.key == *key) {
+                Some(i) => seen.extend(values[i].iter().map(ident)),
+                None if SIZES.contains(&key.as_str()) => {}
+                None => seen.push(ident(&self.defaults[key])),
+            }
+        }
+    }
+
+    fn add_sizes(&mut self, config: &RunConfig) {
+        let sizes = [config.n, config.d, config.m];
+        for ((key, value), last) in SIZES.iter().zip(sizes).zip(&mut self.last) {
+            if *last != Some(value) {
+                *last = Some(value);
+                let seen = self.values.get_mut(*key).expect("n, d, m are keys");
+                seen.push(ident(&Json::from(value)));
+            }
+        }
+    }
+
+    /// The number of distinct values of `key`.
+    pub(crate) fn count(&self, key: &str) -> usize {
+        let Some(values) = self.values.get(key) else {
+            return 1;
+        };
+        let mut values: Vec<&Ident> = values.iter().collect();
+        values.sort_unstable();
+        values.dedup();
+        values.len()
+    }
 }
 
 /// Steps `choice` like an odometer, the last digit fastest; false after the last.

@@ -2,15 +2,15 @@
 //! kept by hand: a field added to `RunConfig` is a grid key at once, with
 //! its type checked by `RunConfig`'s own `Deserialize`.
 
+use serde::de::value::MapDeserializer;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use sharpsweep_core::RunConfig;
 use std::fmt;
 
-/// `RunConfig`'s fields in declaration order, with their default values.
+/// `RunConfig`'s fields in declaration order.
 pub(crate) struct Keys {
     names: Vec<String>,
-    defaults: Map<String, Json>,
 }
 
 impl Keys {
@@ -20,10 +20,7 @@ impl Keys {
         let names = serde_json::from_str::<FieldOrder>(&text)
             .expect("a RunConfig serialises as a JSON object")
             .0;
-        let Ok(Json::Object(defaults)) = serde_json::to_value(&default) else {
-            unreachable!("a RunConfig serialises as a JSON object")
-        };
-        Self { names, defaults }
+        Self { names }
     }
 
     /// The fields in declaration order, which is the order axes nest in.
@@ -36,17 +33,16 @@ impl Keys {
         self.names.iter().position(|n| n == key)
     }
 
-    /// The configuration of the defaults with `values` set; the error is
-    /// serde's (`invalid type: floating point `1.5`, expected usize`).
+    /// The configuration of the defaults with `values` (distinct keys) set;
+    /// the error is serde's (`invalid type: floating point `1.5`, expected
+    /// usize`). `RunConfig` fills the keys not given with its defaults, so
+    /// only the given values are read: a point costs what it sets.
     pub(crate) fn build<'a>(
         &self,
         values: impl IntoIterator<Item = (&'a str, &'a Json)>,
     ) -> Result<RunConfig, String> {
-        let mut map = self.defaults.clone();
-        for (k, v) in values {
-            map.insert(k.to_owned(), v.clone());
-        }
-        serde_json::from_value(Json::Object(map)).map_err(|e| e.to_string())
+        let entries = MapDeserializer::<_, serde_json::Error>::new(values.into_iter());
+        RunConfig::deserialize(entries).map_err(|e| e.to_string())
     }
 
     /// Whether `value` is of a type `key` accepts.

@@ -4,6 +4,7 @@
 use super::keys::{Keys, suggest};
 use crate::error::GridError;
 use serde_json::Value as Json;
+use std::collections::HashSet;
 use toml::Value as Toml;
 
 /// Keys of a `[[grid]]` table that are not `RunConfig` fields.
@@ -21,7 +22,77 @@ const RANGE_DIGITS: usize = 12;
 #[derive(Clone, Debug)]
 pub(crate) struct Axis {
     pub key: String,
-    pub values: Vec<Json>,
+    /// Where the axis was written (`grid[0].eta`, `--set eta`), for errors.
+    pub at: String,
+    pub values: Values,
+}
+
+/// An axis's values. A range stays its ends and count until the grid's size
+/// is known to be within [`MAX_POINTS`](super::MAX_POINTS), so that
+/// `num = 10^12` is refused from the counts before anything is built.
+#[derive(Clone, Debug)]
+pub(crate) enum Values {
+    /// Written out (a scalar or a list), each value type-checked and distinct.
+    List(Vec<Json>),
+    Range(Range),
+}
+
+/// `{ lin = [a, b], num = k }` or `{ log = [a, b], num = k }`, checked but
+/// not yet expanded.
+#[derive(Clone, Debug)]
+pub(crate) struct Range {
+    a: f64,
+    b: f64,
+    num: usize,
+    log: bool,
+    /// The key takes integers only, so every value must be whole.
+    integers: bool,
+}
+
+impl Axis {
+    pub(crate) fn len(&self) -> usize {
+        match &self.values {
+            Values::List(values) => values.len(),
+            Values::Range(r) => r.num,
+        }
+    }
+
+    /// The values, a range's computed now (call only once the grid's size
+    /// is known to be within the limit).
+    pub(crate) fn values(&self, keys: &Keys) -> Result<Vec<Json>, GridError> {
+        match &self.values {
+            Values::List(values) => Ok(values.clone()),
+            Values::Range(r) => checked(keys, &self.at, &self.key, r.values(&self.at, &self.key)?),
+        }
+    }
+}
+
+/// Replicates: `seeds = N` (0..N, kept as a count so that a huge N is
+/// refused from the counts) or `seeds = [0, 3, 7]`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Replicates {
+    Count(u64),
+    List(Vec<u64>),
+}
+
+impl Replicates {
+    /// The replicate indices of a table without `seeds`.
+    pub(crate) const ONE: Replicates = Replicates::Count(1);
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Count(n) => usize::try_from(*n).unwrap_or(usize::MAX),
+            Self::List(list) => list.len(),
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (count, list) = match self {
+            Self::Count(n) => (*n, &[][..]),
+            Self::List(list) => (0, &list[..]),
+        };
+        (0..count).chain(list.iter().copied())
+    }
 }
 
 /// Axes that vary together (a zip group); a lone axis is a group of one.
@@ -32,7 +103,7 @@ pub(crate) struct Group {
 
 impl Group {
     pub(crate) fn len(&self) -> usize {
-        self.axes[0].values.len()
+        self.axes[0].len()
     }
 }
 
@@ -40,7 +111,7 @@ impl Group {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Spec {
     pub groups: Vec<Group>,
-    pub seeds: Option<Vec<u64>>,
+    pub seeds: Option<Replicates>,
 }
 
 impl Spec {
@@ -50,19 +121,14 @@ impl Spec {
             .any(|g| g.axes.iter().any(|a| a.key == key))
     }
 
-    /// Sets `key` to `values` as an axis of its own, taking it out of any
-    /// zip group it was part of.
-    pub(crate) fn set(&mut self, key: &str, values: Vec<Json>) {
+    /// Sets `axis`'s key to its values as an axis of its own, taking it out
+    /// of any zip group it was part of.
+    pub(crate) fn set(&mut self, axis: Axis) {
         for g in &mut self.groups {
-            g.axes.retain(|a| a.key != key);
+            g.axes.retain(|a| a.key != axis.key);
         }
         self.groups.retain(|g| !g.axes.is_empty());
-        self.groups.push(Group {
-            axes: vec![Axis {
-                key: key.to_owned(),
-                values,
-            }],
-        });
+        self.groups.push(Group { axes: vec![axis] });
     }
 
     /// This table's axes, completed by the defaults' for keys it does not
@@ -200,16 +266,16 @@ fn zip_groups(keys: &Keys, prefix: &str, value: &Toml, spec: &mut Spec) -> Resul
             }
             let axis = axis(keys, &key_at, key, value, true)?;
             if let Some(first) = axes.first()
-                && first.values.len() != axis.values.len()
+                && first.len() != axis.len()
             {
                 return Err(GridError::new(
                     at,
                     format!(
                         "zipped axes differ in length: {} has {} values, {} has {}",
                         first.key,
-                        first.values.len(),
+                        first.len(),
                         axis.key,
-                        axis.values.len()
+                        axis.len()
                     ),
                 ));
             }
@@ -221,7 +287,7 @@ fn zip_groups(keys: &Keys, prefix: &str, value: &Toml, spec: &mut Spec) -> Resul
 }
 
 /// Replicates: `seeds = 8` (0..8) or `seeds = [0, 3, 7]`.
-pub(crate) fn seeds(at: &str, value: &Toml) -> Result<Vec<u64>, GridError> {
+pub(crate) fn seeds(at: &str, value: &Toml) -> Result<Replicates, GridError> {
     let expected = || {
         GridError::new(
             at,
@@ -239,7 +305,7 @@ pub(crate) fn seeds(at: &str, value: &Toml) -> Result<Vec<u64>, GridError> {
         )),
     };
     let list: Vec<u64> = match value {
-        Toml::Integer(n) if *n >= 1 => (0..*n as u64).collect(),
+        Toml::Integer(n) if *n >= 1 => return Ok(Replicates::Count(*n as u64)),
         Toml::Integer(n) => {
             return Err(GridError::new(
                 at,
@@ -252,12 +318,11 @@ pub(crate) fn seeds(at: &str, value: &Toml) -> Result<Vec<u64>, GridError> {
         Toml::Array(items) => items.iter().map(index).collect::<Result<_, _>>()?,
         _ => return Err(expected()),
     };
-    for (i, r) in list.iter().enumerate() {
-        if list[..i].contains(r) {
-            return Err(GridError::new(at, format!("replicate {r} is listed twice")));
-        }
+    let mut seen = HashSet::with_capacity(list.len());
+    if let Some(r) = list.iter().find(|&&r| !seen.insert(r)) {
+        return Err(GridError::new(at, format!("replicate {r} is listed twice")));
     }
-    Ok(list)
+    Ok(Replicates::List(list))
 }
 
 /// One key's values: a scalar, a list, or a range (`zipped`: not a scalar).
@@ -268,7 +333,7 @@ pub(crate) fn axis(
     value: &Toml,
     zipped: bool,
 ) -> Result<Axis, GridError> {
-    let values = match value {
+    let list = match value {
         Toml::Array(items) if items.is_empty() => {
             return Err(GridError::new(
                 at,
@@ -279,7 +344,13 @@ pub(crate) fn axis(
             .iter()
             .map(|v| scalar(at, v))
             .collect::<Result<Vec<_>, _>>()?,
-        Toml::Table(table) => range(keys, at, key, table)?,
+        Toml::Table(table) => {
+            return Ok(Axis {
+                key: key.to_owned(),
+                at: at.to_owned(),
+                values: Values::Range(range(keys, at, key, table)?),
+            });
+        }
         _ if zipped => {
             return Err(GridError::new(
                 at,
@@ -288,16 +359,49 @@ pub(crate) fn axis(
         }
         _ => vec![scalar(at, value)?],
     };
-    for (i, v) in values.iter().enumerate() {
-        keys.check(key, v).map_err(|e| GridError::new(at, e))?;
-        if values[..i].contains(v) {
-            return Err(GridError::new(at, format!("value {v} is listed twice")));
-        }
-    }
     Ok(Axis {
         key: key.to_owned(),
-        values,
+        at: at.to_owned(),
+        values: Values::List(checked(keys, at, key, list)?),
     })
+}
+
+/// `values` if each is of a type `key` takes and none is listed twice
+/// (found by sorting: a long axis costs O(n log n)).
+fn checked(keys: &Keys, at: &str, key: &str, values: Vec<Json>) -> Result<Vec<Json>, GridError> {
+    for v in &values {
+        keys.check(key, v).map_err(|e| GridError::new(at, e))?;
+    }
+    let mut idents: Vec<(Ident, usize)> = values.iter().map(ident).zip(0..).collect();
+    idents.sort_unstable();
+    let again = idents
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[1].1)
+        .min();
+    match again {
+        Some(i) => Err(GridError::new(
+            at,
+            format!("value {} is listed twice", values[i]),
+        )),
+        None => Ok(values),
+    }
+}
+
+/// A value as a run sees it: a number by its f64 (so `1` and `1.0`, `0.0`
+/// and `-0.0` are one value, as they are one run), anything else by its
+/// JSON text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Ident {
+    Number(u64),
+    Other(String),
+}
+
+pub(crate) fn ident(v: &Json) -> Ident {
+    match v.as_f64() {
+        Some(x) => Ident::Number((x + 0.0).to_bits()),
+        None => Ident::Other(v.to_string()),
+    }
 }
 
 /// A TOML scalar as the JSON value `RunConfig` deserialises from.
@@ -330,7 +434,7 @@ fn finite(at: &str, x: f64) -> Result<Json, GridError> {
 
 /// `{ lin = [a, b], num = k }` (k evenly spaced values from a to b) or
 /// `{ log = [a, b], num = k }` (k values evenly spaced in log a .. log b).
-fn range(keys: &Keys, at: &str, key: &str, table: &toml::Table) -> Result<Vec<Json>, GridError> {
+fn range(keys: &Keys, at: &str, key: &str, table: &toml::Table) -> Result<Range, GridError> {
     let form = || {
         GridError::new(
             at,
@@ -383,35 +487,55 @@ fn range(keys: &Keys, at: &str, key: &str, table: &toml::Table) -> Result<Vec<Js
             format!("a log range needs ends > 0, got [{a}, {b}]"),
         ));
     }
-    let (lo, hi) = if log { (a.log10(), b.log10()) } else { (a, b) };
-    let integers = keys.takes_integers_only(key);
-    (0..num)
-        .map(|i| {
-            let t = if num == 1 {
-                lo
-            } else {
-                lo + (hi - lo) * i as f64 / (num - 1) as f64
-            };
-            let x = match (i, log) {
-                (0, _) => a,
-                (i, _) if i == num - 1 => b,
-                (_, true) => round(10f64.powf(t)),
-                (_, false) => round(t),
-            };
-            if x.fract() == 0.0 && x.abs() < 2f64.powi(53) {
-                Ok(Json::from(x as i64))
-            } else if integers {
-                Err(GridError::new(
-                    at,
-                    format!(
-                        "the range gives {x}, but {key} takes integers (choose ends and num so every step is whole)"
-                    ),
-                ))
-            } else {
-                finite(at, x)
-            }
-        })
-        .collect()
+    Ok(Range {
+        a,
+        b,
+        num,
+        log,
+        integers: keys.takes_integers_only(key),
+    })
+}
+
+impl Range {
+    /// The `num` values from a to b, evenly spaced (in the logarithm for a
+    /// log range), rounded to [`RANGE_DIGITS`]; the ends exact.
+    fn values(&self, at: &str, key: &str) -> Result<Vec<Json>, GridError> {
+        let Range {
+            a,
+            b,
+            num,
+            log,
+            integers,
+        } = *self;
+        let (lo, hi) = if log { (a.log10(), b.log10()) } else { (a, b) };
+        (0..num)
+            .map(|i| {
+                let t = if num == 1 {
+                    lo
+                } else {
+                    lo + (hi - lo) * i as f64 / (num - 1) as f64
+                };
+                let x = match (i, log) {
+                    (0, _) => a,
+                    (i, _) if i == num - 1 => b,
+                    (_, true) => round(10f64.powf(t)),
+                    (_, false) => round(t),
+                };
+                if x.fract() == 0.0 && x.abs() < 2f64.powi(53) {
+                    Ok(Json::from(x as i64))
+                } else if integers {
+                    Err(GridError::new(
+                        at,
+                        format!(
+                            "the range gives {x}, but {key} takes integers (choose ends and num so every step is whole)"
+                        ),
+                    ))
+                } else {
+                    finite(at, x)
+                }
+            })
+            .collect()
+    }
 }
 
 /// `x` rounded to [`RANGE_DIGITS`] significant digits.

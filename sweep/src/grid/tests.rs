@@ -430,6 +430,70 @@ fn huge_products_are_refused_before_expanding() {
     let e = error(&text, &[]);
     assert_eq!(
         e,
-        format!("grid[0]: the grid expands to more than {MAX_POINTS} points")
+        format!(
+            "grid[0]: d (100) × m (100) × n (100) × steps (100) make more than the {MAX_POINTS} points a grid may have"
+        )
     );
+}
+
+#[test]
+fn a_million_value_axis_expands_with_distinct_values_and_run_ids() {
+    // The duplicate checks sort (O(n log n)); checked pairwise, as they
+    // once were, this axis would take about an hour.
+    let g = grid("[[grid]]\neta = { log = [1e-6, 1e-1], num = 1_000_000 }\nsteps = 10\n");
+    assert_eq!(g.points.len(), 1_000_000);
+    let e = etas(&g);
+    assert_eq!((e[0], e[999_999]), (1e-6, 1e-1));
+    assert!(e.windows(2).all(|w| w[0] < w[1]), "increasing");
+    let ids: std::collections::HashSet<RunId> = g.points.iter().map(|p| p.run_id).collect();
+    assert_eq!(ids.len(), 1_000_000);
+    assert_eq!(g.points[123_456].run_id, g.points[123_456].config.run_id());
+    assert!(
+        g.dry_run_summary(1)
+            .contains("varying: eta (1000000), replicates (1)")
+    );
+}
+
+#[test]
+fn duplicates_are_found_wherever_they_are() {
+    let e = error(
+        "[[grid]]\neta = [0.01, 0.02]\nsigma = 0.1\n[[grid]]\neta = 0.03\n[[grid]]\neta = [0.02, 0.01]\nsigma = 0.1\n",
+        &[],
+    );
+    assert!(
+        e.starts_with("grid[2]: duplicate point: the same run")
+            && e.ends_with("as point 1 of grid[0] (point 3)"),
+        "{e}"
+    );
+    let e = error("[[grid]]\neta = { lin = [0.1, 0.1], num = 3 }\n", &[]);
+    assert_eq!(e, "grid[0].eta: value 0.1 is listed twice");
+}
+
+#[test]
+fn points_take_n_and_d_from_their_data_file_unless_set() {
+    let dir = std::env::temp_dir().join(format!("sharpsweep-grid-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let x = dir.join("x.csv");
+    std::fs::write(&x, "1,2\n3,4\n5,6\n7,8\n").unwrap();
+    let text = format!(
+        "[[grid]]\ndata = {:?}\n[[grid]]\ndata = {:?}\nn = 4\nd = 2\nm = 7\n",
+        x, x
+    );
+    let g = grid(&text);
+    let shapes: Vec<_> = g
+        .points
+        .iter()
+        .map(|p| (p.config.n, p.config.d, p.config.m))
+        .collect();
+    assert_eq!(shapes, [(4, 2, 10), (4, 2, 7)]);
+    assert!(
+        g.dry_run_summary(2)
+            .contains("varying: m (2), replicates (1)")
+    );
+    let e = error(&format!("[[grid]]\ndata = {:?}\nd = 3\n", x), &[]);
+    assert!(
+        e.ends_with("has shape 4×2, expected 4×3 (n×d) (point 0)"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }
