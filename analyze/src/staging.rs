@@ -53,32 +53,44 @@ pub fn check(target: &Path) -> Result<()> {
         }
         Err(e) => return Err(AnalyzeError::io(target, e)),
     };
-    let mut names = Vec::new();
+    let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| AnalyzeError::io(target, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if !is_file || !report_file(&name) {
-            return Err(refuse(format!(
+        found.push((name, entry.file_type().is_ok_and(|t| t.is_file())));
+    }
+    // A report's own files first, so the refusal names what a user would
+    // recognise (a dataset's runs.parquet rather than a hidden lock file).
+    let (hidden, visible): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|(name, _)| name.starts_with('.'));
+    let foreign = |list: &[(String, bool)]| -> Result<()> {
+        match list
+            .iter()
+            .find(|(name, is_file)| !is_file || !report_file(name))
+        {
+            Some((name, _)) => Err(refuse(format!(
                 "{} holds {name}, which is not part of a report (the report directory is \
                  replaced whole): choose another directory",
                 target.display()
-            )));
+            ))),
+            None => Ok(()),
         }
-        names.push(name);
-    }
-    match REPORT
+    };
+    foreign(&visible)?;
+    let names: Vec<&str> = visible.iter().map(|(n, _)| n.as_str()).collect();
+    if let Some(missing) = REPORT
         .iter()
-        .find(|f| !names.is_empty() && !names.iter().any(|n| n == *f))
+        .find(|f| !names.is_empty() && !names.contains(f))
     {
-        Some(missing) => Err(refuse(format!(
+        return Err(refuse(format!(
             "{} is not a report (it holds {}, but no {missing}) and the report directory is \
              replaced whole: choose another directory",
             target.display(),
             names.join(", ")
-        ))),
-        None => Ok(()),
+        )));
     }
+    foreign(&hidden)
 }
 
 impl Staging {

@@ -520,8 +520,9 @@ fn a_corrupt_file_is_named() {
     )
     .unwrap();
     let e = error_of(dir);
-    assert!(matches!(e, AnalyzeError::Corrupt { .. }), "{e}");
+    assert!(matches!(e, AnalyzeError::Damaged { .. }), "{e}");
     assert!(e.to_string().contains("part-00001.parquet"), "{e}");
+    assert!(e.to_string().contains("sharpsweep verify"), "{e}");
 }
 
 #[test]

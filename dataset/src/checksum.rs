@@ -13,13 +13,16 @@
 //! the file reading those eight bytes as the placeholder. Readers that know
 //! nothing of it (pandas, DuckDB) see one more metadata key.
 
-use crate::metadata::KEY_CHECKSUM;
+use crate::metadata::{KEY_CHECKSUM, schema_version};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// The value written before the checksum is known.
 pub const PLACEHOLDER: &str = "00000000";
+
+/// The first schema version whose files carry a checksum.
+const FIRST_SEALED_VERSION: u32 = 4;
 
 /// Bytes read at a time when hashing a file.
 const CHUNK: usize = 1 << 20;
@@ -139,10 +142,20 @@ pub fn recorded(path: &Path) -> io::Result<Verdict> {
     let footer = read_footer(&mut file, len)?;
     match digits_offset(&footer) {
         Some(at) => parse_digits(&footer, at).map(Verdict::Intact),
-        None if find(&footer.bytes, b"sharpsweep.").is_some() => {
-            Err(damaged("its checksum is missing from the footer"))
-        }
+        None => unsealed(path),
+    }
+}
+
+/// A file whose footer has no checksum: one written before checksums
+/// (schema version 3) or by another tool is unsealed; one that claims a
+/// version that writes checksums lost its checksum key to damage (one
+/// damaged byte can spoil that key, never the version key too).
+fn unsealed(path: &Path) -> io::Result<Verdict> {
+    let kv = crate::strings::key_values(path)?;
+    match schema_version(&kv).map(str::parse::<u32>) {
+        Some(Ok(v)) if v < FIRST_SEALED_VERSION => Ok(Verdict::Unsealed),
         None => Ok(Verdict::Unsealed),
+        Some(_) => Err(damaged("its checksum is missing from the footer")),
     }
 }
 
@@ -163,13 +176,7 @@ pub fn verify(path: &Path) -> io::Result<Verdict> {
     let len = file.metadata()?.len();
     let footer = read_footer(&mut file, len)?;
     let Some(at) = digits_offset(&footer) else {
-        // One damaged byte can spoil the checksum's key, never every
-        // sharpsweep key: a file of ours without its checksum is damaged.
-        return if find(&footer.bytes, b"sharpsweep.").is_some() {
-            Err(damaged("its checksum is missing from the footer"))
-        } else {
-            Ok(Verdict::Unsealed)
-        };
+        return unsealed(path);
     };
     let expected = parse_digits(&footer, at)?;
     let mut hasher = crc32fast::Hasher::new();
@@ -252,6 +259,36 @@ mod tests {
         }
         std::fs::write(&path, &good[..good.len() - 1]).unwrap();
         assert!(verify(&path).is_err(), "a truncated file passed");
+    }
+
+    #[test]
+    fn a_missing_checksum_is_damage_only_in_a_file_of_a_sealed_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch =
+            RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0, 2.0])) as _)])
+                .unwrap();
+        for (version, sealed) in [("3", false), ("4", true)] {
+            let path = dir.path().join(format!("v{version}.parquet"));
+            let kv = parquet::file::metadata::KeyValue::new(
+                crate::metadata::KEY_SCHEMA_VERSION.into(),
+                version.to_string(),
+            );
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_key_value_metadata(Some(vec![kv]))
+                .build();
+            let file = File::create(&path).unwrap();
+            let mut w =
+                parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            let verdict = verify(&path);
+            if sealed {
+                let e = verdict.expect_err("a version-4 file without its checksum");
+                assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+            } else {
+                assert_eq!(verdict.unwrap(), Verdict::Unsealed);
+            }
+        }
     }
 
     #[test]

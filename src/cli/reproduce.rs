@@ -26,7 +26,7 @@ pub struct Args {
     /// Paper-scale budgets (hours on a workstation; use a cluster).
     #[arg(long)]
     full: bool,
-    /// Worker threads (at most 4 per core) [default: every core].
+    /// Worker threads [default: every core]; at most 4 per core.
     #[arg(long)]
     threads: Option<usize>,
     /// Move an existing dataset in --out (another budget's, e.g. of --quick)

@@ -24,7 +24,7 @@ pub struct Args {
     /// Override a grid key: `--set eta=0.01,0.02` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE[,VALUE...]")]
     set: Vec<String>,
-    /// Worker threads (at most 4 per core) [default: RAYON_NUM_THREADS, else every core].
+    /// Worker threads [default: RAYON_NUM_THREADS, else every core]; at most 4 per core.
     #[arg(long)]
     threads: Option<usize>,
     /// Refuse the grid unless each point, held by every worker thread and

@@ -1,11 +1,14 @@
 //! Writing synthetic datasets for the analyze tests, as sharpsweep's own
-//! writer lays them out (schema version in the file's key-value metadata).
+//! writer lays them out (schema version in the file's key-value metadata,
+//! sealed with the file's checksum).
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use sharpsweep_dataset::checksum::{HashingWriter, PLACEHOLDER, seal};
+use sharpsweep_dataset::metadata::{KEY_CHECKSUM, KEY_SCHEMA_VERSION};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,14 +25,22 @@ pub fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>, version: &str,
     )
     .unwrap();
     let props = WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "sharpsweep.schema_version".into(),
-            version.to_string(),
-        )]))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(KEY_SCHEMA_VERSION.into(), version.to_string()),
+            KeyValue::new(KEY_CHECKSUM.into(), PLACEHOLDER.to_string()),
+        ]))
         .set_max_row_group_row_count(Some(row_group))
         .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
+    let mut w =
+        ArrowWriter::try_new(HashingWriter::new(file), batch.schema(), Some(props)).unwrap();
     w.write(&batch).unwrap();
-    w.close().unwrap();
+    let (mut file, crc) = w.into_inner().unwrap().finish();
+    seal(&mut file, crc).unwrap();
 }
