@@ -265,6 +265,21 @@ fn compaction_merges_parts_and_keeps_the_content() {
     assert_same_dataset(&many, &whole);
 }
 
+/// Compacts `ds`, then puts the old parts back: as if compaction died after
+/// committing the merged part but before deleting what it replaced.
+fn compact_then_put_the_old_parts_back(ds: &Path) {
+    let old: Vec<_> = parts(ds, "runs")
+        .into_iter()
+        .chain(parts(ds, "trajectories"))
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    let o = bin().arg("compact").arg(ds).output().unwrap();
+    assert!(o.status.success());
+    for (p, bytes) in &old {
+        std::fs::write(p, bytes).unwrap();
+    }
+}
+
 #[test]
 fn a_crash_mid_compaction_never_counts_old_and_new_parts_twice() {
     let t = tempdir().unwrap();
@@ -272,18 +287,7 @@ fn a_crash_mid_compaction_never_counts_old_and_new_parts_twice() {
     let (whole, ds) = (t.path().join("whole"), t.path().join("ds"));
     sweep(&grid, &whole, &["--threads", "1"]);
     sweep(&grid, &ds, &["--threads", "1", "--flush-runs", "10"]);
-    let old: Vec<_> = parts(&ds, "runs")
-        .into_iter()
-        .chain(parts(&ds, "trajectories"))
-        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
-        .collect();
-    let o = bin().arg("compact").arg(&ds).output().unwrap();
-    assert!(o.status.success());
-    // Put the old parts back: as if compaction died after committing the
-    // merged part but before deleting what it replaced.
-    for (p, bytes) in &old {
-        std::fs::write(p, bytes).unwrap();
-    }
+    compact_then_put_the_old_parts_back(&ds);
     let o = bin().arg("status").arg(&ds).output().unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("done             48"));
     sweep(&grid, &ds, &[]);
@@ -559,18 +563,9 @@ fn analyze_reads_a_crashed_compaction_and_orphans_as_the_engine_does() {
     let grid = write_grid(t.path(), SMALL_GRID);
     let ds = t.path().join("ds");
     sweep(&grid, &ds, &["--threads", "1", "--flush-runs", "10"]);
-    let old: Vec<_> = parts(&ds, "runs")
-        .into_iter()
-        .chain(parts(&ds, "trajectories"))
-        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
-        .collect();
-    let o = bin().arg("compact").arg(&ds).output().unwrap();
-    assert!(o.status.success());
-    // The old parts back (compaction died before deleting them), and a
-    // trajectories part whose runs part was never written (a dead writer).
-    for (p, bytes) in &old {
-        std::fs::write(p, bytes).unwrap();
-    }
+    compact_then_put_the_old_parts_back(&ds);
+    // And a trajectories part whose runs part was never written (a dead
+    // writer).
     let traj = parts(&ds, "trajectories");
     std::fs::copy(
         &traj[0],
