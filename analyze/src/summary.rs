@@ -125,7 +125,7 @@ pub struct CellSummary {
     /// Quartiles of each of [`METRICS`], in order.
     pub stats: Vec<Quartiles>,
     /// Fraction of the runs that neither diverged nor failed that reached
-    /// each of [`THRESHOLDS`].
+    /// each of [`crate::trajectory::THRESHOLDS`].
     pub reached: [f64; 3],
 }
 

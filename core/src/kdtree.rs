@@ -55,7 +55,7 @@ pub struct KdTree<'a> {
 
 impl<'a> KdTree<'a> {
     /// The tree of `points` (all of one dimension), split at the median of
-    /// the widest coordinate until leaves hold at most [`LEAF`] points.
+    /// the widest coordinate until leaves hold at most `LEAF` points.
     pub fn new(points: &'a [Vec<f64>]) -> Self {
         let dim = points.first().map_or(0, Vec::len);
         let mut tree = Self {

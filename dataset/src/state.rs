@@ -169,6 +169,9 @@ impl State {
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     state.damage(name, TRAJECTORIES, e.to_string())
                 }
+                // Removed since it was listed, with its runs part (a
+                // compaction finishing): neither counts.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(with_path(&path, e)),
             }
         }

@@ -3,7 +3,7 @@
 //!
 //! Every figure is drawn twice from one description, to PNG (text rendered
 //! with the embedded DejaVu Sans, so no system fonts are needed) and to SVG,
-//! and the data it draws is written beside it (see [`data`]). Runs that
+//! and the data it draws is written beside it (see the `data` module). Runs that
 //! diverged or failed are never drawn as data: each panel or line says how
 //! many there were, and a line or panel with nothing else is a note.
 
@@ -236,7 +236,7 @@ pub struct BandLine {
 impl BandLine {
     /// The bands of `values` (one closure per panel) over the runs of
     /// `cells` that neither diverged nor failed, labelled `label` and the
-    /// count of runs ([`crate::analysis::Shown::note`] in `unit`); recorded in `data` under
+    /// count of runs (`Shown::note` in `unit`); recorded in `data` under
     /// `names` (the panels). `None` when there is nothing to show and
     /// nothing to say (no run of `cells` diverged or failed).
     pub fn of(
