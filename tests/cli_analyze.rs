@@ -23,25 +23,7 @@ fn analyze_reports_on_a_single_run_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     let report = tmp.path().join("report");
-    let out = sharpsweep(&[
-        "run",
-        "--out",
-        path(&run),
-        "--steps",
-        "3000",
-        "--seed",
-        "2",
-        "--eta",
-        "0.01",
-        "--sigma",
-        "0.1",
-        "-q",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    small_run(&run);
     let out = sharpsweep(&["analyze", path(&run), "--report", path(&report)]);
     assert!(
         out.status.success(),
