@@ -335,3 +335,181 @@ fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
     );
     assert!(md.contains("the bound at B = 1 only"), "{md}");
 }
+
+/// Every column of the Parquet file at `path`: name → Arrow type, in order,
+/// with the file's key-value metadata.
+fn columns_of(
+    path: &Path,
+) -> (
+    Vec<(String, arrow_schema::DataType)>,
+    Vec<arrow_array::RecordBatch>,
+    std::collections::HashMap<String, String>,
+) {
+    let file = std::fs::File::open(path).unwrap();
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let kv = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let types = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
+    let batches = builder.build().unwrap().map(|b| b.unwrap()).collect();
+    (types, batches, kv)
+}
+
+/// Column `name` of `batches` as text, one entry per row ("null" for null).
+fn texts(batches: &[arrow_array::RecordBatch], name: &str) -> Vec<String> {
+    use arrow_array::Array;
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        for i in 0..a.len() {
+            out.push(if a.is_null(i) {
+                "null".to_string()
+            } else {
+                arrow_cast_text(a.as_ref(), i)
+            });
+        }
+    }
+    out
+}
+
+fn arrow_cast_text(a: &dyn arrow_array::Array, i: usize) -> String {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, UInt64Type};
+    use arrow_schema::DataType;
+    match a.data_type() {
+        DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
+        DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
+        DataType::Boolean => a.as_boolean().value(i).to_string(),
+        t => panic!("not read as text here: {t}"),
+    }
+}
+
+#[test]
+fn every_file_has_the_contract_columns_and_cells_agree_across_files() {
+    use arrow_schema::DataType;
+    use sharpsweep_dataset::schema;
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("grid.toml");
+    std::fs::write(
+        &grid,
+        "seed = 3\nsteps = 300\nlog_points = 4\nm = 4\nd = 3\nn = 2\n\
+         [[grid]]\neta = [0.01, 0.02]\nseeds = 2\n\
+         [[grid]]\neta = 0.03\nhessian = true\nactivation = \"tanh\"\nseeds = 2\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("ds");
+    let report = tmp.path().join("report");
+    let out = sharpsweep(&["sweep", path(&grid), "--out", path(&data), "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let part = std::fs::read_dir(data.join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let (types, runs, kv) = columns_of(&part);
+    let contract: Vec<(String, DataType)> = schema::runs()
+        .iter()
+        .map(|c| (c.name.to_string(), c.kind.data_type()))
+        .collect();
+    assert_eq!(types, contract);
+    let has = |name: &str, t: DataType| assert!(types.contains(&(name.into(), t)), "{name}");
+    for int in [
+        "m",
+        "d",
+        "n",
+        "steps",
+        "batch_size",
+        "log_points",
+        "replicate",
+    ] {
+        has(int, DataType::Int64);
+    }
+    has("hessian", DataType::Boolean);
+    has("seed", DataType::UInt64);
+    // The grid's place of each run, and its cell.
+    let eta: Vec<String> = runs
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name("eta").unwrap();
+            let a = arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Float64Type>(
+                a.as_ref(),
+            );
+            a.values().iter().map(|v| v.to_string()).collect::<Vec<_>>()
+        })
+        .collect();
+    let table = texts(&runs, "grid_table");
+    let replicate = texts(&runs, "replicate");
+    let cell = texts(&runs, "cell");
+    let run_id = texts(&runs, "run_id");
+    let hessian = texts(&runs, "hessian");
+    let assumption = texts(&runs, "assumption_3_1");
+    for i in 0..run_id.len() {
+        let second = eta[i] == "0.03";
+        assert_eq!(table[i], if second { "1" } else { "0" });
+        assert_eq!(hessian[i], second.to_string());
+        assert_eq!(assumption[i], (!second).to_string(), "tanh is outside 3.1");
+        assert!(replicate[i] == "0" || replicate[i] == "1");
+        for j in 0..run_id.len() {
+            assert_eq!(cell[i] == cell[j], eta[i] == eta[j], "{i} {j}");
+        }
+    }
+    // The part's metadata carries the grid itself.
+    let config: serde_json::Value = serde_json::from_str(&kv["sharpsweep.config"]).unwrap();
+    assert_eq!(config["grid"]["grid"][1]["activation"], "tanh");
+    assert_eq!(config["fingerprint"].as_str().unwrap().len(), 16);
+
+    let out = sharpsweep(&["analyze", path(&data), "--report", path(&report)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (types, summary, _) = columns_of(&report.join("summary.parquet"));
+    let typed = |name: &str| types.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    for int in ["m", "d", "n", "steps", "batch_size", "log_points"] {
+        assert_eq!(typed(int), DataType::Int64, "summary.{int}");
+    }
+    assert_eq!(typed("hessian"), DataType::Boolean);
+    assert_eq!(typed("eta"), DataType::Float64);
+    let mut summary_cells = texts(&summary, "cell");
+    summary_cells.sort();
+    let mut run_cells = cell.clone();
+    run_cells.sort();
+    run_cells.dedup();
+    assert_eq!(summary_cells, run_cells);
+    let (types, theory, _) = columns_of(&report.join("theory.parquet"));
+    let contract: Vec<(String, DataType)> = schema::theory::ALL
+        .iter()
+        .map(|c| (c.name.to_string(), c.kind.data_type()))
+        .collect();
+    assert_eq!(types, contract);
+    assert!(!types.iter().any(|(n, _)| n == "flags"));
+    let theory_cell: std::collections::HashMap<String, String> = texts(&theory, "run_id")
+        .into_iter()
+        .zip(texts(&theory, "cell"))
+        .collect();
+    for (id, c) in run_id.iter().zip(&cell) {
+        assert_eq!(&theory_cell[id], c, "run {id}");
+    }
+}

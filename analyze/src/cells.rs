@@ -3,6 +3,7 @@
 
 use crate::runs::Run;
 use serde_json::{Map, Value};
+use sharpsweep_dataset::schema::cell_id;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -16,6 +17,8 @@ pub struct Cell {
     pub runs: Vec<usize>,
     /// `key=value` over the swept axes, or "all runs" if nothing is swept.
     pub label: String,
+    /// The cell's id (the contract's [`cell_id`]): the runs table's `cell`.
+    pub id: String,
 }
 
 impl Cell {
@@ -118,6 +121,7 @@ impl Grid {
                         config: (*run.cell_config).clone(),
                         runs: vec![i],
                         label: String::new(),
+                        id: cell_id(&run.cell_config),
                     };
                     by_key.insert(key.clone(), cell);
                 }

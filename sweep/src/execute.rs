@@ -39,7 +39,7 @@ use crate::shard::Shard;
 use crate::utc::utc_now;
 use arrow_array::RecordBatch;
 use sharpsweep_core::{Metrics, RunConfig, RunId, Trainer};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -53,6 +53,17 @@ pub struct Plan {
     pub configs: Vec<RunConfig>,
     /// …and their run_ids.
     pub ids: Vec<RunId>,
+    /// Each point's place in its grid (a plan made from a [`Grid`]).
+    pub origins: HashMap<RunId, Origin>,
+    /// The grid itself ([`Grid::definition`]), recorded in every part.
+    pub grid: Option<serde_json::Value>,
+}
+
+/// Where a point sits in its grid: the `grid_table` and `replicate` columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub table: usize,
+    pub replicate: u64,
 }
 
 impl Plan {
@@ -80,6 +91,8 @@ impl Plan {
             },
             configs,
             ids,
+            origins: HashMap::new(),
+            grid: None,
         }
     }
 }
@@ -88,7 +101,39 @@ impl Plan {
     /// The plan of an expanded grid.
     pub fn from_grid(grid: &Grid) -> Plan {
         let points = grid.points.iter().map(|p| (p.run_id, p.config.clone()));
-        Plan::of_points(grid.fingerprint(), grid.to_json(), points)
+        let mut plan = Plan::of_points(grid.fingerprint(), grid.to_json(), points);
+        plan.origins = grid
+            .points
+            .iter()
+            .map(|p| {
+                let origin = Origin {
+                    table: p.table,
+                    replicate: p.replicate,
+                };
+                (p.run_id, origin)
+            })
+            .collect();
+        plan.grid = Some(grid.definition.clone());
+        plan
+    }
+
+    /// What a part's `sharpsweep.config` says: the grid's fingerprint and,
+    /// when known, the grid itself.
+    fn part_config(&self) -> String {
+        let mut config = serde_json::json!({ "fingerprint": self.identity.fingerprint });
+        if let Some(grid) = &self.grid {
+            config["grid"] = grid.clone();
+        }
+        config.to_string()
+    }
+
+    /// `record` with its place in the grid filled in.
+    fn placed(&self, mut record: RunRecord) -> RunRecord {
+        if let Some(o) = self.origins.get(&record.run_id) {
+            record.grid_table = Some(o.table);
+            record.replicate = Some(o.replicate);
+        }
+        record
     }
 }
 
@@ -507,7 +552,10 @@ fn flush(
         return Ok(());
     }
     buffer.sort_by_key(|o| o.record.run_id);
-    let records: Vec<RunRecord> = buffer.iter().map(|o| o.record.clone()).collect();
+    let records: Vec<RunRecord> = buffer
+        .iter()
+        .map(|o| plan.placed(o.record.clone()))
+        .collect();
     // Rows in run_id order: a run's saved batches, then its fresh rows.
     let mut trajectory: Vec<RecordBatch> = Vec::new();
     let mut rows: Vec<(RunId, &Metrics)> = Vec::new();
@@ -525,7 +573,7 @@ fn flush(
         trajectory.push(trajectory_batch(&rows));
     }
     drop(rows);
-    ds.write_part(label, &plan.identity.fingerprint, &records, &trajectory)?;
+    ds.write_part(label, &plan.part_config(), &records, &trajectory)?;
     report.parts_written += 1;
     for o in buffer.drain(..) {
         checkpoint::remove(ds.dir(), o.record.run_id);

@@ -37,6 +37,9 @@ pub struct Grid {
     pub points: Vec<Point>,
     /// The number of `[[grid]]` tables.
     pub tables: usize,
+    /// The grid as written: the TOML document as JSON, with the `--set`
+    /// overrides under `"set"`. Every part of its dataset records it.
+    pub definition: serde_json::Value,
     /// Every key's distinct values, for `--dry-run`'s varying keys.
     distinct: expand::Distinct,
 }
@@ -127,10 +130,15 @@ impl Grid {
             }
         }
         let (points, distinct) = expand::points(&keys, seed, &specs)?;
+        let mut definition = serde_json::to_value(&doc).expect("TOML is JSON");
+        if !overrides.is_empty() {
+            definition["set"] = serde_json::Value::from(overrides.to_vec());
+        }
         Ok(Grid {
             seed,
             points,
             tables: specs.len(),
+            definition,
             distinct,
         })
     }
