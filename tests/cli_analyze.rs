@@ -336,19 +336,19 @@ fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
     assert!(md.contains("the bound at B = 1 only"), "{md}");
 }
 
-/// Every column of the Parquet file at `path`: name → Arrow type, in order,
-/// with the file's key-value metadata.
-fn columns_of(
-    path: &Path,
-) -> (
-    Vec<(String, arrow_schema::DataType)>,
-    Vec<arrow_array::RecordBatch>,
-    std::collections::HashMap<String, String>,
-) {
+/// A Parquet file read back: its columns' names and Arrow types in order,
+/// its rows and its key-value metadata.
+struct ParquetFile {
+    types: Vec<(String, arrow_schema::DataType)>,
+    batches: Vec<arrow_array::RecordBatch>,
+    metadata: std::collections::HashMap<String, String>,
+}
+
+fn read_parquet(path: &Path) -> ParquetFile {
     let file = std::fs::File::open(path).unwrap();
     let builder =
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
-    let kv = builder
+    let metadata = builder
         .metadata()
         .file_metadata()
         .key_value_metadata()
@@ -365,7 +365,11 @@ fn columns_of(
         .map(|f| (f.name().clone(), f.data_type().clone()))
         .collect();
     let batches = builder.build().unwrap().map(|b| b.unwrap()).collect();
-    (types, batches, kv)
+    ParquetFile {
+        types,
+        batches,
+        metadata,
+    }
 }
 
 /// Column `name` of `batches` as text, one entry per row ("null" for null).
@@ -380,14 +384,14 @@ fn texts(batches: &[arrow_array::RecordBatch], name: &str) -> Vec<String> {
             out.push(if a.is_null(i) {
                 "null".to_string()
             } else {
-                arrow_cast_text(a.as_ref(), i)
+                value_text(a.as_ref(), i)
             });
         }
     }
     out
 }
 
-fn arrow_cast_text(a: &dyn arrow_array::Array, i: usize) -> String {
+fn value_text(a: &dyn arrow_array::Array, i: usize) -> String {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Int64Type, UInt64Type};
     use arrow_schema::DataType;
@@ -427,7 +431,11 @@ fn every_file_has_the_contract_columns_and_cells_agree_across_files() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "parquet"))
         .unwrap();
-    let (types, runs, kv) = columns_of(&part);
+    let ParquetFile {
+        types,
+        batches: runs,
+        metadata: kv,
+    } = read_parquet(&part);
     let contract: Vec<(String, DataType)> = schema::runs()
         .iter()
         .map(|c| (c.name.to_string(), c.kind.data_type()))
@@ -485,7 +493,11 @@ fn every_file_has_the_contract_columns_and_cells_agree_across_files() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (types, summary, _) = columns_of(&report.join("summary.parquet"));
+    let ParquetFile {
+        types,
+        batches: summary,
+        ..
+    } = read_parquet(&report.join("summary.parquet"));
     let typed = |name: &str| types.iter().find(|(n, _)| n == name).unwrap().1.clone();
     for int in ["m", "d", "n", "steps", "batch_size", "log_points"] {
         assert_eq!(typed(int), DataType::Int64, "summary.{int}");
@@ -498,7 +510,11 @@ fn every_file_has_the_contract_columns_and_cells_agree_across_files() {
     run_cells.sort();
     run_cells.dedup();
     assert_eq!(summary_cells, run_cells);
-    let (types, theory, _) = columns_of(&report.join("theory.parquet"));
+    let ParquetFile {
+        types,
+        batches: theory,
+        ..
+    } = read_parquet(&report.join("theory.parquet"));
     let contract: Vec<(String, DataType)> = schema::theory::ALL
         .iter()
         .map(|c| (c.name.to_string(), c.kind.data_type()))
