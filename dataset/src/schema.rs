@@ -200,13 +200,13 @@ pub mod runs {
         RESULTS = [
             SHARPNESS_R_STAR: "sharpness_r_star", Float, opt, "", "R* = (2m/n) Σ_i φ'(z*_i)² ‖x_i‖², Theorem 3.3's minimum of R; null without φ⁻¹.";
             Z_STAR: "z_star", Floats, req, "", "z*_i = φ⁻¹(y_i/m), one per data point; empty without φ⁻¹.";
-            HESSIAN_FRO_STABILITY: "hessian_fro_stability", Float, opt, "", "‖H‖_F·η/√B at the end ([W22]); with `hessian`.";
+            HESSIAN_FRO_STABILITY: "hessian_fro_stability", Float, opt, "", "‖H‖_F·η/√B at the end (\\[W22\\]); with `hessian`.";
             LAMBDA_MAX_STABILITY: "lambda_max_stability", Float, opt, "", "λ_max·η/2 at the end; with `hessian`.";
             TRACE_STABILITY: "trace_stability", Float, opt, "", "tr H·η/2 at the end (≤ 1 for stability at B = 1).";
             TRACE_STABILITY_B: "trace_stability_b", Float, opt, "", "tr H·η/(2B) at the end.";
             THETA: "theta", Floats, req, "", "Θ at the end: m×d row-major, θ_j (neuron j's weights) is theta[j·d .. (j+1)·d].";
             SECOND_LAYER: "second_layer", Floats, req, "", "The trained second layer a_j, m entries (`margin` only; else empty).";
-            ASSUMPTION_3_1: "assumption_3_1", Bool, req, "", "Whether the activation satisfies [G24] Assumption 3.1 (φ' ≥ ρ₁ > 0, φ''' ≥ ρ₂ > 0), under which Theorem 3.3 describes the optimum.";
+            ASSUMPTION_3_1: "assumption_3_1", Bool, req, "", "Whether the activation satisfies \\[G24\\] Assumption 3.1 (φ' ≥ ρ₁ > 0, φ''' ≥ ρ₂ > 0), under which Theorem 3.3 describes the optimum.";
             WALL_SECONDS: "wall_seconds", Float, req, "s", "Wall time of the run (the only column that is not a function of the configuration).";
             CONFIG: "config", Text, req, "", "The whole configuration as JSON (every field above, batch size resolved).";
         ]
@@ -283,7 +283,7 @@ pub mod summary {
     }
 }
 
-/// `theory.parquet` (`analyze`): one row per run, [G24] Theorem 3.3
+/// `theory.parquet` (`analyze`): one row per run, \[G24\] Theorem 3.3
 /// against the run.
 pub mod theory {
     pub use super::config::{ACTIVATION, D, M, N, SEED};
