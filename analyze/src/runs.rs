@@ -46,6 +46,10 @@ pub struct Run {
     /// Theorem 3.3's z*_i = φ⁻¹(y_i/m); empty when undefined or when the
     /// file predates the column.
     pub z_star: Vec<f64>,
+    /// The `[[grid]]` table (0-based) of the run: its `grid_table` column,
+    /// or where files lack it, the sweep's `grid.json`; `None` for a single
+    /// run or a run neither knows.
+    pub table: Option<usize>,
 }
 
 const FINAL_COLUMNS: [&str; 9] = [
@@ -59,6 +63,9 @@ const FINAL_COLUMNS: [&str; 9] = [
     "sv_ratio2_phi",
     "sv_ratio3_phi",
 ];
+
+/// The runs column of a run's `[[grid]]` table.
+const GRID_TABLE: &str = "grid_table";
 
 /// Final metrics of one system's figure, read where the file has them
 /// (null otherwise, so the figure is skipped rather than the report).
@@ -132,6 +139,10 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
             columns.push("z_star");
         }
         columns.extend(SYSTEM_COLUMNS.into_iter().filter(|c| file.has(c)));
+        let has_table = file.has(GRID_TABLE);
+        if has_table {
+            columns.push(GRID_TABLE);
+        }
         for rg in 0..file.row_groups() {
             file.scan(rg, &columns, |b| {
                 let ids = b.strings("run_id")?;
@@ -146,6 +157,11 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                     .iter()
                     .map(|c| b.floats_if_present(c))
                     .collect::<Result<_>>()?;
+                let tables = if has_table {
+                    b.integers(GRID_TABLE)?
+                } else {
+                    vec![None; b.rows()]
+                };
                 let z_star = if has_z_star {
                     Some(b.float_lists("z_star")?)
                 } else {
@@ -191,6 +207,7 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                             hessian_lambda_max: sys[2][i],
                         },
                         z_star: z_star.as_ref().map(|z| z.row(i)).unwrap_or_default(),
+                        table: tables[i].and_then(|t| usize::try_from(t).ok()),
                     });
                 }
                 Ok(())
@@ -199,6 +216,12 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
     }
     if runs.is_empty() {
         return Err(AnalyzeError::invalid(&ds.dir, "the runs table has no rows"));
+    }
+    if runs.iter().any(|r| r.table.is_none()) {
+        let tables = ds.grid_tables()?;
+        for r in runs.iter_mut().filter(|r| r.table.is_none()) {
+            r.table = tables.get(&r.run_id).copied();
+        }
     }
     Ok(runs)
 }

@@ -109,6 +109,7 @@ mod tests {
                 ..Final::default()
             },
             z_star,
+            table: None,
         }
     }
 

@@ -367,7 +367,15 @@ fn every_figure_renders_a_nonblank_png_of_its_svg_size() {
     // the other dynamics' figures are skipped (tests/cli_analyze.rs draws
     // those from real sweeps).
     for (stem, outcome) in &s.figures {
-        let g24 = ["spectrum", "neurons", "heatmap", "convergence", "sharpness"].contains(stem);
+        let g24 = [
+            "spectrum",
+            "neurons",
+            "heatmap",
+            "convergence",
+            "sharpness",
+            "label_noise",
+        ]
+        .contains(stem);
         assert_eq!(
             matches!(outcome, Outcome::Drawn { .. }),
             g24,
@@ -445,7 +453,7 @@ fn the_html_references_only_files_that_exist() {
     assert!(html.contains("synthetic test"), "provenance.json is shown");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
-        md.contains("| eta=0.1, sigma=0.1 | 4 | 1 (25%) | 0.005 [0.003, 0.0425]"),
+        md.contains("| η=0.1, σ=0.1 | 4 | 1 (25%) | 0.005 [0.003, 0.0425]"),
         "{md}"
     );
 }
