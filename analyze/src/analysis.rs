@@ -349,7 +349,8 @@ fn choose(
     if dataset.made_by().as_deref() == Some("reproduce") && !paper.is_empty() {
         let shown = choice::paper_figure_cells(grid, &paper, max);
         notes.push(format!(
-            "made by `sharpsweep reproduce`: the [G24] figures draw its {} label-noise cells on              uniform data, the per-cell figures {} of the paper's settings; --select draws others",
+            "made by `sharpsweep reproduce`: the [G24] figures draw its {} label-noise cells on \
+             uniform data, the per-cell figures {} of the paper's settings; --select draws others",
             paper.len(),
             shown.len()
         ));
@@ -359,7 +360,8 @@ fn choose(
     let (shown, axes) = choice::most_swept(grid, &selected, max);
     if shown.len() < selected.len() {
         notes.push(format!(
-            "per-cell figures show {} of {} cells, along the most-swept {} with the other keys              at one value (use --select or --max-cells)",
+            "per-cell figures show {} of {} cells, along the most-swept {} with the other keys \
+             at one value (use --select or --max-cells)",
             shown.len(),
             selected.len(),
             match axes.as_slice() {

@@ -292,6 +292,8 @@ impl Grid {
                     .swept
                     .iter()
                     .filter(|k| !varying.contains(k) && first.applies(k))
+                    // What it records is not what the experiment is.
+                    .filter(|k| crate::choice::is_parameter(k) || *k == "steps")
                     .map(|k| short_pair(first, k))
                     .collect();
                 let title = if shared.is_empty() {

@@ -89,14 +89,15 @@ const ALL_DIVERGED: &str = "all diverged";
 const NAMES: [&str; 2] = ["median final s2/s1", "divergence rate"];
 
 fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
-    let Some([(xa, _), (ya, _)]) = a.heatmap_axes.clone() else {
+    let Some([(xa, xs), (ya, ys)]) = a.heatmap_axes.clone() else {
         return super::skipped("fewer than two numeric axes are swept");
     };
     let mut data = FigureData::new(a);
     let all = problems(&a.grid, &a.selected, [&xa, &ya]);
     let mut drawn = Vec::new();
     for (title, cells) in all.iter().take(MAX_PROBLEMS) {
-        if let Some(p) = problem(a, title, cells, [&xa, &ya], &mut data) {
+        let axes = [(xa.as_str(), xs.as_slice()), (ya.as_str(), ys.as_slice())];
+        if let Some(p) = problem(a, title, cells, axes, &mut data) {
             drawn.push(p);
         }
     }
@@ -167,19 +168,21 @@ fn problem(
     a: &Analysis,
     title: &str,
     cells: &[usize],
-    [xa, ya]: [&str; 2],
+    [(xa, all_xs), (ya, all_ys)]: [(&str, &[f64]); 2],
     data: &mut FigureData,
 ) -> Option<Problem> {
-    let values = |k: &str| {
+    // The values the problem's cells take; all of the axis' where they take
+    // one (a panel needs two rows or columns to draw squares).
+    let values = |k: &str, all: &[f64]| {
         let mut v: Vec<f64> = cells
             .iter()
             .filter_map(|&c| a.grid.cells[c].number(k))
             .collect();
         v.sort_by(f64::total_cmp);
         v.dedup();
-        v
+        if v.len() < 2 { all.to_vec() } else { v }
     };
-    let (xs, ys) = (values(xa), values(ya));
+    let (xs, ys) = (values(xa, all_xs), values(ya, all_ys));
     let slot = |vals: &[f64], v: Option<f64>| vals.iter().position(|x| Some(*x) == v);
     let mut groups = vec![vec![Vec::new(); ys.len()]; xs.len()];
     for &c in cells {
@@ -364,8 +367,8 @@ fn colour_bar<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .margin_top(10)
         .margin_bottom(60)
-        .margin_right(10)
-        .y_label_area_size(60)
+        .margin_left(5)
+        .right_y_label_area_size(60)
         .build_cartesian_2d(0.0..1.0, lo..hi)?;
     chart
         .configure_mesh()
