@@ -15,7 +15,7 @@ pub struct Cell {
     /// Indices into the run list.
     pub runs: Vec<usize>,
     /// `key=value` over the swept axes that apply to the cell (see
-    /// [`applies`]), or "all runs" if nothing is swept.
+    /// [`Cell::applies`]), or "all runs" if nothing is swept.
     pub label: String,
     /// The `[[grid]]` table (0-based) its runs come from, where the dataset
     /// says (the first, should seeds of one configuration span tables).
