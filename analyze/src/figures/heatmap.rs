@@ -126,6 +126,11 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .iter()
         .map(String::as_str)
         .filter(|k| *k != xa && *k != ya && !problem_keys().any(|p| p == *k))
+        .filter(|k| {
+            let value = |c: usize| a.grid.cells[c].config.get(*k);
+            let first = a.selected.first().and_then(|&c| value(c));
+            a.selected.iter().any(|&c| value(c) != first)
+        })
         .collect();
     let pooled = if others.is_empty() {
         String::new()
