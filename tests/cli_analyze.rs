@@ -173,6 +173,52 @@ fn analyze_refuses_a_directory_that_is_not_a_dataset() {
     assert!(!tmp.path().join("r").exists(), "no report for bad input");
 }
 
+#[test]
+fn analyze_names_the_select_flag_in_every_select_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    small_run(&run);
+    let report = tmp.path().join("r");
+    for (select, says) in [
+        ("eta=0.5..0.1", "is empty"),
+        ("eta=a..0.1", "'a' is not a number"),
+        ("eta", "expected KEY=VALUE"),
+        ("etaa=0.05", "'etaa' is not a configuration key"),
+        ("eta=0.5,0.6", "no grid cell matches"),
+    ] {
+        let out = sharpsweep(&[
+            "analyze",
+            path(&run),
+            "--report",
+            path(&report),
+            "--select",
+            select,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{select}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.contains("--select"), "{select}: {stderr}");
+        assert!(stderr.contains(says), "{select}: {stderr}");
+        assert!(!report.exists(), "no report for bad input");
+    }
+    // A range and a list that hold the run's η = 0.05 select it.
+    let out = sharpsweep(&[
+        "analyze",
+        path(&run),
+        "--report",
+        path(&report),
+        "--select",
+        "eta=0.01..0.05",
+        "--select",
+        "m=4,10",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Sweeps the embedded example grid `name` with `sets` (space-separated
 /// `--set` values: smaller budgets), analyses it, and checks that its
 /// figure (of the same name) was drawn: a decodable, non-blank PNG of

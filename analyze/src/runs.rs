@@ -53,6 +53,10 @@ pub struct Run {
     /// Whether the activation satisfies [G24] Assumption 3.1, as the
     /// engine recorded it (for older files, as it was then).
     pub assumption_3_1: bool,
+    /// The `[[grid]]` table (0-based) of the run: its `grid_table` column,
+    /// or where files lack it, the sweep's `grid.json`; `None` for a single
+    /// run or a run neither knows.
+    pub table: Option<usize>,
 }
 
 const FINAL_COLUMNS: [&str; 9] = [
@@ -152,6 +156,10 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
             columns.push(rt::ASSUMPTION_3_1.name);
         }
         columns.extend(SYSTEM_COLUMNS.into_iter().filter(|c| file.has(c)));
+        let has_table = file.has(rt::GRID_TABLE.name);
+        if has_table {
+            columns.push(rt::GRID_TABLE.name);
+        }
         for rg in 0..file.row_groups() {
             file.scan(rg, &columns, |b| {
                 let ids = b.strings(rt::RUN_ID.name)?;
@@ -166,6 +174,11 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                     .iter()
                     .map(|c| b.floats_if_present(c))
                     .collect::<Result<_>>()?;
+                let tables = if has_table {
+                    b.integers(rt::GRID_TABLE.name)?
+                } else {
+                    vec![None; b.rows()]
+                };
                 let z_star = if has_z_star {
                     Some(b.float_lists(rt::Z_STAR.name)?)
                 } else {
@@ -229,6 +242,7 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                         },
                         z_star: z_star.as_ref().map(|z| z.row(i)).unwrap_or_default(),
                         assumption_3_1,
+                        table: tables[i].and_then(|t| usize::try_from(t).ok()),
                     });
                 }
                 Ok(())
@@ -237,6 +251,12 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
     }
     if runs.is_empty() {
         return Err(AnalyzeError::invalid(&ds.dir, "the runs table has no rows"));
+    }
+    if runs.iter().any(|r| r.table.is_none()) {
+        let tables = ds.grid_tables()?;
+        for r in runs.iter_mut().filter(|r| r.table.is_none()) {
+            r.table = tables.get(&r.run_id).copied();
+        }
     }
     Ok(runs)
 }

@@ -116,6 +116,7 @@ mod tests {
                 ..Final::default()
             },
             z_star,
+            table: None,
         }
     }
 
