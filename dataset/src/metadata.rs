@@ -45,6 +45,9 @@ pub const STATUS_FINISHED: &str = "finished";
 pub const STATUS_DIVERGED: &str = "diverged";
 /// A run that could not be carried out; it has no trajectory rows.
 pub const STATUS_FAILED: &str = "failed";
+/// A `sharpsweep run` that a signal stopped: its rows so far; rerunning the
+/// same command continues it from its checkpoint.
+pub const STATUS_INTERRUPTED: &str = "interrupted";
 
 /// A file's schema version, if it says one.
 pub fn schema_version(kv: &[(String, String)]) -> Option<&str> {

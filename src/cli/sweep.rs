@@ -2,7 +2,7 @@
 //! core (and every MPI rank with `--features mpi` under `mpirun`), into a
 //! resumable Parquet dataset. Rerunning the same command resumes.
 
-use super::CliError;
+use super::{CliError, seconds};
 use sharpsweep_cluster::env;
 use sharpsweep_cluster::signals::StopSignals;
 use sharpsweep_core::memory::{self, Budget};
@@ -11,7 +11,7 @@ use sharpsweep_sweep::progress::clock;
 use sharpsweep_sweep::{Plan, Shard, SweepError, SweepOptions, SweepReport, run_plan};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -66,13 +66,6 @@ pub struct Args {
     /// No progress bar or summary.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn seconds(flag: &str, v: f64) -> Result<Duration, CliError> {
-    Duration::try_from_secs_f64(v)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| CliError::input(format!("{flag}: expected seconds > 0, got {v}")))
 }
 
 /// The embedded example grids by name: [G24] Figure 1 and one per system of

@@ -317,20 +317,29 @@ pub(crate) enum Message {
     Checkpointed,
 }
 
-pub(crate) struct Outcome {
-    record: RunRecord,
+pub struct Outcome {
+    pub record: RunRecord,
     /// Trajectory rows recorded before the last checkpoint, as batches…
-    saved: Vec<RecordBatch>,
+    pub saved: Vec<RecordBatch>,
     /// …and the rows recorded since, turned into a batch at flush time
     /// together with other runs' (one batch per part, not one per run).
-    fresh: Vec<Metrics>,
-    resumed: bool,
+    pub fresh: Vec<Metrics>,
+    pub resumed: bool,
 }
 
 impl Outcome {
     /// Its trajectory rows, saved and fresh.
     fn rows(&self) -> usize {
         self.saved.iter().map(RecordBatch::num_rows).sum::<usize>() + self.fresh.len()
+    }
+
+    /// Its trajectory as batches: the saved ones, then the fresh rows.
+    pub fn trajectory(&self) -> Vec<RecordBatch> {
+        let mut batches = self.saved.clone();
+        if !self.fresh.is_empty() {
+            batches.push(rows_batch(self.record.run_id, &self.fresh));
+        }
+        batches
     }
 }
 
@@ -700,7 +709,7 @@ fn train(
 
 /// Steps between looks at the stop flag: about a millisecond of work for
 /// `runs` runs of `config`'s shape stepped together.
-pub(crate) fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
+pub fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
     let work = [config.d, config.batch(), runs]
         .iter()
         .fold(config.m, |w, &f| w.saturating_mul(f));
@@ -709,13 +718,14 @@ pub(crate) fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
 
 /// A run being trained: the rows it has recorded, and what it brought
 /// from a checkpoint. Its [`Trainer`] is held apart, alone or in a
-/// [`BatchTrainer`](sharpsweep_core::BatchTrainer).
-pub(crate) struct InFlight {
+/// [`BatchTrainer`](sharpsweep_core::BatchTrainer). `sharpsweep run` keeps
+/// its one run in it too, so it checkpoints and resumes as a sweep does.
+pub struct InFlight {
     id: RunId,
     /// Trajectory rows of earlier checkpoints, as batches…
     written: Vec<RecordBatch>,
     /// …and the records since.
-    pub(crate) fresh: Vec<Metrics>,
+    pub fresh: Vec<Metrics>,
     /// Wall time spent on the run in earlier sessions.
     wall_before: f64,
     resumed: bool,
@@ -723,7 +733,7 @@ pub(crate) struct InFlight {
 
 impl InFlight {
     /// Run `id` from its checkpoint if it has a usable one, else from step 0.
-    pub(crate) fn start(
+    pub fn start(
         id: RunId,
         config: &RunConfig,
         dir: &Path,
@@ -755,7 +765,7 @@ impl InFlight {
 
     /// Checkpoints the run at `trainer`'s state, `wall` seconds into this
     /// session's share of it.
-    pub(crate) fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64) {
+    pub fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64) {
         if !self.fresh.is_empty() {
             self.written.push(rows_batch(self.id, &self.fresh));
             self.fresh.clear();
@@ -768,17 +778,18 @@ impl InFlight {
         }
     }
 
-    /// The finished run, `wall` seconds into this session's share of it.
-    pub(crate) fn outcome(
-        self,
-        trainer: &Trainer,
-        wall: f64,
-    ) -> std::result::Result<Outcome, String> {
-        let last = self
-            .fresh
-            .last()
-            .cloned()
-            .ok_or("the run ended without a final record")?;
+    /// The run, `wall` seconds into this session's share of it: finished,
+    /// or stopped short (`sharpsweep run` on a signal), whose final metrics
+    /// are those of its current state and whose status is `interrupted`.
+    pub fn outcome(self, trainer: &Trainer, wall: f64) -> std::result::Result<Outcome, String> {
+        let last = if trainer.is_done() {
+            self.fresh
+                .last()
+                .cloned()
+                .ok_or("the run ended without a final record")?
+        } else {
+            trainer.measure()
+        };
         Ok(Outcome {
             record: RunRecord::new(trainer, last, self.wall_before + wall),
             saved: self.written,

@@ -20,6 +20,7 @@ use std::sync::Arc;
 /// `analyze` reads by too.
 pub use sharpsweep_dataset::metadata::{
     KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION, STATUS_FAILED,
+    STATUS_INTERRUPTED,
 };
 
 /// One finished (or diverged) run, as the `runs` table stores it.
@@ -99,11 +100,14 @@ impl RunRecord {
         }
     }
 
-    /// `finished`, `diverged` or `failed`: the `status` column.
+    /// `finished`, `diverged`, `failed` or `interrupted` (a run still
+    /// running when it was written: `sharpsweep run` stopped by a signal):
+    /// the `status` column.
     pub fn status_name(&self) -> &'static str {
-        match self.error {
-            Some(_) => STATUS_FAILED,
-            None => self.status.as_str(),
+        match (&self.error, self.status) {
+            (Some(_), _) => STATUS_FAILED,
+            (None, Status::Running) => STATUS_INTERRUPTED,
+            (None, status) => status.as_str(),
         }
     }
 }
