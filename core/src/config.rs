@@ -9,6 +9,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+pub use crate::run_id::RunId;
+
 /// The training dynamics a run follows (docs/science.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -473,53 +475,6 @@ impl RunConfig {
         let mut c = self.clone();
         c.batch_size = Some(self.batch());
         c
-    }
-
-    /// A stable 64-bit identity: FNV-1a over the canonical JSON encoding
-    /// (serde's field order is declaration order, and f64s print as their
-    /// shortest round-tripping decimal, so it is deterministic). Stable
-    /// across platforms and releases as long as the field set is. The JSON
-    /// is hashed as it is written, never held: a grid of 10^6 points
-    /// computes 10^6 of these.
-    pub fn run_id(&self) -> RunId {
-        let mut fnv = Fnv1a(0xcbf2_9ce4_8422_2325);
-        serde_json::to_writer(&mut fnv, &self.canonical()).expect("a RunConfig always serialises");
-        RunId(fnv.0)
-    }
-}
-
-/// FNV-1a (64 bit) over the bytes written to it.
-struct Fnv1a(u64);
-
-impl std::io::Write for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A run's stable identity, shown as 16 hex digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RunId(pub u64);
-
-impl fmt::Display for RunId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-impl FromStr for RunId {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        u64::from_str_radix(s, 16)
-            .map(RunId)
-            .map_err(|_| format!("not a run id: '{s}'"))
     }
 }
 

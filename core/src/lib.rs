@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod rng;
 pub mod run;
+pub mod run_id;
 pub mod schedule;
 pub mod state;
 

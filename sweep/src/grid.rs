@@ -19,6 +19,7 @@ pub use memory::worker_threads;
 
 use keys::Keys;
 use parse::{GRID, SEED, SEEDS};
+use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 use sharpsweep_core::{RunConfig, RunId};
 use std::collections::HashSet;
@@ -148,7 +149,7 @@ impl Grid {
     /// a grid file keeps its dataset.
     pub fn fingerprint(&self) -> String {
         let mut ids: Vec<RunId> = self.points.iter().map(|p| p.run_id).collect();
-        ids.sort_unstable();
+        ids.par_sort_unstable();
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for id in ids {
             for b in id.0.to_le_bytes() {

@@ -50,6 +50,19 @@ impl Keys {
         self.build([(key, value)]).map(drop)
     }
 
+    /// Whether `key` takes any number (a float key), so a number needs no
+    /// check of its own.
+    pub(crate) fn takes_any_number(&self, key: &str) -> bool {
+        [
+            Json::from(-1),
+            Json::from(0.5),
+            Json::from(u64::MAX),
+            Json::from(i64::MIN),
+        ]
+        .iter()
+        .all(|v| self.check(key, v).is_ok())
+    }
+
     /// Whether `key` takes integers only (so a range must land on integers).
     pub(crate) fn takes_integers_only(&self, key: &str) -> bool {
         self.check(key, &Json::from(1)).is_ok() && self.check(key, &Json::from(0.5)).is_err()
@@ -126,6 +139,9 @@ mod tests {
         assert!(keys.takes_integers_only("m"));
         assert!(keys.takes_integers_only("batch_size"));
         assert!(!keys.takes_integers_only("eta"));
+        assert!(keys.takes_any_number("eta") && keys.takes_any_number("sigma"));
+        assert!(!keys.takes_any_number("m") && !keys.takes_any_number("steps"));
+        assert!(!keys.takes_any_number("activation") && !keys.takes_any_number("hessian"));
         assert!(keys.check("eta", &Json::from(1)).is_ok());
         let err = keys.check("m", &Json::from(1.5)).unwrap_err();
         assert!(err.contains("expected usize"), "{err}");
