@@ -21,6 +21,7 @@
 
 use crate::execute::{InFlight, Message, caught, chunk_steps, run_point};
 use crate::grid::cost;
+use crate::progress;
 use sharpsweep_core::batch::{BatchKey, LANES};
 use sharpsweep_core::{BatchTrainer, RunConfig, RunId};
 use std::collections::HashMap;
@@ -156,11 +157,13 @@ fn train_group(
     let chunk = chunk_steps(runs[0].1, flights.len());
     let mut last_checkpoint = Instant::now();
     loop {
+        let before = steps_taken(&batch);
         for (i, record) in batch.advance(chunk) {
             if let Some(run) = &mut flights[i] {
                 run.fresh.push(record);
             }
         }
+        progress::count_steps(steps_taken(&batch) - before);
         for (i, trainer) in batch.trainers().iter().enumerate() {
             if trainer.is_done()
                 && let Some(run) = flights[i].take()
@@ -195,6 +198,11 @@ fn train_group(
             }
         }
     }
+}
+
+/// The steps the group's runs have taken, summed (for progress).
+fn steps_taken(batch: &BatchTrainer) -> u64 {
+    batch.trainers().iter().map(|t| t.state().step).sum()
 }
 
 #[cfg(test)]
