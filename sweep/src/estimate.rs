@@ -70,19 +70,7 @@ struct Timing {
 /// of this machine, timing each distinct shape's kernels first.
 pub fn wall_time(points: &[(RunId, &RunConfig)], threads: usize) -> Estimate {
     let start = Instant::now();
-    let mut examples: Vec<(Shape, &RunConfig)> = Vec::new();
-    for &(_, c) in points {
-        let shape = Shape::of(c);
-        if !examples.iter().any(|(s, _)| *s == shape) {
-            examples.push((shape, c));
-        }
-    }
-    let per_shape =
-        (CALIBRATION / examples.len().max(1) as u32).clamp(MIN_PER_SHAPE, MAX_PER_SHAPE);
-    let timings: HashMap<Shape, Timing> = examples
-        .iter()
-        .map(|&(shape, c)| (shape, calibrate(c, per_shape)))
-        .collect();
+    let timings = calibrate_shapes(points.iter().map(|&(_, c)| c), CALIBRATION);
     let calibration = start.elapsed();
     let threads = threads.max(1);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -115,6 +103,93 @@ fn makespan(
         *first_free += slowdown * item_seconds(&item, timings);
     }
     free_at.into_iter().fold(0.0, f64::max)
+}
+
+/// Times the kernels of each distinct shape of `configs`, for about
+/// `budget` in all.
+fn calibrate_shapes<'a>(
+    configs: impl Iterator<Item = &'a RunConfig>,
+    budget: Duration,
+) -> HashMap<Shape, Timing> {
+    let mut examples: Vec<(Shape, &RunConfig)> = Vec::new();
+    for c in configs {
+        let shape = Shape::of(c);
+        if !examples.iter().any(|(s, _)| *s == shape) {
+            examples.push((shape, c));
+        }
+    }
+    let per_shape = (budget / examples.len().max(1) as u32).clamp(MIN_PER_SHAPE, MAX_PER_SHAPE);
+    examples
+        .iter()
+        .map(|&(shape, c)| (shape, calibrate(c, per_shape)))
+        .collect()
+}
+
+/// The estimated seconds of a step of each kind of run in a sweep: its
+/// shape's kernel time (a lane group's shared by its runs), plus its records'
+/// time spread over its steps. What a sweep's progress weighs steps by
+/// (progress.rs), so that its ETA knows a short run recording densely, or a
+/// larger shape, from a long cheap one before reaching them.
+#[derive(Debug, Default)]
+pub struct StepCosts(HashMap<Class, f64>);
+
+/// Runs whose steps cost the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Class {
+    shape: Shape,
+    steps: u64,
+    log_points: usize,
+    log_every: Option<u64>,
+}
+
+impl Class {
+    fn of(c: &RunConfig) -> Class {
+        Class {
+            shape: Shape::of(c),
+            steps: c.steps,
+            log_points: c.log_points,
+            log_every: c.log_every,
+        }
+    }
+}
+
+impl StepCosts {
+    /// Times the kernels of the shapes of `items` (the sweep's work items)
+    /// for about `budget` in all.
+    pub fn calibrate(items: &[Item], budget: Duration) -> StepCosts {
+        let runs = || {
+            items.iter().flat_map(|item| match item {
+                Item::Single(_, c) => vec![(*c, 1)],
+                Item::Group(runs) => runs.iter().map(|&(_, c)| (c, runs.len())).collect(),
+            })
+        };
+        let timings = calibrate_shapes(runs().map(|(c, _)| c), budget);
+        StepCosts::from_pairs(runs().map(|(c, lanes)| {
+            let t = timings[&Shape::of(c)];
+            let step = if lanes > 1 {
+                t.group_step / lanes as f64
+            } else {
+                t.step
+            };
+            let records = records(c) as f64 * t.record / c.steps.max(1) as f64;
+            (c, step + records)
+        }))
+    }
+
+    /// The seconds per step of runs like each config (the first of a kind
+    /// counts).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a RunConfig, f64)>) -> StepCosts {
+        let mut costs = HashMap::new();
+        for (c, seconds) in pairs {
+            costs.entry(Class::of(c)).or_insert(seconds);
+        }
+        StepCosts(costs)
+    }
+
+    /// The estimated seconds of a step of `c` (0 if not timed).
+    pub fn of(&self, c: &RunConfig) -> f64 {
+        self.0.get(&Class::of(c)).copied().unwrap_or(0.0)
+    }
 }
 
 /// The seconds of one work item on one thread.

@@ -31,6 +31,7 @@
 use crate::checkpoint;
 use crate::dataset::{Access, Dataset, Identity, refuse_foreign};
 use crate::error::{Result, SweepError};
+use crate::estimate::StepCosts;
 use crate::grid::Grid;
 use crate::lanes::{self, Item};
 use crate::progress::{self, Meter, Progress, Tally, Work};
@@ -275,6 +276,9 @@ impl Team for Alone {
     }
 }
 
+/// How long a sweep times its kernels at the start, for its ETA.
+const CALIBRATION: Duration = Duration::from_millis(200);
+
 /// A run's result on its way from a worker to the writer.
 pub(crate) enum Message {
     Done(Box<Outcome>),
@@ -403,10 +407,17 @@ pub fn run_plan(
         format!("s{}of{}", shard.index, shard.count)
     };
 
+    let workers = pool.current_num_threads();
+    let items = lanes::items(&todo, workers, opts.batched);
     // Progress counts the run-steps of this process, or of the job at rank 0.
-    let budget: u64 = mine.iter().map(|&i| plan.configs[i].steps).sum();
-    let pending: u64 = todo.iter().map(|(_, c)| c.steps).sum();
-    let work = Arc::new(Work::new(budget, budget - pending));
+    let costs = if opts.quiet {
+        StepCosts::default()
+    } else {
+        StepCosts::calibrate(&items, CALIBRATION)
+    };
+    let runs = mine.iter().map(|&i| &plan.configs[i]);
+    let done = mine.iter().map(|&i| scan.done.contains_key(&plan.ids[i]));
+    let work = Arc::new(Work::new(runs.zip(done), costs));
     let job_points = team.sum(report.assigned) as u64;
     let mut progress = Progress::new("sweep", "run-steps", 0)
         .of_runs(job_points)
@@ -414,8 +425,6 @@ pub fn run_plan(
     if opts.quiet || team.rank() != 0 {
         progress = progress.silent();
     }
-    let workers = pool.current_num_threads();
-    let items = lanes::items(&todo, workers, opts.batched);
     let halt = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Message>();
@@ -458,7 +467,7 @@ pub fn run_plan(
             let msg = rx.recv_timeout(Duration::from_millis(100));
             match msg {
                 Ok(Message::Done(o)) => {
-                    work.ended(o.record.config.steps, o.record.steps_done);
+                    work.ended(&o.record.config, o.record.steps_done);
                     buffered_rows += o.rows();
                     buffer.push(*o);
                     oldest.get_or_insert_with(Instant::now);
@@ -650,7 +659,7 @@ fn train(
         if let Some(r) = trainer.advance(chunk) {
             run.fresh.push(r);
         }
-        progress::count_steps(trainer.state().step - before);
+        progress::count_steps(config, trainer.state().step - before);
         if trainer.is_done() {
             break;
         }
@@ -706,7 +715,7 @@ impl InFlight {
         let resumed = resumed_from.is_some();
         let (trainer, written, wall_before) = match resumed_from {
             Some(s) => {
-                progress::count_carried(s.0.state().step);
+                progress::count_carried(config, s.0.state().step);
                 s
             }
             None => (

@@ -157,13 +157,15 @@ fn train_group(
     let chunk = chunk_steps(runs[0].1, flights.len());
     let mut last_checkpoint = Instant::now();
     loop {
-        let before = steps_taken(&batch);
+        let before: Vec<u64> = steps_taken(&batch).collect();
         for (i, record) in batch.advance(chunk) {
             if let Some(run) = &mut flights[i] {
                 run.fresh.push(record);
             }
         }
-        progress::count_steps(steps_taken(&batch) - before);
+        for ((t, after), before) in batch.trainers().iter().zip(steps_taken(&batch)).zip(before) {
+            progress::count_steps(t.config(), after - before);
+        }
         for (i, trainer) in batch.trainers().iter().enumerate() {
             if trainer.is_done()
                 && let Some(run) = flights[i].take()
@@ -200,9 +202,9 @@ fn train_group(
     }
 }
 
-/// The steps the group's runs have taken, summed (for progress).
-fn steps_taken(batch: &BatchTrainer) -> u64 {
-    batch.trainers().iter().map(|t| t.state().step).sum()
+/// The steps each of the group's runs has taken (for progress).
+fn steps_taken(batch: &BatchTrainer) -> impl Iterator<Item = u64> + '_ {
+    batch.trainers().iter().map(|t| t.state().step)
 }
 
 #[cfg(test)]

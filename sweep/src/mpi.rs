@@ -104,8 +104,8 @@ impl MpiTeam {
             counts.copy_from_slice(&data[..12]);
             self.finals.push(counts);
         } else {
-            let mut tally = [0; 4];
-            tally.copy_from_slice(&data[..4]);
+            let mut tally = [0; 7];
+            tally.copy_from_slice(&data[..7]);
             self.done[from] = Tally::from_array(tally);
         }
         true

@@ -9,10 +9,13 @@
 //! after each chunk of training (about a millisecond: one atomic add, no
 //! per-step cost), so runs in flight count, not only runs on disk; the writer
 //! takes the unused budget of each run that ends early out of the work. The
-//! ETA is the work left over the rate measured in this session, so it follows
-//! early stops as they happen.
+//! ETA is the work left at the pace measured in this session (each step
+//! weighted by its estimated time, [`Work`]), so it follows early stops as
+//! they happen.
 
+use crate::estimate::StepCosts;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sharpsweep_core::RunConfig;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -23,54 +26,99 @@ use std::time::{Duration, Instant};
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The work of one process's sweep in run-steps, shared by its worker
-/// threads (through a [`Meter`]) and its writer.
+/// threads (through a [`Meter`]) and its writer. Each step is also counted
+/// at its estimated time ([`StepCosts`]: the kernels timed for a moment at
+/// the start), since a step of a run recording densely (a short run) or of
+/// a larger shape takes longer than another: the ETA is reckoned in that
+/// time, scaled by how fast it has really gone.
 #[derive(Debug)]
 pub struct Work {
+    costs: StepCosts,
     /// The step budgets of every run this process was given…
-    budget: u64,
+    budget: Count,
     /// …of which those of runs done before this session.
-    before: u64,
+    before: Count,
     /// Steps taken in this session: what the rate is measured on.
-    stepped: AtomicU64,
+    stepped: Count,
     /// Steps that resumed runs had taken in earlier sessions.
-    carried: AtomicU64,
+    carried: Count,
     /// Budget that runs which ended early left unused.
-    dropped: AtomicU64,
+    dropped: Count,
+}
+
+/// Run-steps and their estimated nanoseconds.
+#[derive(Debug, Default)]
+struct Count {
+    steps: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Count {
+    fn add(&self, steps: u64, seconds_per_step: f64) {
+        self.steps.fetch_add(steps, Ordering::Relaxed);
+        let nanos = (steps as f64 * seconds_per_step * 1e9).round() as u64;
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> (u64, u64) {
+        (
+            self.steps.load(Ordering::Relaxed),
+            self.nanos.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl Work {
-    /// Runs whose budgets sum to `budget`, of which `before` is the budget
-    /// of runs already done.
-    pub fn new(budget: u64, before: u64) -> Work {
+    /// The runs of this process, each with whether it was done before this
+    /// session; `costs` estimates the time of their steps.
+    pub fn new<'a>(
+        runs: impl IntoIterator<Item = (&'a RunConfig, bool)>,
+        costs: StepCosts,
+    ) -> Work {
+        let (budget, before) = (Count::default(), Count::default());
+        for (c, done) in runs {
+            let cost = costs.of(c);
+            budget.add(c.steps, cost);
+            if done {
+                before.add(c.steps, cost);
+            }
+        }
         Work {
+            costs,
             budget,
             before,
-            stepped: AtomicU64::new(0),
-            carried: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
+            stepped: Count::default(),
+            carried: Count::default(),
+            dropped: Count::default(),
         }
     }
 
-    /// A run of `budget` steps ended after `steps_done` (the writer calls
-    /// this for every run it receives): the steps it did not take leave
-    /// the work.
-    pub fn ended(&self, budget: u64, steps_done: u64) {
-        let unused = budget.saturating_sub(steps_done);
-        self.dropped.fetch_add(unused, Ordering::Relaxed);
+    /// A run of `config` ended after `steps_done` (the writer calls this
+    /// for every run it receives): the steps it did not take leave the work.
+    pub fn ended(&self, config: &RunConfig, steps_done: u64) {
+        let unused = config.steps.saturating_sub(steps_done);
+        self.dropped.add(unused, self.costs.of(config));
     }
 
     /// The work now, with `runs` runs done.
     pub fn tally(&self, runs: u64) -> Tally {
-        let session = self.stepped.load(Ordering::Relaxed);
-        let total = self.budget - self.dropped.load(Ordering::Relaxed).min(self.budget);
-        let done = self.before + self.carried.load(Ordering::Relaxed) + session;
+        let (budget, before) = (self.budget.get(), self.before.get());
+        let (stepped, carried) = (self.stepped.get(), self.carried.get());
+        let dropped = self.dropped.get();
+        let total = (
+            budget.0.saturating_sub(dropped.0),
+            budget.1.saturating_sub(dropped.1),
+        );
         Tally {
             runs,
             // A run that failed mid-way (or was retried alone after its lane
             // group panicked) took steps it is not credited with.
-            done: done.min(total),
-            session,
-            total,
+            done: (before.0 + carried.0 + stepped.0).min(total.0),
+            session: stepped.0,
+            total: total.0,
+            nanos_done: (before.1 + carried.1 + stepped.1).min(total.1),
+            nanos_session: stepped.1,
+            nanos_total: total.1,
         }
     }
 }
@@ -99,18 +147,19 @@ impl Drop for Meter {
     }
 }
 
-/// `steps` run-steps were just taken on this thread (nothing happens
-/// outside a sweep's worker).
-pub fn count_steps(steps: u64) {
-    with_work(|w| w.stepped.fetch_add(steps, Ordering::Relaxed));
+/// A run of `config` just took `steps` steps on this thread (nothing
+/// happens outside a sweep's worker).
+pub fn count_steps(config: &RunConfig, steps: u64) {
+    with_work(|w| w.stepped.add(steps, w.costs.of(config)));
 }
 
-/// A run resumed from a checkpoint had taken `steps` in earlier sessions.
-pub fn count_carried(steps: u64) {
-    with_work(|w| w.carried.fetch_add(steps, Ordering::Relaxed));
+/// A run of `config` resumed from a checkpoint had taken `steps` in
+/// earlier sessions.
+pub fn count_carried(config: &RunConfig, steps: u64) {
+    with_work(|w| w.carried.add(steps, w.costs.of(config)));
 }
 
-fn with_work(f: impl FnOnce(&Work) -> u64) {
+fn with_work(f: impl FnOnce(&Work)) {
     METER.with(|m| {
         if let Some(w) = &*m.borrow() {
             f(w);
@@ -129,43 +178,63 @@ pub struct Tally {
     pub session: u64,
     /// Units of the whole work (shrinks as runs end early).
     pub total: u64,
+    /// The same, in estimated nanoseconds (zero where nothing was timed).
+    pub nanos_done: u64,
+    pub nanos_session: u64,
+    pub nanos_total: u64,
 }
 
 impl Tally {
     /// As numbers, for sending between ranks.
-    pub fn to_array(self) -> [u64; 4] {
-        [self.runs, self.done, self.session, self.total]
+    pub fn to_array(self) -> [u64; 7] {
+        [
+            self.runs,
+            self.done,
+            self.session,
+            self.total,
+            self.nanos_done,
+            self.nanos_session,
+            self.nanos_total,
+        ]
     }
 
-    pub fn from_array(a: [u64; 4]) -> Tally {
+    pub fn from_array(a: [u64; 7]) -> Tally {
         Tally {
             runs: a[0],
             done: a[1],
             session: a[2],
             total: a[3],
+            nanos_done: a[4],
+            nanos_session: a[5],
+            nanos_total: a[6],
         }
     }
 
-    /// Seconds until the work is done at the rate of the session so far,
-    /// `secs` long; NaN before anything was done.
+    /// Seconds until the work is done at the pace of the session so far,
+    /// `secs` long: the estimated time left, scaled by the time taken over
+    /// the estimated time done (in run-steps where nothing was timed); NaN
+    /// before anything was done.
     pub fn eta(&self, secs: f64) -> f64 {
-        if self.session == 0 {
+        let (left, session) = if self.nanos_session > 0 {
+            (
+                self.nanos_total.saturating_sub(self.nanos_done),
+                self.nanos_session,
+            )
+        } else {
+            (self.total.saturating_sub(self.done), self.session)
+        };
+        if session == 0 {
             return f64::NAN;
         }
-        let rate = self.session as f64 / secs.max(1e-9);
-        self.total.saturating_sub(self.done) as f64 / rate
+        left as f64 * secs.max(1e-9) / session as f64
     }
 }
 
 impl std::ops::Add for Tally {
     type Output = Tally;
     fn add(self, o: Tally) -> Tally {
-        Tally {
-            runs: self.runs + o.runs,
-            done: self.done + o.done,
-            session: self.session + o.session,
-            total: self.total + o.total,
-        }
+        let (a, b) = (self.to_array(), o.to_array());
+        Tally::from_array(std::array::from_fn(|i| a[i] + b[i]))
     }
 }
 
@@ -336,10 +405,10 @@ impl Progress {
 
     fn tally_of(&self, done: u64) -> Tally {
         Tally {
-            runs: 0,
             done,
             session: done.saturating_sub(self.base),
             total: self.total,
+            ..Tally::default()
         }
     }
 
@@ -414,18 +483,27 @@ mod tests {
         assert_eq!(clock(f64::NAN), "?");
     }
 
+    fn run(steps: u64, seed: u64) -> RunConfig {
+        RunConfig {
+            steps,
+            seed,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn steps_of_runs_in_flight_count_before_any_run_ends() {
-        let work = Arc::new(Work::new(10_000, 0));
+        let c = run(10_000, 0);
+        let work = Arc::new(Work::new([(&c, false)], StepCosts::default()));
         // Steps outside a worker go nowhere.
-        count_steps(5);
+        count_steps(&c, 5);
         assert_eq!(work.tally(0).done, 0);
         let worker = {
-            let work = work.clone();
+            let (work, c) = (work.clone(), c.clone());
             std::thread::spawn(move || {
                 let _meter = Meter::attach(work);
                 for _ in 0..30 {
-                    count_steps(100);
+                    count_steps(&c, 100);
                 }
             })
         };
@@ -442,12 +520,13 @@ mod tests {
     #[test]
     fn a_run_ending_early_takes_its_unused_budget_out_of_the_work() {
         // Two runs of 1000 steps, one done before this session.
-        let work = Arc::new(Work::new(2000, 1000));
+        let (a, b) = (run(1000, 0), run(1000, 1));
+        let work = Arc::new(Work::new([(&a, true), (&b, false)], StepCosts::default()));
         let _meter = Meter::attach(work.clone());
-        count_steps(100);
+        count_steps(&b, 100);
         assert_eq!(work.tally(1).eta(1.0), 9.0);
         // It diverges at step 100: nothing is left to do.
-        work.ended(1000, 100);
+        work.ended(&b, 100);
         let t = work.tally(2);
         assert_eq!((t.done, t.total), (1100, 1100));
         assert_eq!(t.eta(1.0), 0.0);
@@ -455,10 +534,11 @@ mod tests {
 
     #[test]
     fn a_resumed_run_brings_its_earlier_steps_but_not_into_the_rate() {
-        let work = Arc::new(Work::new(1000, 0));
+        let c = run(1000, 0);
+        let work = Arc::new(Work::new([(&c, false)], StepCosts::default()));
         let _meter = Meter::attach(work.clone());
-        count_carried(600);
-        count_steps(100);
+        count_carried(&c, 600);
+        count_steps(&c, 100);
         let t = work.tally(0);
         assert_eq!((t.done, t.session), (700, 100));
         // 100 steps/s, 300 left.
@@ -466,18 +546,38 @@ mod tests {
     }
 
     #[test]
-    fn ranks_tallies_add_up_and_round_trip() {
-        let a = Tally {
-            runs: 1,
-            done: 10,
-            session: 5,
-            total: 100,
+    fn the_eta_weighs_each_step_by_its_estimated_time() {
+        // A long run at 1 µs a step, a short one recording densely at 3 µs.
+        let long = run(10_000, 0);
+        let mut short = run(1000, 1);
+        short.log_points = 500;
+        let costs = StepCosts::from_pairs([(&long, 1e-6), (&short, 3e-6)]);
+        let work = Arc::new(Work::new([(&long, false), (&short, false)], costs));
+        let _meter = Meter::attach(work.clone());
+        count_steps(&long, 5000);
+        let t = work.tally(0);
+        assert_eq!((t.done, t.total), (5000, 11_000));
+        // 5 ms of estimated time took 1 s; 5 + 3 ms are left: 1.6 s, where
+        // counting steps alike would say 6000 steps at 5000/s, 1.2 s.
+        assert!((t.eta(1.0) - 1.6).abs() < 1e-12, "{}", t.eta(1.0));
+        // Where nothing was timed, steps count alike.
+        let untimed = Tally {
+            nanos_done: 0,
+            nanos_session: 0,
+            nanos_total: 0,
+            ..t
         };
-        let b = Tally::from_array([2, 20, 15, 200]);
+        assert_eq!(untimed.eta(1.0), 1.2);
+    }
+
+    #[test]
+    fn ranks_tallies_add_up_and_round_trip() {
+        let a = Tally::from_array([1, 10, 5, 100, 7, 6, 50]);
+        let b = Tally::from_array([2, 20, 15, 200, 1, 1, 1]);
         assert_eq!(Tally::from_array(a.to_array()), a);
         assert_eq!(
             [a, b].into_iter().sum::<Tally>().to_array(),
-            [3, 30, 20, 300]
+            [3, 30, 20, 300, 8, 7, 51]
         );
     }
 
@@ -512,6 +612,7 @@ mod tests {
                 done: 1_000_000 * (i as u64 + 1),
                 session: 1_000_000 * (i as u64 + 1),
                 total: 20_000_000,
+                ..Tally::default()
             };
             p.show_at(&tally, at(s));
         }
@@ -520,6 +621,7 @@ mod tests {
             done: 20_000_000,
             session: 20_000_000,
             total: 20_000_000,
+            ..Tally::default()
         };
         p.finish_at(&end, at(40));
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
