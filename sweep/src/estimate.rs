@@ -11,6 +11,7 @@
 //! each to the thread free first. Runs that diverge or stop early take less
 //! than their budget: the estimate assumes none does.
 
+use crate::execute::caught;
 use crate::grid::cost;
 use crate::lanes::{self, Item};
 use sharpsweep_core::batch::{BatchKey, LANES};
@@ -56,7 +57,7 @@ impl Shape {
 }
 
 /// Measured seconds of one shape.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Timing {
     /// A step of one run alone…
     step: f64,
@@ -119,9 +120,11 @@ fn calibrate_shapes<'a>(
         }
     }
     let per_shape = (budget / examples.len().max(1) as u32).clamp(MIN_PER_SHAPE, MAX_PER_SHAPE);
+    // A kernel that panics fails its runs (execute.rs), not the estimate.
+    let timed = |c| caught(|| calibrate(c, per_shape)).unwrap_or_default();
     examples
         .iter()
-        .map(|&(shape, c)| (shape, calibrate(c, per_shape)))
+        .map(|&(shape, c)| (shape, timed(c)))
         .collect()
 }
 
