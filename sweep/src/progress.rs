@@ -254,6 +254,9 @@ enum Output {
         sink: Box<dyn Write + Send>,
         every: Duration,
         last: Instant,
+        /// What the last line showed: the final line does not repeat it
+        /// (rank 0 of an MPI job shows the job's final tally as it comes).
+        shown: Option<Tally>,
     },
 }
 
@@ -287,6 +290,7 @@ impl Progress {
                 sink: Box::new(std::io::stderr()),
                 every: LOG_EVERY,
                 last: Instant::now(),
+                shown: None,
             }
         };
         Self::with_output(label, unit, total, out)
@@ -371,8 +375,11 @@ impl Progress {
                 bar.set_position(tally.done);
                 bar.set_message(text);
             }
-            Output::Log { sink, last, .. } => {
+            Output::Log {
+                sink, last, shown, ..
+            } => {
                 *last = now;
+                *shown = Some(*tally);
                 let _ = writeln!(sink, "{text}");
                 let _ = sink.flush();
             }
@@ -432,6 +439,7 @@ impl Progress {
                 bar.set_position(tally.done);
                 bar.finish_with_message(text);
             }
+            Output::Log { shown, .. } if *shown == Some(*tally) => {}
             Output::Log { sink, .. } => {
                 let _ = writeln!(sink, "{text}");
                 let _ = sink.flush();
@@ -601,6 +609,7 @@ mod tests {
             sink: Box::new(sink.clone()),
             every: Duration::from_secs(10),
             last: Instant::now(),
+            shown: None,
         };
         let mut p = Progress::with_output("sweep", "run-steps", 0, log).of_runs(8);
         let start = p.start;
@@ -623,10 +632,12 @@ mod tests {
             total: 20_000_000,
             ..Tally::default()
         };
-        p.finish_at(&end, at(40));
+        p.show_at(&end, at(40));
+        // The final line does not repeat the line just shown.
+        p.finish_at(&end, at(41));
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        // At 11 s and 22 s (10 s apart or more; not at 31 s), then the final line.
+        // At 11 s and 22 s (10 s apart or more; not at 31 s), and at the end.
         assert_eq!(lines.len(), 3, "{text}");
         assert!(!text.contains('\r') && !text.contains('\x1b'), "{text:?}");
         assert_eq!(
