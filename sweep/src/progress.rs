@@ -438,6 +438,8 @@ impl Progress {
                 bar.set_length(tally.total);
                 bar.set_position(tally.done);
                 bar.finish_with_message(text);
+                // indicatif leaves the cursor on the bar's line.
+                eprintln!();
             }
             Output::Log { shown, .. } if *shown == Some(*tally) => {}
             Output::Log { sink, .. } => {
