@@ -31,9 +31,10 @@
 use crate::checkpoint;
 use crate::dataset::{Access, Dataset, Identity, refuse_foreign};
 use crate::error::{Result, SweepError};
+use crate::estimate::StepCosts;
 use crate::grid::Grid;
 use crate::lanes::{self, Item};
-use crate::progress::Progress;
+use crate::progress::{self, Meter, Progress, Tally, Work};
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::shard::Shard;
 use crate::utc::utc_now;
@@ -41,6 +42,7 @@ use arrow_array::RecordBatch;
 use sharpsweep_core::{Metrics, RunConfig, RunId, Trainer};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -169,6 +171,8 @@ pub struct SweepOptions {
     pub flush_every: Duration,
     /// No progress output.
     pub quiet: bool,
+    /// A progress line this often when stderr is not a terminal (a log).
+    pub progress_every: Duration,
     /// The command line, for provenance.json.
     pub command: Vec<String>,
     /// Step label-noise points of one shape together as SIMD lanes
@@ -189,6 +193,7 @@ impl Default for SweepOptions {
             flush_rows: 1 << 15,
             flush_every: Duration::from_secs(30),
             quiet: false,
+            progress_every: progress::LOG_EVERY,
             command: std::env::args().collect(),
             batched: true,
         }
@@ -276,13 +281,19 @@ pub trait Team {
     fn all_ok(&mut self, ok: bool) -> bool;
     /// The sum of every process's `value` (a collective).
     fn sum(&mut self, value: usize) -> usize;
-    /// Tells the reporting process how many of this process's points are done.
-    fn report(&mut self, done: usize);
-    /// At the reporting process, the points done by all processes.
-    fn done_everywhere(&mut self, mine: usize) -> usize;
-    /// The last call: the job's report at rank 0, the local one elsewhere;
-    /// `progress` is shown the job's done count while rank 0 waits.
-    fn finish(&mut self, mine: SweepReport, progress: &mut dyn FnMut(usize)) -> SweepReport;
+    /// Tells the reporting process this process's progress.
+    fn report(&mut self, mine: Tally);
+    /// At the reporting process, the progress of all processes.
+    fn done_everywhere(&mut self, mine: Tally) -> Tally;
+    /// The last call, with this process's final progress `last`: the job's
+    /// report at rank 0, the local one elsewhere; `progress` is shown the
+    /// job's progress while rank 0 waits.
+    fn finish(
+        &mut self,
+        mine: SweepReport,
+        last: Tally,
+        progress: &mut dyn FnMut(Tally),
+    ) -> SweepReport;
 }
 
 /// A sweep in one process.
@@ -301,14 +312,18 @@ impl Team for Alone {
     fn sum(&mut self, value: usize) -> usize {
         value
     }
-    fn report(&mut self, _done: usize) {}
-    fn done_everywhere(&mut self, mine: usize) -> usize {
+    fn report(&mut self, _mine: Tally) {}
+    fn done_everywhere(&mut self, mine: Tally) -> Tally {
         mine
     }
-    fn finish(&mut self, mine: SweepReport, _progress: &mut dyn FnMut(usize)) -> SweepReport {
+    fn finish(&mut self, mine: SweepReport, _: Tally, _: &mut dyn FnMut(Tally)) -> SweepReport {
         mine
     }
 }
+
+/// How long a sweep times its kernels at the start, for its ETA (only the
+/// ratios of the estimates matter there: short is enough).
+const CALIBRATION: Duration = Duration::from_millis(50);
 
 /// A run's result on its way from a worker to the writer.
 pub(crate) enum Message {
@@ -447,15 +462,24 @@ pub fn run_plan(
         format!("s{}of{}", shard.index, shard.count)
     };
 
-    // Progress counts the points of this process, or of the job at rank 0.
+    let workers = pool.current_num_threads();
+    let items = lanes::items(&todo, workers, opts.batched);
+    // Progress counts the run-steps of this process, or of the job at rank 0.
+    let costs = if opts.quiet {
+        StepCosts::default()
+    } else {
+        StepCosts::calibrate(&items, CALIBRATION)
+    };
+    let runs = mine.iter().map(|&i| &plan.configs[i]);
+    let done = mine.iter().map(|&i| scan.done.contains_key(&plan.ids[i]));
+    let work = Arc::new(Work::new(runs.zip(done), costs));
     let job_points = team.sum(report.assigned) as u64;
-    let done_before = team.sum(report.already_done) as u64;
-    let mut progress = Progress::new("sweep", "runs", job_points).resuming_from(done_before);
+    let mut progress = Progress::new("sweep", "run-steps", 0)
+        .of_runs(job_points)
+        .log_every(opts.progress_every);
     if opts.quiet || team.rank() != 0 {
         progress = progress.silent();
     }
-    let workers = pool.current_num_threads();
-    let items = lanes::items(&todo, workers, opts.batched);
     let halt = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Message>();
@@ -463,13 +487,14 @@ pub fn run_plan(
     let mut buffered_rows = 0;
     let mut failure = None;
     std::thread::scope(|s| {
-        let (items, next, halt) = (&items, &next, &halt);
+        let (items, next, halt, work) = (&items, &next, &halt, &work);
         let ckpt_every = opts.checkpoint_every;
         s.spawn(move || {
             pool.scope(|ps| {
                 for _ in 0..workers {
                     let tx = tx.clone();
                     ps.spawn(move |_| {
+                        let _meter = Meter::attach(work.clone());
                         let halted =
                             || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
                         while !halted() {
@@ -497,6 +522,7 @@ pub fn run_plan(
             let msg = rx.recv_timeout(Duration::from_millis(100));
             match msg {
                 Ok(Message::Done(o)) => {
+                    work.ended(&o.record.config, o.record.steps_done);
                     buffered_rows += o.rows();
                     buffer.push(*o);
                     oldest.get_or_insert_with(Instant::now);
@@ -516,9 +542,9 @@ pub fn run_plan(
                 buffered_rows = 0;
                 panic_if_testing(report.ran);
             }
-            let done = report.already_done + report.ran;
-            team.report(done);
-            progress.update(team.done_everywhere(done) as u64);
+            let tally = work.tally((report.already_done + report.ran + buffer.len()) as u64);
+            team.report(tally);
+            progress.show(&team.done_everywhere(tally));
         }
     });
     if failure.is_none()
@@ -527,10 +553,9 @@ pub fn run_plan(
         failure = Some(e);
     }
     report.interrupted = !report.complete();
-    let done = report.already_done + report.ran;
-    team.report(done);
-    let job = team.finish(report, &mut |done| progress.update(done as u64));
-    progress.finish((job.already_done + job.ran) as u64);
+    let last = work.tally((report.already_done + report.ran) as u64);
+    let job = team.finish(report, last, &mut |t| progress.show(&t));
+    progress.finish_with(&team.done_everywhere(last));
     match failure {
         Some(e) => Err(e),
         None => Ok(job),
@@ -688,9 +713,11 @@ fn train(
     let chunk = chunk_steps(config, 1);
     let mut last_checkpoint = Instant::now();
     while !trainer.is_done() {
+        let before = trainer.state().step;
         if let Some(r) = trainer.advance(chunk) {
             run.fresh.push(r);
         }
+        progress::count_steps(config, trainer.state().step - before);
         if trainer.is_done() {
             break;
         }
@@ -746,7 +773,10 @@ impl InFlight {
         });
         let resumed = resumed_from.is_some();
         let (trainer, written, wall_before) = match resumed_from {
-            Some(s) => s,
+            Some(s) => {
+                progress::count_carried(config, s.0.state().step);
+                s
+            }
             None => (
                 Trainer::new(config).map_err(|e| e.to_string())?,
                 Vec::new(),

@@ -21,6 +21,7 @@
 
 use crate::execute::{InFlight, Message, caught, chunk_steps, run_point};
 use crate::grid::cost;
+use crate::progress;
 use sharpsweep_core::batch::{BatchKey, LANES};
 use sharpsweep_core::{BatchTrainer, RunConfig, RunId};
 use std::collections::HashMap;
@@ -156,10 +157,14 @@ fn train_group(
     let chunk = chunk_steps(runs[0].1, flights.len());
     let mut last_checkpoint = Instant::now();
     loop {
+        let before: Vec<u64> = steps_taken(&batch).collect();
         for (i, record) in batch.advance(chunk) {
             if let Some(run) = &mut flights[i] {
                 run.fresh.push(record);
             }
+        }
+        for ((t, after), before) in batch.trainers().iter().zip(steps_taken(&batch)).zip(before) {
+            progress::count_steps(t.config(), after - before);
         }
         for (i, trainer) in batch.trainers().iter().enumerate() {
             if trainer.is_done()
@@ -195,6 +200,11 @@ fn train_group(
             }
         }
     }
+}
+
+/// The steps each of the group's runs has taken (for progress).
+fn steps_taken(batch: &BatchTrainer) -> impl Iterator<Item = u64> + '_ {
+    batch.trainers().iter().map(|t| t.state().step)
 }
 
 #[cfg(test)]
