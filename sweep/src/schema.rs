@@ -1,7 +1,10 @@
 //! The Parquet schema of sharpsweep's two tables, in one place.
 //!
 //! * `runs`: one row per run: its configuration, status (`finished`,
-//!   `diverged`, `failed` with an `error` message) and final metrics;
+//!   `diverged`, `failed` with an `error` message), final metrics and
+//!   `stop_reason` (`steps`: the budget was spent; `stop_when`: its stop
+//!   condition held; `stationary`: the flow reached a fixed point;
+//!   `diverged`; null for a failed run);
 //! * `trajectory`: one row per recorded step of a run (join on `run_id`).
 //!
 //! Columns are plain Arrow types every reader maps natively (Int64, UInt64
@@ -17,7 +20,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema};
-use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
+use sharpsweep_core::{Metrics, RunConfig, RunId, Status, StopReason, Trainer};
 use std::sync::Arc;
 
 /// The version and metadata keys are the dataset contract's, which
@@ -50,6 +53,9 @@ pub struct RunRecord {
     /// Why the run could not be carried out (a panic, a vanished data
     /// file); such a run has status `failed` and no trajectory rows.
     pub error: Option<String>,
+    /// Why the run ended (`steps`, `stop_when`, `stationary`, `diverged`);
+    /// `None` for a failed run.
+    pub stop_reason: Option<StopReason>,
 }
 
 impl RunRecord {
@@ -72,6 +78,7 @@ impl RunRecord {
             second_layer: state.second_layer.clone(),
             wall_seconds,
             error: None,
+            stop_reason: state.stop_reason(),
         }
     }
 
@@ -92,6 +99,7 @@ impl RunRecord {
             second_layer: Vec::new(),
             wall_seconds,
             error: Some(error),
+            stop_reason: None,
         }
     }
 
@@ -307,6 +315,12 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         records
             .iter()
             .map(|r| serde_json::to_string(&r.config.canonical()).unwrap_or_default()),
+    );
+    t.utf8_opt(
+        "stop_reason",
+        records
+            .iter()
+            .map(|r| r.stop_reason.map(StopReason::as_str)),
     );
     t.finish()
 }
