@@ -154,7 +154,8 @@ pub fn document_defaults(command: clap::Command) -> clap::Command {
             return command;
         };
         let mut text = format!("[default: {default}");
-        for (a, values) in &own {
+        // The algorithm's own defaults, but not the algorithm itself.
+        for (a, values) in own.iter().filter(|_| id != "algorithm") {
             if values.get(&id) != common.get(&id)
                 && let Some(v) = values.get(&id).and_then(show)
             {
