@@ -482,10 +482,7 @@ mod tests {
             ("loss < x", "expected a number"),
             ("loss = 1", "unexpected '='"),
             ("loss < 1 and", "got the end"),
-            (
-                "loss < 1 or or loss > 2",
-                "expected a metric name, got 'or'",
-            ),
+            ("loss < 1 or or loss > 2", "unknown metric 'or'"),
             ("(loss < 1", "missing ')'"),
             ("loss < 1)", "unexpected ')'"),
             ("loss < 1 loss > 2", "unexpected 'loss'"),
