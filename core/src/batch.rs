@@ -133,11 +133,11 @@ impl BatchTrainer {
     }
 
     /// Advances every unfinished run by the same number of steps, at most
-    /// `max_steps` and no further than the nearest next record of any run;
-    /// returns the records reached, as (run index, record).
+    /// `max_steps` and no further than the nearest next event (a record or
+    /// a stop check) of any run; returns the records reached, as (run
+    /// index, record).
     pub fn advance(&mut self, max_steps: u64) -> Vec<(usize, Metrics)> {
-        let targets: Vec<Option<u64>> =
-            self.trainers.iter().map(|t| t.next_record_step()).collect();
+        let targets: Vec<Option<u64>> = self.trainers.iter().map(|t| t.next_event_step()).collect();
         let Some(todo) = targets
             .iter()
             .zip(&self.trainers)

@@ -133,6 +133,8 @@ pub mod config {
             FLOW_TOL: "flow_tol", Float, req, "", "`flow` only: the clean loss at which the zero-loss manifold counts as reached.";
             FLOW_H: "flow_h", Float, req, "time", "`flow` only: the first and largest step size h of the flow integrator.";
             LOSS_SCALED_LR: "loss_scaled_lr", Bool, req, "", "`margin` only: step η/L(θ) instead of η.";
+            STOP_WHEN: "stop_when", Text, opt, "", "The condition on the metrics that ends the run early (e.g. `sv_ratio2_z < 1e-3`), checked every `stop_check_every` steps; null: the run takes its whole budget.";
+            STOP_CHECK_EVERY: "stop_check_every", Int, opt, "steps", "Steps between checks of `stop_when`; null: the default.";
         ]
     }
 
@@ -190,7 +192,7 @@ pub mod runs {
             GRID_TABLE: "grid_table", Int, opt, "", "The `[[grid]]` table of the point (0-based); null for a single run.";
             CELL: "cell", Text, req, "", "12 hex digits naming the configuration without `seed` (the cell whose seeds it is): the first 48 bits of FNV-1a (64 bit) over its JSON with sorted keys. The same value in summary.parquet and theory.parquet.";
             STEPS_DONE: "steps_done", Int, req, "steps", "Steps taken (the step of divergence for a diverged run).";
-            STATUS: "status", Text, req, "", "`finished`, `diverged` or `failed`.";
+            STATUS: "status", Text, req, "", "`finished`, `diverged`, `failed`, or `interrupted` (a `run` stopped by a signal; rerunning it continues).";
             ERROR: "error", Text, opt, "", "Why a `failed` run could not be carried out; null otherwise.";
             DIVERGED_STEP: "diverged_step", Int, opt, "step", "The step whose loss was non-finite or above `diverge_loss`; null if none.";
         ]
@@ -209,6 +211,7 @@ pub mod runs {
             ASSUMPTION_3_1: "assumption_3_1", Bool, req, "", "Whether the activation satisfies \\[G24\\] Assumption 3.1 (φ' ≥ ρ₁ > 0, φ''' ≥ ρ₂ > 0), under which Theorem 3.3 describes the optimum.";
             WALL_SECONDS: "wall_seconds", Float, req, "s", "Wall time of the run (the only column that is not a function of the configuration).";
             CONFIG: "config", Text, req, "", "The whole configuration as JSON (every field above, batch size resolved).";
+            STOP_REASON: "stop_reason", Text, opt, "", "Why the run ended: `steps` (its budget was spent), `stop_when` (its condition held), `stationary` (the flow reached a fixed point) or `diverged`; null for a failed or interrupted run.";
         ]
     }
 }

@@ -13,9 +13,12 @@ mod output;
 use super::{CliError, flag_error, seconds};
 use output::RunDir;
 use sharpsweep_cluster::signals::StopSignals;
-use sharpsweep_core::config::{DataGen, InitGen, LabelGen};
+use sharpsweep_core::config::{DEFAULT_STOP_CHECK_EVERY, DataGen, InitGen, LabelGen};
 use sharpsweep_core::memory::{self, Budget};
-use sharpsweep_core::{ActivationName, AlgorithmName, NoiseKind, RunConfig, Source, Trainer, data};
+use sharpsweep_core::{
+    ActivationName, AlgorithmName, Metrics, NoiseKind, RunConfig, Source, StopReason, StopWhen,
+    Trainer, data,
+};
 use sharpsweep_dataset::metadata::KEY_PARTNER_CHECKSUM;
 use sharpsweep_dataset::write::{FileMeta, write_atomic};
 use sharpsweep_sweep::execute::{InFlight, chunk_steps};
@@ -107,6 +110,13 @@ pub struct Args {
     /// Neuron clustering tolerance, relative to the largest feature norm.
     #[arg(long, allow_negative_numbers = true)]
     cluster_tol: Option<f64>,
+    /// Stop early, as finished, once this holds, e.g. "sv_ratio2_z < 1e-3"
+    /// (docs/grid.md) [default: none].
+    #[arg(long, value_name = "CONDITION")]
+    stop_when: Option<StopWhen>,
+    /// Steps between checks of --stop-when (at every multiple of it).
+    #[arg(long, value_name = "STEPS", default_value_t = DEFAULT_STOP_CHECK_EVERY)]
+    stop_check_every: u64,
     /// Refuse a run whose estimated memory exceeds this (e.g. 8G, 512M,
     /// bytes; default: the memory available now).
     #[arg(long, value_name = "SIZE", value_parser = memory::parse_size)]
@@ -126,16 +136,56 @@ pub struct Args {
     quiet: bool,
 }
 
-/// The embedded default run: [G24]'s Figure 1 where it shows the effect in
-/// minutes, otherwise the nearest setting that does (docs/fidelity.md).
-pub fn default_config() -> RunConfig {
-    RunConfig::default()
+/// The embedded default run of `algorithm`: [G24]'s Figure 1 where it
+/// shows the effect in minutes, otherwise the nearest setting that does
+/// (docs/fidelity.md), with the algorithm's own defaults.
+pub fn default_config(algorithm: AlgorithmName) -> RunConfig {
+    RunConfig::defaults_for(algorithm)
+}
+
+/// Appends each configuration flag's default to its help, as
+/// `[default: 0.05]`, or `[default: 100000000; flow: 1000000]` where an
+/// algorithm has its own: taken from [`default_config`], so the help
+/// cannot drift from what a run does.
+pub fn document_defaults(command: clap::Command) -> clap::Command {
+    let json = |a| serde_json::to_value(default_config(a)).expect("a RunConfig serialises");
+    let common = json(AlgorithmName::default());
+    let own: Vec<(AlgorithmName, serde_json::Value)> =
+        AlgorithmName::ALL.iter().map(|&a| (a, json(a))).collect();
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(x) => Some(x.to_string()),
+        _ => None, // flags (false) and unset options, whose help says it
+    };
+    let ids: Vec<String> = command
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    ids.into_iter().fold(command, |command, id| {
+        let Some(default) = common.get(&id).and_then(show) else {
+            return command;
+        };
+        let mut text = format!("[default: {default}");
+        // The algorithm's own defaults, but not the algorithm itself.
+        for (a, values) in own.iter().filter(|_| id != "algorithm") {
+            if values.get(&id) != common.get(&id)
+                && let Some(v) = values.get(&id).and_then(show)
+            {
+                text += &format!("; {}: {v}", a.as_str());
+            }
+        }
+        command.mut_arg(&id, |arg| {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} {text}]"))
+        })
+    })
 }
 
 impl Args {
-    /// The run's configuration: defaults, overridden by the flags given.
+    /// The run's configuration: the algorithm's defaults, overridden by the
+    /// flags given.
     pub fn config(&self) -> Result<RunConfig, CliError> {
-        let mut c = default_config();
+        let mut c = default_config(self.algorithm.unwrap_or_default());
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
@@ -148,6 +198,8 @@ impl Args {
         c.batch_size = self.batch_size.or(c.batch_size);
         c.log_every = self.log_every.or(c.log_every);
         c.hessian |= self.hessian;
+        c.stop_when = self.stop_when.clone();
+        c.stop_check_every = Some(self.stop_check_every);
         // Shapes the user did not give come from the files that fix them.
         let shape = |src: &Path, field| data::file_shape(src, field).map_err(|e| flag_error(&e));
         if let Source::File(p) = &c.data {
@@ -266,6 +318,17 @@ pub fn main(args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `finished`, or why the run finished before its budget
+/// (`finished (stop_when)`), or `diverged`.
+fn status(r: &RunRecord) -> String {
+    match r.stop_reason {
+        Some(why @ (StopReason::StopWhen | StopReason::Stationary)) => {
+            format!("{} ({})", r.status_name(), why.as_str())
+        }
+        _ => r.status_name().into(),
+    }
+}
+
 fn print_summary(r: &RunRecord, out: &Path) {
     let m = &r.last;
     let rate = r.steps_done as f64 / r.wall_seconds.max(1e-9);
@@ -278,7 +341,7 @@ fn print_summary(r: &RunRecord, out: &Path) {
          \x20 distance to z*      {:.3e}\n\
          \x20 R - R*              {gap:.3e}\n",
         r.run_id,
-        r.status_name(),
+        status(r),
         r.steps_done,
         clock(r.wall_seconds),
         human(rate),

@@ -12,7 +12,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field};
-use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
+use sharpsweep_core::{Metrics, RunConfig, RunId, Status, StopReason, Trainer};
 use sharpsweep_dataset::schema::{self as contract, Column, config as cfg, metrics as mt};
 use std::sync::Arc;
 
@@ -51,6 +51,9 @@ pub struct RunRecord {
     /// runs; `None` for a single run).
     pub replicate: Option<u64>,
     pub grid_table: Option<usize>,
+    /// Why the run ended (`steps`, `stop_when`, `stationary`, `diverged`);
+    /// `None` for a failed run.
+    pub stop_reason: Option<StopReason>,
 }
 
 impl RunRecord {
@@ -75,6 +78,7 @@ impl RunRecord {
             error: None,
             replicate: None,
             grid_table: None,
+            stop_reason: state.stop_reason(),
         }
     }
 
@@ -97,6 +101,7 @@ impl RunRecord {
             error: Some(error),
             replicate: None,
             grid_table: None,
+            stop_reason: None,
         }
     }
 
@@ -272,6 +277,17 @@ fn config_columns(t: &mut Table, records: &[RunRecord]) {
     t.f64(&cfg::FLOW_TOL, c(|c| c.flow_tol));
     t.f64(&cfg::FLOW_H, c(|c| c.flow_h));
     t.bool(&cfg::LOSS_SCALED_LR, flag(|c| c.loss_scaled_lr));
+    let stop_when: Vec<Option<String>> = records
+        .iter()
+        .map(|r| r.config.stop_when.as_ref().map(|s| s.to_string()))
+        .collect();
+    t.utf8_opt(&cfg::STOP_WHEN, stop_when.iter().map(Option::as_deref));
+    t.i64_opt(
+        &cfg::STOP_CHECK_EVERY,
+        records
+            .iter()
+            .map(|r| r.config.stop_check_every.map(|k| k as i64)),
+    );
 }
 
 /// The `runs` table for `records` (in the order given).
@@ -360,6 +376,12 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         canonical
             .iter()
             .map(|c| serde_json::to_string(c).unwrap_or_default()),
+    );
+    t.utf8_opt(
+        &STOP_REASON,
+        records
+            .iter()
+            .map(|r| r.stop_reason.map(StopReason::as_str)),
     );
     t.finish(&contract::runs())
 }

@@ -318,7 +318,8 @@ impl Distinct {
             match axes.iter().position(|a| a.key == *key) {
                 Some(i) => seen.extend(values[i].iter().map(ident)),
                 None if SIZES.contains(&key.as_str()) => {}
-                None => seen.push(ident(&self.defaults[key])),
+                // A key written only when set (`stop_when`) defaults to null.
+                None => seen.push(ident(self.defaults.get(key).unwrap_or(&Json::Null))),
             }
         }
     }
