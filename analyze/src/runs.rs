@@ -9,7 +9,7 @@
 use crate::dataset::Dataset;
 use crate::error::{AnalyzeError, Result};
 use serde_json::{Map, Value};
-use sharpsweep_dataset::metadata::{STATUS_DIVERGED, STATUS_FAILED};
+use sharpsweep_dataset::metadata::{STATUS_DIVERGED, STATUS_FAILED, STATUS_INTERRUPTED};
 use sharpsweep_dataset::schema::{
     ASSUMPTION_3_1_BEFORE_V5, config as cfg, metrics as mt, runs as rt,
 };
@@ -84,8 +84,11 @@ impl Run {
         self.status == STATUS_DIVERGED
     }
 
+    /// Whether the run has no result: it failed, or a signal interrupted
+    /// it before its end (a `run` that its rerun continues), so its last
+    /// record is not where its dynamics ended.
     pub fn failed(&self) -> bool {
-        self.status == STATUS_FAILED
+        self.status == STATUS_FAILED || self.status == STATUS_INTERRUPTED
     }
 
     /// Whether a figure may draw the run: a diverged run's metrics blow up
