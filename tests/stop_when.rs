@@ -83,7 +83,7 @@ fn runs_stop_at_the_same_step_on_any_thread_count_batched_or_not() {
         .filter(|r| cell(r, "stop_reason") == "stop_when")
     {
         let done: u64 = cell(r, "steps_done").parse().unwrap();
-        assert!(done % 70 == 0 && done < 4000, "stopped at {done}");
+        assert!(done.is_multiple_of(70) && done < 4000, "stopped at {done}");
         assert_eq!(cell(r, "status"), "finished");
         let last = trajectories
             .iter()

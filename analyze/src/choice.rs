@@ -132,21 +132,14 @@ fn evenly(cells: &[usize], max: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runs::{Final, Run};
+    use crate::runs::Run;
     use serde_json::{Value, json};
-    use std::sync::Arc;
 
     /// A run of `config` from `[[grid]]` table `table`.
     fn run(config: Value, table: usize) -> Run {
         Run {
-            run_id: format!("{config}"),
-            cell_config: Arc::new(config.as_object().unwrap().clone()),
-            seed: Value::Null,
-            status: "finished".into(),
-            steps_done: 1,
-            last: Final::default(),
-            z_star: Vec::new(),
             table: Some(table),
+            ..Run::of(config)
         }
     }
 

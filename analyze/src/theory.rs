@@ -106,17 +106,13 @@ mod tests {
         let assumption_3_1 = config["activation"] == "sinh";
         Run {
             assumption_3_1,
-            run_id: "r".into(),
-            cell_config: std::sync::Arc::new(config.as_object().unwrap().clone()),
-            seed: serde_json::Value::Null,
-            status: "finished".into(),
             steps_done: 10,
             last: Final {
                 sharpness_r_star: 1.0,
                 ..Final::default()
             },
             z_star,
-            table: None,
+            ..Run::of(config)
         }
     }
 

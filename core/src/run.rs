@@ -188,7 +188,7 @@ impl Trainer {
 
     /// Whether `stop_when` is checked at `step`.
     fn is_check_step(&self, step: u64) -> bool {
-        self.config.stop_when.is_some() && step > 0 && step % self.config.stop_check_every() == 0
+        self.config.stop_when.is_some() && step > 0 && step.is_multiple_of(self.config.stop_check_every())
     }
 
     /// Runs to the next record.

@@ -16,8 +16,8 @@ use sharpsweep_cluster::signals::StopSignals;
 use sharpsweep_core::config::{DEFAULT_STOP_CHECK_EVERY, DataGen, InitGen, LabelGen};
 use sharpsweep_core::memory::{self, Budget};
 use sharpsweep_core::{
-    ActivationName, AlgorithmName, Metrics, NoiseKind, RunConfig, Source, StopReason, StopWhen,
-    Trainer, data,
+    ActivationName, AlgorithmName, NoiseKind, RunConfig, Source, StopReason, StopWhen, Trainer,
+    data,
 };
 use sharpsweep_dataset::metadata::KEY_PARTNER_CHECKSUM;
 use sharpsweep_dataset::write::{FileMeta, write_atomic};

@@ -397,21 +397,8 @@ fn colour_bar<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runs::{Final, Run};
-    use serde_json::{Value, json};
-
-    fn run(config: Value) -> Run {
-        Run {
-            run_id: config.to_string(),
-            cell_config: std::sync::Arc::new(config.as_object().unwrap().clone()),
-            seed: Value::Null,
-            status: "finished".into(),
-            steps_done: 1,
-            last: Final::default(),
-            z_star: Vec::new(),
-            table: None,
-        }
-    }
+    use crate::runs::Run;
+    use serde_json::json;
 
     #[test]
     fn runs_of_different_problems_get_panels_of_their_own() {
@@ -419,7 +406,7 @@ mod tests {
         for d in [2, 3] {
             for eta in [0.01, 0.02] {
                 for steps in [100, 1000] {
-                    runs.push(run(json!({"m": 10, "d": d, "n": 3, "data": "uniform",
+                    runs.push(Run::of(json!({"m": 10, "d": d, "n": 3, "data": "uniform",
                         "eta": eta, "sigma": 0.1 * d as f64, "steps": steps})));
                 }
             }
