@@ -415,7 +415,13 @@ mod tests {
 
     #[test]
     fn every_configuration_field_is_a_column() {
-        let json = serde_json::to_value(RunConfig::default()).unwrap();
+        // Every field set, those written only when set included.
+        let config = RunConfig {
+            stop_when: Some("loss < 1e-9".parse().unwrap()),
+            stop_check_every: Some(100),
+            ..RunConfig::default()
+        };
+        let json = serde_json::to_value(config).unwrap();
         let fields: Vec<&str> = json
             .as_object()
             .unwrap()
