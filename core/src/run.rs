@@ -188,7 +188,9 @@ impl Trainer {
 
     /// Whether `stop_when` is checked at `step`.
     fn is_check_step(&self, step: u64) -> bool {
-        self.config.stop_when.is_some() && step > 0 && step.is_multiple_of(self.config.stop_check_every())
+        self.config.stop_when.is_some()
+            && step > 0
+            && step.is_multiple_of(self.config.stop_check_every())
     }
 
     /// Runs to the next record.
