@@ -138,14 +138,24 @@ pub enum InitGen {
     Zero,
 }
 
+/// A built-in generator, known by its name.
+pub trait Generator {
+    fn name(&self) -> &'static str;
+}
+
 macro_rules! generator_names {
     ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
             pub const NAMES: &'static [&'static str] = &[$($name),+];
         }
+        impl Generator for $ty {
+            fn name(&self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+        }
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(match self { $(Self::$variant => $name),+ })
+                f.write_str(self.name())
             }
         }
         impl FromStr for $ty {
@@ -192,9 +202,13 @@ impl<G: FromStr> FromStr for Source<G> {
     }
 }
 
-impl<G: fmt::Display> Serialize for Source<G> {
+impl<G: Generator> Serialize for Source<G> {
+    /// As its text (its `Display`); a generator's name without formatting it.
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self {
+            Self::Generate(g) => s.serialize_str(g.name()),
+            Self::File(p) => s.collect_str(&p.display()),
+        }
     }
 }
 

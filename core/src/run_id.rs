@@ -3,17 +3,18 @@
 //! their shortest round-tripping decimal, so the encoding, and the id, are
 //! the same on every platform and release as long as the field set is.
 //!
-//! A grid of 10^6 points computes 10^6 of these. [`RunIds`] writes the
-//! encoding itself, byte for byte serde_json's (the tests compare them),
-//! without serde_json's per-byte escaping of field names, and remembers the
-//! decimal text of the floats it last printed at each position: a table's
-//! points share all but a few of their values. That is 2–3 times fewer
-//! instructions per id than serde_json writing into the hash.
+//! A grid of 10^6 points computes 10^6 of these, and neighbouring points
+//! differ in a field or two. [`RunIds`] writes the encoding itself, byte
+//! for byte serde_json's (the tests compare them), and only the fields
+//! whose values changed since the configuration before: the others' text
+//! is copied from the previous encoding. [`RunIds::of_each`] then hashes
+//! several encodings side by side.
 
 use crate::config::RunConfig;
 use serde::{Deserialize, Serialize, ser};
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 /// A run's stable identity, shown as 16 hex digits.
@@ -43,52 +44,111 @@ impl RunConfig {
     }
 }
 
-/// Computes run ids, reusing the text of floats seen at the same position
-/// of the previous configuration (module doc).
+/// Computes run ids, reusing the text of the fields that did not change
+/// since the previous configuration (module doc).
 #[derive(Default)]
 pub struct RunIds {
-    floats: Vec<Printed>,
-    /// The encoding, kept between calls for its allocation.
+    /// The previous configuration's encoding.
+    last: Vec<u8>,
+    /// The encoding being written.
     json: Vec<u8>,
-    /// A value's text before escaping (a source's path), likewise.
-    text: String,
+    /// Each top-level field of the previous configuration, in order.
+    fields: Vec<Field>,
+    /// The text of a string value being compared, kept for its allocation.
+    text: Vec<u8>,
+    /// A value's `Display` before escaping (a source's path), likewise.
+    display: String,
+    /// The encodings of a group hashed together ([`RunIds::of_each`]).
+    group: [Vec<u8>; GROUP],
 }
+
+/// How many encodings [`RunIds::of_each`] hashes at once. FNV-1a is one
+/// chain of dependent multiplies per byte, so a single hash waits on the
+/// multiplier's latency; four independent chains keep it busy.
+pub const GROUP: usize = 4;
 
 impl RunIds {
     pub fn of(&mut self, config: &RunConfig) -> RunId {
+        self.encode(config);
+        RunId(fnv1a(&self.last))
+    }
+
+    /// The ids of `configs`, the same as [`RunIds::of`] of each, into `ids`
+    /// (of the same length), hashed [`GROUP`] at a time.
+    pub fn of_each<'c>(
+        &mut self,
+        configs: impl IntoIterator<Item = &'c RunConfig>,
+        ids: &mut [RunId],
+    ) {
+        let mut configs = configs.into_iter();
+        for out in ids.chunks_mut(GROUP) {
+            for k in 0..out.len() {
+                self.encode(configs.next().expect("as many configurations as ids"));
+                self.group[k].clear();
+                self.group[k].extend_from_slice(&self.last);
+            }
+            if out.len() == GROUP {
+                let hashes = fnv1a_each(self.group.each_ref().map(Vec::as_slice));
+                for (id, h) in out.iter_mut().zip(hashes) {
+                    *id = RunId(h);
+                }
+            } else {
+                for (id, json) in out.iter_mut().zip(&self.group) {
+                    *id = RunId(fnv1a(json));
+                }
+            }
+        }
+    }
+
+    /// The canonical encoding of `config` into `self.last`.
+    fn encode(&mut self, config: &RunConfig) {
         let canonical = config.canonical();
         self.json.clear();
         let mut encoder = Encoder {
             ids: self,
-            floats: 0,
+            depth: 0,
         };
         if canonical.serialize(&mut encoder).is_err() {
-            // A field of a type the encoder does not write: serde_json's own.
+            // A field of a type the encoder does not write: serde_json's own,
+            // and nothing of it to reuse.
             self.json.clear();
             serde_json::to_writer(&mut self.json, &canonical)
                 .expect("a RunConfig always serialises");
+            self.fields.clear();
         }
-        RunId(fnv1a(&self.json))
+        std::mem::swap(&mut self.json, &mut self.last);
     }
 }
 
-/// A float's bits and the decimal text serde_json printed for them.
-#[derive(Clone, Copy)]
-struct Printed {
-    bits: u64,
-    len: u8,
-    text: [u8; 24],
+/// A top-level field as last written: its name, what its value was, and
+/// where its text `,"name":value` lies in the encoding.
+struct Field {
+    name: &'static str,
+    /// `None` for a value [`Capture`] cannot tell apart: never reused.
+    value: Option<Value>,
+    /// A string value's text, when `value` is [`Value::Text`].
+    text: Vec<u8>,
+    at: Range<usize>,
+}
+
+/// What a field's value was, enough to tell whether it changed: the bits
+/// of a number, boolean, `None` or enum variant (a field's type is fixed,
+/// so these do not collide), or a string kept beside it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Value {
+    Bits(u64),
+    None,
+    Text,
 }
 
 /// serde_json's compact encoding of a configuration: an object of
 /// scalars, options, strings and unit variants, byte for byte what
-/// `serde_json::to_writer` writes (the tests compare the two), without its
-/// per-byte escaping of field names and with floats' text remembered.
-/// Anything else is an error, and [`RunIds::of`] falls back to serde_json.
+/// `serde_json::to_writer` writes (the tests compare the two). Anything
+/// else is an error, and [`RunIds::of`] falls back to serde_json.
 struct Encoder<'a> {
     ids: &'a mut RunIds,
-    /// Floats written so far: the position a float's text is remembered at.
-    floats: usize,
+    /// Structs entered: only the configuration's own fields are reused.
+    depth: usize,
 }
 
 /// A value the encoder does not write.
@@ -118,6 +178,15 @@ impl Encoder<'_> {
     }
 
     fn string(&mut self, s: &str) -> Done {
+        // serde_json escapes only quotes, backslashes and control characters:
+        // names and most paths have none, and are written as they are.
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            let json = &mut self.ids.json;
+            json.push(b'"');
+            json.extend_from_slice(s.as_bytes());
+            json.push(b'"');
+            return Ok(());
+        }
         serde_json::to_writer(&mut self.ids.json, s).map_err(|_| Unsupported)
     }
 
@@ -125,29 +194,9 @@ impl Encoder<'_> {
         if !value.is_finite() {
             return self.raw(b"null");
         }
-        let at = self.floats;
-        self.floats += 1;
-        let (floats, json) = (&mut self.ids.floats, &mut self.ids.json);
-        if let Some(p) = floats.get(at).filter(|p| p.bits == value.to_bits()) {
-            json.extend_from_slice(&p.text[..usize::from(p.len)]);
-            return Ok(());
-        }
-        let start = json.len();
         CompactFormatter
-            .write_f64(json, value)
-            .map_err(|_| Unsupported)?;
-        let written = &json[start..];
-        let mut printed = Printed {
-            bits: value.to_bits(),
-            len: written.len() as u8,
-            text: [0; 24],
-        };
-        printed.text[..written.len()].copy_from_slice(written);
-        match floats.get_mut(at) {
-            Some(slot) => *slot = printed,
-            None => floats.push(printed),
-        }
-        Ok(())
+            .write_f64(&mut self.ids.json, value)
+            .map_err(|_| Unsupported)
     }
 }
 
@@ -221,11 +270,11 @@ impl<'a, 'b> ser::Serializer for &'a mut Encoder<'b> {
     }
 
     fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Done {
-        let mut text = std::mem::take(&mut self.ids.text);
+        let mut text = std::mem::take(&mut self.ids.display);
         text.clear();
         fmt::Write::write_fmt(&mut text, format_args!("{value}")).map_err(|_| Unsupported)?;
         let done = self.string(&text);
-        self.ids.text = text;
+        self.ids.display = text;
         done
     }
 
@@ -261,17 +310,43 @@ impl<'a, 'b> ser::Serializer for &'a mut Encoder<'b> {
 
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Fields<'a, 'b>, Unsupported> {
         self.raw(b"{")?;
+        self.depth += 1;
         Ok(Fields {
             encoder: self,
-            first: true,
+            index: 0,
+            copy: 0..0,
         })
     }
 }
 
-/// A struct's fields, as `"name":value` separated by commas.
+/// A struct's fields, as `"name":value` separated by commas; at the top
+/// level, a field whose value did not change is copied from the previous
+/// encoding, consecutive ones in one copy.
 struct Fields<'a, 'b> {
     encoder: &'a mut Encoder<'b>,
-    first: bool,
+    /// The fields written so far.
+    index: usize,
+    /// Text of the previous encoding still to be copied.
+    copy: Range<usize>,
+}
+
+impl Fields<'_, '_> {
+    fn flush(&mut self) {
+        let ids = &mut *self.encoder.ids;
+        ids.json.extend_from_slice(&ids.last[self.copy.clone()]);
+        self.copy = 0..0;
+    }
+
+    /// `,"name":` (no comma before the first field).
+    fn name(&mut self, key: &str) {
+        let json = &mut self.encoder.ids.json;
+        if self.index > 0 {
+            json.push(b',');
+        }
+        json.push(b'"');
+        json.extend_from_slice(key.as_bytes());
+        json.extend_from_slice(b"\":");
+    }
 }
 
 impl ser::SerializeStruct for Fields<'_, '_> {
@@ -279,30 +354,208 @@ impl ser::SerializeStruct for Fields<'_, '_> {
     type Error = Unsupported;
 
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Done {
-        // A name that would need escaping is left to serde_json.
-        if key.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-            return Err(Unsupported);
+        // Field names are Rust identifiers: nothing to escape (the tests
+        // compare every field with serde_json's encoding).
+        if self.encoder.depth > 1 {
+            self.name(key);
+            self.index += 1;
+            return value.serialize(&mut *self.encoder);
         }
-        let json = &mut self.encoder.ids.json;
-        if !std::mem::take(&mut self.first) {
-            json.push(b',');
+        let at = self.index;
+        let ids = &mut *self.encoder.ids;
+        let now = value
+            .serialize(Capture {
+                text: &mut ids.text,
+            })
+            .ok();
+        let same = ids.fields.get(at).is_some_and(|f| {
+            std::ptr::eq(f.name, key)
+                && now.is_some()
+                && f.value == now
+                && (now != Some(Value::Text) || f.text == ids.text)
+        });
+        let start = ids.json.len() + self.copy.len();
+        if same {
+            let field = &mut ids.fields[at];
+            let last = field.at.clone();
+            field.at = start..start + last.len();
+            if self.copy.end != last.start {
+                self.flush();
+            }
+            if self.copy.is_empty() {
+                self.copy = last;
+            } else {
+                self.copy.end = last.end;
+            }
+        } else {
+            self.flush();
+            self.name(key);
+            value.serialize(&mut *self.encoder)?;
+            let ids = &mut *self.encoder.ids;
+            let at_json = start..ids.json.len();
+            match ids.fields.get_mut(at) {
+                Some(f) => {
+                    (f.name, f.value, f.at) = (key, now, at_json);
+                    std::mem::swap(&mut f.text, &mut ids.text);
+                }
+                None => ids.fields.push(Field {
+                    name: key,
+                    value: now,
+                    text: std::mem::take(&mut ids.text),
+                    at: at_json,
+                }),
+            }
         }
-        json.push(b'"');
-        json.extend_from_slice(key.as_bytes());
-        json.extend_from_slice(b"\":");
-        value.serialize(&mut *self.encoder)
+        self.index += 1;
+        Ok(())
     }
 
-    fn end(self) -> Done {
+    fn end(mut self) -> Done {
+        self.flush();
+        if self.encoder.depth == 1 {
+            // Only this encoding's fields: a field skipped this time (an
+            // option written only when set) must not leave a stale one.
+            self.encoder.ids.fields.truncate(self.index);
+        }
+        self.encoder.depth -= 1;
         self.encoder.raw(b"}")
     }
 }
 
+/// A value reduced to what tells it apart ([`Value`]); a string's text
+/// goes to `text`. Whatever it cannot reduce (a path's `Display`, any
+/// compound) is an error: such a field is written anew every time.
+struct Capture<'a> {
+    text: &'a mut Vec<u8>,
+}
+
+/// Integers, by their bits.
+macro_rules! captured_integers {
+    ($($method:ident: $ty:ty;)*) => {
+        $(fn $method(self, v: $ty) -> Result<Value, Unsupported> {
+            Ok(Value::Bits(v as u64))
+        })*
+    };
+}
+
+impl ser::Serializer for Capture<'_> {
+    type Ok = Value;
+    type Error = Unsupported;
+    type SerializeStruct = ser::Impossible<Value, Unsupported>;
+    type SerializeSeq = ser::Impossible<Value, Unsupported>;
+    type SerializeTuple = ser::Impossible<Value, Unsupported>;
+    type SerializeTupleStruct = ser::Impossible<Value, Unsupported>;
+    type SerializeTupleVariant = ser::Impossible<Value, Unsupported>;
+    type SerializeMap = ser::Impossible<Value, Unsupported>;
+    type SerializeStructVariant = ser::Impossible<Value, Unsupported>;
+
+    captured_integers! {
+        serialize_i8: i8;
+        serialize_i16: i16;
+        serialize_i32: i32;
+        serialize_i64: i64;
+        serialize_u8: u8;
+        serialize_u16: u16;
+        serialize_u32: u32;
+        serialize_u64: u64;
+    }
+
+    unsupported! {
+        serialize_char(char) -> Value;
+        serialize_bytes(&[u8]) -> Value;
+        serialize_f32(f32) -> Value;
+        serialize_unit() -> Value;
+        serialize_unit_struct(&'static str) -> Value;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<Value, Unsupported> {
+        Ok(Value::Bits(u64::from(v)))
+    }
+
+    fn serialize_f64(self, v: f64) -> Result<Value, Unsupported> {
+        Ok(Value::Bits(v.to_bits()))
+    }
+
+    fn serialize_str(self, v: &str) -> Result<Value, Unsupported> {
+        self.text.clear();
+        self.text.extend_from_slice(v.as_bytes());
+        Ok(Value::Text)
+    }
+
+    fn collect_str<T: fmt::Display + ?Sized>(self, _: &T) -> Result<Value, Unsupported> {
+        Err(Unsupported)
+    }
+
+    fn serialize_none(self) -> Result<Value, Unsupported> {
+        Ok(Value::None)
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, Unsupported> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+    ) -> Result<Value, Unsupported> {
+        Ok(Value::Bits(u64::from(index)))
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Value, Unsupported> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Value, Unsupported> {
+        Err(Unsupported)
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// One byte of FNV-1a (64 bit).
+fn fnv_byte(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
 /// FNV-1a (64 bit).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    bytes.iter().fold(FNV_OFFSET, |h, &b| fnv_byte(h, b))
+}
+
+/// FNV-1a of each of [`GROUP`] byte strings, their common length hashed
+/// side by side (independent chains, [`GROUP`]'s doc).
+fn fnv1a_each(bytes: [&[u8]; GROUP]) -> [u64; GROUP] {
+    let common = bytes.iter().map(|b| b.len()).min().unwrap_or(0);
+    let heads = bytes.map(|b| &b[..common]);
+    let mut h = [FNV_OFFSET; GROUP];
+    for i in 0..common {
+        for (h, head) in h.iter_mut().zip(&heads) {
+            *h = fnv_byte(*h, head[i]);
+        }
+    }
+    for (h, b) in h.iter_mut().zip(bytes) {
+        *h = b[common..].iter().fold(*h, |h, &b| fnv_byte(h, b));
+    }
+    h
 }
 
 #[cfg(test)]
@@ -339,7 +592,10 @@ mod tests {
                     c.rho = 0.5;
                     c.data = Source::File(PathBuf::from("dir \"quoted\"\\x\u{7}é.npy"));
                 }
-                5 => c.diverge_loss = f64::INFINITY,
+                5 => {
+                    c.diverge_loss = f64::INFINITY;
+                    c.stop_when = Some("loss < 1e-20 or sv_ratio2_z <= 1e-3".parse().unwrap());
+                }
                 6 => c.init = Source::File(PathBuf::from("init.npy")),
                 _ => {}
             }
@@ -357,6 +613,73 @@ mod tests {
             RunConfig::default().run_id(),
             reference(&RunConfig::default())
         );
+    }
+
+    #[test]
+    fn ids_of_each_are_each_ones_id_for_any_count_and_lengths() {
+        let configs: Vec<RunConfig> = (0..11u32)
+            .map(|i| RunConfig {
+                // Encodings of different lengths side by side.
+                eta: 0.1 / f64::from(i + 1),
+                m: [1, 10, 1000, 123_456][i as usize % 4],
+                seed: u64::from(i) * 0x9e37_79b9,
+                init: if i == 6 {
+                    Source::File(PathBuf::from("a \"b\".csv"))
+                } else {
+                    Source::Generate(crate::config::InitGen::Zero)
+                },
+                ..RunConfig::default()
+            })
+            .collect();
+        for count in [0, 1, 3, 4, 5, 8, 11] {
+            let mut ids = vec![RunId(0); count];
+            RunIds::default().of_each(&configs[..count], &mut ids);
+            let each: Vec<RunId> = configs[..count].iter().map(reference).collect();
+            assert_eq!(ids, each, "{count} configurations");
+        }
+    }
+
+    /// Neighbours that differ in a few fields, options coming and going,
+    /// strings of equal length, paths: what is reused must never be stale.
+    #[test]
+    fn ids_reusing_unchanged_fields_match_serde_json_in_any_sequence() {
+        use crate::activation::ActivationName;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut pick = |k: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % k
+        };
+        let configs: Vec<RunConfig> = (0..400)
+            .map(|_| RunConfig {
+                eta: [0.05, 0.5, 1e-7][pick(3) as usize],
+                seed: pick(3),
+                m: [1, 10, 100][pick(3) as usize],
+                activation: [ActivationName::Tanh, ActivationName::Sinh][pick(2) as usize],
+                log_every: [None, Some(7), Some(70)][pick(3) as usize],
+                stop_when: [
+                    None,
+                    Some("loss < 1e-3".parse().unwrap()),
+                    Some("loss < 2e-3".parse().unwrap()),
+                ][pick(3) as usize]
+                    .clone(),
+                init: [
+                    Source::Generate(crate::config::InitGen::Gaussian),
+                    Source::File(PathBuf::from("a.npy")),
+                    Source::File(PathBuf::from("b.npy")),
+                ][pick(3) as usize]
+                    .clone(),
+                ..RunConfig::default()
+            })
+            .collect();
+        let mut ids = RunIds::default();
+        for c in &configs {
+            assert_eq!(ids.of(c), reference(c), "{c:?}");
+        }
+        let mut each = vec![RunId(0); configs.len()];
+        RunIds::default().of_each(&configs, &mut each);
+        assert_eq!(each, configs.iter().map(reference).collect::<Vec<_>>());
     }
 
     #[test]

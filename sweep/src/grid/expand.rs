@@ -101,11 +101,21 @@ pub(crate) fn points(
     // Hashing the canonical JSON is most of a point's cost: on every core,
     // each reusing the float text of the point before.
     points
-        .par_iter_mut()
-        .for_each_init(RunIds::default, |ids, p| p.run_id = ids.of(&p.config));
+        .par_chunks_mut(RUN_ID_CHUNK)
+        .for_each_init(RunIds::default, |ids, chunk| {
+            let mut run_ids = [RunId(0); RUN_ID_CHUNK];
+            let run_ids = &mut run_ids[..chunk.len()];
+            ids.of_each(chunk.iter().map(|p| &p.config), run_ids);
+            for (p, id) in chunk.iter_mut().zip(run_ids) {
+                p.run_id = *id;
+            }
+        });
     refuse_duplicates(&points)?;
     Ok((points, distinct))
 }
+
+/// Points given their run ids together (a multiple of the group hashed at once).
+const RUN_ID_CHUNK: usize = 64;
 
 /// One `[[grid]]` table's axes in nesting order and their values.
 struct Table<'a> {

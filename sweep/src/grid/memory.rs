@@ -63,10 +63,16 @@ impl Grid {
         let threads = threads.min(self.points.len());
         let in_flight = threads.saturating_add(1);
         let mut checked = HashSet::new();
+        let mut last = None;
         for p in &self.points {
-            if !checked.insert(shape(&p.config)) {
+            // Neighbours mostly share a shape (replicates, an η axis): no
+            // hashing for those.
+            let shape = shape(&p.config);
+            if last == Some(shape) || !checked.insert(shape) {
+                last = Some(shape);
                 continue;
             }
+            last = Some(shape);
             let batched = BatchKey::of(&p.config).batches();
             let lanes = if batched { LANES } else { 1 };
             let at = |key: &str| format!("grid[{}].{key}", p.table);

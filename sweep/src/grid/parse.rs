@@ -6,6 +6,7 @@ use crate::error::GridError;
 use rayon::prelude::*;
 use serde_json::Value as Json;
 use std::collections::HashSet;
+use std::fmt;
 use toml::Value as Toml;
 
 /// Keys of a `[[grid]]` table that are not `RunConfig` fields.
@@ -547,11 +548,39 @@ impl Range {
     }
 }
 
-/// `x` rounded to [`RANGE_DIGITS`] significant digits.
+/// `x` rounded to [`RANGE_DIGITS`] significant digits: its decimal text at
+/// that precision, read back (on the stack: a range may have 10^6 values).
 fn round(x: f64) -> f64 {
-    format!("{x:.prec$e}", prec = RANGE_DIGITS - 1)
+    let mut text = Digits::default();
+    fmt::Write::write_fmt(
+        &mut text,
+        format_args!("{x:.prec$e}", prec = RANGE_DIGITS - 1),
+    )
+    .expect("a float's text fits");
+    std::str::from_utf8(&text.bytes[..text.len])
+        .expect("a float's text is ASCII")
         .parse()
         .expect("a formatted float parses")
+}
+
+/// Room for a float's text in exponent form at [`RANGE_DIGITS`] digits
+/// (`-d.ddddddddddde-308`).
+#[derive(Default)]
+struct Digits {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl fmt::Write for Digits {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// A value as the user wrote it, for messages.
