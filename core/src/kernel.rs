@@ -257,12 +257,13 @@ pub fn unpack_theta(packed: &[Quad], m: usize, d: usize, theta: &mut [f64]) {
 ///
 /// `nq` is [`quads`]`(m)`, a compile-time constant for small m like `dim`
 /// (then every loop but the one over batch rows unrolls). `outer` is the
-/// second layer a in nq blocks ([`pack_theta`] with d = 1), `xs` holds the B
-/// batch rows (B×d, row-major), `ys` and `noise` their labels and label
-/// noise, `scale` is `2η/B`; `theta` is Θ packed by [`pack_theta`] (d·nq
-/// blocks), `coef` is [`single_scratch`]`(B, m)` blocks of scratch. The
-/// padding neurons are masked out of `f_i` and get `c_ij = 0`, so their θ
-/// stay zero.
+/// second layer a in nq blocks, the padding zero ([`pack_theta`] with
+/// d = 1), `xs` holds the B batch rows (B×d, row-major), `ys` and `noise`
+/// their labels and label noise, `scale` is `2η/B`; `theta` is Θ packed by
+/// [`pack_theta`] (d·nq blocks), `coef` is [`single_scratch`]`(B, m)`
+/// blocks of scratch. The padding neurons' a = 0 takes them out of `f_i`
+/// (their z is ±0, so φ(z) is finite and a·φ(z) a zero) and gives them
+/// `c_ij = 0`, so their θ stay zero.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn single_step<A: Phi, D: Dim, Q: Dim>(
@@ -293,13 +294,6 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
     let theta = &mut theta[..d * nq];
     let outer = &outer[..nq];
     let coef = &mut coef[..b * nq];
-    // All ones on real neurons, zero on the last block's padding.
-    let mut tail = [0u64; QUAD];
-    for (w, t) in tail.iter_mut().enumerate() {
-        if (nq - 1) * QUAD + w < m {
-            *t = u64::MAX;
-        }
-    }
     let mut loss = ZERO;
     for i in 0..b {
         let xi = &xs[i * d..(i + 1) * d];
@@ -313,13 +307,12 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
                     z[w] += x * t[w];
                 }
             }
-            let mask = if q + 1 == nq { tail } else { [u64::MAX; QUAD] };
             let a = outer[q];
             let mut c = [0.0; QUAD];
             for w in 0..QUAD {
                 let (p, dp) = act.phi_d1(z[w]);
-                part[w] += f64::from_bits((a[w] * p).to_bits() & mask[w]);
-                c[w] = f64::from_bits((a[w] * dp).to_bits() & mask[w]);
+                part[w] += a[w] * p;
+                c[w] = a[w] * dp;
             }
             crow[q] = c;
         }
