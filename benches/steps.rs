@@ -126,12 +126,17 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
     let noise = vec![0.01; n];
     let mut scratch = vec![0.0; n * m];
     let eta = 1e-6;
+    // [G24]'s second layer of ones, and in the direct kernel's blocks.
+    let ones = vec![1.0; m];
+    let mut ones_q = vec![[0.0; QUAD]; quads(m)];
+    pack_theta(&ones, m, 1, &mut ones_q);
     bencher.counter(ItemsCount::new(1u64)).bench_local(|| {
         if GEMM {
             gemm_step(
                 CubicLinear { beta: 1.0 },
                 d,
                 m,
+                &ones,
                 &problem.x,
                 &problem.y,
                 &noise,
@@ -145,6 +150,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
                 Dynamic(d),
                 Dynamic(quads(m)),
                 m,
+                &ones_q,
                 &problem.x,
                 &problem.y,
                 &noise,

@@ -221,6 +221,73 @@ fn data_labels_and_weights_from_csv_and_npy_files_are_used_exactly() {
     }
 }
 
+/// `--outer FILE`: the second layer a is read exactly and enters the
+/// recorded loss and R as f = Σ_j a_j φ(z_ij) says (computed here
+/// independently at step 0), the runs table names it, and Theorem 3.3's
+/// z*, R* (which assume a = 1) are left undefined.
+#[test]
+fn a_second_layer_from_a_file_enters_loss_and_sharpness_and_has_no_optimum() {
+    let dir = TempDir::new("outer");
+    let x = [0.6, 0.0, 0.8, 0.0, 1.0, 0.0];
+    let y = [0.3, 0.7];
+    let theta = [0.1, -0.2, 0.3, 0.05, 0.4, -0.1];
+    let a = [0.5, -2.0];
+    std::fs::write(dir.join("x.csv"), "0.6,0,0.8\n0,1,0\n").unwrap();
+    std::fs::write(dir.join("y.csv"), "0.3\n0.7\n").unwrap();
+    std::fs::write(dir.join("init.csv"), "0.1,-0.2,0.3\n0.05,0.4,-0.1\n").unwrap();
+    std::fs::write(
+        dir.join("a.npy"),
+        sharpsweep_core::io::write_npy(2, None, &a),
+    )
+    .unwrap();
+    let out = dir.join("r");
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+    let files = [
+        "--data",
+        &p("x.csv"),
+        "--labels",
+        &p("y.csv"),
+        "--init",
+        &p("init.csv"),
+        "--outer",
+        &p("a.npy"),
+    ];
+    run_ok(&out, &files);
+    let runs = ParquetTable::read(&out.join("runs.parquet"));
+    assert_eq!(runs.column_str("outer"), vec![p("a.npy")]);
+    assert!(runs.column_f64("sharpness_r_star")[0].is_nan());
+    assert!(runs.column_f64("dist_to_optimum")[0].is_nan());
+    assert!(runs.column_str("config")[0].contains("a.npy"));
+    // φ(z) = z³ + z at step 0.
+    let (mut loss, mut r) = (0.0, 0.0);
+    for i in 0..2 {
+        let mut f = 0.0;
+        let norm2: f64 = (0..3).map(|k| x[i * 3 + k] * x[i * 3 + k]).sum();
+        for j in 0..2 {
+            let z: f64 = (0..3).map(|k| x[i * 3 + k] * theta[j * 3 + k]).sum();
+            f += a[j] * (z * z * z + z);
+            r += (a[j] * (3.0 * z * z + 1.0)).powi(2) * norm2;
+        }
+        loss += (f - y[i]).powi(2) / 2.0;
+    }
+    let traj = ParquetTable::read(&out.join("trajectory.parquet"));
+    let (loss0, r0) = (
+        traj.column_f64("loss")[0],
+        traj.column_f64("sharpness_r")[0],
+    );
+    assert!((loss0 - loss).abs() < 1e-14, "loss {loss0} vs {loss}");
+    assert!((r0 - r).abs() < 1e-12, "R {r0} vs {}", r);
+    // The same files without --outer are [G24]'s network: another loss,
+    // and z* is defined.
+    let ones = dir.join("ones");
+    run_ok(&ones, &files[..6]);
+    let runs = ParquetTable::read(&ones.join("runs.parquet"));
+    assert_eq!(runs.column_str("outer"), vec!["ones"]);
+    assert!(runs.column_f64("sharpness_r_star")[0].is_finite());
+    let traj = ParquetTable::read(&ones.join("trajectory.parquet"));
+    assert!((traj.column_f64("loss")[0] - loss).abs() > 1e-3);
+}
+
 /// [G24] Figure 1 (m = 10, d = 3, n = 3, η = 0.05) with σ read as a variance
 /// (σ = √0.03 ≈ 0.173 as the standard deviation), seeds 0 and 1, which stay
 /// finite at this edge-of-stability η: 3·10⁶ steps take s₂/s₁ of Z from

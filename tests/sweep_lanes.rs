@@ -17,7 +17,8 @@ use tempfile::tempdir;
 
 /// Three label-noise shapes (full batch with η = 0.055 lanes that diverge
 /// at step 5–6 beside lanes that do not; tanh with B = 2 and B = 3 of
-/// n = 5), and SAM, flow and margin points, which never batch.
+/// n = 5, with second layers of ones and ±1 in one lane group), and SAM,
+/// flow and margin points, which never batch.
 const MIXED_GRID: &str = r#"
 seed = 11
 log_points = 12
@@ -30,6 +31,7 @@ seeds = 3
 activation = "tanh"
 n = 5
 batch_size = [2, 3]
+outer = ["ones", "alternating"]
 eta = 0.05
 sigma = 0.1
 steps = 3000

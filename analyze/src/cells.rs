@@ -61,6 +61,7 @@ impl Cell {
             "rho" => self.algorithm() == "sam",
             "flow_h" | "flow_tol" => self.algorithm() == "flow",
             "loss_scaled_lr" => self.algorithm() == "margin",
+            "outer" => self.algorithm() != "margin",
             "beta" => activation("cubic-linear"),
             "alpha" => activation("leaky-relu"),
             _ => true,

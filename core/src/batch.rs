@@ -5,7 +5,7 @@
 //! Runs that share (algorithm, activation, m, d, n, B) — their
 //! [`BatchKey`] — may differ in everything else: seed (hence data X, labels,
 //! initial weights and every stream), η, σ, noise kind, step budget, log
-//! schedule. Each lane holds its own run's X and y, so one step costs the same
+//! schedule, second layer a. Each lane holds its own run's X and y, so one step costs the same
 //! per run as unbatched, but the lanes share every load of an index and every
 //! loop, and the arithmetic is vectorised across runs even at d = 3.
 //!
@@ -194,9 +194,11 @@ struct Lanes {
     m: usize,
     /// Batch size B.
     b: usize,
-    /// Each run's X (n×d) and y, fixed for the run's life.
+    /// Each run's X (n×d), y and second layer a (m), fixed for the run's
+    /// life: runs of different a share a group.
     x: Vec<[f64; LANES]>,
     y: Vec<[f64; LANES]>,
+    outer: Vec<[f64; LANES]>,
     theta: Vec<[f64; LANES]>,
     /// 2η/B per run.
     scale: [f64; LANES],
@@ -218,6 +220,7 @@ impl Lanes {
         let (n, d, m, b) = (c.n, c.d, c.m, c.batch());
         let mut x = vec![[0.0; LANES]; n * d];
         let mut y = vec![[0.0; LANES]; n];
+        let mut outer = vec![[1.0; LANES]; m];
         let mut scale = [0.0; LANES];
         let mut diverge_loss = [f64::INFINITY; LANES];
         for (l, t) in trainers[runs.clone()].iter().enumerate() {
@@ -226,6 +229,9 @@ impl Lanes {
             }
             for (dst, &v) in y.iter_mut().zip(&t.problem().y) {
                 dst[l] = v;
+            }
+            for (j, dst) in outer.iter_mut().enumerate() {
+                dst[l] = t.problem().outer(j);
             }
             scale[l] = 2.0 * t.config().eta / b as f64;
             diverge_loss[l] = t.config().diverge_loss;
@@ -241,6 +247,7 @@ impl Lanes {
             b,
             x,
             y,
+            outer,
             theta: vec![[0.0; LANES]; m * d],
             scale,
             diverge_loss,
@@ -334,6 +341,7 @@ impl Lanes {
                     act,
                     dim,
                     m,
+                    &self.outer,
                     xs,
                     ys,
                     &self.noise[t * b..(t + 1) * b],
@@ -382,7 +390,7 @@ impl Lanes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::NoiseKind;
+    use crate::config::{NoiseKind, OuterGen, Source};
 
     /// Every record of every run, as bits, from separate trainers.
     fn unbatched(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
@@ -455,6 +463,41 @@ mod tests {
             let c = configs(act, batch, noise);
             assert_eq!(batched(&c), unbatched(&c), "{act} B={batch:?} {noise:?}");
         }
+    }
+
+    /// Runs with different second layers (ones, ±1, a file) share a
+    /// group, each lane with its own a, and keep their own bits.
+    #[test]
+    fn runs_with_different_second_layers_batch_bit_identically() {
+        let dir = std::env::temp_dir().join(format!("sharpsweep-outer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.csv");
+        std::fs::write(&file, "0.5\n-1.25\n2\n0.75\n-0.3\n1.1\n").unwrap();
+        for (act, batch) in [
+            (ActivationName::CubicLinear, None),
+            (ActivationName::Tanh, Some(2)),
+        ] {
+            let mut c = configs(act, batch, NoiseKind::Gaussian);
+            for (i, r) in c.iter_mut().enumerate() {
+                r.outer = match i % 3 {
+                    0 => Source::Generate(OuterGen::Ones),
+                    1 => Source::Generate(OuterGen::Alternating),
+                    _ => Source::File(file.clone()),
+                };
+            }
+            let want = unbatched(&c);
+            // The second layer matters: the same run with a = 1 differs.
+            let ones: Vec<RunConfig> = c
+                .iter()
+                .map(|r| RunConfig {
+                    outer: Source::Generate(OuterGen::Ones),
+                    ..r.clone()
+                })
+                .collect();
+            assert_ne!(unbatched(&ones)[1], want[1], "{act}");
+            assert_eq!(batched(&c), want, "{act} B={batch:?}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -180,6 +180,27 @@ generator_names!(LabelGen {
     FromData => "from-data",
 });
 generator_names!(InitGen { Gaussian => "gaussian", Zero => "zero" });
+generator_names!(OuterGen {
+    Ones => "ones",
+    Alternating => "alternating",
+});
+
+/// The fixed second layer a of `f(x) = Σ_j a_j φ(θ_jᵀx)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OuterGen {
+    /// a_j = 1: \[G24\]'s network.
+    Ones,
+    /// a_j = +1, −1, +1, … (j = 1, 2, …).
+    Alternating,
+}
+
+impl Source<OuterGen> {
+    /// Whether this is \[G24\]'s second layer of ones, which a
+    /// configuration does not write (so runs without `outer` keep their ids).
+    pub fn is_ones(&self) -> bool {
+        *self == Source::Generate(OuterGen::Ones)
+    }
+}
 
 /// A built-in generator by name, or a file (CSV or `.npy`) by path: the one
 /// string a flag or grid key holds.
@@ -296,6 +317,11 @@ pub struct RunConfig {
     /// this step, so where a run stops depends on its configuration alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_check_every: Option<u64>,
+    /// The fixed second layer a (docs/science.md §1.2): `ones`, `alternating`
+    /// or a file of m values. Written only when not `ones`, so a run of
+    /// \[G24\]'s network keeps the identity it always had.
+    #[serde(skip_serializing_if = "Source::is_ones")]
+    pub outer: Source<OuterGen>,
 }
 
 /// Steps between checks of a `stop_when` condition by default. A check
@@ -342,6 +368,7 @@ impl Default for RunConfig {
             loss_scaled_lr: false,
             stop_when: None,
             stop_check_every: None,
+            outer: Source::Generate(OuterGen::Ones),
         }
     }
 }
@@ -542,16 +569,25 @@ impl RunConfig {
                     || format!("must be a finite number > 0, got {}", self.flow_h),
                 )
             }
-            AlgorithmName::Margin => check(
-                self.activation == ActivationName::LeakyRelu,
-                "activation",
-                || {
+            AlgorithmName::Margin => {
+                check(
+                    self.activation == ActivationName::LeakyRelu,
+                    "activation",
+                    || {
+                        format!(
+                            "algorithm margin trains leaky-relu nets ([L21]), got {}",
+                            self.activation.as_str()
+                        )
+                    },
+                )?;
+                check(self.outer.is_ones(), "outer", || {
                     format!(
-                        "algorithm margin trains leaky-relu nets ([L21]), got {}",
-                        self.activation.as_str()
+                        "algorithm margin trains its own second layer ([L21]): outer must be \
+                         ones, got {}",
+                        self.outer
                     )
-                },
-            ),
+                })
+            }
         }
     }
 
@@ -619,6 +655,14 @@ mod tests {
             (
                 "activation",
                 Box::new(|c| c.algorithm = AlgorithmName::Margin),
+            ),
+            (
+                "outer",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Margin;
+                    c.activation = ActivationName::LeakyRelu;
+                    c.outer = Source::Generate(OuterGen::Alternating);
+                }),
             ),
             (
                 "n",

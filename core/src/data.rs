@@ -1,8 +1,11 @@
-//! The training problem (X, y) and the initial weights Θ₀, generated from the
-//! run's streams or read from files (docs/science.md §1.1).
+//! The training problem (X, y, and the fixed second layer a) and the
+//! initial weights Θ₀, generated from the run's streams or read from files
+//! (docs/science.md §1.1).
 
 use crate::activation::Activation;
-use crate::config::{AlgorithmName, DataGen, InitGen, LabelGen, RunConfig, SEPARABLE_GAP, Source};
+use crate::config::{
+    AlgorithmName, DataGen, InitGen, LabelGen, OuterGen, RunConfig, SEPARABLE_GAP, Source,
+};
 use crate::error::{CoreError, Result};
 use crate::io::{Matrix, read_matrix};
 use crate::model;
@@ -10,7 +13,8 @@ use crate::rng::{self, Streams};
 use std::path::Path;
 
 /// Data X (n×d, row-major) and labels y (n), with the row norms the metrics
-/// need precomputed.
+/// need precomputed, and the fixed second layer a of the network the loss
+/// is of, `f(x) = Σ_j a_j φ(θ_jᵀx)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {
     pub n: usize,
@@ -19,6 +23,9 @@ pub struct Problem {
     pub y: Vec<f64>,
     /// ‖x_i‖², used by R, ∇R and tr∇²L.
     pub row_norm2: Vec<f64>,
+    /// The second layer a (m values) where it is not all ones; `None` is
+    /// \[G24\]'s network, a = 1, the only one Theorem 3.3 speaks of.
+    pub outer: Option<Vec<f64>>,
 }
 
 impl Problem {
@@ -35,6 +42,26 @@ impl Problem {
             x,
             y,
             row_norm2,
+            outer: None,
+        }
+    }
+
+    /// The problem with second layer `a` (m values); all ones is `None`.
+    pub fn with_outer(mut self, a: Vec<f64>) -> Self {
+        self.outer = a.iter().any(|&v| v != 1.0).then_some(a);
+        self
+    }
+
+    /// a_j, the second-layer weight of neuron j.
+    #[inline]
+    pub fn outer(&self, j: usize) -> f64 {
+        self.outer.as_ref().map_or(1.0, |a| a[j])
+    }
+
+    /// Writes a_0 … a_{m−1} into `a` (m = its length).
+    pub fn fill_outer(&self, a: &mut [f64]) {
+        for (j, v) in a.iter_mut().enumerate() {
+            *v = self.outer(j);
         }
     }
 
@@ -52,6 +79,7 @@ impl Problem {
             Source::Generate(g) => (generate_data(*g, n, d, &mut streams.data), Vec::new()),
             Source::File(p) => (read_shaped(p, "data", n, d)?, Vec::new()),
         };
+        let outer = outer_layer(config)?;
         let y = match &config.labels {
             Source::Generate(LabelGen::FromData) => generated_labels,
             Source::Generate(LabelGen::Uniform) => {
@@ -66,7 +94,7 @@ impl Problem {
                 model::preactivations(&x, &teacher, n, d, config.m, &mut z);
                 let act = config.activation();
                 z.chunks_exact(config.m)
-                    .map(|row| row.iter().map(|&v| act.phi(v)).sum())
+                    .map(|row| row.iter().zip(&outer).map(|(&v, a)| a * act.phi(v)).sum())
                     .collect()
             }
             Source::File(p) => read_shaped(p, "labels", n, 1)?,
@@ -82,7 +110,7 @@ impl Problem {
                 format!("contains a non-finite value ({bad})"),
             ));
         }
-        let problem = Self::new(n, d, x, y);
+        let problem = Self::new(n, d, x, y).with_outer(outer);
         if config.algorithm == AlgorithmName::Margin {
             if let Some(i) = problem.y.iter().position(|&v| v != 1.0 && v != -1.0) {
                 return Err(CoreError::invalid(
@@ -94,7 +122,7 @@ impl Problem {
                     ),
                 ));
             }
-        } else {
+        } else if problem.outer.is_none() {
             problem.check_labels_in_range(config.activation(), config.m)?;
         }
         Ok(problem)
@@ -122,10 +150,26 @@ impl Problem {
         Ok(())
     }
 
-    /// Theorem 3.3's optimal pre-activations z*_i = φ⁻¹(y_i/m), if they exist.
+    /// Theorem 3.3's optimal pre-activations z*_i = φ⁻¹(y_i/m), if they
+    /// exist: only for a = 1, the network the theorem is about.
     pub fn optimal_preactivations(&self, act: Activation, m: usize) -> Option<Vec<f64>> {
+        if self.outer.is_some() {
+            return None;
+        }
         self.y.iter().map(|&y| act.inverse(y / m as f64)).collect()
     }
+}
+
+/// The second layer a (m values) as the configuration says.
+fn outer_layer(config: &RunConfig) -> Result<Vec<f64>> {
+    let m = config.m;
+    Ok(match &config.outer {
+        Source::Generate(OuterGen::Ones) => vec![1.0; m],
+        Source::Generate(OuterGen::Alternating) => (0..m)
+            .map(|j| if j % 2 == 0 { 1.0 } else { -1.0 })
+            .collect(),
+        Source::File(p) => read_shaped(p, "outer", m, 1)?,
+    })
 }
 
 /// Θ₀ (m×d, row-major) as the configuration says.
@@ -141,7 +185,7 @@ pub fn initial_weights(config: &RunConfig, streams: &mut Streams) -> Result<Vec<
 }
 
 /// The second layer a₀ of the `margin` dynamics (empty for the others,
-/// whose second layer is fixed to ones), drawn after Θ₀ from the init
+/// whose second layer is fixed: `outer`), drawn after Θ₀ from the init
 /// stream: a_k ~ N(0, init_scale²), the scale of w_kᵀx for unit x; zero
 /// for `init = zero`; `a_k = ‖w_k‖` (balanced layers) for a file Θ₀.
 pub fn initial_second_layer(config: &RunConfig, theta: &[f64], streams: &mut Streams) -> Vec<f64> {
@@ -251,14 +295,22 @@ fn read_shaped(path: &Path, field: &str, rows: usize, cols: usize) -> Result<Vec
     Ok(m.data)
 }
 
-/// Reads a data, labels or init file as a run does: it must hold at least
-/// one value, and only finite ones. The error names the field and the file.
+/// Reads a data, labels, init or outer file as a run does: it must hold at
+/// least one value, and only finite ones. The error names the field and the
+/// file, and a path that is not there the names the field also takes (a
+/// misspelt name is read as a path).
 pub fn read_file(path: &Path, field: &str) -> Result<Matrix> {
     let file_err = |message: String| CoreError::File {
         field: field.into(),
         path: path.display().to_string(),
         message,
     };
+    if !path.exists() {
+        return Err(file_err(format!(
+            "no such file, nor one of the names {}",
+            generator_names(field).join(", ")
+        )));
+    }
     let m = read_matrix(path).map_err(file_err)?;
     if m.data.is_empty() {
         return Err(file_err(format!(
@@ -303,7 +355,18 @@ fn shape_hint(field: &str) -> &'static str {
     match field {
         "data" => " (n×d)",
         "labels" => " (n values)",
+        "outer" => " (m values)",
         _ => " (m×d)",
+    }
+}
+
+/// The generator names a file field also takes.
+fn generator_names(field: &str) -> &'static [&'static str] {
+    match field {
+        "data" => DataGen::NAMES,
+        "labels" => LabelGen::NAMES,
+        "init" => InitGen::NAMES,
+        _ => OuterGen::NAMES,
     }
 }
 

@@ -1,7 +1,8 @@
-//! The step kernels: one label-noise (S)GD step on the two-layer net, the
-//! hot loop of every sweep (docs/science.md §5.1):
+//! The step kernels: one label-noise (S)GD step on the two-layer net
+//! `f(x) = Σ_j a_j φ(θ_jᵀx)` (a fixed, ones in \[G24\]), the hot loop of
+//! every sweep (docs/science.md §5.1):
 //!
-//! `r_i = f(x_i) − y_i − ξ_i`, `θ_j ← θ_j − (2η/B) Σ_{i∈B} r_i φ'(z_ij) x_i`.
+//! `r_i = f(x_i) − y_i − ξ_i`, `θ_j ← θ_j − (2η/B) Σ_{i∈B} r_i a_j φ'(z_ij) x_i`.
 //!
 //! Two direct kernels perform the same IEEE operations per value:
 //! * [`single_step`], one run vectorised over the neurons j: Θ is held
@@ -16,16 +17,19 @@
 //! contract), so batched and unbatched results are bit-identical:
 //! * `z_ij = (x_i1 θ_j1 + x_i2 θ_j2) + …` in k order;
 //! * `f_i = (P_0 + P_1) + (P_2 + P_3)`, four striped partial sums
-//!   `P_s = (φ(z_is) + φ(z_i,s+4)) + φ(z_i,s+8) + …` over the
-//!   `j ≡ s (mod 4)` in increasing order (a partial with no term is zero);
+//!   `P_s = (a_s φ(z_is) + a_{s+4} φ(z_i,s+4)) + a_{s+8} φ(z_i,s+8) + …`
+//!   over the `j ≡ s (mod 4)` in increasing order (a partial with no term
+//!   is zero), each term the product `a_j · φ(z_ij)`;
 //! * `r_i = (f_i − y_i) − ξ_i`, `loss = (r_1² + r_2²) + …` in batch order;
-//! * `c_ij = φ'(z_ij) · ((2η/B) · r_i)`;
+//! * `c_ij = (a_j · φ'(z_ij)) · ((2η/B) · r_i)`;
 //! * `θ_jk ← θ_jk − c_ij x_ik`, one subtraction per batch row, in batch order.
 //!
 //! (Until the striped `f_i`, the sum over j was one chain in j order; the
 //! change altered results in their last bits, see docs/performance.md. Until
 //! the sums started at [`ZERO`] = −0 rather than +0, each began with an
-//! addition of +0, which changes nothing but the sign of an exact zero.)
+//! addition of +0, which changes nothing but the sign of an exact zero.
+//! Before the second layer a was a parameter, the products with a_j were
+//! not there; with a = 1 they are exact, so \[G24\]'s runs kept every bit.)
 //! No multiply–add is ever fused (Rust does not contract `a * b + c`), so the
 //! baseline x86-64 and AVX2 builds give the same bits on every machine.
 //!
@@ -109,14 +113,16 @@ pub fn uses_gemm(m: usize, d: usize, batch: usize) -> bool {
 /// `(1/B) Σ r_i²` (non-finite once that run has diverged).
 ///
 /// Lane-major buffers (`[f64; L]` per entry), row-major in the rest:
-/// `xs` holds the B batch rows (B×d), `ys` and `noise` their labels and label
-/// noise, `scale` is `2η/B` per run, `theta` is m×d, `coef` is B×m scratch.
+/// `outer` is each run's second layer a (m), `xs` holds the B batch rows
+/// (B×d), `ys` and `noise` their labels and label noise, `scale` is `2η/B`
+/// per run, `theta` is m×d, `coef` is B×m scratch.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn label_noise_step<A: Phi, D: Dim, const L: usize>(
     act: A,
     dim: D,
     m: usize,
+    outer: &[[f64; L]],
     xs: &[[f64; L]],
     ys: &[[f64; L]],
     noise: &[[f64; L]],
@@ -139,16 +145,20 @@ pub fn label_noise_step<A: Phi, D: Dim, const L: usize>(
         let full = m / QUAD;
         let (t_full, t_rest) = theta.split_at(full * QUAD * d);
         let (c_full, c_rest) = crow.split_at_mut(full * QUAD);
-        for (tq, cq) in t_full
+        let (a_full, a_rest) = outer[..m].split_at(full * QUAD);
+        for ((tq, cq), aq) in t_full
             .chunks_exact(QUAD * d)
             .zip(c_full.as_chunks_mut::<QUAD>().0)
+            .zip(a_full.as_chunks::<QUAD>().0)
         {
             for s in 0..QUAD {
-                neuron(act, xi, &tq[s * d..(s + 1) * d], &mut cq[s], &mut part[s]);
+                let tj = &tq[s * d..(s + 1) * d];
+                neuron(act, xi, tj, &aq[s], &mut cq[s], &mut part[s]);
             }
         }
-        for (s, (tj, c)) in t_rest.chunks_exact(d).zip(c_rest).enumerate() {
-            neuron(act, xi, tj, c, &mut part[s]);
+        let rest = t_rest.chunks_exact(d).zip(c_rest).zip(a_rest);
+        for (s, ((tj, c), aj)) in rest.enumerate() {
+            neuron(act, xi, tj, aj, c, &mut part[s]);
         }
         let mut s = [0.0; L];
         for l in 0..L {
@@ -246,12 +256,14 @@ pub fn unpack_theta(packed: &[Quad], m: usize, d: usize, theta: &mut [f64]) {
 /// as [`label_noise_step`] with one lane.
 ///
 /// `nq` is [`quads`]`(m)`, a compile-time constant for small m like `dim`
-/// (then every loop but the one over batch rows unrolls). `xs` holds the B
-/// batch rows (B×d, row-major), `ys` and `noise` their labels and label
-/// noise, `scale` is `2η/B`; `theta` is Θ packed by [`pack_theta`] (d·nq
-/// blocks), `coef` is [`single_scratch`]`(B, m)` blocks of scratch. The
-/// padding neurons are masked out of `f_i` and get `c_ij = 0`, so their θ
-/// stay zero.
+/// (then every loop but the one over batch rows unrolls). `outer` is the
+/// second layer a in nq blocks, the padding zero ([`pack_theta`] with
+/// d = 1), `xs` holds the B batch rows (B×d, row-major), `ys` and `noise`
+/// their labels and label noise, `scale` is `2η/B`; `theta` is Θ packed by
+/// [`pack_theta`] (d·nq blocks), `coef` is [`single_scratch`]`(B, m)`
+/// blocks of scratch. The padding neurons' a = 0 takes them out of `f_i`
+/// (their z is ±0, so φ(z) is finite and a·φ(z) a zero) and gives them
+/// `c_ij = 0`, so their θ stay zero.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn single_step<A: Phi, D: Dim, Q: Dim>(
@@ -259,6 +271,7 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
     dim: D,
     nq: Q,
     m: usize,
+    outer: &[Quad],
     xs: &[f64],
     ys: &[f64],
     noise: &[f64],
@@ -270,6 +283,7 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
     let b = ys.len();
     assert!(
         nq == quads(m)
+            && outer.len() == nq
             && theta.len() == d * nq
             && coef.len() >= single_scratch(b, m)
             && xs.len() == b * d
@@ -278,14 +292,8 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
     // Lengths the compiler can see are multiples of d and nq, so that the
     // indexing below needs no bounds checks.
     let theta = &mut theta[..d * nq];
+    let outer = &outer[..nq];
     let coef = &mut coef[..b * nq];
-    // All ones on real neurons, zero on the last block's padding.
-    let mut tail = [0u64; QUAD];
-    for (w, t) in tail.iter_mut().enumerate() {
-        if (nq - 1) * QUAD + w < m {
-            *t = u64::MAX;
-        }
-    }
     let mut loss = ZERO;
     for i in 0..b {
         let xi = &xs[i * d..(i + 1) * d];
@@ -299,12 +307,12 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
                     z[w] += x * t[w];
                 }
             }
-            let mask = if q + 1 == nq { tail } else { [u64::MAX; QUAD] };
+            let a = outer[q];
             let mut c = [0.0; QUAD];
             for w in 0..QUAD {
                 let (p, dp) = act.phi_d1(z[w]);
-                part[w] += f64::from_bits(p.to_bits() & mask[w]);
-                c[w] = f64::from_bits(dp.to_bits() & mask[w]);
+                part[w] += a[w] * p;
+                c[w] = a[w] * dp;
             }
             crow[q] = c;
         }
@@ -355,13 +363,14 @@ pub fn striped_total(part: [f64; QUAD]) -> f64 {
     (part[0] + part[1]) + (part[2] + part[3])
 }
 
-/// Neuron j on batch row i, in every lane: `z_ij`, `P_s += φ(z_ij)` and
-/// `c_ij = φ'(z_ij)` (scaled by the row's residual later).
+/// Neuron j on batch row i, in every lane: `z_ij`, `P_s += a_j φ(z_ij)` and
+/// `c_ij = a_j φ'(z_ij)` (scaled by the row's residual later).
 #[inline(always)]
 fn neuron<A: Phi, const L: usize>(
     act: A,
     xi: &[[f64; L]],
     tj: &[[f64; L]],
+    aj: &[f64; L],
     c: &mut [f64; L],
     part: &mut [f64; L],
 ) {
@@ -373,14 +382,15 @@ fn neuron<A: Phi, const L: usize>(
     }
     for l in 0..L {
         let (p, dp) = act.phi_d1(z[l]);
-        part[l] += p;
-        c[l] = dp;
+        part[l] += aj[l] * p;
+        c[l] = aj[l] * dp;
     }
 }
 
 /// One step of a single large run through faer's GEMM, sequential
-/// (`Par::Seq`): `Z = X_B Θᵀ`, then `c_ij = φ'(z_ij) (2η/B) r_i`, then
-/// `Θ ← Θ − Cᵀ X_B`. Returns the noisy batch loss. `z` is B×m scratch.
+/// (`Par::Seq`): `Z = X_B Θᵀ`, then `f_i = Σ_j a_j φ(z_ij)` in j order and
+/// `c_ij = (a_j φ'(z_ij)) ((2η/B) r_i)`, then `Θ ← Θ − Cᵀ X_B`. Returns the
+/// noisy batch loss. `outer` is the second layer a (m), `z` is B×m scratch.
 ///
 /// Its rounding differs from [`label_noise_step`]'s (GEMM blocks and fuses
 /// its sums), so the choice between them is by shape only ([`uses_gemm`]).
@@ -389,6 +399,7 @@ pub fn gemm_step<A: Phi>(
     act: A,
     d: usize,
     m: usize,
+    outer: &[f64],
     xs: &[f64],
     ys: &[f64],
     noise: &[f64],
@@ -410,10 +421,10 @@ pub fn gemm_step<A: Phi>(
     let mut loss = 0.0;
     for ((zrow, y), xi_noise) in z.chunks_exact_mut(m).zip(ys).zip(noise) {
         let mut f = 0.0;
-        for v in zrow.iter_mut() {
+        for (v, a) in zrow.iter_mut().zip(&outer[..m]) {
             let (p, dp) = act.phi_d1(*v);
-            f += p;
-            *v = dp;
+            f += a * p;
+            *v = a * dp;
         }
         let r = f - y - xi_noise;
         loss += r * r;
@@ -439,6 +450,20 @@ mod tests {
     use crate::data::Problem;
     use crate::model::loss_gradient;
 
+    /// The problem's second layer a, m values.
+    fn outer(p: &Problem, m: usize) -> Vec<f64> {
+        let mut a = vec![0.0; m];
+        p.fill_outer(&mut a);
+        a
+    }
+
+    /// The problem's second layer in the single-run kernel's blocks.
+    fn outer_quads(p: &Problem, m: usize) -> Vec<Quad> {
+        let mut packed = vec![[0.0; QUAD]; quads(m)];
+        pack_theta(&outer(p, m), m, 1, &mut packed);
+        packed
+    }
+
     /// One single-run step of the direct kernel, on all rows.
     fn direct<A: Phi>(act: A, p: &Problem, noise: &[f64], eta: f64, theta: &mut [f64]) -> f64 {
         let m = theta.len() / p.d;
@@ -447,6 +472,7 @@ mod tests {
             act,
             Dynamic(p.d),
             m,
+            outer(p, m).as_chunks().0,
             p.x.as_chunks().0,
             p.y.as_chunks().0,
             noise.as_chunks().0,
@@ -460,7 +486,8 @@ mod tests {
     fn gemm<A: Phi>(act: A, p: &Problem, noise: &[f64], eta: f64, theta: &mut [f64]) -> f64 {
         let m = theta.len() / p.d;
         let mut z = vec![0.0; p.n * m];
-        gemm_step(act, p.d, m, &p.x, &p.y, noise, eta, theta, &mut z)
+        let a = outer(p, m);
+        gemm_step(act, p.d, m, &a, &p.x, &p.y, noise, eta, theta, &mut z)
     }
 
     type Step = fn(CubicLinear, &Problem, &[f64], f64, &mut [f64]) -> f64;
@@ -472,27 +499,35 @@ mod tests {
             .map(|k| ((k * 37 % 17) as f64 / 17.0) - 0.3)
             .collect();
         let y = vec![0.2, -0.4, 0.9, 0.1];
-        let p = Problem::new(n, d, x, y);
         let theta: Vec<f64> = (0..m * d)
             .map(|k| ((k * 13 % 11) as f64 / 11.0) - 0.5)
             .collect();
         let act = CubicLinear { beta: 0.5 };
         let eta = 0.01;
-        let g = loss_gradient(&p, Activation::CubicLinear { beta: 0.5 }, &theta, m);
-        let clean =
-            crate::model::Eval::new(&p, Activation::CubicLinear { beta: 0.5 }, &theta, m).loss();
-        for (name, step) in [("direct", direct as Step), ("gemm", gemm as Step)] {
-            let mut stepped = theta.clone();
-            let loss = step(act, &p, &vec![0.0; n], eta, &mut stepped);
-            for k in 0..m * d {
-                let want = theta[k] - eta * g[k];
-                assert!(
-                    (stepped[k] - want).abs() < 1e-14,
-                    "{name} θ[{k}]: {} vs {want}",
-                    stepped[k]
-                );
+        // a = 1, a = ±1 and a of mixed sign and size.
+        for a in [
+            vec![1.0; m],
+            vec![1.0, -1.0, 1.0, -1.0, 1.0],
+            vec![0.3, -1.7, 2.2, 0.0, -0.4],
+        ] {
+            let p = Problem::new(n, d, x.clone(), y.clone()).with_outer(a.clone());
+            let g = loss_gradient(&p, Activation::CubicLinear { beta: 0.5 }, &theta, m);
+            let clean =
+                crate::model::Eval::new(&p, Activation::CubicLinear { beta: 0.5 }, &theta, m)
+                    .loss();
+            for (name, step) in [("direct", direct as Step), ("gemm", gemm as Step)] {
+                let mut stepped = theta.clone();
+                let loss = step(act, &p, &vec![0.0; n], eta, &mut stepped);
+                for k in 0..m * d {
+                    let want = theta[k] - eta * g[k];
+                    assert!(
+                        (stepped[k] - want).abs() < 1e-14,
+                        "{name} a = {a:?} θ[{k}]: {} vs {want}",
+                        stepped[k]
+                    );
+                }
+                assert!((loss - clean).abs() < 1e-14, "{name} a = {a:?} loss");
             }
-            assert!((loss - clean).abs() < 1e-14, "{name} loss");
         }
     }
 
@@ -504,13 +539,14 @@ mod tests {
         let xi = vec![0.05, -0.02, 0.01];
         let noisy: Vec<f64> = y.iter().zip(&xi).map(|(a, b)| a + b).collect();
         let theta: Vec<f64> = (0..m * d).map(|k| (k as f64 * 0.71).cos() * 0.5).collect();
+        let a = vec![1.0, -1.0, 1.0, -1.0];
         let g = loss_gradient(
-            &Problem::new(n, d, x.clone(), noisy),
+            &Problem::new(n, d, x.clone(), noisy).with_outer(a.clone()),
             Activation::Tanh,
             &theta,
             m,
         );
-        let p = Problem::new(n, d, x, y);
+        let p = Problem::new(n, d, x, y).with_outer(a);
         let mut a = theta.clone();
         direct(Tanh, &p, &xi, 0.1, &mut a);
         let mut b = theta.clone();
@@ -526,13 +562,17 @@ mod tests {
     /// batch kernel with one lane (runs as lanes) follow one operation order,
     /// so they agree bit for bit — for every m (padding of the last block of
     /// four neurons, m < 4), with φ(0) ≠ 0 (softplus: padding must not count),
-    /// and with d fixed or not.
+    /// with d fixed or not, and with a second layer of ones or not.
     #[test]
     fn the_single_run_kernel_gives_the_bits_of_the_batch_kernel() {
-        fn check<A: Phi, D: Dim, Q: Dim>(act: A, dim: D, nq: Q, m: usize) {
+        fn check<A: Phi, D: Dim, Q: Dim>(act: A, dim: D, nq: Q, m: usize, mixed: bool) {
             let (n, d) = (3, dim.get());
             let x: Vec<f64> = (0..n * d).map(|k| (k as f64 * 0.91).sin()).collect();
-            let p = Problem::new(n, d, x, vec![0.1, -0.5, 0.9]);
+            let mut p = Problem::new(n, d, x, vec![0.1, -0.5, 0.9]);
+            if mixed {
+                p = p.with_outer((0..m).map(|j| (j as f64 * 1.3).cos() * 1.5).collect());
+            }
+            let outer = outer_quads(&p, m);
             let mut lane: Vec<f64> = (0..m * d).map(|k| (k as f64 * 0.3).cos()).collect();
             let mut packed = vec![[0.0; QUAD]; d * quads(m)];
             pack_theta(&lane, m, d, &mut packed);
@@ -545,6 +585,7 @@ mod tests {
                     dim,
                     nq,
                     m,
+                    &outer,
                     &p.x,
                     &p.y,
                     &noise,
@@ -564,11 +605,14 @@ mod tests {
             assert_eq!(bits(&theta), bits(&lane), "m = {m}: Θ");
         }
         for m in [1, 2, 3, 4, 5, 7, 8, 10, 13, 16, 21] {
-            check(Softplus, Fixed::<3>, Dynamic(quads(m)), m);
-            check(CubicLinear { beta: 0.7 }, Dynamic(5), Dynamic(quads(m)), m);
+            for mixed in [false, true] {
+                check(Softplus, Fixed::<3>, Dynamic(quads(m)), m, mixed);
+                let act = CubicLinear { beta: 0.7 };
+                check(act, Dynamic(5), Dynamic(quads(m)), m, mixed);
+            }
         }
-        check(Tanh, Fixed::<2>, Fixed::<3>, 10);
-        check(Softplus, Fixed::<3>, Fixed::<2>, 6);
+        check(Tanh, Fixed::<2>, Fixed::<3>, 10, true);
+        check(Softplus, Fixed::<3>, Fixed::<2>, 6, false);
     }
 
     #[test]
@@ -587,6 +631,7 @@ mod tests {
                 act,
                 Fixed::<3>,
                 m,
+                &[[1.0]; 10],
                 p.x.as_chunks().0,
                 p.y.as_chunks().0,
                 noise.as_chunks().0,

@@ -11,7 +11,8 @@ use faer::{Mat, Par, Side};
 use std::sync::Once;
 
 /// Theorem 3.3's optimum for a problem: `z*_i = φ⁻¹(y_i/m)` and
-/// `R* = (2m/n) Σ_i φ'(z*_i)² ‖x_i‖²`; `None` when φ⁻¹ is not defined.
+/// `R* = (2m/n) Σ_i φ'(z*_i)² ‖x_i‖²`; `None` when φ⁻¹ is not defined or
+/// the second layer is not all ones (the theorem is about a = 1 only).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Optimum {
     pub z_star: Vec<f64>,
@@ -357,6 +358,21 @@ mod tests {
         assert!(r.sharpness_r > opt.r_star);
         assert!(r.neuron_clusters > 1);
         assert!(r.dist_to_optimum > 1e-4);
+    }
+
+    /// Theorem 3.3 is about a = 1: with another second layer there is no
+    /// z* or R*, and no distance to them, while every other metric is
+    /// still recorded.
+    #[test]
+    fn no_optimum_is_reported_for_a_second_layer_other_than_ones() {
+        let (p, act, m, theta, _) = constructed_optimum();
+        let ones = p.clone().with_outer(vec![1.0; m]);
+        assert!(Optimum::of(&ones, act, m).is_some());
+        let alternating = p.with_outer(vec![1.0, -1.0, 1.0, -1.0]);
+        assert_eq!(Optimum::of(&alternating, act, m), None);
+        let r = Metrics::measure(&alternating, act, m, &theta, 0, None, opts());
+        assert!(r.dist_to_optimum.is_nan());
+        assert!(r.sharpness_r > 0.0 && r.trace_hessian.is_finite());
     }
 
     #[test]

@@ -1,7 +1,14 @@
-//! The two-layer model `f_Θ(x) = Σ_j φ(θ_jᵀx)` (second layer fixed to ones)
-//! and the derived quantities of docs/science.md §1–§3: loss, gradient, trace of
-//! the Hessian, the sharpness R and its gradient, the Jacobian's tangent
-//! projection, and the full Hessian.
+//! The two-layer model `f_Θ(x) = Σ_j a_j φ(θ_jᵀx)` (second layer a fixed:
+//! ones in \[G24\], [`Problem::outer`] in general) and the derived quantities
+//! of docs/science.md §1–§3: loss, gradient, trace of the Hessian, the
+//! sharpness R and its gradient, the Jacobian's tangent projection, and the
+//! full Hessian.
+//!
+//! Every formula below reads φ' and φ'' only through [`Eval::d1`] and
+//! [`Eval::d2`], which hold them multiplied by a_j: `∂f_i/∂z_ij = a_j φ'(z_ij)`
+//! and `∂²f_i/∂z_ij² = a_j φ''(z_ij)`, so each formula carries a as the
+//! chain rule does, and with a = 1 (an exact multiplication by 1.0) is the
+//! formula of \[G24\]'s network bit for bit.
 //!
 //! Layouts: X is n×d, Θ is m×d (row j = θ_j), Z = XΘᵀ is n×m, all row-major.
 //! These are the reference formulas; the step kernel (`kernel.rs`) is the
@@ -29,9 +36,9 @@ pub struct Eval {
     pub m: usize,
     /// Z, n×m.
     pub z: Vec<f64>,
-    /// φ'(Z), n×m.
+    /// a_j φ'(z_ij), n×m (module doc).
     pub d1: Vec<f64>,
-    /// φ''(Z), n×m.
+    /// a_j φ''(z_ij), n×m.
     pub d2: Vec<f64>,
     /// Residuals f(x_i) − y_i.
     pub resid: Vec<f64>,
@@ -41,13 +48,20 @@ impl Eval {
     pub fn new(p: &Problem, act: Activation, theta: &[f64], m: usize) -> Self {
         let mut z = vec![0.0; p.n * m];
         preactivations(&p.x, theta, p.n, p.d, m, &mut z);
-        let d1 = z.iter().map(|&v| act.d1(v)).collect();
-        let d2 = z.iter().map(|&v| act.d2(v)).collect();
+        let scaled = |f: &dyn Fn(f64) -> f64| -> Vec<f64> {
+            z.iter()
+                .enumerate()
+                .map(|(k, &v)| p.outer(k % m) * f(v))
+                .collect()
+        };
+        let d1 = scaled(&|v| act.d1(v));
+        let d2 = scaled(&|v| act.d2(v));
         let resid = (0..p.n)
             .map(|i| {
                 z[i * m..(i + 1) * m]
                     .iter()
-                    .map(|&v| act.phi(v))
+                    .enumerate()
+                    .map(|(j, &v)| p.outer(j) * act.phi(v))
                     .sum::<f64>()
                     - p.y[i]
             })
@@ -66,7 +80,7 @@ impl Eval {
         self.resid.iter().map(|r| r * r).sum::<f64>() / self.resid.len() as f64
     }
 
-    /// `tr ∇²L = (2/n) Σ_i ‖x_i‖² [Σ_j φ'(z_ij)² + (f_i − y_i) Σ_j φ''(z_ij)]`
+    /// `tr ∇²L = (2/n) Σ_i ‖x_i‖² [Σ_j a_j² φ'(z_ij)² + (f_i − y_i) Σ_j a_j φ''(z_ij)]`
     /// (docs/science.md §2.3).
     pub fn trace_hessian(&self, p: &Problem) -> f64 {
         let m = self.m;
@@ -81,7 +95,7 @@ impl Eval {
         2.0 * sum / p.n as f64
     }
 
-    /// `R(Θ) = (2/n) Σ_{i,j} φ'(z_ij)² ‖x_i‖²`, tr∇²L on the manifold (Lemma 4.3).
+    /// `R(Θ) = (2/n) Σ_{i,j} a_j² φ'(z_ij)² ‖x_i‖²`, tr∇²L on the manifold (Lemma 4.3).
     pub fn sharpness_r(&self, p: &Problem) -> f64 {
         let m = self.m;
         let sum: f64 = (0..p.n)
@@ -96,13 +110,13 @@ impl Eval {
         2.0 * sum / p.n as f64
     }
 
-    /// `∂L/∂θ_j = (2/n) Σ_i (f_i − y_i) φ'(z_ij) x_i`, as an m×d matrix.
+    /// `∂L/∂θ_j = (2/n) Σ_i (f_i − y_i) a_j φ'(z_ij) x_i`, as an m×d matrix.
     pub fn loss_gradient(&self, p: &Problem) -> Vec<f64> {
         let u: Vec<f64> = self.resid.iter().map(|r| 2.0 * r / p.n as f64).collect();
         self.jacobian_t(p, &u)
     }
 
-    /// `∂R/∂θ_j = (4/n) Σ_i φ'(z_ij) φ''(z_ij) ‖x_i‖² x_i`.
+    /// `∂R/∂θ_j = (4/n) Σ_i a_j² φ'(z_ij) φ''(z_ij) ‖x_i‖² x_i`.
     pub fn sharpness_gradient(&self, p: &Problem) -> Vec<f64> {
         let (m, d) = (self.m, p.d);
         let mut g = vec![0.0; m * d];
@@ -118,7 +132,7 @@ impl Eval {
         g
     }
 
-    /// `J v` for v ∈ R^{md}: (Jv)_i = Σ_j φ'(z_ij) x_iᵀ v_j. J is the
+    /// `J v` for v ∈ R^{md}: (Jv)_i = Σ_j a_j φ'(z_ij) x_iᵀ v_j. J is the
     /// Jacobian of (f(x_1), …, f(x_n)) with respect to Θ.
     pub fn jacobian(&self, p: &Problem, v: &[f64]) -> Vec<f64> {
         let (m, d) = (self.m, p.d);
@@ -139,7 +153,7 @@ impl Eval {
             .collect()
     }
 
-    /// `Jᵀ u` for u ∈ Rⁿ: (Jᵀu)_j = Σ_i u_i φ'(z_ij) x_i.
+    /// `Jᵀ u` for u ∈ Rⁿ: (Jᵀu)_j = Σ_i u_i a_j φ'(z_ij) x_i.
     pub fn jacobian_t(&self, p: &Problem, u: &[f64]) -> Vec<f64> {
         let (m, d) = (self.m, p.d);
         let mut out = vec![0.0; m * d];
@@ -154,7 +168,7 @@ impl Eval {
         out
     }
 
-    /// `JJᵀ = (XXᵀ) ∘ (φ'(Z) φ'(Z)ᵀ)`, n×n: the Gram matrix of the manifold's
+    /// `JJᵀ = (XXᵀ) ∘ (D D ᵀ)` with D_ij = a_j φ'(z_ij), n×n: the Gram matrix of the manifold's
     /// normal space, computed without forming J.
     pub fn normal_gram(&self, p: &Problem) -> Mat<f64> {
         let m = self.m;
@@ -196,7 +210,7 @@ impl Eval {
     }
 
     /// The full Hessian `∇²L = (2/n) Σ_i [∇f_i ∇f_iᵀ + (f_i − y_i)
-    /// blockdiag_j(φ''(z_ij) x_i x_iᵀ)]`, md×md. Costs O((md)²n).
+    /// blockdiag_j(a_j φ''(z_ij) x_i x_iᵀ)]`, md×md. Costs O((md)²n).
     pub fn hessian(&self, p: &Problem) -> Mat<f64> {
         let (m, d) = (self.m, p.d);
         let dim = m * d;
@@ -287,19 +301,37 @@ mod tests {
         crate::ActivationName::Softplus,
     ];
 
+    /// The problem with each second layer the tests cover: ones, +1 −1 …,
+    /// and values of mixed sign and size.
+    fn outers(p: &Problem, m: usize) -> Vec<(&'static str, Problem)> {
+        let alternating = (0..m)
+            .map(|j| if j % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let mixed = (0..m)
+            .map(|j| ((j * 5 + 2) % 7) as f64 * 0.6 - 1.7)
+            .collect();
+        vec![
+            ("a = 1", p.clone()),
+            ("a = ±1", p.clone().with_outer(alternating)),
+            ("a mixed", p.clone().with_outer(mixed)),
+        ]
+    }
+
     #[test]
     fn loss_gradient_matches_finite_differences() {
         for act in ACTS {
             let (p, a, theta) = setup(act, 4, 3, 5);
-            let g = loss_gradient(&p, a, &theta, 4);
-            let loss = |t: &[f64]| Eval::new(&p, a, t, 4).loss();
-            for k in 0..theta.len() {
-                assert_close(
-                    g[k],
-                    partial(&loss, &theta, k, 1e-6),
-                    1e-7,
-                    &format!("{act} ∂L/∂θ[{k}]"),
-                );
+            for (outer, p) in outers(&p, 4) {
+                let g = loss_gradient(&p, a, &theta, 4);
+                let loss = |t: &[f64]| Eval::new(&p, a, t, 4).loss();
+                for k in 0..theta.len() {
+                    assert_close(
+                        g[k],
+                        partial(&loss, &theta, k, 1e-6),
+                        1e-7,
+                        &format!("{act} {outer} ∂L/∂θ[{k}]"),
+                    );
+                }
             }
         }
     }
@@ -308,15 +340,39 @@ mod tests {
     fn sharpness_gradient_matches_finite_differences() {
         for act in ACTS {
             let (p, a, theta) = setup(act, 3, 4, 3);
-            let g = Eval::new(&p, a, &theta, 3).sharpness_gradient(&p);
-            let r = |t: &[f64]| Eval::new(&p, a, t, 3).sharpness_r(&p);
-            for k in 0..theta.len() {
-                assert_close(
-                    g[k],
-                    partial(&r, &theta, k, 1e-6),
-                    1e-7,
-                    &format!("{act} ∂R/∂θ[{k}]"),
-                );
+            for (outer, p) in outers(&p, 3) {
+                let g = Eval::new(&p, a, &theta, 3).sharpness_gradient(&p);
+                let r = |t: &[f64]| Eval::new(&p, a, t, 3).sharpness_r(&p);
+                for k in 0..theta.len() {
+                    assert_close(
+                        g[k],
+                        partial(&r, &theta, k, 1e-6),
+                        1e-7,
+                        &format!("{act} {outer} ∂R/∂θ[{k}]"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// R is the trace of the Hessian's Gauss–Newton part (2/n)ΣJᵢJᵢᵀ, with
+    /// the rows of J as finite differences of the outputs: this pins the
+    /// a_j² of R to the network f = Σ a_j φ.
+    #[test]
+    fn sharpness_is_the_trace_of_the_gauss_newton_part_by_finite_differences() {
+        for act in ACTS {
+            let (p, a, theta) = setup(act, 3, 4, 3);
+            for (outer, p) in outers(&p, 3) {
+                let mut gauss_newton = 0.0;
+                for i in 0..p.n {
+                    let fi = |t: &[f64]| Eval::new(&p, a, t, 3).resid[i];
+                    for k in 0..theta.len() {
+                        gauss_newton += partial(&fi, &theta, k, 1e-6).powi(2);
+                    }
+                }
+                let r = Eval::new(&p, a, &theta, 3).sharpness_r(&p);
+                let want = 2.0 * gauss_newton / p.n as f64;
+                assert_close(r, want, 1e-7, &format!("{act} {outer} R"));
             }
         }
     }
@@ -343,36 +399,42 @@ mod tests {
     fn hessian_and_its_trace_match_finite_differences() {
         for act in ACTS {
             let (p, a, theta) = setup(act, 3, 2, 4);
-            let e = Eval::new(&p, a, &theta, 3);
-            let h = e.hessian(&p);
-            let fd = fd_hessian(&p, a, &theta, 3);
-            let mut fd_trace = 0.0;
-            for (k, col) in fd.iter().enumerate() {
-                fd_trace += col[k];
-                for (l, v) in col.iter().enumerate() {
-                    assert_close(h[(l, k)], *v, 1e-6, &format!("{act} H[{l},{k}]"));
+            for (outer, p) in outers(&p, 3) {
+                let e = Eval::new(&p, a, &theta, 3);
+                let h = e.hessian(&p);
+                let fd = fd_hessian(&p, a, &theta, 3);
+                let mut fd_trace = 0.0;
+                for (k, col) in fd.iter().enumerate() {
+                    fd_trace += col[k];
+                    for (l, v) in col.iter().enumerate() {
+                        assert_close(h[(l, k)], *v, 1e-6, &format!("{act} {outer} H[{l},{k}]"));
+                    }
                 }
+                let what = format!("{act} {outer} tr H");
+                assert_close(e.trace_hessian(&p), fd_trace, 1e-6, &what);
             }
-            assert_close(e.trace_hessian(&p), fd_trace, 1e-6, &format!("{act} tr H"));
         }
     }
 
     #[test]
     fn jacobian_matches_finite_differences_of_outputs() {
         let (p, a, theta) = setup(crate::ActivationName::CubicLinear, 3, 4, 3);
-        let e = Eval::new(&p, a, &theta, 3);
-        for i in 0..p.n {
-            let fi = |t: &[f64]| Eval::new(&p, a, t, 3).resid[i];
-            let mut u = vec![0.0; p.n];
-            u[i] = 1.0;
-            let row = e.jacobian_t(&p, &u);
-            for k in 0..theta.len() {
-                assert_close(
-                    row[k],
-                    partial(&fi, &theta, k, 1e-6),
-                    1e-7,
-                    &format!("J[{i},{k}]"),
-                );
+        for (outer, p) in outers(&p, 3) {
+            let e = Eval::new(&p, a, &theta, 3);
+            let v: Vec<f64> = (0..theta.len()).map(|k| (k as f64 * 0.7).sin()).collect();
+            let jv = e.jacobian(&p, &v);
+            for i in 0..p.n {
+                let fi = |t: &[f64]| Eval::new(&p, a, t, 3).resid[i];
+                let mut u = vec![0.0; p.n];
+                u[i] = 1.0;
+                let row = e.jacobian_t(&p, &u);
+                let mut fd_jv = 0.0;
+                for k in 0..theta.len() {
+                    let fd = partial(&fi, &theta, k, 1e-6);
+                    fd_jv += fd * v[k];
+                    assert_close(row[k], fd, 1e-7, &format!("{outer} J[{i},{k}]"));
+                }
+                assert_close(jv[i], fd_jv, 1e-7, &format!("{outer} (Jv)[{i}]"));
             }
         }
     }
@@ -380,29 +442,43 @@ mod tests {
     #[test]
     fn tangent_projection_is_a_projection_orthogonal_to_the_jacobian() {
         let (p, a, theta) = setup(crate::ActivationName::CubicLinear, 4, 5, 3);
-        let e = Eval::new(&p, a, &theta, 4);
-        let v: Vec<f64> = (0..theta.len())
-            .map(|k| ((k * 7 + 3) % 11) as f64 - 5.0)
-            .collect();
-        let pv = e.project_tangent(&p, &v).unwrap();
-        // J P_T v = 0, i.e. P_T Jᵀ = 0 transposed.
-        for (i, jv) in e.jacobian(&p, &pv).iter().enumerate() {
-            assert!(jv.abs() < 1e-10, "(J P_T v)[{i}] = {jv}");
-        }
-        // P_T Jᵀ u = 0 for every u.
-        for i in 0..p.n {
-            let mut u = vec![0.0; p.n];
-            u[i] = 1.0;
-            let ptj = e.project_tangent(&p, &e.jacobian_t(&p, &u)).unwrap();
-            assert!(
-                ptj.iter().all(|x| x.abs() < 1e-10),
-                "P_T Jᵀ e_{i} = {ptj:?}"
-            );
-        }
-        // P_T² = P_T.
-        let ppv = e.project_tangent(&p, &pv).unwrap();
-        for (x, y) in pv.iter().zip(&ppv) {
-            assert!((x - y).abs() < 1e-10);
+        for (outer, p) in outers(&p, 4) {
+            let e = Eval::new(&p, a, &theta, 4);
+            let v: Vec<f64> = (0..theta.len())
+                .map(|k| ((k * 7 + 3) % 11) as f64 - 5.0)
+                .collect();
+            let pv = e.project_tangent(&p, &v).unwrap();
+            // The outputs do not move along P_T v, to first order: (f(Θ + h P_T v)
+            // − f(Θ − h P_T v)) / 2h = J P_T v = 0.
+            let h = 1e-6;
+            let shifted = |s: f64| -> Vec<f64> {
+                let t: Vec<f64> = theta.iter().zip(&pv).map(|(t, d)| t + s * d).collect();
+                Eval::new(&p, a, &t, 4).resid
+            };
+            let (up, down) = (shifted(h), shifted(-h));
+            for i in 0..p.n {
+                let fd = (up[i] - down[i]) / (2.0 * h);
+                assert!(fd.abs() < 1e-6, "{outer}: FD of f_{i} along P_T v = {fd}");
+            }
+            // J P_T v = 0, i.e. P_T Jᵀ = 0 transposed.
+            for (i, jv) in e.jacobian(&p, &pv).iter().enumerate() {
+                assert!(jv.abs() < 1e-10, "{outer}: (J P_T v)[{i}] = {jv}");
+            }
+            // P_T Jᵀ u = 0 for every u.
+            for i in 0..p.n {
+                let mut u = vec![0.0; p.n];
+                u[i] = 1.0;
+                let ptj = e.project_tangent(&p, &e.jacobian_t(&p, &u)).unwrap();
+                assert!(
+                    ptj.iter().all(|x| x.abs() < 1e-10),
+                    "{outer}: P_T Jᵀ e_{i} = {ptj:?}"
+                );
+            }
+            // P_T² = P_T.
+            let ppv = e.project_tangent(&p, &pv).unwrap();
+            for (x, y) in pv.iter().zip(&ppv) {
+                assert!((x - y).abs() < 1e-10);
+            }
         }
     }
 }

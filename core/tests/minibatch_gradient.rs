@@ -1,6 +1,7 @@
 //! The label-noise step on a mini-batch is a gradient step on
 //! `L_t(Θ) = (1/B) Σ_{i∈B_t} (f(x_i) − y_i − ξ_i)²`, checked against central
-//! finite differences of L_t itself (not of the full loss).
+//! finite differences of L_t itself (not of the full loss), on the net
+//! `f(x) = Σ_j a_j φ(θ_jᵀx)` with a second layer of mixed signs.
 
 use sharpsweep_core::activation::{Activation, Sinh};
 use sharpsweep_core::kernel::{Dynamic, label_noise_step};
@@ -10,6 +11,7 @@ use sharpsweep_core::model::preactivations;
 #[allow(clippy::too_many_arguments)]
 fn batch_loss(
     act: Activation,
+    a: &[f64],
     x: &[f64],
     y: &[f64],
     d: usize,
@@ -24,7 +26,8 @@ fn batch_loss(
     idx.iter()
         .zip(xi)
         .map(|(&i, e)| {
-            let f: f64 = z[i * m..(i + 1) * m].iter().map(|&v| act.phi(v)).sum();
+            let row = &z[i * m..(i + 1) * m];
+            let f: f64 = row.iter().zip(a).map(|(&v, aj)| aj * act.phi(v)).sum();
             (f - y[i] - e).powi(2)
         })
         .sum::<f64>()
@@ -41,6 +44,8 @@ fn minibatch_step_matches_finite_difference_of_the_batch_loss() {
     let xi = [0.03, -0.05, 0.02];
     let eta = 0.01;
     let act = Activation::Sinh;
+    let a = [1.5, -0.5, 1.0, -2.0];
+    let outer: Vec<[f64; 1]> = a.iter().map(|&v| [v]).collect();
     let mut stepped = theta.clone();
     // The kernel takes the batch's rows gathered, B×d.
     let xs: Vec<[f64; 1]> = idx
@@ -53,6 +58,7 @@ fn minibatch_step_matches_finite_difference_of_the_batch_loss() {
         Sinh,
         Dynamic(d),
         m,
+        &outer,
         &xs,
         &ys,
         xi.as_chunks().0,
@@ -64,9 +70,9 @@ fn minibatch_step_matches_finite_difference_of_the_batch_loss() {
     for k in 0..m * d {
         let mut t = theta.clone();
         t[k] += h;
-        let up = batch_loss(act, &x, &y, d, m, &idx, &xi, &t);
+        let up = batch_loss(act, &a, &x, &y, d, m, &idx, &xi, &t);
         t[k] -= 2.0 * h;
-        let down = batch_loss(act, &x, &y, d, m, &idx, &xi, &t);
+        let down = batch_loss(act, &a, &x, &y, d, m, &idx, &xi, &t);
         let fd = (up - down) / (2.0 * h);
         let step_grad = (theta[k] - stepped[k]) / eta;
         assert!(

@@ -135,6 +135,7 @@ pub mod config {
             LOSS_SCALED_LR: "loss_scaled_lr", Bool, req, "", "`margin` only: step η/L(θ) instead of η.";
             STOP_WHEN: "stop_when", Text, opt, "", "The condition on the metrics that ends the run early (e.g. `sv_ratio2_z < 1e-3`), checked every `stop_check_every` steps; null: the run takes its whole budget.";
             STOP_CHECK_EVERY: "stop_check_every", Int, opt, "steps", "Steps between checks of `stop_when`; null: the default.";
+            OUTER: "outer", Text, req, "", "The fixed second layer a of f(x) = Σ_j a_j φ(θ_jᵀx): `ones` (\\[G24\\]'s network), `alternating` (+1, −1, +1, …) or a file of m values.";
         ]
     }
 

@@ -13,7 +13,7 @@ mod output;
 use super::{CliError, flag_error, seconds};
 use output::RunDir;
 use sharpsweep_cluster::signals::StopSignals;
-use sharpsweep_core::config::{DEFAULT_STOP_CHECK_EVERY, DataGen, InitGen, LabelGen};
+use sharpsweep_core::config::{DEFAULT_STOP_CHECK_EVERY, DataGen, InitGen, LabelGen, OuterGen};
 use sharpsweep_core::memory::{self, Budget};
 use sharpsweep_core::{
     ActivationName, AlgorithmName, NoiseKind, RunConfig, Source, StopReason, StopWhen, Trainer,
@@ -95,6 +95,11 @@ pub struct Args {
     /// gaussian, zero, or a CSV/.npy file (m×d).
     #[arg(long)]
     init: Option<Source<InitGen>>,
+    /// The fixed second layer a of f(x) = Σ_j a_j φ(θ_jᵀx): ones ([G24]'s
+    /// network), alternating (+1, −1, …), or a CSV/.npy file (m values)
+    /// [default: ones].
+    #[arg(long)]
+    outer: Option<Source<OuterGen>>,
     /// Also record every this many steps.
     #[arg(long)]
     log_every: Option<u64>,
@@ -192,7 +197,15 @@ impl Args {
         set!(
             m, d, n, eta, sigma, noise, activation, beta, alpha, steps, seed, init_scale
         );
-        set!(data, labels, init, log_points, diverge_loss, cluster_tol);
+        set!(
+            data,
+            labels,
+            init,
+            outer,
+            log_points,
+            diverge_loss,
+            cluster_tol
+        );
         set!(algorithm, rho, flow_tol, flow_h);
         c.loss_scaled_lr |= self.loss_scaled_lr;
         c.batch_size = self.batch_size.or(c.batch_size);

@@ -288,6 +288,7 @@ fn config_columns(t: &mut Table, records: &[RunRecord]) {
             .iter()
             .map(|r| r.config.stop_check_every.map(|k| k as i64)),
     );
+    t.utf8(&cfg::OUTER, text(|c| c.outer.to_string()));
 }
 
 /// The `runs` table for `records` (in the order given).
@@ -419,6 +420,7 @@ mod tests {
         let config = RunConfig {
             stop_when: Some("loss < 1e-9".parse().unwrap()),
             stop_check_every: Some(100),
+            outer: "alternating".parse().unwrap(),
             ..RunConfig::default()
         };
         let json = serde_json::to_value(config).unwrap();

@@ -261,6 +261,37 @@ mod tests {
         assert!(on[0].sharpness_r - on.last().unwrap().sharpness_r > 0.1);
     }
 
+    /// With a second layer of mixed signs the flow follows the manifold of
+    /// f = Σ_j a_j φ: it stays on it (its retraction and projection carry
+    /// a), R — with its a_j² — never rises, and no distance to Theorem 3.3's
+    /// optimum is recorded (the theorem is about a = 1).
+    #[test]
+    fn flow_with_an_alternating_second_layer_stays_on_its_manifold_and_decreases_r() {
+        let c = RunConfig {
+            outer: Source::Generate(crate::config::OuterGen::Alternating),
+            steps: 400,
+            ..theory_setting()
+        };
+        let rs = records(&c);
+        let on: Vec<&Metrics> = rs.iter().filter(|r| !r.time.is_nan()).collect();
+        assert!(
+            on.len() > 100,
+            "reached M after {} steps",
+            rs.len() - on.len()
+        );
+        for w in on.windows(2) {
+            assert!(
+                w[1].loss <= c.flow_tol,
+                "loss {} at {}",
+                w[1].loss,
+                w[1].step
+            );
+            assert!(w[1].sharpness_r <= w[0].sharpness_r * (1.0 + 1e-13));
+            assert!(w[1].dist_to_optimum.is_nan());
+        }
+        assert!(on[0].sharpness_r > on.last().unwrap().sharpness_r);
+    }
+
     #[test]
     fn flow_converges_to_theorem_3_3_optimum_linearly_as_theorem_3_5_says() {
         let c = theory_setting();

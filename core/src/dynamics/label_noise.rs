@@ -134,6 +134,10 @@ pub struct LabelNoise {
     sigma: f64,
     batch: usize,
     inputs: StepInputs,
+    /// The second layer a (m values), and in the direct kernel's blocks,
+    /// copied from the problem at each advance.
+    outer: Vec<f64>,
+    outer_q: Vec<Quad>,
     /// GEMM path: kernel scratch, B×m.
     coef: Vec<f64>,
     /// Direct path: Θ packed for [`single_step`] while stepping, and its
@@ -202,6 +206,7 @@ struct Direct<'a, A, D, Q> {
     dim: D,
     nq: Q,
     m: usize,
+    outer: &'a [Quad],
     scale: f64,
     packed: &'a mut [Quad],
     coef: &'a mut [Quad],
@@ -215,6 +220,7 @@ impl<A: Phi, D: Dim, Q: Dim> Kernel for Direct<'_, A, D, Q> {
             self.dim,
             self.nq,
             self.m,
+            self.outer,
             xs,
             ys,
             noise,
@@ -229,6 +235,7 @@ struct Gemm<'a, A> {
     act: A,
     d: usize,
     m: usize,
+    outer: &'a [f64],
     eta: f64,
     z: &'a mut [f64],
 }
@@ -237,7 +244,7 @@ impl<A: Phi> Kernel for Gemm<'_, A> {
     #[inline(always)]
     fn step(&mut self, xs: &[f64], ys: &[f64], noise: &[f64], theta: &mut [f64]) -> f64 {
         gemm_step(
-            self.act, self.d, self.m, xs, ys, noise, self.eta, theta, self.z,
+            self.act, self.d, self.m, self.outer, xs, ys, noise, self.eta, theta, self.z,
         )
     }
 }
@@ -257,6 +264,8 @@ impl LabelNoise {
                 ys: vec![0.0; b],
                 diverge_loss: c.diverge_loss,
             },
+            outer: vec![1.0; c.m],
+            outer_q: vec![[0.0; QUAD]; quads(c.m)],
             coef: vec![0.0; b * c.m],
             packed: vec![[0.0; QUAD]; c.d * quads(c.m)],
             coef_q: vec![[0.0; QUAD]; single_scratch(b, c.m)],
@@ -291,11 +300,14 @@ impl LabelNoise {
         let (m, d) = (self.m, p.d);
         let scale = 2.0 * self.eta / self.batch as f64;
         pack_theta(&state.theta, m, d, &mut self.packed);
+        p.fill_outer(&mut self.outer);
+        pack_theta(&self.outer, m, 1, &mut self.outer_q);
         let kernel = Direct {
             act,
             dim,
             nq,
             m,
+            outer: &self.outer_q,
             scale,
             packed: &mut self.packed,
             coef: &mut self.coef_q,
@@ -305,10 +317,12 @@ impl LabelNoise {
     }
 
     fn advance_gemm<A: Phi>(&mut self, act: A, p: &Problem, state: &mut RunState, steps: u64) {
+        p.fill_outer(&mut self.outer);
         let kernel = Gemm {
             act,
             d: p.d,
             m: self.m,
+            outer: &self.outer,
             eta: self.eta,
             z: &mut self.coef,
         };

@@ -4,7 +4,8 @@
 //! `Θ ← Θ − η ∇ℓ_i(Θ + ρ g/‖g‖)`. No label noise (σ is ignored).
 //!
 //! The ascent step moves every θ_j along x_i only, so the perturbed
-//! pre-activations are `z̃_ij = z_ij + ρ·sign(r_i)·φ'(z_ij)‖x_i‖/‖φ'(z_i·)‖`
+//! pre-activations are `z̃_ij = z_ij + ρ·sign(r_i)·D_ij‖x_i‖/‖D_i·‖` with
+//! `D_ij = a_j φ'(z_ij)` (a the fixed second layer, docs/science.md §5.4),
 //! and the step costs two passes over the row instead of a second model
 //! evaluation. Without a perturbation (ρ = 0, or g = 0 where its direction
 //! is undefined) the floating-point operations are exactly those of the
@@ -21,33 +22,35 @@ use crate::with_phi;
 
 pub struct Sam {
     act: Activation,
-    m: usize,
     eta: f64,
     rho: f64,
     diverge_loss: f64,
     /// Batch indices (the first is the step's example), as the label-noise
     /// dynamics draws them with B = 1.
     idx: Vec<usize>,
-    /// z_i· and φ'(z_i·) of the step's example.
+    /// z_i· and a_j φ'(z_i·) of the step's example.
     z: Vec<f64>,
     d1: Vec<f64>,
+    /// The second layer a, copied from the problem at each advance.
+    outer: Vec<f64>,
 }
 
 impl Sam {
     pub fn new(c: &RunConfig) -> Self {
         Self {
             act: c.activation(),
-            m: c.m,
             eta: c.eta,
             rho: c.rho,
             diverge_loss: c.diverge_loss,
             idx: (0..c.n).collect(),
             z: vec![0.0; c.m],
             d1: vec![0.0; c.m],
+            outer: vec![1.0; c.m],
         }
     }
 
     fn advance_with<A: Phi>(&mut self, act: A, p: &Problem, state: &mut RunState, steps: u64) {
+        p.fill_outer(&mut self.outer);
         for _ in 0..steps {
             if p.n > 1 {
                 rng::sample_batch(&mut state.batch_rng, &mut self.idx, 1);
@@ -56,7 +59,7 @@ impl Sam {
             let loss = sam_step(
                 act,
                 p,
-                self.m,
+                &self.outer,
                 i,
                 self.rho,
                 self.eta,
@@ -72,39 +75,42 @@ impl Sam {
     }
 }
 
-/// f(x_i) − y_i with z_i· and φ'(z_i·) written to `z` and `d1`, summing in
-/// the label-noise kernel's order.
+/// f(x_i) − y_i with z_i· and a_j φ'(z_i·) written to `z` and `d1`,
+/// summing in the label-noise kernel's order.
 #[inline]
 fn residual<A: Phi>(
     act: A,
     xi: &[f64],
     yi: f64,
+    outer: &[f64],
     theta: &[f64],
     z: &mut [f64],
     d1: &mut [f64],
 ) -> f64 {
     let d = xi.len();
     let mut part = [ZERO; QUAD];
-    for (j, (zj, dj)) in z.iter_mut().zip(d1.iter_mut()).enumerate() {
+    let neurons = z.iter_mut().zip(d1.iter_mut()).zip(outer);
+    for (j, ((zj, dj), a)) in neurons.enumerate() {
         let tj = &theta[j * d..(j + 1) * d];
         let mut s = ZERO;
         for k in 0..d {
             s += xi[k] * tj[k];
         }
         let (p, dp) = act.phi_d1(s);
-        part[j % QUAD] += p;
+        part[j % QUAD] += a * p;
         *zj = s;
-        *dj = dp;
+        *dj = a * dp;
     }
     striped_total(part) - yi
 }
 
-/// One 1-SAM step on example `i`; returns `ℓ_i(Θ)` before the step.
+/// One 1-SAM step on example `i` of the net with second layer `outer`
+/// (m values); returns `ℓ_i(Θ)` before the step.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sam_step<A: Phi>(
     act: A,
     p: &Problem,
-    m: usize,
+    outer: &[f64],
     i: usize,
     rho: f64,
     eta: f64,
@@ -112,26 +118,27 @@ pub(crate) fn sam_step<A: Phi>(
     z: &mut [f64],
     d1: &mut [f64],
 ) -> f64 {
-    let d = p.d;
+    let (d, m) = (p.d, outer.len());
     let xi = p.row(i);
-    let r = residual(act, xi, p.y[i], theta, z, d1);
+    let r = residual(act, xi, p.y[i], outer, theta, z, d1);
     let loss = r * r;
-    // ‖g‖ = 2|r|·‖φ'(z_i·)‖·‖x_i‖.
+    // ‖g‖ = 2|r|·‖a ∘ φ'(z_i·)‖·‖x_i‖.
     let dnorm = d1.iter().map(|v| v * v).sum::<f64>().sqrt();
     let gnorm = r.abs() * dnorm * p.row_norm2[i].sqrt();
     let r_step = if rho > 0.0 && gnorm > 0.0 {
         let shift = rho * r.signum() * p.row_norm2[i].sqrt() / dnorm;
         let mut part = [ZERO; QUAD];
-        for (j, (zj, dj)) in z.iter_mut().zip(d1.iter_mut()).enumerate() {
+        let neurons = z.iter_mut().zip(d1.iter_mut()).zip(outer);
+        for (j, ((zj, dj), a)) in neurons.enumerate() {
             let (v, dv) = act.phi_d1(*zj + shift * *dj);
-            part[j % QUAD] += v;
-            *dj = dv;
+            part[j % QUAD] += a * v;
+            *dj = a * dv;
         }
         striped_total(part) - p.y[i]
     } else {
         r
     };
-    // θ_j ← θ_j − 2η r̃ φ'(z̃_ij) x_i, in the kernel's order (B = 1).
+    // θ_j ← θ_j − 2η r̃ a_j φ'(z̃_ij) x_i, in the kernel's order (B = 1).
     let s = 2.0 * eta / 1.0 * r_step;
     for j in 0..m {
         let c = d1[j] * s;
@@ -157,7 +164,7 @@ impl Dynamics for Sam {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AlgorithmName, DataGen, Source};
+    use crate::config::{AlgorithmName, DataGen, OuterGen, Source};
     use crate::dynamics::LabelNoise;
     use crate::model::Eval;
     use crate::rng::Streams;
@@ -180,7 +187,16 @@ mod tests {
 
     #[test]
     fn sam_with_zero_radius_is_sgd_with_batch_one_bit_for_bit() {
-        let sam_config = config(0.0);
+        for outer in [OuterGen::Ones, OuterGen::Alternating] {
+            sam_with_zero_radius_is_sgd(outer);
+        }
+    }
+
+    fn sam_with_zero_radius_is_sgd(outer: OuterGen) {
+        let sam_config = RunConfig {
+            outer: Source::Generate(outer),
+            ..config(0.0)
+        };
         let sgd_config = RunConfig {
             algorithm: AlgorithmName::LabelNoise,
             batch_size: Some(1),
@@ -205,7 +221,9 @@ mod tests {
 
     /// ℓ_i on a copy of the problem reduced to row i, for finite differences.
     fn loss_i(p: &Problem, act: Activation, m: usize, i: usize, theta: &[f64]) -> f64 {
-        let one = Problem::new(1, p.d, p.row(i).to_vec(), vec![p.y[i]]);
+        let mut a = vec![0.0; m];
+        p.fill_outer(&mut a);
+        let one = Problem::new(1, p.d, p.row(i).to_vec(), vec![p.y[i]]).with_outer(a);
         Eval::new(&one, act, theta, m).loss()
     }
 
@@ -231,11 +249,21 @@ mod tests {
         ] {
             let c = config(0.1);
             let mut s = Streams::from_seed(3);
-            let p = Problem::build(&c, &mut s).unwrap();
+            let built = Problem::build(&c, &mut s).unwrap();
             let theta = data::initial_weights(&c, &mut s).unwrap();
             let (m, eta, rho) = (c.m, 0.03, 0.1);
-            for i in 0..p.n {
-                let f = |t: &[f64]| loss_i(&p, act, m, i, t);
+            // a = 1, a = ±1 and a of mixed sign and size.
+            let mixed = (0..m).map(|j| (j as f64 * 1.7).sin() * 1.4).collect();
+            let alternating = (0..m).map(|j| [1.0, -1.0][j % 2]).collect();
+            let problems = [
+                built.clone(),
+                built.clone().with_outer(alternating),
+                built.with_outer(mixed),
+            ];
+            for (p, i) in problems.iter().flat_map(|p| (0..p.n).map(move |i| (p, i))) {
+                let mut outer = vec![0.0; m];
+                p.fill_outer(&mut outer);
+                let f = |t: &[f64]| loss_i(p, act, m, i, t);
                 let g = fd_gradient(&f, &theta);
                 let gn = g.iter().map(|v| v * v).sum::<f64>().sqrt();
                 let ascent: Vec<f64> = theta
@@ -248,8 +276,8 @@ mod tests {
                 let (mut z, mut d1) = (vec![0.0; m], vec![0.0; m]);
                 with_phi!(act, |a| sam_step(
                     a,
-                    &p,
-                    m,
+                    p,
+                    &outer,
                     i,
                     rho,
                     eta,
@@ -261,7 +289,8 @@ mod tests {
                     let want = theta[k] - eta * g_tilde[k];
                     assert!(
                         (stepped[k] - want).abs() < 1e-8,
-                        "{act:?} row {i} θ[{k}]: {} vs {want}",
+                        "{act:?} a = {:?} row {i} θ[{k}]: {} vs {want}",
+                        p.outer,
                         stepped[k]
                     );
                 }

@@ -198,11 +198,13 @@ impl<'a> Table<'a> {
     }
 }
 
-/// Whether a configuration reads data, labels or an initialisation from a file.
+/// Whether a configuration reads data, labels, an initialisation or a
+/// second layer from a file.
 fn names_a_file(c: &RunConfig) -> bool {
     matches!(c.data, Source::File(_))
         || matches!(c.labels, Source::File(_))
         || matches!(c.init, Source::File(_))
+        || matches!(c.outer, Source::File(_))
 }
 
 /// The first point (in grid order) that is the same run as an earlier one,

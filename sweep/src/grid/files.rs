@@ -1,4 +1,4 @@
-//! A grid's data, labels and init files, checked for every point before
+//! A grid's data, labels, init and outer files, checked for every point before
 //! anything runs, the way `sharpsweep run` reads them: each must exist and
 //! hold finite numbers of the point's shape, and n, d (from the data file)
 //! and m (from the init file) come from the file where the grid does not
@@ -58,6 +58,7 @@ impl Files {
             (path(&config.data), "data", n, d),
             (path(&config.labels), "labels", n, 1),
             (path(&config.init), "init", m, d),
+            (path(&config.outer), "outer", m, 1),
         ];
         for (p, field, rows, cols) in files {
             if let Some(p) = p {

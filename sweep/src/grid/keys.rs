@@ -5,7 +5,8 @@
 use serde::de::value::MapDeserializer;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value as Json;
-use sharpsweep_core::RunConfig;
+use sharpsweep_core::config::OuterGen;
+use sharpsweep_core::{RunConfig, Source};
 use std::fmt;
 
 /// `RunConfig`'s fields in declaration order.
@@ -19,6 +20,7 @@ impl Keys {
         let every = RunConfig {
             stop_when: Some("loss < 0".parse().expect("a valid condition")),
             stop_check_every: Some(1),
+            outer: Source::Generate(OuterGen::Alternating),
             ..RunConfig::default()
         };
         let text = serde_json::to_string(&every).expect("a RunConfig always serialises");
