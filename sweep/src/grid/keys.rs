@@ -19,6 +19,9 @@ impl Keys {
         let every = RunConfig {
             stop_when: Some("loss < 0".parse().expect("a valid condition")),
             stop_check_every: Some(1),
+            schedule: sharpsweep_core::AnnealKind::Linear,
+            eta_end: Some(1.0),
+            sigma_end: Some(1.0),
             ..RunConfig::default()
         };
         let text = serde_json::to_string(&every).expect("a RunConfig always serialises");
