@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, allow_negative_numbers = true)]
     sigma: Option<f64>,
     /// How η and σ move over the run: constant, linear, cosine, exponential
-    /// (to --eta-end and --sigma-end).
+    /// (to --eta-end and --sigma-end) [default: constant].
     #[arg(long)]
     schedule: Option<AnnealKind>,
     /// η at the end of --schedule [default: --eta].
