@@ -229,7 +229,7 @@ const CASES: &[Case] = &[
             File::Text("[[grid]]\nsteps = 100\nschedule = \"linear\"\nsigma_end = nan\n"),
         )],
         args: &["sweep", "{dir}/g.toml", "--out", "{dir}/out"],
-        expect: "grid[0].sigma_end: must be a finite number >= 0, got NaN",
+        expect: "grid[0].sigma_end: must be a finite number, got NaN",
     },
 ];
 
