@@ -12,7 +12,7 @@ use sharpsweep_core::activation::CubicLinear;
 use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics::{self, Dynamics};
 use sharpsweep_core::kernel::{
-    Dynamic, QUAD, gemm_step, pack_theta, quads, single_scratch, single_step,
+    Dynamic, QUAD, gemm_step, pack_theta, quads, single_scratch, single_step, step_scale,
 };
 use sharpsweep_core::rng::Streams;
 use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Trainer};
@@ -125,7 +125,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
     let mut coef = vec![[0.0; QUAD]; single_scratch(n, m)];
     let noise = vec![0.01; n];
     let mut scratch = vec![0.0; n * m];
-    let eta = 1e-6;
+    let scale = step_scale(1e-6, n);
     // [G24]'s second layer of ones, and in the direct kernel's blocks.
     let ones = vec![1.0; m];
     let mut ones_q = vec![[0.0; QUAD]; quads(m)];
@@ -140,7 +140,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
                 &problem.x,
                 &problem.y,
                 &noise,
-                eta,
+                scale,
                 &mut theta,
                 &mut scratch,
             )
@@ -154,7 +154,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
                 &problem.x,
                 &problem.y,
                 &noise,
-                2.0 * eta / n as f64,
+                scale,
                 &mut packed,
                 &mut coef,
             )

@@ -555,3 +555,59 @@ fn a_signalled_run_keeps_its_rows_and_its_reruns_finish_as_an_uninterrupted_run(
     }
     assert!(!ckpt_dir.exists(), "the finished run's checkpoint remains");
 }
+
+/// A cosine schedule from the command line: the dataset names it, and the
+/// `time` column is the flow clock Σ_{k<step} η_k²σ_k²/(2B) summed here
+/// independently from the closed form η_k = η_end + (η − η_end)(1 + cos(πk/K))/2.
+#[test]
+fn a_cosine_schedule_runs_and_its_time_integrates_the_schedule() {
+    let dir = TempDir::new("cosine");
+    let out = dir.join("r");
+    let (eta, eta_end, sigma, sigma_end) = (0.05, 0.01, 0.03, 0.3);
+    run_ok(
+        &out,
+        &[
+            "--schedule",
+            "cosine",
+            "--eta-end",
+            "0.01",
+            "--sigma-end",
+            "0.3",
+            "--log-every",
+            "5000",
+        ],
+    );
+    let runs = ParquetTable::read(&out.join("runs.parquet"));
+    assert_eq!(runs.column_str("schedule"), ["cosine"]);
+    assert_eq!(runs.column_f64("eta_end"), [eta_end]);
+    assert_eq!(runs.column_f64("sigma_end"), [sigma_end]);
+    assert_eq!(runs.column_str("status"), ["finished"]);
+    let traj = ParquetTable::read(&out.join("trajectory.parquet"));
+    let (steps, times) = (traj.column_i64("step"), traj.column_f64("time"));
+    let kk = 20000.0;
+    let cosine =
+        |a: f64, b: f64, k: f64| b + (a - b) * (1.0 + (std::f64::consts::PI * k / kk).cos()) / 2.0;
+    let (mut sum, mut k) = (0.0, 0);
+    assert!(
+        steps.contains(&10000) && steps.contains(&20000),
+        "{steps:?}"
+    );
+    for (&step, &time) in steps.iter().zip(&times) {
+        while k < step {
+            let (e, s) = (
+                cosine(eta, eta_end, k as f64),
+                cosine(sigma, sigma_end, k as f64),
+            );
+            sum += e * e * s * s / (2.0 * 3.0);
+            k += 1;
+        }
+        assert!(
+            (time - sum).abs() <= 1e-12 * sum.max(f64::MIN_POSITIVE),
+            "step {step}: time {time}, independent sum {sum}"
+        );
+    }
+    // Not the constant clock: σ grows tenfold, so the end time is far past
+    // K·η²σ²/(2B).
+    let constant = kk * eta * eta * sigma * sigma / 6.0;
+    assert!(*times.last().unwrap() > 5.0 * constant, "{times:?}");
+}

@@ -26,9 +26,14 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// The cell's value on `axis`, as shown in tables ("0.05", "sinh").
+    /// The cell's value on `axis`, as shown in tables ("0.05", "sinh");
+    /// a run without a `schedule` has the constant one.
     pub fn value(&self, axis: &str) -> String {
-        self.config.get(axis).map(show).unwrap_or_default()
+        match self.config.get(axis) {
+            Some(v) => show(v),
+            None if axis == "schedule" => "constant".into(),
+            None => String::new(),
+        }
     }
 
     /// The cell's dynamics (`label-noise` when the configuration predates
@@ -58,6 +63,11 @@ impl Cell {
         };
         match key {
             "sigma" | "noise" | "batch_size" => self.algorithm() == "label-noise",
+            // End values mean something only under a schedule.
+            "eta_end" => self.config.contains_key("schedule"),
+            "sigma_end" => {
+                self.config.contains_key("schedule") && self.algorithm() == "label-noise"
+            }
             "rho" => self.algorithm() == "sam",
             "flow_h" | "flow_tol" => self.algorithm() == "flow",
             "loss_scaled_lr" => self.algorithm() == "margin",
@@ -102,6 +112,8 @@ pub fn symbol(key: &str) -> &str {
     match key {
         "eta" => "η",
         "sigma" => "σ",
+        "eta_end" => "η_end",
+        "sigma_end" => "σ_end",
         "rho" => "ρ",
         "alpha" => "α",
         "beta" => "β",
@@ -335,7 +347,33 @@ impl Grid {
 
 #[cfg(test)]
 mod tests {
-    use super::compact;
+    use super::{Grid, compact};
+    use crate::runs::Run;
+    use serde_json::json;
+
+    /// A schedule is a configuration key like any other: swept, it labels
+    /// the cells, a run without one reads as `constant`, and the end
+    /// values label only the cells that have a schedule.
+    #[test]
+    fn schedules_label_their_cells_and_constant_runs_read_as_constant() {
+        let runs = [
+            json!({"algorithm": "label-noise", "eta": 0.05}),
+            json!({"algorithm": "label-noise", "eta": 0.05, "schedule": "cosine",
+                   "eta_end": 0.01, "sigma_end": 0.3}),
+        ]
+        .map(Run::of);
+        let grid = Grid::of(&runs);
+        assert_eq!(grid.swept, ["eta_end", "schedule", "sigma_end"]);
+        let mut labels: Vec<&str> = grid.cells.iter().map(|c| c.label.as_str()).collect();
+        labels.sort_unstable();
+        assert_eq!(
+            labels,
+            [
+                "eta_end=0.01, schedule=cosine, sigma_end=0.3",
+                "schedule=constant"
+            ]
+        );
+    }
 
     #[test]
     fn figure_numbers_are_compact() {

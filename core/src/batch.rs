@@ -18,7 +18,7 @@ use crate::activation::{ActivationName, Phi};
 use crate::config::{AlgorithmName, RunConfig};
 use crate::dynamics::label_noise::{BULK_STEPS, Draws};
 use crate::error::{CoreError, Result};
-use crate::kernel::{Dim, label_noise_step, uses_gemm};
+use crate::kernel::{Dim, label_noise_step, step_scale, uses_gemm};
 use crate::metrics::Metrics;
 use crate::run::Trainer;
 use crate::state::Status;
@@ -200,8 +200,11 @@ struct Lanes {
     y: Vec<[f64; LANES]>,
     outer: Vec<[f64; LANES]>,
     theta: Vec<[f64; LANES]>,
-    /// 2η/B per run.
+    /// 2η/B per run (at step 0 under a schedule).
     scale: [f64; LANES],
+    /// Whether some run of the group follows a schedule, its 2η_k/B
+    /// then taken from its draws step by step.
+    annealed: bool,
     diverge_loss: [f64; LANES],
     /// Per run: its draws, drawn from its own streams.
     draws: Vec<Draws>,
@@ -233,15 +236,17 @@ impl Lanes {
             for (j, dst) in outer.iter_mut().enumerate() {
                 dst[l] = t.problem().outer(j);
             }
-            scale[l] = 2.0 * t.config().eta / b as f64;
+            scale[l] = step_scale(t.config().eta, b);
             diverge_loss[l] = t.config().diverge_loss;
         }
         let minibatch = b < n;
+        let draws: Vec<Draws> = trainers[runs.clone()]
+            .iter()
+            .map(|t| Draws::new(t.config()))
+            .collect();
         Self {
-            draws: trainers[runs.clone()]
-                .iter()
-                .map(|t| Draws::new(t.config()))
-                .collect(),
+            annealed: draws.iter().any(Draws::annealed),
+            draws,
             runs,
             m,
             b,
@@ -320,7 +325,8 @@ impl Lanes {
                 } else {
                     &mut []
                 };
-                draws.draw_lane(t.state_mut(), chunk, l, &mut self.noise[..n], idx);
+                let first = t.state().step + (steps - left);
+                draws.draw_lane(t.state_mut(), first, chunk, l, &mut self.noise[..n], idx);
             }
             for t in 0..chunk {
                 let (xs, ys) = if minibatch {
@@ -337,6 +343,13 @@ impl Lanes {
                 } else {
                     (&self.x, &self.y)
                 };
+                if self.annealed {
+                    for (l, draws) in self.draws.iter().enumerate() {
+                        if live[l] && draws.annealed() {
+                            scale[l] = draws.scale[t];
+                        }
+                    }
+                }
                 let loss = label_noise_step::<A, D, LANES>(
                     act,
                     dim,
@@ -498,6 +511,64 @@ mod tests {
             assert_eq!(batched(&c), want, "{act} B={batch:?}");
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The configurations of [`configs`] under four schedules at once,
+    /// each run with its own ends.
+    fn scheduled(
+        activation: ActivationName,
+        batch_size: Option<usize>,
+        noise: NoiseKind,
+    ) -> Vec<RunConfig> {
+        use crate::anneal::AnnealKind;
+        let mut c = configs(activation, batch_size, noise);
+        for (i, r) in c.iter_mut().enumerate() {
+            r.schedule = AnnealKind::ALL[i % 4];
+            r.eta_end = Some(r.eta / (2 + i) as f64);
+            // The exponential schedule needs both ends of σ positive.
+            if r.sigma > 0.0 {
+                r.sigma_end = Some(0.01 * (i + 1) as f64);
+            }
+            r.validate().unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn runs_of_different_schedules_in_one_group_are_bit_identical_to_separate_runs() {
+        for (act, batch, noise) in [
+            (ActivationName::CubicLinear, None, NoiseKind::Gaussian),
+            (ActivationName::Tanh, Some(3), NoiseKind::Rademacher),
+        ] {
+            let c = scheduled(act, batch, noise);
+            assert_eq!(batched(&c), unbatched(&c), "{act} B={batch:?} {noise:?}");
+        }
+    }
+
+    /// Lanes resumed at different steps each take their own step's η_k, σ_k.
+    #[test]
+    fn scheduled_lanes_started_at_different_steps_match_separate_runs() {
+        let c = scheduled(ActivationName::CubicLinear, Some(2), NoiseKind::Gaussian);
+        let want = unbatched(&c);
+        let trainers: Vec<Trainer> = c
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut t = Trainer::new(c).unwrap();
+                while t.state().step < 37 * i as u64 {
+                    t.advance(37 * i as u64 - t.state().step);
+                }
+                let state = crate::RunState::from_bytes(&t.state().to_bytes()).unwrap();
+                Trainer::resume(c, state).unwrap()
+            })
+            .collect();
+        let mut b = BatchTrainer::from_trainers(trainers).unwrap();
+        b.run(|_, _| {});
+        for (i, t) in b.trainers().iter().enumerate() {
+            let s = t.state();
+            let theta: Vec<u64> = s.theta.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(want[i][want[i].len() - 2], (s.step, theta), "run {i}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Parquet columns. Defaults are \[G24\]'s Figure-1 setting (docs/science.md §7).
 
 use crate::activation::{Activation, ActivationName};
+use crate::anneal::AnnealKind;
 use crate::error::{CoreError, Result};
 use crate::stop_when::{Metric, StopWhen};
 use serde::{Deserialize, Serialize};
@@ -322,6 +323,17 @@ pub struct RunConfig {
     /// \[G24\]'s network keeps the identity it always had.
     #[serde(skip_serializing_if = "Source::is_ones")]
     pub outer: Source<OuterGen>,
+    /// How η and σ move from their start values to `eta_end` and
+    /// `sigma_end` over the steps (anneal.rs). Written only when not
+    /// constant, so a constant run keeps the identity it always had.
+    #[serde(skip_serializing_if = "AnnealKind::is_constant")]
+    pub schedule: AnnealKind,
+    /// η at the end of a schedule (default: `eta`, no change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta_end: Option<f64>,
+    /// σ at the end of a schedule (default: `sigma`, no change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma_end: Option<f64>,
 }
 
 /// Steps between checks of a `stop_when` condition by default. A check
@@ -369,6 +381,9 @@ impl Default for RunConfig {
             stop_when: None,
             stop_check_every: None,
             outer: Source::Generate(OuterGen::Ones),
+            schedule: AnnealKind::Constant,
+            eta_end: None,
+            sigma_end: None,
         }
     }
 }
@@ -402,6 +417,16 @@ impl RunConfig {
         if !given("steps") {
             self.steps = Self::defaults_for(self.algorithm).steps;
         }
+    }
+
+    /// η at the end of the schedule.
+    pub fn eta_end(&self) -> f64 {
+        self.eta_end.unwrap_or(self.eta)
+    }
+
+    /// σ at the end of the schedule.
+    pub fn sigma_end(&self) -> f64 {
+        self.sigma_end.unwrap_or(self.sigma)
     }
 
     /// Steps between checks of `stop_when`.
@@ -464,6 +489,7 @@ impl RunConfig {
             })?;
         }
         self.validate_algorithm()?;
+        self.validate_schedule()?;
         if self.activation == ActivationName::CubicLinear {
             check(self.beta > 0.0 && self.beta.is_finite(), "beta", || {
                 format!(
@@ -591,14 +617,65 @@ impl RunConfig {
         }
     }
 
+    /// `schedule`, `eta_end`, `sigma_end`: the end values in their domains
+    /// (the exponential one needs both ends of a value positive, or both
+    /// zero), and a schedule only where the dynamics steps with η or σ.
+    fn validate_schedule(&self) -> Result<()> {
+        let exponential = self.schedule == AnnealKind::Exponential;
+        if let Some(e) = self.eta_end {
+            if exponential {
+                check(e > 0.0 && e.is_finite(), "eta_end", || {
+                    format!("the exponential schedule needs a finite number > 0, got {e}")
+                })?;
+            } else {
+                check(e >= 0.0 && e.is_finite(), "eta_end", || {
+                    format!("must be a finite number >= 0, got {e}")
+                })?;
+            }
+        }
+        if let Some(s) = self.sigma_end {
+            check(s >= 0.0 && s.is_finite(), "sigma_end", || {
+                format!("must be a finite number >= 0, got {s}")
+            })?;
+            if exponential && s != self.sigma {
+                check(s > 0.0 && self.sigma > 0.0, "sigma_end", || {
+                    format!(
+                        "the exponential schedule needs sigma and sigma_end both > 0 \
+                         (or both 0), got sigma = {}, sigma_end = {s}",
+                        self.sigma
+                    )
+                })?;
+            }
+        }
+        if self.schedule.is_constant() {
+            return Ok(());
+        }
+        check(self.algorithm != AlgorithmName::Flow, "schedule", || {
+            "algorithm flow has no schedule: its η only brings Θ to the manifold, \
+             and its step is the adaptive flow_h"
+                .into()
+        })?;
+        check(
+            self.sigma_end.is_none() || self.algorithm == AlgorithmName::LabelNoise,
+            "sigma_end",
+            || format!("algorithm {} has no label noise", self.algorithm.as_str()),
+        )
+    }
+
     /// The configuration with every default made explicit (the batch size
-    /// resolved, and the stop check interval where there is a `stop_when`;
-    /// without one the interval means nothing and is dropped), so two
+    /// resolved, the stop check interval where there is a `stop_when` and
+    /// the end values where there is a schedule; without one they mean
+    /// nothing and are dropped), so two
     /// spellings of one run compare and hash equal.
     pub fn canonical(&self) -> RunConfig {
         let mut c = self.clone();
         c.batch_size = Some(self.batch());
         c.stop_check_every = self.stop_when.as_ref().map(|_| self.stop_check_every());
+        // End values mean something only with a schedule.
+        let annealed = !self.schedule.is_constant();
+        c.eta_end = annealed.then(|| self.eta_end());
+        c.sigma_end =
+            (annealed && self.algorithm == AlgorithmName::LabelNoise).then(|| self.sigma_end());
         c
     }
 }
@@ -683,12 +760,88 @@ mod tests {
                 }),
             ),
         ];
+        let cases = cases.into_iter().chain(schedule_cases());
         for (field, mutate) in cases {
             let mut c = RunConfig::default();
             mutate(&mut c);
             let err = c.validate().unwrap_err();
             assert_eq!(err.field(), Some(field), "{err}");
         }
+    }
+
+    /// Bad schedules: out-of-domain or non-finite end values, and a
+    /// schedule where the dynamics has nothing to anneal.
+    fn schedule_cases() -> Vec<(&'static str, Box<dyn Fn(&mut RunConfig)>)> {
+        let exp = |c: &mut RunConfig| c.schedule = AnnealKind::Exponential;
+        vec![
+            ("eta_end", Box::new(|c| c.eta_end = Some(f64::NAN))),
+            ("eta_end", Box::new(|c| c.eta_end = Some(-0.01))),
+            (
+                "eta_end",
+                Box::new(move |c| {
+                    exp(c);
+                    c.eta_end = Some(0.0);
+                }),
+            ),
+            ("sigma_end", Box::new(|c| c.sigma_end = Some(f64::INFINITY))),
+            ("sigma_end", Box::new(|c| c.sigma_end = Some(-1.0))),
+            (
+                "sigma_end",
+                Box::new(move |c| {
+                    exp(c);
+                    c.sigma_end = Some(0.0);
+                }),
+            ),
+            (
+                "sigma_end",
+                Box::new(move |c| {
+                    exp(c);
+                    c.sigma = 0.0;
+                    c.sigma_end = Some(0.1);
+                }),
+            ),
+            (
+                "schedule",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Flow;
+                    c.schedule = AnnealKind::Cosine;
+                }),
+            ),
+            (
+                "sigma_end",
+                Box::new(|c| {
+                    c.algorithm = AlgorithmName::Sam;
+                    c.schedule = AnnealKind::Linear;
+                    c.sigma_end = Some(0.0);
+                }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_constant_schedule_keeps_the_identity_and_end_values_need_a_schedule() {
+        let plain = RunConfig::default();
+        let constant = RunConfig {
+            schedule: AnnealKind::Constant,
+            eta_end: Some(0.001),
+            sigma_end: Some(0.0),
+            ..plain.clone()
+        };
+        assert_eq!(constant.run_id(), plain.run_id());
+        assert!(!serde_json::to_string(&plain).unwrap().contains("schedule"));
+        let linear = RunConfig {
+            schedule: AnnealKind::Linear,
+            ..plain.clone()
+        };
+        assert_ne!(linear.run_id(), plain.run_id());
+        // The end values default to the start values.
+        let spelled = RunConfig {
+            eta_end: Some(plain.eta),
+            sigma_end: Some(plain.sigma),
+            ..linear.clone()
+        };
+        assert_eq!(spelled.run_id(), linear.run_id());
+        linear.validate().unwrap();
     }
 
     #[test]

@@ -21,7 +21,9 @@
 //!   over the `j ≡ s (mod 4)` in increasing order (a partial with no term
 //!   is zero), each term the product `a_j · φ(z_ij)`;
 //! * `r_i = (f_i − y_i) − ξ_i`, `loss = (r_1² + r_2²) + …` in batch order;
-//! * `c_ij = (a_j · φ'(z_ij)) · ((2η/B) · r_i)`;
+//! * `c_ij = (a_j · φ'(z_ij)) · ((2η/B) · r_i)`, the step scale `2η/B`
+//!   computed once per step by [`step_scale`] (η is the step's η_k under a
+//!   schedule);
 //! * `θ_jk ← θ_jk − c_ij x_ik`, one subtraction per batch row, in batch order.
 //!
 //! (Until the striped `f_i`, the sum over j was one chain in j order; the
@@ -95,6 +97,14 @@ macro_rules! with_dim {
             }
         }
     }};
+}
+
+/// The step scale `2η/B` every kernel multiplies the residuals by: computed
+/// here alone, as `(2·η)/B`, so that every path, lane and algorithm (SAM
+/// with B = 1) rounds it the same way.
+#[inline(always)]
+pub fn step_scale(eta: f64, batch: usize) -> f64 {
+    2.0 * eta / batch as f64
 }
 
 /// Runs with `m·d·B` at least this take the GEMM path ([`gemm_step`]): below
@@ -389,8 +399,9 @@ fn neuron<A: Phi, const L: usize>(
 
 /// One step of a single large run through faer's GEMM, sequential
 /// (`Par::Seq`): `Z = X_B Θᵀ`, then `f_i = Σ_j a_j φ(z_ij)` in j order and
-/// `c_ij = (a_j φ'(z_ij)) ((2η/B) r_i)`, then `Θ ← Θ − Cᵀ X_B`. Returns the
-/// noisy batch loss. `outer` is the second layer a (m), `z` is B×m scratch.
+/// `c_ij = (a_j φ'(z_ij)) ((2η/B) r_i)` with `scale` = [`step_scale`]`(η, B)`,
+/// then `Θ ← Θ − Cᵀ X_B`. Returns the noisy batch loss. `outer` is the second
+/// layer a (m), `z` is B×m scratch.
 ///
 /// Its rounding differs from [`label_noise_step`]'s (GEMM blocks and fuses
 /// its sums), so the choice between them is by shape only ([`uses_gemm`]).
@@ -403,7 +414,7 @@ pub fn gemm_step<A: Phi>(
     xs: &[f64],
     ys: &[f64],
     noise: &[f64],
-    eta: f64,
+    scale: f64,
     theta: &mut [f64],
     z: &mut [f64],
 ) -> f64 {
@@ -417,7 +428,6 @@ pub fn gemm_step<A: Phi>(
         1.0,
         Par::Seq,
     );
-    let scale = 2.0 * eta / b as f64;
     let mut loss = 0.0;
     for ((zrow, y), xi_noise) in z.chunks_exact_mut(m).zip(ys).zip(noise) {
         let mut f = 0.0;
@@ -476,7 +486,7 @@ mod tests {
             p.x.as_chunks().0,
             p.y.as_chunks().0,
             noise.as_chunks().0,
-            &[2.0 * eta / p.n as f64],
+            &[step_scale(eta, p.n)],
             theta.as_chunks_mut().0,
             coef.as_chunks_mut().0,
         )[0]
@@ -487,7 +497,8 @@ mod tests {
         let m = theta.len() / p.d;
         let mut z = vec![0.0; p.n * m];
         let a = outer(p, m);
-        gemm_step(act, p.d, m, &a, &p.x, &p.y, noise, eta, theta, &mut z)
+        let scale = step_scale(eta, p.n);
+        gemm_step(act, p.d, m, &a, &p.x, &p.y, noise, scale, theta, &mut z)
     }
 
     type Step = fn(CubicLinear, &Problem, &[f64], f64, &mut [f64]) -> f64;
@@ -589,7 +600,7 @@ mod tests {
                     &p.x,
                     &p.y,
                     &noise,
-                    2.0 * 0.01 / n as f64,
+                    step_scale(0.01, n),
                     &mut packed,
                     &mut coef,
                 );
@@ -635,7 +646,7 @@ mod tests {
                 p.x.as_chunks().0,
                 p.y.as_chunks().0,
                 noise.as_chunks().0,
-                &[2.0 * 0.05 / 3.0],
+                &[step_scale(0.05, 3)],
                 b.as_chunks_mut().0,
                 &mut coef,
             );

@@ -7,6 +7,7 @@
 //! evolving [`RunState`] is everything a checkpoint needs.
 
 pub mod activation;
+pub mod anneal;
 pub mod batch;
 pub mod config;
 pub mod data;
@@ -26,6 +27,7 @@ pub mod state;
 pub mod stop_when;
 
 pub use activation::{Activation, ActivationName};
+pub use anneal::{Anneal, AnnealKind};
 pub use batch::BatchTrainer;
 pub use config::{AlgorithmName, NoiseKind, RunConfig, RunId, Source};
 pub use data::Problem;

@@ -368,6 +368,145 @@ mod tests {
         }
     }
 
+    /// Scheduled runs of every dynamics that takes a schedule, on every
+    /// label-noise path (direct full batch and mini-batch, GEMM).
+    fn scheduled() -> Vec<RunConfig> {
+        use crate::ActivationName;
+        use crate::anneal::AnnealKind;
+        use crate::config::{AlgorithmName, DataGen, LabelGen, Source};
+        vec![
+            RunConfig {
+                schedule: AnnealKind::Cosine,
+                eta_end: Some(0.002),
+                sigma_end: Some(0.3),
+                ..small()
+            },
+            RunConfig {
+                schedule: AnnealKind::Exponential,
+                batch_size: Some(2),
+                n: 5,
+                eta_end: Some(0.005),
+                sigma_end: Some(0.001),
+                noise: crate::NoiseKind::Rademacher,
+                ..small()
+            },
+            RunConfig {
+                // m·d·B = 1024: the GEMM path.
+                schedule: AnnealKind::Linear,
+                m: 64,
+                d: 8,
+                n: 2,
+                eta: 0.002,
+                sigma: 0.0,
+                sigma_end: Some(0.2),
+                steps: 200,
+                ..small()
+            },
+            RunConfig {
+                algorithm: AlgorithmName::Sam,
+                schedule: AnnealKind::Linear,
+                eta_end: Some(0.0),
+                n: 4,
+                ..small()
+            },
+            RunConfig {
+                algorithm: AlgorithmName::Margin,
+                schedule: AnnealKind::Cosine,
+                eta_end: Some(0.001),
+                activation: ActivationName::LeakyRelu,
+                data: Source::Generate(DataGen::Separable),
+                labels: Source::Generate(LabelGen::FromData),
+                n: 8,
+                init_scale: 0.1,
+                ..small()
+            },
+        ]
+    }
+
+    #[test]
+    fn scheduled_runs_resume_bit_identically_and_differ_from_constant_ones() {
+        for c in scheduled() {
+            c.validate().unwrap();
+            assert!(crate::kernel::uses_gemm(c.m, c.d, c.batch()) == (c.m == 64));
+            let mut whole = Trainer::new(&c).unwrap();
+            let mut want = Vec::new();
+            whole.run(|r| want.push(r.clone()));
+            let mut first = Trainer::new(&c).unwrap();
+            let mut got = Vec::new();
+            for _ in 0..5 {
+                if let Some(r) = first.advance(29) {
+                    got.push(r);
+                }
+            }
+            let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
+            let mut second = Trainer::resume(&c, state).unwrap();
+            second.run(|r| got.push(r.clone()));
+            let name = format!("{:?} {:?}", c.algorithm, c.schedule);
+            assert_eq!(got.len(), want.len(), "{name}");
+            for (a, b) in got.iter().zip(&want) {
+                assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "{name} step {}", a.step);
+                assert_eq!(a.time.to_bits(), b.time.to_bits(), "{name} step {}", a.step);
+                assert_eq!(a.z, b.z);
+            }
+            assert_eq!(whole.state().theta, second.state().theta, "{name}");
+            assert_eq!(whole.state().status, Status::Finished, "{name}");
+            // The schedule is felt: the constant run ends elsewhere.
+            let constant = RunConfig {
+                schedule: crate::anneal::AnnealKind::Constant,
+                ..c.clone()
+            };
+            let mut plain = Trainer::new(&constant).unwrap();
+            plain.run(|_| {});
+            assert_ne!(plain.state().theta, whole.state().theta, "{name}");
+        }
+    }
+
+    /// A schedule whose ends equal its starts steps through the scheduled
+    /// code (per-step scales, per-step noise draws) and must give every bit
+    /// of the constant run; its clock is the sum, equal to k·η²σ²/(2B) to
+    /// rounding.
+    #[test]
+    fn a_schedule_that_stays_put_gives_the_bits_of_a_constant_run() {
+        use crate::anneal::AnnealKind;
+        for c in scheduled().into_iter().take(3) {
+            let constant = RunConfig {
+                schedule: AnnealKind::Constant,
+                ..c.clone()
+            };
+            for kind in [
+                AnnealKind::Linear,
+                AnnealKind::Cosine,
+                AnnealKind::Exponential,
+            ] {
+                let flat = RunConfig {
+                    schedule: kind,
+                    sigma: 0.05,
+                    eta_end: None,
+                    sigma_end: None,
+                    ..constant.clone()
+                };
+                let plain = RunConfig {
+                    schedule: AnnealKind::Constant,
+                    ..flat.clone()
+                };
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                Trainer::new(&flat).unwrap().run(|r| a.push(r.clone()));
+                Trainer::new(&plain).unwrap().run(|r| b.push(r.clone()));
+                assert_eq!(a.len(), b.len());
+                for (x, y) in a.iter().zip(&b) {
+                    assert_eq!(
+                        x.loss.to_bits(),
+                        y.loss.to_bits(),
+                        "{kind:?} step {}",
+                        x.step
+                    );
+                    assert_eq!(x.z, y.z);
+                    assert!((x.time - y.time).abs() <= 1e-12 * y.time, "{kind:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn divergence_ends_the_run_with_a_status_not_a_panic() {
         let c = RunConfig {

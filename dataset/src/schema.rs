@@ -136,6 +136,9 @@ pub mod config {
             STOP_WHEN: "stop_when", Text, opt, "", "The condition on the metrics that ends the run early (e.g. `sv_ratio2_z < 1e-3`), checked every `stop_check_every` steps; null: the run takes its whole budget.";
             STOP_CHECK_EVERY: "stop_check_every", Int, opt, "steps", "Steps between checks of `stop_when`; null: the default.";
             OUTER: "outer", Text, req, "", "The fixed second layer a of f(x) = Σ_j a_j φ(θ_jᵀx): `ones` (\\[G24\\]'s network), `alternating` (+1, −1, +1, …) or a file of m values.";
+            SCHEDULE: "schedule", Text, opt, "", "How η and σ move over the steps k = 0…K−1: `linear`, `cosine` or `exponential`, from `eta`, `sigma` to `eta_end`, `sigma_end` (docs/science.md §5.1); null: constant.";
+            ETA_END: "eta_end", Float, opt, "", "η at the end of the schedule; null: `eta` (or no schedule).";
+            SIGMA_END: "sigma_end", Float, opt, "", "σ at the end of the schedule (label noise only); null: `sigma` (or no schedule).";
         ]
     }
 

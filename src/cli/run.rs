@@ -16,8 +16,8 @@ use sharpsweep_cluster::signals::StopSignals;
 use sharpsweep_core::config::{DEFAULT_STOP_CHECK_EVERY, DataGen, InitGen, LabelGen, OuterGen};
 use sharpsweep_core::memory::{self, Budget};
 use sharpsweep_core::{
-    ActivationName, AlgorithmName, NoiseKind, RunConfig, Source, StopReason, StopWhen, Trainer,
-    data,
+    ActivationName, AlgorithmName, AnnealKind, NoiseKind, RunConfig, Source, StopReason, StopWhen,
+    Trainer, data,
 };
 use sharpsweep_dataset::metadata::KEY_PARTNER_CHECKSUM;
 use sharpsweep_dataset::write::{FileMeta, write_atomic};
@@ -62,6 +62,16 @@ pub struct Args {
     /// Label-noise scale σ (the standard deviation of Gaussian noise); 0 = plain GD/SGD.
     #[arg(long, allow_negative_numbers = true)]
     sigma: Option<f64>,
+    /// How η and σ move over the run: constant, linear, cosine, exponential
+    /// (to --eta-end and --sigma-end) [default: constant].
+    #[arg(long)]
+    schedule: Option<AnnealKind>,
+    /// η at the end of --schedule [default: --eta].
+    #[arg(long, allow_negative_numbers = true)]
+    eta_end: Option<f64>,
+    /// σ at the end of --schedule [default: --sigma].
+    #[arg(long, allow_negative_numbers = true)]
+    sigma_end: Option<f64>,
     /// Mini-batch size B (default: n, full batch).
     #[arg(long)]
     batch_size: Option<usize>,
@@ -207,6 +217,9 @@ impl Args {
             cluster_tol
         );
         set!(algorithm, rho, flow_tol, flow_h);
+        set!(schedule);
+        c.eta_end = self.eta_end.or(c.eta_end);
+        c.sigma_end = self.sigma_end.or(c.sigma_end);
         c.loss_scaled_lr |= self.loss_scaled_lr;
         c.batch_size = self.batch_size.or(c.batch_size);
         c.log_every = self.log_every.or(c.log_every);

@@ -159,6 +159,10 @@ impl Table {
     fn f64(&mut self, c: &Column, v: impl Iterator<Item = f64>) {
         self.push(c, Arc::new(v.collect::<Float64Array>()));
     }
+    /// A configuration value that may be unset (null).
+    fn f64_opt(&mut self, c: &Column, v: impl Iterator<Item = Option<f64>>) {
+        self.push(c, Arc::new(v.collect::<Float64Array>()));
+    }
     /// A metric: NaN becomes null.
     fn metric(&mut self, c: &Column, v: impl Iterator<Item = f64>) {
         let a: Float64Array = v.map(defined).collect();
@@ -289,6 +293,14 @@ fn config_columns(t: &mut Table, records: &[RunRecord]) {
             .map(|r| r.config.stop_check_every.map(|k| k as i64)),
     );
     t.utf8(&cfg::OUTER, text(|c| c.outer.to_string()));
+    t.utf8_opt(
+        &cfg::SCHEDULE,
+        records
+            .iter()
+            .map(|r| (!r.config.schedule.is_constant()).then(|| r.config.schedule.as_str())),
+    );
+    t.f64_opt(&cfg::ETA_END, records.iter().map(|r| r.config.eta_end));
+    t.f64_opt(&cfg::SIGMA_END, records.iter().map(|r| r.config.sigma_end));
 }
 
 /// The `runs` table for `records` (in the order given).
@@ -421,6 +433,9 @@ mod tests {
             stop_when: Some("loss < 1e-9".parse().unwrap()),
             stop_check_every: Some(100),
             outer: "alternating".parse().unwrap(),
+            schedule: sharpsweep_core::AnnealKind::Cosine,
+            eta_end: Some(0.01),
+            sigma_end: Some(0.0),
             ..RunConfig::default()
         };
         let json = serde_json::to_value(config).unwrap();

@@ -9,26 +9,40 @@
 
 use super::Dynamics;
 use crate::activation::{Activation, Phi};
+use crate::anneal::Anneal;
 use crate::config::{NoiseKind, RunConfig};
 use crate::data::Problem;
 use crate::kernel::{
-    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_scratch, single_step, unpack_theta,
-    uses_gemm,
+    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_scratch, single_step, step_scale,
+    unpack_theta, uses_gemm,
 };
 use crate::rng;
 use crate::state::{RunState, Status};
 use crate::{with_dim, with_phi};
+use std::cell::Cell;
 
 /// Steps whose randomness is drawn in one go.
 pub const BULK_STEPS: usize = 64;
 
-/// The per-step randomness of up to [`BULK_STEPS`] steps of one run.
+/// The per-step inputs of up to [`BULK_STEPS`] steps of one run: its
+/// randomness, and under a schedule (anneal.rs) each step's η_k and σ_k.
 #[derive(Clone, Debug)]
 pub(crate) struct Draws {
     sigma: f64,
     kind: NoiseKind,
     /// Mini-batch size B; `None` for the full batch (no index draws).
     minibatch: Option<usize>,
+    /// B, for the step scale.
+    batch: usize,
+    /// The run's schedule; `None` when η and σ are constant.
+    anneal: Option<Anneal>,
+    /// Whether any step has σ_k > 0 (else no noise is drawn at all).
+    noisy: bool,
+    /// 2η_k/B of each step drawn (all [`step_scale`]`(η, B)` when constant,
+    /// set once).
+    pub scale: Vec<f64>,
+    /// σ_k of each step drawn (scheduled runs only).
+    sigmas: Vec<f64>,
     /// ξ, B per step (zeros when σ = 0), for [`Self::draw`]; a lane group
     /// draws into its own buffers ([`Self::draw_lane`]).
     pub noise: Vec<f64>,
@@ -42,10 +56,16 @@ impl Draws {
     pub fn new(c: &RunConfig) -> Self {
         let b = c.batch();
         let minibatch = (b < c.n).then_some(b);
+        let anneal = Anneal::of(c);
         Self {
             sigma: c.sigma,
             kind: c.noise,
             minibatch,
+            batch: b,
+            anneal,
+            noisy: c.sigma > 0.0 || (anneal.is_some() && c.sigma_end() > 0.0),
+            scale: vec![step_scale(c.eta, b); BULK_STEPS],
+            sigmas: vec![0.0; if anneal.is_some() { BULK_STEPS } else { 0 }],
             noise: vec![0.0; BULK_STEPS * b],
             idx: vec![
                 0;
@@ -59,12 +79,20 @@ impl Draws {
         }
     }
 
+    /// Whether η and σ follow a schedule (so [`Self::scale`] changes per step).
+    pub fn annealed(&self) -> bool {
+        self.anneal.is_some()
+    }
+
     /// Draws the noise and batches of the next `steps` (≤ [`BULK_STEPS`])
-    /// steps from the run's streams, in step order.
-    pub fn draw(&mut self, state: &mut RunState, steps: usize) {
+    /// steps, the first of them step `first`, from the run's streams, in
+    /// step order.
+    pub fn draw(&mut self, state: &mut RunState, first: u64, steps: usize) {
         let n = steps * (self.noise.len() / BULK_STEPS);
+        self.anneal_steps(first, steps);
         fill(
-            (self.sigma, self.kind, self.minibatch),
+            self.params(),
+            &self.sigmas,
             &mut self.perm,
             state,
             steps,
@@ -78,13 +106,16 @@ impl Draws {
     pub fn draw_lane<const L: usize>(
         &mut self,
         state: &mut RunState,
+        first: u64,
         steps: usize,
         lane: usize,
         noise: &mut [[f64; L]],
         idx: &mut [[usize; L]],
     ) {
+        self.anneal_steps(first, steps);
         fill(
-            (self.sigma, self.kind, self.minibatch),
+            self.params(),
+            &self.sigmas,
             &mut self.perm,
             state,
             steps,
@@ -92,29 +123,67 @@ impl Draws {
             idx.iter_mut().map(|v| &mut v[lane]),
         );
     }
-}
 
-/// The draws of `steps` steps into `noise` (σ > 0 only; B per step) and, for
-/// mini-batches, `idx` (B per step).
-fn fill<'a>(
-    (sigma, kind, minibatch): (f64, NoiseKind, Option<usize>),
-    perm: &mut [usize],
-    state: &mut RunState,
-    steps: usize,
-    noise: impl Iterator<Item = &'a mut f64>,
-    mut idx: impl Iterator<Item = &'a mut usize>,
-) {
-    if sigma > 0.0 {
-        match kind {
-            NoiseKind::Gaussian => rng::fill_normal(&mut state.noise_rng, sigma, noise),
-            NoiseKind::Rademacher => {
-                for v in noise {
-                    *v = sigma * rng::rademacher(&mut state.noise_rng);
-                }
+    /// Under a schedule, η_k and σ_k of steps `first …` into `scale` and
+    /// `sigmas`.
+    fn anneal_steps(&mut self, first: u64, steps: usize) {
+        if let Some(a) = &self.anneal {
+            for (t, (scale, sigma)) in self.scale[..steps]
+                .iter_mut()
+                .zip(&mut self.sigmas)
+                .enumerate()
+            {
+                let (eta_k, sigma_k) = a.at(first + t as u64);
+                *scale = step_scale(eta_k, self.batch);
+                *sigma = sigma_k;
             }
         }
     }
-    if let Some(b) = minibatch {
+
+    fn params(&self) -> Params {
+        Params {
+            sigma: self.sigma,
+            kind: self.kind,
+            minibatch: self.minibatch,
+            batch: self.batch,
+            noisy: self.noisy,
+            annealed: self.anneal.is_some(),
+        }
+    }
+}
+
+/// What [`fill`] needs of a [`Draws`] besides its buffers.
+struct Params {
+    sigma: f64,
+    kind: NoiseKind,
+    minibatch: Option<usize>,
+    batch: usize,
+    noisy: bool,
+    annealed: bool,
+}
+
+/// The draws of `steps` steps into `noise` (noisy runs only; B per step,
+/// scaled by σ, or by each step's σ_k from `sigmas` under a schedule) and,
+/// for mini-batches, `idx` (B per step).
+fn fill<'a>(
+    p: Params,
+    sigmas: &[f64],
+    perm: &mut [usize],
+    state: &mut RunState,
+    steps: usize,
+    mut noise: impl Iterator<Item = &'a mut f64>,
+    mut idx: impl Iterator<Item = &'a mut usize>,
+) {
+    if p.noisy {
+        if p.annealed {
+            for &sigma_k in &sigmas[..steps] {
+                draw_noise(state, p.kind, sigma_k, noise.by_ref().take(p.batch));
+            }
+        } else {
+            draw_noise(state, p.kind, p.sigma, noise);
+        }
+    }
+    if let Some(b) = p.minibatch {
         for _ in 0..steps {
             rng::sample_batch(&mut state.batch_rng, perm, b);
             // `perm` first: zip then takes exactly b slots from `idx`.
@@ -125,14 +194,39 @@ fn fill<'a>(
     }
 }
 
+/// ξ = σ·(a standard draw) into every slot of `noise`.
+fn draw_noise<'a>(
+    state: &mut RunState,
+    kind: NoiseKind,
+    sigma: f64,
+    noise: impl Iterator<Item = &'a mut f64>,
+) {
+    match kind {
+        NoiseKind::Gaussian => rng::fill_normal(&mut state.noise_rng, sigma, noise),
+        NoiseKind::Rademacher => {
+            for v in noise {
+                *v = sigma * rng::rademacher(&mut state.noise_rng);
+            }
+        }
+    }
+}
+
 /// Label-noise GD/SGD on one run.
 pub struct LabelNoise {
     act: Activation,
     m: usize,
+    /// η, σ, B and the schedule, for the flow clock [`Dynamics::time`].
     eta: f64,
-    /// σ and B, for the flow clock [`Dynamics::time`].
     sigma: f64,
     batch: usize,
+    anneal: Option<Anneal>,
+    /// No step has label noise, so there is no flow clock.
+    noiseless: bool,
+    /// Under a schedule: (k, Σ_{k'<k} η_k'²σ_k'²), the clock's sum up to the
+    /// last step it was read at, so that reading it at the records costs
+    /// O(K) over a whole run. Not checkpointed: a resumed run sums afresh
+    /// from step 0, in the same order, to the same bits.
+    clock: Cell<(u64, f64)>,
     inputs: StepInputs,
     /// The second layer a (m values), and in the direct kernel's blocks,
     /// copied from the problem at each advance.
@@ -165,7 +259,7 @@ impl StepInputs {
         let mut left = steps;
         while left > 0 {
             let chunk = left.min(BULK_STEPS as u64) as usize;
-            self.draws.draw(state, chunk);
+            self.draws.draw(state, state.step, chunk);
             for t in 0..chunk {
                 let noise = &self.draws.noise[t * b..(t + 1) * b];
                 let (xs, ys): (&[f64], &[f64]) = if self.draws.minibatch.is_some() {
@@ -179,7 +273,8 @@ impl StepInputs {
                 } else {
                     (&p.x, &p.y)
                 };
-                let loss = kernel.step(xs, ys, noise, &mut state.theta);
+                let scale = self.draws.scale[t];
+                let loss = kernel.step(scale, xs, ys, noise, &mut state.theta);
                 state.step += 1;
                 if loss.is_nan() || loss > self.diverge_loss {
                     state.status = Status::Diverged;
@@ -192,11 +287,13 @@ impl StepInputs {
     }
 }
 
-/// One step given X_B, y_B, ξ and Θ (row-major m×d), returning the loss.
+/// One step given its scale 2η_k/B, X_B, y_B, ξ and Θ (row-major m×d),
+/// returning the loss.
 /// (A trait rather than a closure, so that the step is inlined into the AVX2
 /// build: a closure would be one function shared by both builds.)
 trait Kernel {
-    fn step(&mut self, xs: &[f64], ys: &[f64], noise: &[f64], theta: &mut [f64]) -> f64;
+    fn step(&mut self, scale: f64, xs: &[f64], ys: &[f64], noise: &[f64], theta: &mut [f64])
+    -> f64;
 }
 
 /// The direct kernel on Θ packed by [`pack_theta`] (the row-major Θ is
@@ -207,14 +304,13 @@ struct Direct<'a, A, D, Q> {
     nq: Q,
     m: usize,
     outer: &'a [Quad],
-    scale: f64,
     packed: &'a mut [Quad],
     coef: &'a mut [Quad],
 }
 
 impl<A: Phi, D: Dim, Q: Dim> Kernel for Direct<'_, A, D, Q> {
     #[inline(always)]
-    fn step(&mut self, xs: &[f64], ys: &[f64], noise: &[f64], _: &mut [f64]) -> f64 {
+    fn step(&mut self, scale: f64, xs: &[f64], ys: &[f64], noise: &[f64], _: &mut [f64]) -> f64 {
         single_step(
             self.act,
             self.dim,
@@ -224,7 +320,7 @@ impl<A: Phi, D: Dim, Q: Dim> Kernel for Direct<'_, A, D, Q> {
             xs,
             ys,
             noise,
-            self.scale,
+            scale,
             self.packed,
             self.coef,
         )
@@ -236,15 +332,21 @@ struct Gemm<'a, A> {
     d: usize,
     m: usize,
     outer: &'a [f64],
-    eta: f64,
     z: &'a mut [f64],
 }
 
 impl<A: Phi> Kernel for Gemm<'_, A> {
     #[inline(always)]
-    fn step(&mut self, xs: &[f64], ys: &[f64], noise: &[f64], theta: &mut [f64]) -> f64 {
+    fn step(
+        &mut self,
+        scale: f64,
+        xs: &[f64],
+        ys: &[f64],
+        noise: &[f64],
+        theta: &mut [f64],
+    ) -> f64 {
         gemm_step(
-            self.act, self.d, self.m, self.outer, xs, ys, noise, self.eta, theta, self.z,
+            self.act, self.d, self.m, self.outer, xs, ys, noise, scale, theta, self.z,
         )
     }
 }
@@ -258,6 +360,9 @@ impl LabelNoise {
             eta: c.eta,
             sigma: c.sigma,
             batch: b,
+            anneal: Anneal::of(c),
+            noiseless: c.sigma == 0.0 && (c.schedule.is_constant() || c.sigma_end() == 0.0),
+            clock: Cell::new((0, 0.0)),
             inputs: StepInputs {
                 draws: Draws::new(c),
                 xs: vec![0.0; b * c.d],
@@ -298,7 +403,6 @@ impl LabelNoise {
         steps: u64,
     ) {
         let (m, d) = (self.m, p.d);
-        let scale = 2.0 * self.eta / self.batch as f64;
         pack_theta(&state.theta, m, d, &mut self.packed);
         p.fill_outer(&mut self.outer);
         pack_theta(&self.outer, m, 1, &mut self.outer_q);
@@ -308,7 +412,6 @@ impl LabelNoise {
             nq,
             m,
             outer: &self.outer_q,
-            scale,
             packed: &mut self.packed,
             coef: &mut self.coef_q,
         };
@@ -323,7 +426,6 @@ impl LabelNoise {
             d: p.d,
             m: self.m,
             outer: &self.outer,
-            eta: self.eta,
             z: &mut self.coef,
         };
         self.inputs.run(p, state, steps, kernel);
@@ -360,13 +462,27 @@ impl Dynamics for LabelNoise {
 
     /// `t = k·η²σ²/(2B)`: the time of the Riemannian flow `dΘ/dt = −P_T∇R`
     /// that label-noise SGD follows as η → 0 (derived in docs/dynamics.md);
-    /// NaN without noise, when there is no such flow.
+    /// under a schedule `t = Σ_{k'<k} η_k'²σ_k'²/(2B)`, each step advancing
+    /// the clock by its own η and σ. NaN without noise, when there is no
+    /// such flow.
     fn time(&self, state: &RunState) -> f64 {
-        if self.sigma == 0.0 {
+        if self.noiseless {
             return f64::NAN;
         }
-        state.step as f64 * self.eta * self.eta * self.sigma * self.sigma
-            / (2.0 * self.batch as f64)
+        let Some(anneal) = &self.anneal else {
+            return state.step as f64 * self.eta * self.eta * self.sigma * self.sigma
+                / (2.0 * self.batch as f64);
+        };
+        let (mut k, mut sum) = self.clock.get();
+        if k > state.step {
+            (k, sum) = (0, 0.0);
+        }
+        for step in k..state.step {
+            let (eta, sigma) = anneal.at(step);
+            sum += eta * eta * sigma * sigma;
+        }
+        self.clock.set((state.step, sum));
+        sum / (2.0 * self.batch as f64)
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! `f(x) = Σ_k a_k φ(w_kᵀx)`, `φ(z) = max(z, αz)`,
 //! `L(θ) = (1/n) Σ_i ln(1 + exp(−y_i f(x_i)))`, `θ = (W, a)`,
-//! `θ ← θ − η_k ∇L(θ)` with `η_k = η`, or `η/L(θ)` when `loss_scaled_lr`.
+//! `θ ← θ − η_k ∇L(θ)` with `η_k = η` (or the schedule's η_k), divided by
+//! L(θ) when `loss_scaled_lr`.
 //!
 //! W is the run's Θ (m×d), a its `second_layer`. The loss and its gradient
 //! are evaluated scaled by `exp(min_i y_i f_i)` when that is positive, so
@@ -13,6 +14,7 @@
 //! linear classifier the theory compares with) and the margin metrics.
 
 use super::{Dynamics, diverged};
+use crate::anneal::Anneal;
 use crate::config::RunConfig;
 use crate::data::Problem;
 use crate::state::RunState;
@@ -22,6 +24,8 @@ pub struct Margin {
     m: usize,
     alpha: f64,
     eta: f64,
+    /// The η schedule, if any (anneal.rs).
+    anneal: Option<Anneal>,
     loss_scaled_lr: bool,
     diverge_loss: f64,
     z: Vec<f64>,
@@ -33,6 +37,7 @@ impl Margin {
             m: c.m,
             alpha: c.alpha,
             eta: c.eta,
+            anneal: Anneal::of(c),
             loss_scaled_lr: c.loss_scaled_lr,
             diverge_loss: c.diverge_loss,
             z: vec![0.0; c.n * c.m],
@@ -58,6 +63,7 @@ impl Margin {
             *wi = s;
         }
         let loss = scaled_loss * (-shift).exp();
+        let eta = self.anneal.map_or(self.eta, |a| a.eta(state.step));
         state.step += 1;
         if diverged(
             state,
@@ -67,9 +73,9 @@ impl Margin {
             return;
         }
         let rate = if self.loss_scaled_lr {
-            self.eta / scaled_loss
+            eta / scaled_loss
         } else {
-            self.eta
+            eta
         };
         let (w, a) = (&mut state.theta, &mut state.second_layer);
         // ∂L/∂f_i = −y_i σ(−q_i)/n; ∂f/∂a_k = φ(z_ik); ∂f/∂w_k = a_k φ'(z_ik) x_i.

@@ -1,7 +1,8 @@
 //! 1-SAM (docs/science.md §5.4): sharpness-aware minimisation with batch size
 //! one. Step k picks one example i from the batch stream and, with
 //! `ℓ_i(Θ) = (f(x_i) − y_i)²` and `g = ∇ℓ_i(Θ)`, takes
-//! `Θ ← Θ − η ∇ℓ_i(Θ + ρ g/‖g‖)`. No label noise (σ is ignored).
+//! `Θ ← Θ − η ∇ℓ_i(Θ + ρ g/‖g‖)`, η the step's η_k under a schedule. No
+//! label noise (σ is ignored).
 //!
 //! The ascent step moves every θ_j along x_i only, so the perturbed
 //! pre-activations are `z̃_ij = z_ij + ρ·sign(r_i)·D_ij‖x_i‖/‖D_i·‖` with
@@ -13,9 +14,10 @@
 
 use super::{Dynamics, diverged};
 use crate::activation::{Activation, Phi};
+use crate::anneal::Anneal;
 use crate::config::RunConfig;
 use crate::data::Problem;
-use crate::kernel::{QUAD, ZERO, striped_total};
+use crate::kernel::{QUAD, ZERO, step_scale, striped_total};
 use crate::rng;
 use crate::state::RunState;
 use crate::with_phi;
@@ -23,6 +25,8 @@ use crate::with_phi;
 pub struct Sam {
     act: Activation,
     eta: f64,
+    /// The η schedule, if any (anneal.rs).
+    anneal: Option<Anneal>,
     rho: f64,
     diverge_loss: f64,
     /// Batch indices (the first is the step's example), as the label-noise
@@ -40,6 +44,7 @@ impl Sam {
         Self {
             act: c.activation(),
             eta: c.eta,
+            anneal: Anneal::of(c),
             rho: c.rho,
             diverge_loss: c.diverge_loss,
             idx: (0..c.n).collect(),
@@ -56,13 +61,14 @@ impl Sam {
                 rng::sample_batch(&mut state.batch_rng, &mut self.idx, 1);
             }
             let i = self.idx[0];
+            let eta = self.anneal.map_or(self.eta, |a| a.eta(state.step));
             let loss = sam_step(
                 act,
                 p,
                 &self.outer,
                 i,
                 self.rho,
-                self.eta,
+                eta,
                 &mut state.theta,
                 &mut self.z,
                 &mut self.d1,
@@ -139,7 +145,7 @@ pub(crate) fn sam_step<A: Phi>(
         r
     };
     // θ_j ← θ_j − 2η r̃ a_j φ'(z̃_ij) x_i, in the kernel's order (B = 1).
-    let s = 2.0 * eta / 1.0 * r_step;
+    let s = step_scale(eta, 1) * r_step;
     for j in 0..m {
         let c = d1[j] * s;
         let tj = &mut theta[j * d..(j + 1) * d];

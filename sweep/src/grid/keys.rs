@@ -21,6 +21,9 @@ impl Keys {
             stop_when: Some("loss < 0".parse().expect("a valid condition")),
             stop_check_every: Some(1),
             outer: Source::Generate(OuterGen::Alternating),
+            schedule: sharpsweep_core::AnnealKind::Linear,
+            eta_end: Some(1.0),
+            sigma_end: Some(1.0),
             ..RunConfig::default()
         };
         let text = serde_json::to_string(&every).expect("a RunConfig always serialises");
