@@ -9,12 +9,14 @@
 pub mod activation;
 pub mod batch;
 pub mod config;
+pub mod curvature;
 pub mod data;
 pub mod dynamics;
 pub mod error;
 pub mod io;
 pub mod kdtree;
 pub mod kernel;
+pub mod lanczos;
 pub mod memory;
 pub mod metrics;
 pub mod model;

@@ -135,6 +135,8 @@ pub mod config {
             LOSS_SCALED_LR: "loss_scaled_lr", Bool, req, "", "`margin` only: step η/L(θ) instead of η.";
             STOP_WHEN: "stop_when", Text, opt, "", "The condition on the metrics that ends the run early (e.g. `sv_ratio2_z < 1e-3`), checked every `stop_check_every` steps; null: the run takes its whole budget.";
             STOP_CHECK_EVERY: "stop_check_every", Int, opt, "steps", "Steps between checks of `stop_when`; null: the default.";
+            HESSIAN_METHOD: "hessian_method", Text, opt, "", "How `hessian` computes its statistics: `auto` (null: the default; `dense` up to m·d = 512, else `lanczos`), `dense` (the md×md matrix) or `lanczos` (Hessian-vector products); `hessian_solver` says which ran.";
+            HESSIAN_TOP_K: "hessian_top_k", Int, opt, "", "How many of the Hessian's largest eigenvalues `hessian_eigs` holds; null: 1.";
         ]
     }
 
@@ -172,6 +174,7 @@ pub mod metrics {
             SVM_MARGIN: "svm_margin", Float, opt, "", "`margin` only: γ*, the hard-margin linear SVM's margin through the origin.";
             MARGIN_RATIO: "margin_ratio", Float, opt, "", "`margin` only: `normalized_margin` / ((1+α)γ*/4); 1 is the maximal margin.";
             MARGIN_ANGLE: "margin_angle", Float, opt, "rad", "`margin` only: the angle between the max-margin direction and the net's linear part.";
+            HESSIAN_EIGS: "hessian_eigs", Floats, req, "", "The `hessian_top_k` largest eigenvalues of ∇²L, descending (with `hessian`; else empty).";
         ]
     }
 }
@@ -212,6 +215,7 @@ pub mod runs {
             WALL_SECONDS: "wall_seconds", Float, req, "s", "Wall time of the run (the only column that is not a function of the configuration).";
             CONFIG: "config", Text, req, "", "The whole configuration as JSON (every field above, batch size resolved).";
             STOP_REASON: "stop_reason", Text, opt, "", "Why the run ended: `steps` (its budget was spent), `stop_when` (its condition held), `stationary` (the flow reached a fixed point) or `diverged`; null for a failed or interrupted run.";
+            HESSIAN_SOLVER: "hessian_solver", Text, opt, "", "The method that computed the Hessian statistics, `dense` or `lanczos` (`hessian_method` resolved at this m·d); null without `hessian` and for `margin`.";
         ]
     }
 }

@@ -19,6 +19,8 @@ impl Keys {
         let every = RunConfig {
             stop_when: Some("loss < 0".parse().expect("a valid condition")),
             stop_check_every: Some(1),
+            hessian_method: Some(Default::default()),
+            hessian_top_k: Some(1),
             ..RunConfig::default()
         };
         let text = serde_json::to_string(&every).expect("a RunConfig always serialises");
