@@ -253,8 +253,8 @@ pub struct RunConfig {
     pub log_points: usize,
     /// Also record every this many steps (linear schedule), if set.
     pub log_every: Option<u64>,
-    /// Record the full Hessian's Frobenius norm and largest eigenvalue
-    /// (costs O((md)²n) per record).
+    /// Record the Hessian's Frobenius norm and largest eigenvalues, by
+    /// `hessian_method` (curvature.rs).
     pub hessian: bool,
     /// A clean loss above this (or non-finite) counts as diverged.
     pub diverge_loss: f64,
