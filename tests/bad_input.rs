@@ -195,6 +195,52 @@ const CASES: &[Case] = &[
         expect: "grid[0].seeds: 1000000000000 replicates, more than the 10000000 points",
     },
     Case {
+        name: "unknown hessian method",
+        files: &[],
+        args: &[
+            "run",
+            "--hessian",
+            "--hessian-method",
+            "power",
+            "--out",
+            "{dir}/out",
+        ],
+        expect: "'--hessian-method <METHOD>': unknown hessian method 'power' \
+                 (expected one of auto, dense, lanczos)",
+    },
+    Case {
+        name: "zero top eigenvalues",
+        files: &[],
+        args: &[
+            "run",
+            "--hessian",
+            "--hessian-top-k",
+            "0",
+            "--out",
+            "{dir}/out",
+        ],
+        expect: "--hessian-top-k: must be between 1 and m·d = 30 (the Hessian's size), got 0",
+    },
+    Case {
+        name: "more top eigenvalues than the Hessian has",
+        files: &[(
+            "g.toml",
+            File::Text("[[grid]]\nhessian = true\nhessian_top_k = [1, 31]\n"),
+        )],
+        args: &["sweep", "{dir}/g.toml", "--out", "{dir}/out"],
+        expect: "grid[0].hessian_top_k: must be between 1 and m·d = 30 (the Hessian's size), \
+                 got 31 (point 1)",
+    },
+    Case {
+        name: "unknown hessian method in a grid",
+        files: &[(
+            "g.toml",
+            File::Text("[[grid]]\nhessian = true\nhessian_method = \"power\"\n"),
+        )],
+        args: &["sweep", "{dir}/g.toml", "--out", "{dir}/out"],
+        expect: "grid[0].hessian_method: unknown variant `power`",
+    },
+    Case {
         name: "sweep into a directory holding someone else's files",
         files: &[
             ("out/notes.txt", File::Text("mine\n")),

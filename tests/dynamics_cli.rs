@@ -236,3 +236,68 @@ fn the_stability_example_reaches_the_edge_of_stability() {
         "tr H·η/2 ≤ {trace}, tr H·η/(2B) ≤ {scaled}"
     );
 }
+
+#[test]
+fn lanczos_and_dense_hessians_agree_from_the_cli_and_the_runs_table_says_which_ran() {
+    let dir = TempDir::new("hessian-methods");
+    let run_with = |method: &str| {
+        let flags = [
+            "--m",
+            "40",
+            "--d",
+            "6",
+            "--n",
+            "9",
+            "--eta",
+            "1e-4",
+            "--steps",
+            "200",
+            "--log-points",
+            "5",
+            "--hessian",
+            "--hessian-top-k",
+            "3",
+            "--hessian-method",
+            method,
+        ];
+        run(&dir.join(method), &flags)
+    };
+    let (dense_runs, dense) = run_with("dense");
+    let (lanczos_runs, lanczos) = run_with("lanczos");
+    let (auto_runs, auto) = run_with("auto");
+    assert_eq!(dense_runs.column_str("hessian_solver"), ["dense"]);
+    assert_eq!(lanczos_runs.column_str("hessian_solver"), ["lanczos"]);
+    // m·d = 240 is within auto's dense bound: the dense numbers, bit for bit.
+    assert_eq!(auto_runs.column_str("hessian_solver"), ["dense"]);
+    let bits = |t: &ParquetTable| -> Vec<u64> {
+        t.column_f64("hessian_fro")
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    assert_eq!(bits(&auto), bits(&dense));
+    let close = |a: f64, b: f64, what: &str| {
+        assert!(
+            (a - b).abs() <= 1e-8 * a.abs().max(b.abs()),
+            "{what}: {a} vs {b}"
+        );
+    };
+    for column in ["hessian_fro", "hessian_lambda_max"] {
+        let (d, l) = (dense.column_f64(column), lanczos.column_f64(column));
+        assert_eq!(d.len(), l.len());
+        assert!(d.len() >= 5);
+        for (a, b) in d.iter().zip(&l) {
+            close(*a, *b, column);
+        }
+    }
+    let (d, l) = (
+        dense.column_list_f64("hessian_eigs"),
+        lanczos.column_list_f64("hessian_eigs"),
+    );
+    for (a, b) in d.iter().zip(&l) {
+        assert_eq!((a.len(), b.len()), (3, 3));
+        for (x, y) in a.iter().zip(b) {
+            close(*x, *y, "hessian_eigs");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 use crate::activation::{Activation, ActivationName};
 use crate::anneal::AnnealKind;
+use crate::curvature::{HessianMethod, HessianOptions};
 use crate::error::{CoreError, Result};
 use crate::stop_when::{Metric, StopWhen};
 use serde::{Deserialize, Serialize};
@@ -288,8 +289,8 @@ pub struct RunConfig {
     pub log_points: usize,
     /// Also record every this many steps (linear schedule), if set.
     pub log_every: Option<u64>,
-    /// Record the full Hessian's Frobenius norm and largest eigenvalue
-    /// (costs O((md)²n) per record).
+    /// Record the Hessian's Frobenius norm and largest eigenvalues, by
+    /// `hessian_method` (curvature.rs).
     pub hessian: bool,
     /// A clean loss above this (or non-finite) counts as diverged.
     pub diverge_loss: f64,
@@ -334,6 +335,15 @@ pub struct RunConfig {
     /// σ at the end of a schedule (default: `sigma`, no change).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sigma_end: Option<f64>,
+    /// How `hessian` computes its statistics (curvature.rs): `auto` (the
+    /// default) is `dense` up to m·d = 512 and `lanczos` above. Written
+    /// only when set and not `auto`, so existing run ids stay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hessian_method: Option<HessianMethod>,
+    /// How many of the Hessian's largest eigenvalues `hessian` records
+    /// (default 1, at most m·d). Written only when set and not 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hessian_top_k: Option<usize>,
 }
 
 /// Steps between checks of a `stop_when` condition by default. A check
@@ -384,6 +394,8 @@ impl Default for RunConfig {
             schedule: AnnealKind::Constant,
             eta_end: None,
             sigma_end: None,
+            hessian_method: None,
+            hessian_top_k: None,
         }
     }
 }
@@ -432,6 +444,26 @@ impl RunConfig {
     /// Steps between checks of `stop_when`.
     pub fn stop_check_every(&self) -> u64 {
         self.stop_check_every.unwrap_or(DEFAULT_STOP_CHECK_EVERY)
+    }
+
+    /// The Hessian statistics a record computes: `None` without `hessian`,
+    /// else the method `auto` resolves to at this m·d, and the top k.
+    pub fn hessian_options(&self) -> Option<HessianOptions> {
+        self.hessian.then(|| HessianOptions {
+            method: self.hessian_method().resolve(self.m.saturating_mul(self.d)),
+            top_k: self.hessian_top_k(),
+            seed: self.seed,
+        })
+    }
+
+    /// `hessian_method`, `auto` when not set.
+    pub fn hessian_method(&self) -> HessianMethod {
+        self.hessian_method.unwrap_or_default()
+    }
+
+    /// `hessian_top_k`, 1 when not set.
+    pub fn hessian_top_k(&self) -> usize {
+        self.hessian_top_k.unwrap_or(1)
     }
 
     /// The activation with its parameters resolved.
@@ -553,6 +585,12 @@ impl RunConfig {
         if let Some(k) = self.stop_check_every {
             check(k >= 1, "stop_check_every", || "must be at least 1".into())?;
         }
+        if let Some(k) = self.hessian_top_k {
+            let dim = self.m.saturating_mul(self.d);
+            check(k >= 1 && k <= dim, "hessian_top_k", || {
+                format!("must be between 1 and m·d = {dim} (the Hessian's size), got {k}")
+            })?;
+        }
         let stop_metrics = self.stop_when.iter().flat_map(StopWhen::metrics);
         if let Some(m) = stop_metrics.into_iter().find(|m| !m.recorded_by(self)) {
             let hessian = matches!(m, Metric::HessianFro | Metric::HessianLambdaMax);
@@ -665,8 +703,10 @@ impl RunConfig {
     /// The configuration with every default made explicit (the batch size
     /// resolved, the stop check interval where there is a `stop_when` and
     /// the end values where there is a schedule; without one they mean
-    /// nothing and are dropped), so two
-    /// spellings of one run compare and hash equal.
+    /// nothing and are dropped), so two spellings of one run compare and
+    /// hash equal. The Hessian's method and top k are dropped where they
+    /// are their defaults (`auto`, 1) or mean nothing (without `hessian`),
+    /// so runs keep the ids they had before the keys existed.
     pub fn canonical(&self) -> RunConfig {
         let mut c = self.clone();
         c.batch_size = Some(self.batch());
@@ -676,6 +716,10 @@ impl RunConfig {
         c.eta_end = annealed.then(|| self.eta_end());
         c.sigma_end =
             (annealed && self.algorithm == AlgorithmName::LabelNoise).then(|| self.sigma_end());
+        c.hessian_method = self
+            .hessian_method
+            .filter(|&m| self.hessian && m != HessianMethod::Auto);
+        c.hessian_top_k = self.hessian_top_k.filter(|&k| self.hessian && k != 1);
         c
     }
 }
@@ -759,6 +803,8 @@ mod tests {
                     c.n = 4;
                 }),
             ),
+            ("hessian_top_k", Box::new(|c| c.hessian_top_k = Some(0))),
+            ("hessian_top_k", Box::new(|c| c.hessian_top_k = Some(31))),
         ];
         let cases = cases.into_iter().chain(schedule_cases());
         for (field, mutate) in cases {
@@ -858,6 +904,39 @@ mod tests {
         };
         assert_ne!(a.run_id(), c.run_id());
         assert_eq!(a.run_id().to_string().parse::<RunId>(), Ok(a.run_id()));
+    }
+
+    #[test]
+    fn hessian_keys_at_their_defaults_keep_the_run_id() {
+        let plain = RunConfig {
+            hessian: true,
+            ..Default::default()
+        };
+        let spelled = RunConfig {
+            hessian_method: Some(HessianMethod::Auto),
+            hessian_top_k: Some(1),
+            ..plain.clone()
+        };
+        assert_eq!(plain.run_id(), spelled.run_id());
+        let lanczos = RunConfig {
+            hessian_method: Some(HessianMethod::Lanczos),
+            ..plain.clone()
+        };
+        assert_ne!(plain.run_id(), lanczos.run_id());
+        // Without `hessian` they mean nothing.
+        let off = RunConfig {
+            hessian: false,
+            ..lanczos.clone()
+        };
+        assert_eq!(off.run_id(), RunConfig::default().run_id());
+        assert_eq!(
+            lanczos.hessian_options().map(|o| o.method),
+            Some(HessianMethod::Lanczos)
+        );
+        assert_eq!(
+            plain.hessian_options().map(|o| o.method),
+            Some(HessianMethod::Dense)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! | batch       | batch_size, m            | 2Bm + Bd + 128B (the kernel's coefficients, the batch, 64 steps of draws) |
 //! | features    | n, m                     | 9nm + 8m (Z, φ'(Z), φ''(Z), φ(Z), Z's columns, the SVDs' copies; the clustering's tree) |
 //! | normal gram | n                        | 3n² (JJᵀ and its factor, the max-margin Gram) |
-//! | hessian     | hessian, m, d            | 2(md)² (∇²L and its eigenvalue solver's copy), with `hessian` only |
+//! | hessian     | hessian, m, d            | with `hessian` only: `dense`, 2(md)² (∇²L and its eigenvalue solver's copy); `lanczos`, (s + 3)·md + 2s² + nm (s Lanczos vectors of at most `lanczos::max_steps`, the product's work vectors, the tridiagonal problem and its eigenvectors, c_ij of ‖H‖_F) |
 //! | trajectory  | log_points / log_every, n, m | 3R(nm + 2m + 2min(n, m) + 32): R records kept until written, as metrics, as an Arrow batch and in the Parquet writer |
 //!
 //! R, the number of records, is at most `min(log_points + 2, steps + 1)`
@@ -26,8 +26,10 @@
 //! is an error naming its keys, never a wrapped number.
 
 use crate::config::RunConfig;
+use crate::curvature::HessianMethod;
 use crate::error::{CoreError, Result};
 use crate::kernel::{QUAD, quads};
+use crate::lanczos;
 use std::fmt;
 
 /// Configuration keys with their values.
@@ -121,14 +123,7 @@ impl RunConfig {
             ),
             (&["n", "m"], sum(&[f64s(&[9, n, m]), f64s(&[8, m])])),
             (&["n"], f64s(&[3, n, n])),
-            (
-                &["hessian", "m", "d"],
-                if self.hessian {
-                    m.checked_mul(d).and_then(|md| f64s(&[2, md, md]))
-                } else {
-                    Some(0)
-                },
-            ),
+            (&["hessian", "m", "d"], self.hessian_bytes()),
             (
                 trajectory,
                 per_lane(
@@ -162,6 +157,24 @@ impl RunConfig {
             bytes: total,
             largest: self.term(names, bytes),
         })
+    }
+
+    /// The Hessian term (module doc): the dense matrix or the Lanczos basis,
+    /// by the method `auto` resolves to.
+    fn hessian_bytes(&self) -> Option<u64> {
+        let Some(opts) = self.hessian_options() else {
+            return Some(0);
+        };
+        let (m, d, n) = (self.m as u64, self.d as u64, self.n as u64);
+        let md = m.checked_mul(d)?;
+        match opts.method {
+            HessianMethod::Lanczos => {
+                let dim = usize::try_from(md).ok()?;
+                let s = lanczos::max_steps(dim, opts.top_k) as u64;
+                sum(&[f64s(&[s + 3, md]), f64s(&[2, s, s]), f64s(&[n, m])])
+            }
+            _ => f64s(&[2, md, md]),
+        }
     }
 
     /// The term of `bytes` growing with the keys `names`, with their values.
@@ -378,15 +391,35 @@ mod tests {
         let wide = config(1_000_000_000, 3).memory_estimate(1).unwrap();
         assert!(wide.bytes > 5 * 24_000_000_000, "{wide:?}");
         assert!(wide.largest.keys.iter().any(|(k, _)| *k == "m"));
-        // The Hessian at m·d = 10⁸: 2·(10⁸)² f64s.
+        // The dense Hessian at m·d = 10⁸: 2·(10⁸)² f64s.
         let h = RunConfig {
             hessian: true,
+            hessian_method: Some(HessianMethod::Dense),
             log_points: 1,
             ..config(10_000_000, 10)
         };
         let e = h.memory_estimate(1).unwrap();
         assert!(e.bytes >= 16 * 10u64.pow(16));
         assert_eq!(e.largest.keys[0].0, "hessian");
+        // `auto` takes Lanczos there: 503 vectors of 10⁸, still the largest term.
+        let auto = RunConfig {
+            hessian_method: None,
+            ..h
+        };
+        let e = auto.memory_estimate(1).unwrap();
+        assert!(
+            e.bytes >= 503 * 8 * 10u64.pow(8) && e.bytes < 10u64.pow(12),
+            "{e:?}"
+        );
+        assert_eq!(e.largest.keys[0].0, "hessian");
+        // (m, d, n) = (200, 100, 50): the Lanczos basis, 80 MB, not 6.4 GB.
+        let large = RunConfig {
+            hessian: true,
+            n: 50,
+            ..config(200, 100)
+        };
+        let e = large.memory_estimate(1).unwrap();
+        assert!(e.bytes < 200 << 20, "{e:?}");
         // Lanes multiply what each run holds.
         let one = config(10, 3).memory_estimate(1).unwrap().bytes;
         let eight = config(10, 3).memory_estimate(8).unwrap().bytes;
@@ -412,6 +445,7 @@ mod tests {
             config(1 << 40, 1 << 30),
             RunConfig {
                 hessian: true,
+                hessian_method: Some(HessianMethod::Dense),
                 ..config(1 << 20, 1 << 20)
             },
             RunConfig {

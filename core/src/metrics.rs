@@ -3,11 +3,12 @@
 //! distance to Theorem 3.3's optimum and the collapse of the neurons.
 
 use crate::activation::Activation;
+use crate::curvature::{HessianMethod, HessianOptions};
 use crate::data::Problem;
 pub use crate::dynamics::MarginStats;
 use crate::kdtree::KdTree;
 use crate::model::Eval;
-use faer::{Mat, Par, Side};
+use faer::{Mat, Par};
 use std::sync::Once;
 
 /// Theorem 3.3's optimum for a problem: `z*_i = φ⁻¹(y_i/m)` and
@@ -34,13 +35,17 @@ impl Optimum {
     }
 }
 
-/// The Hessian statistics recorded on request.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The Hessian statistics recorded on request (curvature.rs).
+#[derive(Clone, Debug, PartialEq)]
 pub struct HessianStats {
     /// ‖∇²L‖_F.
     pub frobenius: f64,
     /// λ_max(∇²L).
     pub lambda_max: f64,
+    /// The `hessian_top_k` largest eigenvalues, descending.
+    pub eigs: Vec<f64>,
+    /// The method that computed them: `Dense` or `Lanczos`.
+    pub method: HessianMethod,
 }
 
 /// One record of a run. Fields that cannot be computed (no φ⁻¹, a singular
@@ -85,7 +90,8 @@ pub struct Metrics {
 /// What to measure besides the always-recorded metrics.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MeasureOptions {
-    pub hessian: bool,
+    /// The Hessian statistics to compute, if any (`hessian = true`).
+    pub hessian: Option<HessianOptions>,
     pub cluster_tol: f64,
 }
 
@@ -127,7 +133,7 @@ impl Metrics {
         });
         let columns = columns(&e.z, n, m);
         let (neuron_pc1, neuron_pc2) = principal_coordinates(&columns, n);
-        let hessian = opts.hessian.then(|| hessian_stats(e.hessian(p)));
+        let hessian = opts.hessian.map(|h| e.hessian_stats(p, h));
         let (neuron_spread, neuron_clusters) = spread_and_clusters(&columns, opts.cluster_tol);
         Self {
             step,
@@ -266,26 +272,17 @@ fn principal_coordinates(cols: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
     (component(0), component(1))
 }
 
-fn hessian_stats(h: Mat<f64>) -> HessianStats {
-    let frobenius = h.norm_l2();
-    let lambda_max = h
-        .self_adjoint_eigenvalues(Side::Lower)
-        .ok()
-        .and_then(|ev| ev.last().copied())
-        .unwrap_or(f64::NAN);
-    HessianStats {
-        frobenius,
-        lambda_max,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn opts() -> MeasureOptions {
         MeasureOptions {
-            hessian: true,
+            hessian: Some(HessianOptions {
+                method: HessianMethod::Dense,
+                top_k: 1,
+                seed: 0,
+            }),
             cluster_tol: 1e-6,
         }
     }

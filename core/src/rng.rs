@@ -45,6 +45,18 @@ impl Streams {
             noise: next(),
         }
     }
+
+    /// The stream of the curvature metrics' random vectors (Lanczos's start,
+    /// curvature.rs): the one after the five above, so it shifts none of
+    /// them. A record takes it afresh, so what it measures depends on the
+    /// state alone, not on the records before it or on a resume.
+    pub fn curvature(seed: u64) -> Stream {
+        let mut s = Stream::seed_from_u64(seed);
+        for _ in 0..5 {
+            s.jump();
+        }
+        s
+    }
 }
 
 /// Uniform on [0, 1) with 53 random bits.
@@ -178,6 +190,7 @@ mod tests {
             a.init.next_u64(),
             a.batch.next_u64(),
             a.noise.next_u64(),
+            Streams::curvature(7).next_u64(),
         ];
         for i in 0..firsts.len() {
             for j in 0..i {

@@ -207,7 +207,7 @@ impl Trainer {
     /// Every metric at the current state.
     pub fn measure(&self) -> Metrics {
         let opts = MeasureOptions {
-            hessian: self.config.hessian,
+            hessian: self.config.hessian_options(),
             cluster_tol: self.config.cluster_tol,
         };
         let mut record = Metrics::measure(

@@ -139,6 +139,8 @@ pub mod config {
             SCHEDULE: "schedule", Text, opt, "", "How η and σ move over the steps k = 0…K−1: `linear`, `cosine` or `exponential`, from `eta`, `sigma` to `eta_end`, `sigma_end` (docs/science.md §5.1); null: constant.";
             ETA_END: "eta_end", Float, opt, "", "η at the end of the schedule; null: `eta` (or no schedule).";
             SIGMA_END: "sigma_end", Float, opt, "", "σ at the end of the schedule (label noise only); null: `sigma` (or no schedule).";
+            HESSIAN_METHOD: "hessian_method", Text, opt, "", "How `hessian` computes its statistics: `auto` (null: the default; `dense` up to m·d = 512, else `lanczos`), `dense` (the md×md matrix) or `lanczos` (Hessian-vector products); `hessian_solver` says which ran.";
+            HESSIAN_TOP_K: "hessian_top_k", Int, opt, "", "How many of the Hessian's largest eigenvalues `hessian_eigs` holds; null: 1.";
         ]
     }
 
@@ -176,6 +178,7 @@ pub mod metrics {
             SVM_MARGIN: "svm_margin", Float, opt, "", "`margin` only: γ*, the hard-margin linear SVM's margin through the origin.";
             MARGIN_RATIO: "margin_ratio", Float, opt, "", "`margin` only: `normalized_margin` / ((1+α)γ*/4); 1 is the maximal margin.";
             MARGIN_ANGLE: "margin_angle", Float, opt, "rad", "`margin` only: the angle between the max-margin direction and the net's linear part.";
+            HESSIAN_EIGS: "hessian_eigs", Floats, req, "", "The `hessian_top_k` largest eigenvalues of ∇²L, descending (with `hessian`; else empty).";
         ]
     }
 }
@@ -216,6 +219,7 @@ pub mod runs {
             WALL_SECONDS: "wall_seconds", Float, req, "s", "Wall time of the run (the only column that is not a function of the configuration).";
             CONFIG: "config", Text, req, "", "The whole configuration as JSON (every field above, batch size resolved).";
             STOP_REASON: "stop_reason", Text, opt, "", "Why the run ended: `steps` (its budget was spent), `stop_when` (its condition held), `stationary` (the flow reached a fixed point) or `diverged`; null for a failed or interrupted run.";
+            HESSIAN_SOLVER: "hessian_solver", Text, opt, "", "The method that computed the Hessian statistics, `dense` or `lanczos` (`hessian_method` resolved at this m·d); null without `hessian` and for `margin`.";
         ]
     }
 }

@@ -14,6 +14,7 @@ use super::{CliError, flag_error, seconds};
 use output::RunDir;
 use sharpsweep_cluster::signals::StopSignals;
 use sharpsweep_core::config::{DEFAULT_STOP_CHECK_EVERY, DataGen, InitGen, LabelGen, OuterGen};
+use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::memory::{self, Budget};
 use sharpsweep_core::{
     ActivationName, AlgorithmName, AnnealKind, NoiseKind, RunConfig, Source, StopReason, StopWhen,
@@ -116,9 +117,17 @@ pub struct Args {
     /// Number of log-spaced records (plus step 0 and the last step).
     #[arg(long)]
     log_points: Option<usize>,
-    /// Record the full Hessian's Frobenius norm and largest eigenvalue.
+    /// Record the Hessian's Frobenius norm and largest eigenvalues.
     #[arg(long)]
     hessian: bool,
+    /// How --hessian computes: auto (dense up to m·d = 512, else lanczos),
+    /// dense, lanczos [default: auto].
+    #[arg(long, value_name = "METHOD")]
+    hessian_method: Option<HessianMethod>,
+    /// How many of the Hessian's largest eigenvalues --hessian records
+    /// (hessian_eigs) [default: 1].
+    #[arg(long, value_name = "K")]
+    hessian_top_k: Option<usize>,
     /// Loss above which the run counts as diverged.
     #[arg(long, allow_negative_numbers = true)]
     diverge_loss: Option<f64>,
@@ -224,6 +233,8 @@ impl Args {
         c.batch_size = self.batch_size.or(c.batch_size);
         c.log_every = self.log_every.or(c.log_every);
         c.hessian |= self.hessian;
+        c.hessian_method = self.hessian_method.or(c.hessian_method);
+        c.hessian_top_k = self.hessian_top_k.or(c.hessian_top_k);
         c.stop_when = self.stop_when.clone();
         c.stop_check_every = Some(self.stop_check_every);
         // Shapes the user did not give come from the files that fix them.

@@ -15,6 +15,7 @@ use crate::execute::caught;
 use crate::grid::cost;
 use crate::lanes::{self, Item};
 use sharpsweep_core::batch::{BatchKey, LANES};
+use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::schedule::LogSchedule;
 use sharpsweep_core::{BatchTrainer, RunConfig, RunId, Trainer};
 use std::cell::RefCell;
@@ -45,14 +46,15 @@ const MIN_STEPS: u64 = 300;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Shape {
     key: BatchKey,
-    hessian: bool,
+    /// The Hessian's method and top k, with `hessian`.
+    hessian: Option<(HessianMethod, usize)>,
 }
 
 impl Shape {
     fn of(c: &RunConfig) -> Shape {
         Shape {
             key: BatchKey::of(c),
-            hessian: c.hessian,
+            hessian: c.hessian_options().map(|h| (h.method, h.top_k)),
         }
     }
 }

@@ -12,7 +12,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field};
-use sharpsweep_core::{Metrics, RunConfig, RunId, Status, StopReason, Trainer};
+use sharpsweep_core::{AlgorithmName, Metrics, RunConfig, RunId, Status, StopReason, Trainer};
 use sharpsweep_dataset::schema::{self as contract, Column, config as cfg, metrics as mt};
 use std::sync::Arc;
 
@@ -238,6 +238,11 @@ fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
     t.metric(&mt::SVM_MARGIN, margin(|s| s.svm));
     t.metric(&mt::MARGIN_RATIO, margin(|s| s.ratio));
     t.metric(&mt::MARGIN_ANGLE, margin(|s| s.angle));
+    t.list(
+        &mt::HESSIAN_EIGS,
+        rows.iter()
+            .map(|r| r.hessian.as_ref().map_or(&[][..], |h| h.eigs.as_slice())),
+    );
 }
 
 /// The configuration columns: every field of [`RunConfig`].
@@ -301,6 +306,18 @@ fn config_columns(t: &mut Table, records: &[RunRecord]) {
     );
     t.f64_opt(&cfg::ETA_END, records.iter().map(|r| r.config.eta_end));
     t.f64_opt(&cfg::SIGMA_END, records.iter().map(|r| r.config.sigma_end));
+    t.utf8_opt(
+        &cfg::HESSIAN_METHOD,
+        records
+            .iter()
+            .map(|r| r.config.hessian_method.map(|m| m.as_str())),
+    );
+    t.i64_opt(
+        &cfg::HESSIAN_TOP_K,
+        records
+            .iter()
+            .map(|r| r.config.hessian_top_k.map(|k| k as i64)),
+    );
 }
 
 /// The `runs` table for `records` (in the order given).
@@ -349,6 +366,7 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
             let b = r.config.batch() as f64;
             r.last
                 .hessian
+                .as_ref()
                 .map_or(f64::NAN, |h| h.frobenius * r.config.eta / b.sqrt())
         }),
     );
@@ -357,6 +375,7 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         records.iter().map(|r| {
             r.last
                 .hessian
+                .as_ref()
                 .map_or(f64::NAN, |h| h.lambda_max * r.config.eta / 2.0)
         }),
     );
@@ -395,6 +414,14 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         records
             .iter()
             .map(|r| r.stop_reason.map(StopReason::as_str)),
+    );
+    t.utf8_opt(
+        &HESSIAN_SOLVER,
+        records.iter().map(|r| {
+            let margin = r.config.algorithm == AlgorithmName::Margin;
+            let opts = r.config.hessian_options().filter(|_| !margin);
+            opts.map(|o| o.method.as_str())
+        }),
     );
     t.finish(&contract::runs())
 }
@@ -436,6 +463,8 @@ mod tests {
             schedule: sharpsweep_core::AnnealKind::Cosine,
             eta_end: Some(0.01),
             sigma_end: Some(0.0),
+            hessian_method: Some(sharpsweep_core::curvature::HessianMethod::Lanczos),
+            hessian_top_k: Some(3),
             ..RunConfig::default()
         };
         let json = serde_json::to_value(config).unwrap();

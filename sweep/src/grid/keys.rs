@@ -24,6 +24,8 @@ impl Keys {
             schedule: sharpsweep_core::AnnealKind::Linear,
             eta_end: Some(1.0),
             sigma_end: Some(1.0),
+            hessian_method: Some(Default::default()),
+            hessian_top_k: Some(1),
             ..RunConfig::default()
         };
         let text = serde_json::to_string(&every).expect("a RunConfig always serialises");

@@ -17,19 +17,21 @@ use super::Grid;
 use crate::error::GridError;
 use sharpsweep_core::RunConfig;
 use sharpsweep_core::batch::{BatchKey, LANES};
+use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::memory::{Budget, human_bytes};
 use std::collections::HashSet;
 
 /// What a point's memory estimate depends on: points that agree on it are
 /// checked once.
 type Shape = (
-    (usize, usize, usize, usize, bool),
+    (usize, usize, usize, usize, Option<(HessianMethod, usize)>),
     (usize, Option<u64>, u64, bool),
 );
 
 fn shape(c: &RunConfig) -> Shape {
+    let hessian = c.hessian_options().map(|h| (h.method, h.top_k));
     (
-        (c.m, c.d, c.n, c.batch(), c.hessian),
+        (c.m, c.d, c.n, c.batch(), hessian),
         (
             c.log_points,
             c.log_every,

@@ -1,0 +1,343 @@
+//! The Hessian statistics recorded with `hessian = true` (docs/science.md
+//! §2.4): ‖∇²L‖_F, λ_max and the top k eigenvalues, from the dense md×md
+//! Hessian at small sizes and without ever forming it at large ones.
+//!
+//! The matrix-free path rests on two exact identities of the Hessian
+//! `H = (2/n)(G + D)`, `G = JᵀJ`, `D = blockdiag_j(D_j)`,
+//! `D_j = Σ_i r_i φ''(z_ij) x_i x_iᵀ`:
+//!
+//! * `Hv` costs O(nmd) ([`Eval::hessian_vector`]), so Lanczos
+//!   (lanczos.rs) finds the top eigenvalues in O(s·nmd + s²·md) for s steps;
+//! * ‖H‖_F² = (2/n)² (‖G‖_F² + 2⟨G, D⟩ + ‖D‖_F²), each term a sum over pairs
+//!   of data points of (x_iᵀx_l)² times sums over the neurons, O(n²(m + d))
+//!   ([`Eval::hessian_frobenius`]): exact, and cheaper than the n×n normal
+//!   Gram every record already builds for the Riemannian gradient.
+
+use crate::data::Problem;
+use crate::metrics::HessianStats;
+use crate::model::Eval;
+use crate::{lanczos, rng};
+use faer::{Mat, Side};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How the Hessian statistics are computed (`hessian_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum HessianMethod {
+    /// `dense` up to m·d = [`AUTO_DENSE_MAX_DIM`], `lanczos` above.
+    #[default]
+    Auto,
+    /// The md×md matrix and its full symmetric eigendecomposition:
+    /// O((md)²) memory, O((md)²n + (md)³) per record.
+    Dense,
+    /// Hessian-vector products and Lanczos: O(s·md) memory for s ≤
+    /// [`lanczos::max_steps`] steps, O(s·nmd + s²·md + n²(m + d)) per record.
+    Lanczos,
+}
+
+/// The largest m·d at which `auto` builds the dense Hessian: there its
+/// eigendecomposition takes well under a second per record and 4 MiB, and
+/// every grid with `hessian = true` before the matrix-free path existed
+/// (m·d ≤ 64) keeps its numbers bit for bit.
+pub const AUTO_DENSE_MAX_DIM: usize = 512;
+
+impl HessianMethod {
+    pub const ALL: [HessianMethod; 3] = [Self::Auto, Self::Dense, Self::Lanczos];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Dense => "dense",
+            Self::Lanczos => "lanczos",
+        }
+    }
+
+    /// The method that runs for a Hessian of dimension `dim` = m·d: `auto`
+    /// resolved, the others as they are.
+    pub fn resolve(self, dim: usize) -> HessianMethod {
+        match self {
+            Self::Auto if dim <= AUTO_DENSE_MAX_DIM => Self::Dense,
+            Self::Auto => Self::Lanczos,
+            other => other,
+        }
+    }
+}
+
+impl fmt::Display for HessianMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HessianMethod {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        crate::config::parse_named(s, &Self::ALL, Self::as_str, "hessian method")
+    }
+}
+
+/// What a record computes with `hessian = true`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HessianOptions {
+    /// `dense` or `lanczos` (resolved).
+    pub method: HessianMethod,
+    /// How many of the largest eigenvalues to record.
+    pub top_k: usize,
+    /// The run's seed: Lanczos starts from a vector of its curvature stream
+    /// ([`rng::Streams::curvature`]).
+    pub seed: u64,
+}
+
+impl Eval {
+    /// `Hv = (2/n) Σ_i [∇f_i (∇f_iᵀv) + r_i blockdiag_j(φ''(z_ij) x_i x_iᵀ) v]`
+    /// for v ∈ R^{md} (m×d row-major, as Θ), in O(nmd): with
+    /// s_ij = x_iᵀv_j and (Jv)_i = Σ_j φ'(z_ij) s_ij,
+    /// `(Hv)_j = (2/n) Σ_i [(Jv)_i φ'(z_ij) + r_i φ''(z_ij) s_ij] x_i`.
+    pub fn hessian_vector(&self, p: &Problem, v: &[f64], out: &mut [f64]) {
+        let (m, d) = (self.m, p.d);
+        let c = 2.0 / p.n as f64;
+        out.fill(0.0);
+        let mut s = vec![0.0; m];
+        for i in 0..p.n {
+            let xi = p.row(i);
+            // ∇f_i's block j is g1·x_i and ∇²f_i's is g2·x_i x_iᵀ: with a
+            // second layer a, both carry a factor a_j here.
+            let g1 = &self.d1[i * m..(i + 1) * m];
+            let g2 = &self.d2[i * m..(i + 1) * m];
+            let mut jv = 0.0;
+            for j in 0..m {
+                s[j] = xi
+                    .iter()
+                    .zip(&v[j * d..(j + 1) * d])
+                    .map(|(a, b)| a * b)
+                    .sum();
+                jv += g1[j] * s[j];
+            }
+            for j in 0..m {
+                let w = c * (jv * g1[j] + self.resid[i] * g2[j] * s[j]);
+                for (o, xk) in out[j * d..(j + 1) * d].iter_mut().zip(xi) {
+                    *o += w * xk;
+                }
+            }
+        }
+    }
+
+    /// `‖∇²L‖_F` exactly in O(n²(m + d)), without forming the Hessian (module
+    /// doc): with K_il = x_iᵀx_l and c_ij = r_i φ''(z_ij),
+    /// ‖G‖² = Σ_{i,l} K_il² (Σ_j φ'_ij φ'_lj)²,
+    /// ⟨G, D⟩ = Σ_{i,l} K_il² Σ_j φ'_ij² c_lj,
+    /// ‖D‖² = Σ_{i,l} K_il² Σ_j c_ij c_lj.
+    pub fn hessian_frobenius(&self, p: &Problem) -> f64 {
+        let (n, m) = (p.n, self.m);
+        // The same per-neuron factors as in `hessian_vector`.
+        let g1 = &self.d1;
+        let c: Vec<f64> = (0..n * m)
+            .map(|ij| self.resid[ij / m] * self.d2[ij])
+            .collect();
+        let (mut gg, mut gd, mut dd) = (0.0, 0.0, 0.0);
+        for i in 0..n {
+            for l in 0..n {
+                let k: f64 = p.row(i).iter().zip(p.row(l)).map(|(a, b)| a * b).sum();
+                let k2 = k * k;
+                let (mut pp, mut pc, mut cc) = (0.0, 0.0, 0.0);
+                for j in 0..m {
+                    let (a, b) = (g1[i * m + j], g1[l * m + j]);
+                    pp += a * b;
+                    pc += a * a * c[l * m + j];
+                    cc += c[i * m + j] * c[l * m + j];
+                }
+                gg += k2 * pp * pp;
+                gd += k2 * pc;
+                dd += k2 * cc;
+            }
+        }
+        2.0 / n as f64 * (gg + 2.0 * gd + dd).max(0.0).sqrt()
+    }
+
+    /// The statistics `opts` asks for (module doc).
+    pub fn hessian_stats(&self, p: &Problem, opts: HessianOptions) -> HessianStats {
+        match opts.method {
+            HessianMethod::Lanczos => {
+                let dim = self.m * p.d;
+                let mut rng = rng::Streams::curvature(opts.seed);
+                let eigs = lanczos::top_eigenvalues(dim, opts.top_k, &mut rng, |v, out| {
+                    self.hessian_vector(p, v, out)
+                });
+                HessianStats {
+                    frobenius: self.hessian_frobenius(p),
+                    lambda_max: eigs.first().copied().unwrap_or(f64::NAN),
+                    eigs,
+                    method: HessianMethod::Lanczos,
+                }
+            }
+            _ => dense_stats(self.hessian(p), opts.top_k),
+        }
+    }
+}
+
+/// ‖H‖_F, λ_max and the top `k` eigenvalues of the dense Hessian (faer's
+/// symmetric eigensolver).
+fn dense_stats(h: Mat<f64>, k: usize) -> HessianStats {
+    let frobenius = h.norm_l2();
+    let ev = h.self_adjoint_eigenvalues(Side::Lower).unwrap_or_default();
+    HessianStats {
+        frobenius,
+        lambda_max: ev.last().copied().unwrap_or(f64::NAN),
+        eigs: ev.iter().rev().take(k).copied().collect(),
+        method: HessianMethod::Dense,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation;
+    use crate::config::{DataGen, RunConfig, Source};
+    use crate::data::initial_weights;
+    use crate::rng::{Stream, Streams};
+    use rand::SeedableRng;
+
+    fn setup(
+        act: crate::ActivationName,
+        m: usize,
+        d: usize,
+        n: usize,
+    ) -> (Problem, Activation, Vec<f64>) {
+        let c = RunConfig {
+            activation: act,
+            m,
+            d,
+            n,
+            data: Source::Generate(DataGen::Gaussian),
+            ..Default::default()
+        };
+        let mut s = Streams::from_seed(7);
+        let p = Problem::build(&c, &mut s).unwrap();
+        let theta = initial_weights(&c, &mut s).unwrap();
+        (p, c.activation(), theta)
+    }
+
+    const ACTS: [crate::ActivationName; 4] = [
+        crate::ActivationName::CubicLinear,
+        crate::ActivationName::Sinh,
+        crate::ActivationName::Tanh,
+        crate::ActivationName::Softplus,
+    ];
+
+    fn random_vector(dim: usize, seed: u64) -> Vec<f64> {
+        let mut rng = Stream::seed_from_u64(seed);
+        (0..dim).map(|_| rng::normal(&mut rng)).collect()
+    }
+
+    fn relative(a: f64, b: f64) -> f64 {
+        (a - b).abs() / a.abs().max(b.abs())
+    }
+
+    #[test]
+    fn hessian_vector_product_matches_finite_differences_of_the_gradient() {
+        // Hv = d/dt ∇L(Θ + tv) at t = 0, by central differences.
+        for act in ACTS {
+            let (p, a, theta) = setup(act, 5, 4, 6);
+            let v = random_vector(theta.len(), 1);
+            let mut hv = vec![0.0; theta.len()];
+            Eval::new(&p, a, &theta, 5).hessian_vector(&p, &v, &mut hv);
+            let h = 1e-5;
+            let grad_at = |t: f64| {
+                let moved: Vec<f64> = theta.iter().zip(&v).map(|(x, y)| x + t * y).collect();
+                Eval::new(&p, a, &moved, 5).loss_gradient(&p)
+            };
+            let (up, down) = (grad_at(h), grad_at(-h));
+            let scale = hv.iter().fold(0.0f64, |s, x| s.max(x.abs()));
+            for k in 0..theta.len() {
+                let fd = (up[k] - down[k]) / (2.0 * h);
+                assert!(
+                    (hv[k] - fd).abs() <= 1e-7 * (1.0 + scale),
+                    "{act} (Hv)[{k}]: {} vs {fd}",
+                    hv[k]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hessian_vector_product_and_frobenius_norm_match_the_dense_hessian() {
+        for act in ACTS {
+            // Off the manifold (r ≠ 0), so D contributes.
+            let (p, a, theta) = setup(act, 7, 3, 5);
+            let e = Eval::new(&p, a, &theta, 7);
+            let dense = e.hessian(&p);
+            let dim = theta.len();
+            let v = random_vector(dim, 2);
+            let mut hv = vec![0.0; dim];
+            e.hessian_vector(&p, &v, &mut hv);
+            for r in 0..dim {
+                let want: f64 = (0..dim).map(|c| dense[(r, c)] * v[c]).sum();
+                assert!(
+                    (hv[r] - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                    "{act} row {r}"
+                );
+            }
+            let fro = e.hessian_frobenius(&p);
+            assert!(relative(fro, dense.norm_l2()) <= 1e-12, "{act} ‖H‖_F");
+        }
+    }
+
+    #[test]
+    fn lanczos_agrees_with_the_dense_path() {
+        for (act, (m, d, n)) in
+            ACTS.into_iter()
+                .zip([(40, 6, 9), (12, 10, 30), (25, 4, 7), (30, 8, 12)])
+        {
+            let (p, a, theta) = setup(act, m, d, n);
+            let e = Eval::new(&p, a, &theta, m);
+            let opts = |method| HessianOptions {
+                method,
+                top_k: 3,
+                seed: 5,
+            };
+            let dense = e.hessian_stats(&p, opts(HessianMethod::Dense));
+            let lanczos = e.hessian_stats(&p, opts(HessianMethod::Lanczos));
+            assert_eq!(lanczos.method, HessianMethod::Lanczos);
+            assert!(
+                relative(dense.frobenius, lanczos.frobenius) <= 1e-8,
+                "{act} ‖H‖_F"
+            );
+            assert!(
+                relative(dense.lambda_max, lanczos.lambda_max) <= 1e-8,
+                "{act} λ_max"
+            );
+            assert_eq!(dense.eigs.len(), 3);
+            for (x, y) in dense.eigs.iter().zip(&lanczos.eigs) {
+                assert!(
+                    relative(*x, *y) <= 1e-8,
+                    "{act}: {:?} vs {:?}",
+                    dense.eigs,
+                    lanczos.eigs
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn auto_is_dense_up_to_its_bound_and_lanczos_above() {
+        assert_eq!(HessianMethod::Auto.resolve(64), HessianMethod::Dense);
+        assert_eq!(
+            HessianMethod::Auto.resolve(AUTO_DENSE_MAX_DIM),
+            HessianMethod::Dense
+        );
+        assert_eq!(
+            HessianMethod::Auto.resolve(AUTO_DENSE_MAX_DIM + 1),
+            HessianMethod::Lanczos
+        );
+        assert_eq!(HessianMethod::Dense.resolve(1 << 20), HessianMethod::Dense);
+        assert_eq!(HessianMethod::Lanczos.resolve(4), HessianMethod::Lanczos);
+        assert!(
+            "power"
+                .parse::<HessianMethod>()
+                .unwrap_err()
+                .contains("auto, dense, lanczos")
+        );
+    }
+}
