@@ -6,7 +6,7 @@ mod sweep_common;
 
 use sharpsweep_core::RunConfig;
 use sharpsweep_core::batch::BatchKey;
-use sharpsweep_sweep::lanes::{Item, items};
+use sharpsweep_sweep::lanes::{Item, work};
 use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, SweepReport, run_plan};
 use std::collections::HashSet;
 use std::path::Path;
@@ -74,16 +74,21 @@ fn sweep_plan(plan: &Plan, out: &Path, opts: &SweepOptions) -> SweepReport {
     report
 }
 
-/// The groups `run_plan` forms for `plan` on `threads` threads.
-fn groups(plan: &Plan, threads: usize) -> Vec<Vec<RunConfig>> {
+/// The queues `run_plan` forms for `plan` on `threads` threads (the runs
+/// of each batched key), and the places of each lane group.
+fn groups(plan: &Plan, threads: usize) -> (Vec<Vec<RunConfig>>, Vec<usize>) {
     let todo: Vec<_> = plan.ids.iter().copied().zip(&plan.configs).collect();
-    items(&todo, threads, true)
-        .into_iter()
+    let work = work(&todo, threads, true);
+    let queues = (work.queues.iter())
+        .map(|q| q.runs().iter().map(|(_, c)| (*c).clone()).collect())
+        .collect();
+    let places = (work.items.iter())
         .filter_map(|item| match item {
-            Item::Group(g) => Some(g.into_iter().map(|(_, c)| c.clone()).collect()),
+            Item::Group { lanes, .. } => Some(*lanes),
             Item::Single(..) => None,
         })
-        .collect()
+        .collect();
+    (queues, places)
 }
 
 #[test]
@@ -100,18 +105,18 @@ fn a_batched_sweep_of_a_mixed_grid_writes_the_rows_of_the_unbatched_one_bit_for_
     configs.push(missing.clone());
     let plan = Plan::new("lanes-mixed".into(), "null".into(), configs);
 
-    let groups = groups(&plan, 2);
-    let keys: HashSet<BatchKey> = groups.iter().map(|g| BatchKey::of(&g[0])).collect();
+    let (queues, _) = groups(&plan, 2);
+    let keys: HashSet<BatchKey> = queues.iter().map(|g| BatchKey::of(&g[0])).collect();
     assert_eq!(keys.len(), 3, "three shapes are batched");
     assert!(
-        groups.iter().any(|g| g.contains(&missing)),
-        "the failing run is in a group"
+        queues.iter().any(|g| g.contains(&missing)),
+        "the failing run is in a group's queue"
     );
     assert!(
-        groups
+        queues
             .iter()
             .any(|g| g.iter().any(|c| c.eta == 0.055) && g.iter().any(|c| c.eta < 0.05)),
-        "diverging and stable runs share a group"
+        "diverging and stable runs share a queue"
     );
 
     let (single, batched) = (t.path().join("single"), t.path().join("batched"));
@@ -157,8 +162,8 @@ fn long_runs() -> Vec<RunConfig> {
 fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical() {
     let t = tempdir().unwrap();
     let plan = Plan::new("lanes-stop".into(), "null".into(), long_runs());
-    assert_eq!(groups(&plan, 2).len(), 3, "groups of 8 on 2 threads");
-    assert_eq!(groups(&plan, 4).len(), 4, "groups of 6 on 4 threads");
+    assert_eq!(groups(&plan, 2).1, vec![8; 3], "groups of 8 on 2 threads");
+    assert_eq!(groups(&plan, 3).1, vec![8; 3], "groups of 8 on 3 threads");
     let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
     sweep_plan(&plan, &whole, &options(2, false));
 
@@ -179,9 +184,9 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
         .count();
     assert_eq!(ckpts, report.checkpointed);
 
-    // On 4 threads the groups are cut differently: runs checkpointed in
+    // On 3 threads the groups are made anew: runs checkpointed in
     // different groups, at different steps, and fresh runs step together.
-    let report = sweep_plan(&plan, &stopped, &options(4, true));
+    let report = sweep_plan(&plan, &stopped, &options(3, true));
     assert_eq!(report.resumed, 15, "{report:?}");
     assert_same_dataset(&stopped, &whole);
     assert_eq!(
@@ -211,11 +216,79 @@ fn a_batched_sweep_killed_at_random_moments_resumes_to_the_unbatched_dataset() {
     let t = tempdir().unwrap();
     let grid_path = write_grid(t.path(), KILL_GRID);
     let plan = Plan::from_grid(&Grid::from_toml(KILL_GRID, &[]).unwrap());
-    assert!(groups(&plan, 2).len() >= 8);
+    assert!(groups(&plan, 2).1.len() >= 8);
     let (whole, killed) = (t.path().join("whole"), t.path().join("killed"));
     sweep_plan(&plan, &whole, &options(2, false));
     let kills = sweep_killed_at_random_moments(&grid_path, &killed, 6);
     assert!(kills >= 2, "the sweep was killed mid-flight {kills} times");
     sweep(&grid_path, &killed, &["--threads", "2"]);
     assert_same_dataset(&killed, &whole);
+}
+
+/// [G24]'s Figure-1 cell at η = 0.05 with many seeds: about two thirds of
+/// the runs diverge within a few dozen steps, the rest train to the end.
+const DIVERGING_GRID: &str = r#"
+seed = 3
+log_points = 30
+[[grid]]
+eta = 0.05
+sigma = 0.1732
+steps = 60000
+seeds = 48
+"#;
+
+#[test]
+fn lanes_freed_by_diverging_runs_take_the_next_runs_and_the_dataset_is_unchanged() {
+    let t = tempdir().unwrap();
+    let plan = Plan::from_grid(&Grid::from_toml(DIVERGING_GRID, &[]).unwrap());
+    let (single, batched) = (t.path().join("single"), t.path().join("batched"));
+    let alone = sweep_plan(&plan, &single, &options(1, false));
+    assert!(
+        alone.diverged >= 16 && alone.finished >= 8,
+        "both kinds of run: {alone:?}"
+    );
+    assert!(
+        (alone.lane_occupancy() - 1.0).abs() < 1e-12,
+        "runs alone fill their one lane"
+    );
+    // Without refills, each group of 8 would spend 8 lanes on its few
+    // survivors to the end: well under half the lane-steps useful.
+    let report = sweep_plan(&plan, &batched, &options(1, true));
+    assert_same_dataset(&batched, &single);
+    assert_eq!(report.run_steps, alone.run_steps);
+    assert!(
+        report.lane_occupancy() >= 0.85,
+        "lane occupancy {:.3}: {report:?}",
+        report.lane_occupancy()
+    );
+    let provenance = std::fs::read_to_string(batched.join("provenance.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&provenance).unwrap();
+    let session = &doc["sessions"][0];
+    assert_eq!(session["run_steps"], report.run_steps);
+    assert_eq!(session["lane_steps"], report.lane_steps);
+    assert_eq!(session["lane_occupancy"], report.lane_occupancy());
+}
+
+#[test]
+fn refilled_groups_stopped_mid_run_resume_regrouped_to_the_same_dataset() {
+    let t = tempdir().unwrap();
+    let grid = DIVERGING_GRID.replace("steps = 60000", "steps = 3000000");
+    let plan = Plan::from_grid(&Grid::from_toml(&grid, &[]).unwrap());
+    let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
+    sweep_plan(&plan, &whole, &options(2, false));
+    let stop = AtomicBool::new(false);
+    let report = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(500));
+            stop.store(true, Ordering::Relaxed);
+        });
+        run_plan(&plan, &stopped, &options(1, true), &stop, &mut Alone).unwrap()
+    });
+    assert!(report.interrupted, "{report:?}");
+    assert!(report.checkpointed > 0, "{report:?}");
+    // The first session's group had refilled lanes freed by diverging runs.
+    assert!(report.diverged > 0, "{report:?}");
+    let report = sweep_plan(&plan, &stopped, &options(2, true));
+    assert!(report.resumed > 0, "{report:?}");
+    assert_same_dataset(&stopped, &whole);
 }
