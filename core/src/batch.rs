@@ -354,6 +354,11 @@ impl Lanes {
         self.scale[l] = 2.0 * t.config().eta / self.b as f64;
         self.diverge_loss[l] = t.config().diverge_loss;
         self.draws[l] = Draws::new(t.config());
+        // A run with σ = 0 draws no noise: its lane must not keep the
+        // previous run's.
+        for v in &mut self.noise {
+            v[l] = 0.0;
+        }
     }
 
     /// Takes `steps` steps on every running run of the group, with 4-wide
@@ -600,8 +605,8 @@ mod tests {
 
     /// The runs of `configs` through one batch of `capacity` places, as the
     /// sweep engine drives it: a done run's place goes to the next pending
-    /// run; once none is pending, done runs are compacted away. Halfway
-    /// (after `checkpoint_at` calls), every live run goes through its
+    /// run; once none is pending, done runs are compacted away. After
+    /// `checkpoint_at` calls, every run (none is done then) goes through its
     /// checkpoint bytes into a new batch, in reverse order.
     fn continuous(
         configs: &[RunConfig],
@@ -620,21 +625,6 @@ mod tests {
         for call in 0.. {
             for (i, r) in b.advance(max_steps) {
                 out[places[i]].push(fingerprint(&r));
-            }
-            if call == checkpoint_at {
-                let (u, l) = b.steps();
-                (useful, lanes) = (useful + u, lanes + l);
-                let resumed: Vec<Trainer> = b
-                    .into_trainers()
-                    .into_iter()
-                    .rev()
-                    .map(|t| {
-                        let state = RunState::from_bytes(&t.state().to_bytes()).unwrap();
-                        Trainer::resume(t.config(), state).unwrap()
-                    })
-                    .collect();
-                places.reverse();
-                b = BatchTrainer::from_trainers(resumed).unwrap();
             }
             for i in 0..places.len() {
                 if !b.trainers()[i].is_done() {
@@ -657,6 +647,21 @@ mod tests {
                 if places.is_empty() {
                     break;
                 }
+            }
+            if call == checkpoint_at {
+                let (u, l) = b.steps();
+                (useful, lanes) = (useful + u, lanes + l);
+                let resumed: Vec<Trainer> = b
+                    .into_trainers()
+                    .into_iter()
+                    .rev()
+                    .map(|t| {
+                        let state = RunState::from_bytes(&t.state().to_bytes()).unwrap();
+                        Trainer::resume(t.config(), state).unwrap()
+                    })
+                    .collect();
+                places.reverse();
+                b = BatchTrainer::from_trainers(resumed).unwrap();
             }
         }
         let (u, l) = b.steps();
@@ -687,7 +692,16 @@ mod tests {
         );
         for (capacity, max_steps, checkpoint_at) in [(8, 37, 20), (6, u64::MAX, 5), (8, 1000, 3)] {
             let (got, (useful, lanes)) = continuous(&c, capacity, max_steps, checkpoint_at);
-            assert_eq!(got, want, "capacity {capacity}, max_steps {max_steps}");
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                let at = g.iter().zip(w).position(|(a, b)| a != b);
+                assert!(
+                    at.is_none() && g.len() == w.len(),
+                    "capacity {capacity}, max_steps {max_steps}: run {k} differs at \
+                     {at:?} ({} entries, {} wanted)",
+                    g.len(),
+                    w.len()
+                );
+            }
             let steps: u64 = want.iter().map(|w| w[w.len() - 2].0).sum();
             assert_eq!(useful, steps);
             assert!(lanes >= useful && lanes < 2 * useful, "{lanes} {useful}");
