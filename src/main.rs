@@ -7,7 +7,7 @@
 mod cli;
 
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -52,8 +52,17 @@ enum Command {
     Man(cli::man::Args),
 }
 
+/// The command line as parsed and documented: `run --help` shows each
+/// flag's default from the configuration's defaults.
+fn command() -> clap::Command {
+    Cli::command().mut_subcommand("run", cli::run::document_defaults)
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => return clap_error(&e),
     };
@@ -68,8 +77,8 @@ fn main() -> ExitCode {
         Command::Show(args) => cli::show::main(args),
         Command::Export(args) => cli::export::main(args),
         Command::Slurm(args) => cli::slurm::main(args),
-        Command::Completions(args) => cli::completions::main(args, Cli::command()),
-        Command::Man(args) => cli::man::main(args, Cli::command()),
+        Command::Completions(args) => cli::completions::main(args, command()),
+        Command::Man(args) => cli::man::main(args, command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,6 +111,6 @@ mod tests {
 
     #[test]
     fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

@@ -173,6 +173,52 @@ fn analyze_refuses_a_directory_that_is_not_a_dataset() {
     assert!(!tmp.path().join("r").exists(), "no report for bad input");
 }
 
+#[test]
+fn analyze_names_the_select_flag_in_every_select_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    small_run(&run);
+    let report = tmp.path().join("r");
+    for (select, says) in [
+        ("eta=0.5..0.1", "is empty"),
+        ("eta=a..0.1", "'a' is not a number"),
+        ("eta", "expected KEY=VALUE"),
+        ("etaa=0.05", "'etaa' is not a configuration key"),
+        ("eta=0.5,0.6", "no grid cell matches"),
+    ] {
+        let out = sharpsweep(&[
+            "analyze",
+            path(&run),
+            "--report",
+            path(&report),
+            "--select",
+            select,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{select}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.contains("--select"), "{select}: {stderr}");
+        assert!(stderr.contains(says), "{select}: {stderr}");
+        assert!(!report.exists(), "no report for bad input");
+    }
+    // A range and a list that hold the run's η = 0.05 select it.
+    let out = sharpsweep(&[
+        "analyze",
+        path(&run),
+        "--report",
+        path(&report),
+        "--select",
+        "eta=0.01..0.05",
+        "--select",
+        "m=4,10",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Sweeps the embedded example grid `name` with `sets` (space-separated
 /// `--set` values: smaller budgets), analyses it, and checks that its
 /// figure (of the same name) was drawn: a decodable, non-blank PNG of
@@ -334,4 +380,198 @@ fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
         "{edge:.3}: {md}"
     );
     assert!(md.contains("the bound at B = 1 only"), "{md}");
+}
+
+/// A Parquet file read back: its columns' names and Arrow types in order,
+/// its rows and its key-value metadata.
+struct ParquetFile {
+    types: Vec<(String, arrow_schema::DataType)>,
+    batches: Vec<arrow_array::RecordBatch>,
+    metadata: std::collections::HashMap<String, String>,
+}
+
+fn read_parquet(path: &Path) -> ParquetFile {
+    let file = std::fs::File::open(path).unwrap();
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let metadata = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let types = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
+    let batches = builder.build().unwrap().map(|b| b.unwrap()).collect();
+    ParquetFile {
+        types,
+        batches,
+        metadata,
+    }
+}
+
+/// Column `name` of `batches` as text, one entry per row ("null" for null).
+fn texts(batches: &[arrow_array::RecordBatch], name: &str) -> Vec<String> {
+    use arrow_array::Array;
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        for i in 0..a.len() {
+            out.push(if a.is_null(i) {
+                "null".to_string()
+            } else {
+                value_text(a.as_ref(), i)
+            });
+        }
+    }
+    out
+}
+
+fn value_text(a: &dyn arrow_array::Array, i: usize) -> String {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, UInt64Type};
+    use arrow_schema::DataType;
+    match a.data_type() {
+        DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
+        DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
+        DataType::Boolean => a.as_boolean().value(i).to_string(),
+        t => panic!("not read as text here: {t}"),
+    }
+}
+
+#[test]
+fn every_file_has_the_contract_columns_and_cells_agree_across_files() {
+    use arrow_schema::DataType;
+    use sharpsweep_dataset::schema;
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("grid.toml");
+    std::fs::write(
+        &grid,
+        "seed = 3\nsteps = 300\nlog_points = 4\nm = 4\nd = 3\nn = 2\n\
+         [[grid]]\neta = [0.01, 0.02]\nseeds = 2\n\
+         [[grid]]\neta = 0.03\nhessian = true\nactivation = \"tanh\"\nseeds = 2\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("ds");
+    let report = tmp.path().join("report");
+    let out = sharpsweep(&["sweep", path(&grid), "--out", path(&data), "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let part = std::fs::read_dir(data.join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let ParquetFile {
+        types,
+        batches: runs,
+        metadata: kv,
+    } = read_parquet(&part);
+    let contract: Vec<(String, DataType)> = schema::runs()
+        .iter()
+        .map(|c| (c.name.to_string(), c.kind.data_type()))
+        .collect();
+    assert_eq!(types, contract);
+    let has = |name: &str, t: DataType| assert!(types.contains(&(name.into(), t)), "{name}");
+    for int in [
+        "m",
+        "d",
+        "n",
+        "steps",
+        "batch_size",
+        "log_points",
+        "replicate",
+    ] {
+        has(int, DataType::Int64);
+    }
+    has("hessian", DataType::Boolean);
+    has("seed", DataType::UInt64);
+    // The grid's place of each run, and its cell.
+    let eta: Vec<String> = runs
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name("eta").unwrap();
+            let a = arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Float64Type>(
+                a.as_ref(),
+            );
+            a.values().iter().map(|v| v.to_string()).collect::<Vec<_>>()
+        })
+        .collect();
+    let table = texts(&runs, "grid_table");
+    let replicate = texts(&runs, "replicate");
+    let cell = texts(&runs, "cell");
+    let run_id = texts(&runs, "run_id");
+    let hessian = texts(&runs, "hessian");
+    let assumption = texts(&runs, "assumption_3_1");
+    for i in 0..run_id.len() {
+        let second = eta[i] == "0.03";
+        assert_eq!(table[i], if second { "1" } else { "0" });
+        assert_eq!(hessian[i], second.to_string());
+        assert_eq!(assumption[i], (!second).to_string(), "tanh is outside 3.1");
+        assert!(replicate[i] == "0" || replicate[i] == "1");
+        for j in 0..run_id.len() {
+            assert_eq!(cell[i] == cell[j], eta[i] == eta[j], "{i} {j}");
+        }
+    }
+    // The part's metadata carries the grid itself.
+    let config: serde_json::Value = serde_json::from_str(&kv["sharpsweep.config"]).unwrap();
+    assert_eq!(config["grid"]["grid"][1]["activation"], "tanh");
+    assert_eq!(config["fingerprint"].as_str().unwrap().len(), 16);
+
+    let out = sharpsweep(&["analyze", path(&data), "--report", path(&report)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ParquetFile {
+        types,
+        batches: summary,
+        ..
+    } = read_parquet(&report.join("summary.parquet"));
+    let typed = |name: &str| types.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    for int in ["m", "d", "n", "steps", "batch_size", "log_points"] {
+        assert_eq!(typed(int), DataType::Int64, "summary.{int}");
+    }
+    assert_eq!(typed("hessian"), DataType::Boolean);
+    assert_eq!(typed("eta"), DataType::Float64);
+    let mut summary_cells = texts(&summary, "cell");
+    summary_cells.sort();
+    let mut run_cells = cell.clone();
+    run_cells.sort();
+    run_cells.dedup();
+    assert_eq!(summary_cells, run_cells);
+    let ParquetFile {
+        types,
+        batches: theory,
+        ..
+    } = read_parquet(&report.join("theory.parquet"));
+    let contract: Vec<(String, DataType)> = schema::theory::ALL
+        .iter()
+        .map(|c| (c.name.to_string(), c.kind.data_type()))
+        .collect();
+    assert_eq!(types, contract);
+    assert!(!types.iter().any(|(n, _)| n == "flags"));
+    let theory_cell: std::collections::HashMap<String, String> = texts(&theory, "run_id")
+        .into_iter()
+        .zip(texts(&theory, "cell"))
+        .collect();
+    for (id, c) in run_id.iter().zip(&cell) {
+        assert_eq!(&theory_cell[id], c, "run {id}");
+    }
 }

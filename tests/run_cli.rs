@@ -397,3 +397,94 @@ fn two_concurrent_runs_into_one_out_exactly_one_succeeds_and_the_pair_is_one_run
         assert!(!out.join(".staging").exists());
     }
 }
+
+/// A run stopped by a signal: SIGTERM exits 75 and Ctrl-C (SIGINT) 130,
+/// each after checkpointing and writing the rows so far with status
+/// `interrupted`; each rerun of the same command continues from the
+/// checkpoint, and the finished result equals an uninterrupted run's in
+/// every column but `wall_seconds`.
+#[test]
+fn a_signalled_run_keeps_its_rows_and_its_reruns_finish_as_an_uninterrupted_run() {
+    use std::os::unix::fs::MetadataExt;
+    use std::process::{Command, Stdio};
+    // Seconds of stepping (≈ 20 M steps/s on one core): the signal, sent
+    // as soon as the first checkpoint (after 20 ms) is there, finds it
+    // running; `steps_done < STEPS` below checks that it did.
+    const STEPS: &str = "50000000";
+    let flags = |out: &Path| {
+        let mut a = vec!["run", "--steps", STEPS, "--log-points", "40", "--quiet"];
+        a.extend(["--checkpoint-every", "0.02", "--out", out.to_str().unwrap()]);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let dir = TempDir::new("signal");
+    let (reference, out) = (dir.join("reference"), dir.join("stopped"));
+    let o = run_bin(&flags(&reference).iter().map(|s| &**s).collect::<Vec<_>>());
+    assert!(o.status.success(), "uninterrupted run: {}", o.stderr);
+    let ckpt_dir = out.join("checkpoints");
+    let checkpoint = || {
+        std::fs::read_dir(&ckpt_dir)
+            .ok()?
+            .flatten()
+            .find(|e| e.path().extension().is_some_and(|x| x == "ckpt"))
+            .and_then(|e| e.metadata().ok())
+            .map(|m| m.ino())
+    };
+    // Starts the run, waits for a checkpoint newer than the one there
+    // before, signals it; returns its exit code and the interrupted rows.
+    let interrupt = |signal: &str| {
+        let before = checkpoint();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+            .args(flags(&out))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        while checkpoint() == before {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the run ended ({status}) before its first checkpoint");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(stderr.contains("rerun the same command"), "{stderr}");
+        let runs = ParquetTable::read(&out.join("runs.parquet"));
+        assert_eq!(runs.column_str("status"), vec!["interrupted"], "{stderr}");
+        (o.status.code(), runs.column_i64("steps_done")[0])
+    };
+    let reference_steps = ParquetTable::read(&reference.join("trajectory.parquet"));
+    let reference_steps = (
+        reference_steps.column_i64("step"),
+        reference_steps.column_f64("loss"),
+    );
+    let mut done_before = 0;
+    for (signal, code) in [("TERM", 75), ("INT", 130)] {
+        let (exit, done) = interrupt(signal);
+        assert_eq!(exit, Some(code), "exit code after SIG{signal}");
+        assert!(
+            done > done_before && done < STEPS.parse().unwrap(),
+            "SIG{signal} at step {done} (before: {done_before})"
+        );
+        done_before = done;
+        // The rows so far are the uninterrupted run's first rows.
+        let rows = ParquetTable::read(&out.join("trajectory.parquet"));
+        let (step, loss) = (rows.column_i64("step"), rows.column_f64("loss"));
+        assert!(step.len() > 1 && *step.last().unwrap() <= done);
+        assert_eq!(step[..], reference_steps.0[..step.len()]);
+        assert_eq!(loss[..], reference_steps.1[..loss.len()]);
+    }
+    let o = run_bin(&flags(&out).iter().map(|s| &**s).collect::<Vec<_>>());
+    assert!(o.status.success(), "the rerun: {}", o.stderr);
+    for table in ["runs.parquet", "trajectory.parquet"] {
+        assert_eq!(
+            ParquetTable::read(&out.join(table)).without("wall_seconds"),
+            ParquetTable::read(&reference.join(table)).without("wall_seconds"),
+            "{table}: resumed twice vs uninterrupted"
+        );
+    }
+    assert!(!ckpt_dir.exists(), "the finished run's checkpoint remains");
+}

@@ -84,7 +84,7 @@ fn groups(plan: &Plan, threads: usize) -> (Vec<Vec<RunConfig>>, Vec<usize>) {
         .collect();
     let places = (work.items.iter())
         .filter_map(|item| match item {
-            Item::Group { lanes, .. } => Some(*lanes),
+            Item::Group { share, .. } => Some(share.len()),
             Item::Single(..) => None,
         })
         .collect();
@@ -269,26 +269,67 @@ fn lanes_freed_by_diverging_runs_take_the_next_runs_and_the_dataset_is_unchanged
     assert_eq!(session["lane_occupancy"], report.lane_occupancy());
 }
 
+/// Plain GD runs stopped by `stop_when` within a few thousand steps (or
+/// diverging, at η = 0.055) and label-noise runs of 3·10^6 steps, of one
+/// shape. The stopping runs have the larger budget, so they are queued
+/// first: the long runs enter lanes freed by stopped and diverged runs, at
+/// different steps.
+const STOPPING_GRID: &str = r#"
+seed = 9
+log_points = 20
+[[grid]]
+sigma = 0.0
+eta = [0.03, 0.04, 0.055]
+steps = 4000000
+stop_when = "loss < 1e-6"
+stop_check_every = 50
+seeds = 8
+[[grid]]
+eta = 0.01
+sigma = 0.05
+steps = 3000000
+seeds = 12
+"#;
+
 #[test]
-fn refilled_groups_stopped_mid_run_resume_regrouped_to_the_same_dataset() {
+fn lanes_freed_by_stop_when_are_refilled_and_checkpointed_groups_resume_regrouped_unchanged() {
     let t = tempdir().unwrap();
-    let grid = DIVERGING_GRID.replace("steps = 60000", "steps = 3000000");
-    let plan = Plan::from_grid(&Grid::from_toml(&grid, &[]).unwrap());
+    let plan = Plan::from_grid(&Grid::from_toml(STOPPING_GRID, &[]).unwrap());
+    // On one thread one group of 8 places takes every run of the queue.
+    let (queues, places) = groups(&plan, 1);
+    assert_eq!(queues.len(), 1);
+    assert_eq!(places[0], 8);
+    assert!(queues[0][..24].iter().all(|c| c.stop_when.is_some()));
     let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
     sweep_plan(&plan, &whole, &options(2, false));
+    let runs = rows(&whole, "runs");
+    let ended = |why: &str| runs.iter().filter(|r| cell(r, "stop_reason") == why).count();
+    assert!(ended("stop_when") >= 12, "{runs:?}");
+    assert!(ended("diverged") >= 4, "{runs:?}");
+    assert_eq!(ended("steps"), 12, "only the long runs spend their budget");
+
+    // Stopped once some of the short runs are written: the long runs,
+    // which entered freed lanes, are mid-run (sized by steps, not time).
     let stop = AtomicBool::new(false);
-    let report = std::thread::scope(|s| {
+    let opts = SweepOptions {
+        flush_runs: 1,
+        ..options(1, true)
+    };
+    let first = std::thread::scope(|s| {
         s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(500));
+            while parts(&stopped, "runs").len() < 3 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             stop.store(true, Ordering::Relaxed);
         });
-        run_plan(&plan, &stopped, &options(1, true), &stop, &mut Alone).unwrap()
+        run_plan(&plan, &stopped, &opts, &stop, &mut Alone).unwrap()
     });
-    assert!(report.interrupted, "{report:?}");
-    assert!(report.checkpointed > 0, "{report:?}");
-    // The first session's group had refilled lanes freed by diverging runs.
-    assert!(report.diverged > 0, "{report:?}");
+    assert!(first.interrupted, "{first:?}");
+    assert!(first.checkpointed >= 8, "a full group in flight: {first:?}");
+    // On two threads the rest (more than 10 runs) form two groups of
+    // other sizes: the checkpointed runs resume in other lanes, beside
+    // fresh runs, and the groups compact as their runs end.
     let report = sweep_plan(&plan, &stopped, &options(2, true));
-    assert!(report.resumed > 0, "{report:?}");
+    assert_eq!(report.resumed, first.checkpointed, "{report:?}");
     assert_same_dataset(&stopped, &whole);
 }

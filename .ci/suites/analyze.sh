@@ -2,8 +2,9 @@
 # CI for `sharpsweep analyze`: a small dataset of real runs, rewritten the
 # way pandas/pyarrow users rewrite files (Snappy, no sharpsweep metadata) into
 # the sweep layout, analysed, then checked from Python against values
-# recomputed from the trajectories. Needs the Python packages .ci/run
-# installs (duckdb pyarrow pandas polars pytest).
+# recomputed from the trajectories, and opened in headless Chromium (every
+# image loads, the page fits the window). Needs what .ci/run installs (duckdb
+# pyarrow pandas polars pytest, and Debian's chromium).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -23,4 +24,4 @@ done
 python3 tests/python/combine_runs.py "$work/dataset" "$work"/runs/r_*
 "$bin" analyze "$work/dataset" --report "$work/report"
 SHARPSWEEP_DATASET="$work/dataset" SHARPSWEEP_REPORT="$work/report" \
-  python3 -m pytest -q tests/python/test_analyze_interop.py
+  python3 -m pytest -q tests/python/test_analyze_interop.py tests/python/test_report_browser.py

@@ -3,9 +3,11 @@
 //! theory table and the Z snapshots the neuron figure needs.
 
 use crate::cells::Grid;
+use crate::choice;
 use crate::dataset::Dataset;
 use crate::error::{AnalyzeError, Result};
 use crate::runs::Run;
+use crate::select::Selection;
 use crate::snapshots::{self, Snapshots};
 use crate::summary::{CellSummary, summarise};
 use crate::theory::{self, TheoryRow};
@@ -19,10 +21,11 @@ pub struct Options {
     /// The heatmap's (x, y) axes; by default the two numeric swept axes with
     /// the most distinct values.
     pub heatmap_axes: Option<(String, String)>,
-    /// \[G24\]'s figures (per-cell, heatmap, convergence) draw only cells whose
-    /// configuration has these `key = value` pairs (e.g. `eta = 0.05`); each
-    /// dynamics' own figure draws every cell of that dynamics.
-    pub select: Vec<(String, String)>,
+    /// Every figure draws only cells matching all of these (`eta=0.01..0.05`,
+    /// `sigma=0.1,0.2`). Without any, the \[G24\] figures draw what the
+    /// dataset was made for (see the `choice` module) and each dynamics'
+    /// own figure every cell of that dynamics.
+    pub select: Vec<Selection>,
     /// At most this many cells in a per-cell figure.
     pub max_cells: usize,
     /// Moments of training drawn in the neuron figure.
@@ -57,10 +60,10 @@ pub struct Analysis {
     pub traces: Vec<RunTrace>,
     pub summaries: Vec<CellSummary>,
     pub theory: Vec<TheoryRow>,
-    /// Cells matching `--select` (indices into `grid.cells`): those the
-    /// \[G24\] figures draw from.
+    /// Cells matching `--select`, or by default those the dataset was made
+    /// for (indices into `grid.cells`): those the \[G24\] figures draw from.
     pub selected: Vec<usize>,
-    /// Cells shown in per-cell figures: the first `--max-cells` selected.
+    /// Cells shown in per-cell figures: at most `--max-cells` selected.
     pub figure_cells: Vec<usize>,
     /// Per figure that chooses its own cells (one per dynamics), its stem
     /// and the cells it draws.
@@ -72,14 +75,6 @@ pub struct Analysis {
     pub snapshots: Snapshots,
     /// What the reader of the report should know.
     pub notes: Vec<String>,
-}
-
-/// Whether a JSON config value matches the text a user typed.
-fn matches(v: Option<&serde_json::Value>, text: &str) -> bool {
-    match (v.and_then(serde_json::Value::as_f64), text.parse::<f64>()) {
-        (Some(a), Ok(b)) => a == b,
-        _ => v.map(crate::cells::show).as_deref() == Some(text),
-    }
 }
 
 /// Up to `k` of a run's recorded steps, log-spaced from its first to its
@@ -123,31 +118,14 @@ impl Analysis {
         let grid = Grid::of(&runs);
         let mut notes = dataset.notes.clone();
 
-        let selected: Vec<usize> = (0..grid.cells.len())
-            .filter(|&c| {
-                opts.select
-                    .iter()
-                    .all(|(k, v)| matches(grid.cells[c].config.get(k), v))
-            })
-            .collect();
-        if selected.is_empty() {
-            return Err(AnalyzeError::Option {
-                option: "--select",
-                message: "no grid cell matches".into(),
-            });
-        }
-        if selected.len() > opts.max_cells {
-            notes.push(format!(
-                "per-cell figures show the first {} of {} cells (use --select or --max-cells)",
-                opts.max_cells,
-                selected.len()
-            ));
-        }
-        let figure_cells: Vec<usize> = selected.iter().copied().take(opts.max_cells).collect();
+        let (selected, figure_cells) = choose(&dataset, &grid, opts, &mut notes)?;
         let system_cells: Vec<(&'static str, Vec<usize>)> = crate::figures::ALL
             .iter()
             .filter_map(|f| {
                 let mut cells = (f.cells?)(&grid);
+                if !opts.select.is_empty() {
+                    cells.retain(|c| selected.binary_search(c).is_ok());
+                }
                 if cells.len() > SYSTEM_CELLS {
                     notes.push(format!(
                         "the {} figure shows the first {SYSTEM_CELLS} of its {} cells",
@@ -326,13 +304,86 @@ impl Shown<'_> {
     }
 }
 
+/// The selected cells (ascending) and the per-cell figures' cells: those
+/// matching `--select` and the first `--max-cells` of them, or by default
+/// what the dataset was made for (see [`choice`]).
+fn choose(
+    dataset: &Dataset,
+    grid: &Grid,
+    opts: &Options,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let max = opts.max_cells;
+    let all = || (0..grid.cells.len()).collect::<Vec<usize>>();
+    if !opts.select.is_empty() {
+        for s in &opts.select {
+            if !grid.cells.iter().any(|c| c.config.contains_key(&s.key)) {
+                return Err(AnalyzeError::Option {
+                    option: "--select",
+                    message: format!("'{}' is not a configuration key of this dataset", s.key),
+                });
+            }
+        }
+        let selected: Vec<usize> = (0..grid.cells.len())
+            .filter(|&c| {
+                let config = &grid.cells[c].config;
+                opts.select.iter().all(|s| s.matches(config.get(&s.key)))
+            })
+            .collect();
+        if selected.is_empty() {
+            return Err(AnalyzeError::Option {
+                option: "--select",
+                message: "no grid cell matches".into(),
+            });
+        }
+        if selected.len() > max {
+            notes.push(format!(
+                "per-cell figures show the first {max} of the {} selected cells (use --max-cells)",
+                selected.len()
+            ));
+        }
+        let shown = selected.iter().copied().take(max).collect();
+        return Ok((selected, shown));
+    }
+    let paper = choice::paper_cells(grid);
+    if dataset.made_by().as_deref() == Some("reproduce") && !paper.is_empty() {
+        let shown = choice::paper_figure_cells(grid, &paper, max);
+        notes.push(format!(
+            "made by `sharpsweep reproduce`: the [G24] figures draw its {} label-noise cells on \
+             uniform data, the per-cell figures {} of the paper's settings; --select draws others",
+            paper.len(),
+            shown.len()
+        ));
+        return Ok((paper, shown));
+    }
+    let selected = all();
+    let (shown, axes) = choice::most_swept(grid, &selected, max);
+    if shown.len() < selected.len() {
+        notes.push(format!(
+            "per-cell figures show {} of {} cells, along the most-swept {} with the other keys \
+             at one value (use --select or --max-cells)",
+            shown.len(),
+            selected.len(),
+            match axes.as_slice() {
+                [] => "axes".to_string(),
+                [a] => format!("axis ({a})"),
+                a => format!("axes ({})", a.join(", ")),
+            }
+        ));
+    }
+    Ok((selected, shown))
+}
+
 fn heatmap_axes(grid: &Grid, selected: &[usize], opts: &Options) -> Result<Option<[Axis; 2]>> {
     let axes = grid.numeric_axes(selected);
     match &opts.heatmap_axes {
-        None => Ok(match axes.as_slice() {
-            [a, b, ..] => Some([a.clone(), b.clone()]),
-            _ => None,
-        }),
+        None => {
+            let mut params = axes.iter().filter(|(k, _)| choice::is_parameter(k));
+            Ok(params
+                .next()
+                .zip(params.next())
+                .map(|(a, b)| [a.clone(), b.clone()]))
+        }
         Some((x, y)) => {
             let find = |name: &str, option| {
                 axes.iter()

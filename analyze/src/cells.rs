@@ -3,6 +3,7 @@
 
 use crate::runs::Run;
 use serde_json::{Map, Value};
+use sharpsweep_dataset::schema::cell_id;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -14,8 +15,14 @@ pub struct Cell {
     pub config: Map<String, Value>,
     /// Indices into the run list.
     pub runs: Vec<usize>,
-    /// `key=value` over the swept axes, or "all runs" if nothing is swept.
+    /// `key=value` over the swept axes that apply to the cell (see
+    /// [`Cell::applies`]), or "all runs" if nothing is swept.
     pub label: String,
+    /// The cell's id (the contract's [`cell_id`]): the runs table's `cell`.
+    pub id: String,
+    /// The `[[grid]]` table (0-based) its runs come from, where the dataset
+    /// says (the first, should seeds of one configuration span tables).
+    pub table: Option<usize>,
 }
 
 impl Cell {
@@ -37,6 +44,37 @@ impl Cell {
     pub fn number(&self, axis: &str) -> Option<f64> {
         self.config.get(axis).and_then(Value::as_f64)
     }
+
+    /// Whether the configuration key `key` means anything for this cell:
+    /// the keys of one dynamics (σ and B of label noise, ρ of SAM, h of the
+    /// flow, …) or of one activation (β, α) are carried, unused, by the
+    /// others, and a label that showed them would only add noise.
+    pub fn applies(&self, key: &str) -> bool {
+        let activation = |name: &str| {
+            self.config
+                .get("activation")
+                .and_then(Value::as_str)
+                .is_none_or(|a| a == name)
+        };
+        match key {
+            "sigma" | "noise" | "batch_size" => self.algorithm() == "label-noise",
+            "rho" => self.algorithm() == "sam",
+            "flow_h" | "flow_tol" => self.algorithm() == "flow",
+            "loss_scaled_lr" => self.algorithm() == "margin",
+            "beta" => activation("cubic-linear"),
+            "alpha" => activation("leaky-relu"),
+            _ => true,
+        }
+    }
+}
+
+/// Cells shown under one heading: a `[[grid]]` table's, or one dynamics'
+/// when the dataset does not say which table a run came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// What the cells share ("" when the cells are not grouped).
+    pub title: String,
+    pub cells: Vec<usize>,
 }
 
 /// The cells of a dataset and the axes along which they differ.
@@ -94,6 +132,13 @@ pub fn compact(v: f64) -> String {
     }
 }
 
+/// `key=value` as a figure shows it: η, σ, ρ by their symbols, numbers in
+/// four significant digits.
+pub fn short_pair(cell: &Cell, key: &str) -> String {
+    let value = cell.number(key).map_or_else(|| cell.value(key), compact);
+    format!("{}={value}", symbol(key))
+}
+
 /// Numbers by value, everything else by its text.
 fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     match (a.and_then(Value::as_f64), b.and_then(Value::as_f64)) {
@@ -118,6 +163,8 @@ impl Grid {
                         config: (*run.cell_config).clone(),
                         runs: vec![i],
                         label: String::new(),
+                        id: cell_id(&run.cell_config),
+                        table: None,
                     };
                     by_key.insert(key.clone(), cell);
                 }
@@ -142,15 +189,7 @@ impl Grid {
                 .unwrap_or(Ordering::Equal)
         });
         for c in &mut cells {
-            c.label = if swept.is_empty() {
-                "all runs".into()
-            } else {
-                swept
-                    .iter()
-                    .map(|k| format!("{k}={}", c.value(k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            c.table = c.runs.iter().filter_map(|&r| runs[r].table).min();
         }
         let mut run_cell = vec![0; runs.len()];
         for (c, cell) in cells.iter().enumerate() {
@@ -158,40 +197,115 @@ impl Grid {
                 run_cell[r] = c;
             }
         }
-        Self {
+        let mut grid = Self {
             cells,
             swept,
             run_cell,
+        };
+        let all: Vec<usize> = (0..grid.cells.len()).collect();
+        let labels = grid.labels_with(&all, "all runs", |cell, k| format!("{k}={}", cell.value(k)));
+        for (cell, label) in grid.cells.iter_mut().zip(labels) {
+            cell.label = label;
         }
+        grid
     }
 
-    /// Short labels of `cells` for a figure: `key=value` over only the keys
-    /// whose values differ among them (η, σ, ρ by their symbols, numbers in
-    /// four significant digits, 100000000 as 1e8), or `fallback` for a
-    /// single cell.
-    pub fn short_labels(&self, cells: &[usize], fallback: &str) -> Vec<String> {
-        let keys: Vec<&String> = self
-            .swept
+    /// The keys whose values differ among `cells`.
+    fn varying(&self, cells: &[usize]) -> Vec<&String> {
+        self.swept
             .iter()
             .filter(|k| {
                 let first = cells.first().and_then(|&c| self.cells[c].config.get(*k));
                 cells.iter().any(|&c| self.cells[c].config.get(*k) != first)
             })
-            .collect();
+            .collect()
+    }
+
+    /// Labels of `cells`: `pair(cell, key)` over the keys whose values
+    /// differ among them and that apply to the cell, joined by ", ";
+    /// `fallback` where that leaves nothing.
+    fn labels_with(
+        &self,
+        cells: &[usize],
+        fallback: &str,
+        pair: impl Fn(&Cell, &str) -> String,
+    ) -> Vec<String> {
+        let keys = self.varying(cells);
         cells
             .iter()
             .map(|&c| {
-                if keys.is_empty() {
-                    return fallback.to_string();
-                }
                 let cell = &self.cells[c];
-                keys.iter()
-                    .map(|k| {
-                        let value = cell.number(k).map_or_else(|| cell.value(k), compact);
-                        format!("{}={value}", symbol(k))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                let shown: Vec<String> = keys
+                    .iter()
+                    .filter(|k| cell.applies(k))
+                    .map(|k| pair(cell, k))
+                    .collect();
+                if shown.is_empty() {
+                    fallback.to_string()
+                } else {
+                    shown.join(", ")
+                }
+            })
+            .collect()
+    }
+
+    /// Short labels of `cells` for a figure or table: `key=value` over only
+    /// the keys whose values differ among them and that apply to the cell
+    /// (η, σ, ρ by their symbols, numbers in four significant digits,
+    /// 100000000 as 1e8), or `fallback` where that leaves nothing.
+    pub fn short_labels(&self, cells: &[usize], fallback: &str) -> Vec<String> {
+        self.labels_with(cells, fallback, short_pair)
+    }
+
+    /// `cells` under headings: by `[[grid]]` table where the dataset says
+    /// which table a run came from (cells it does not say for last), else
+    /// by dynamics when there are several, else one group without a title.
+    /// A group's title is the table or dynamics and the values its cells
+    /// share of the keys swept across the dataset.
+    pub fn groups(&self, cells: &[usize]) -> Vec<Group> {
+        let by_table = cells.iter().any(|&c| self.cells[c].table.is_some());
+        let algorithms: std::collections::BTreeSet<&str> =
+            cells.iter().map(|&c| self.cells[c].algorithm()).collect();
+        if !by_table && algorithms.len() < 2 {
+            return vec![Group {
+                title: String::new(),
+                cells: cells.to_vec(),
+            }];
+        }
+        let mut groups: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
+        for &c in cells {
+            let cell = &self.cells[c];
+            let key = if by_table {
+                (cell.table.unwrap_or(usize::MAX), String::new())
+            } else {
+                (0, cell.algorithm().to_string())
+            };
+            groups.entry(key).or_default().push(c);
+        }
+        groups
+            .into_iter()
+            .map(|((table, algorithm), cells)| {
+                let name = match (by_table, table) {
+                    (false, _) => algorithm,
+                    (true, usize::MAX) => "runs of no known [[grid]] table".into(),
+                    (true, t) => format!("[[grid]] table {t}"),
+                };
+                let varying = self.varying(&cells);
+                let first = &self.cells[cells[0]];
+                let shared: Vec<String> = self
+                    .swept
+                    .iter()
+                    .filter(|k| !varying.contains(k) && first.applies(k))
+                    // What it records is not what the experiment is.
+                    .filter(|k| crate::choice::is_parameter(k) || *k == "steps")
+                    .map(|k| short_pair(first, k))
+                    .collect();
+                let title = if shared.is_empty() {
+                    name
+                } else {
+                    format!("{name}: {}", shared.join(", "))
+                };
+                Group { title, cells }
             })
             .collect()
     }

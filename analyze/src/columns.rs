@@ -107,6 +107,15 @@ impl Batch<'_> {
         })
     }
 
+    /// A boolean column; nulls become `None`.
+    pub fn booleans(&self, name: &str) -> Result<Vec<Option<bool>>> {
+        let a = self.column(name)?;
+        match a.data_type() {
+            DataType::Boolean => Ok(a.as_boolean().iter().collect()),
+            t => Err(type_error(self.file, name, t, "a boolean")),
+        }
+    }
+
     /// A list-of-floats column, decoded one row at a time on demand (most
     /// passes need a few rows of a batch, not every list).
     pub fn float_lists(&self, name: &str) -> Result<FloatLists<'_>> {

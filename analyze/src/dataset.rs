@@ -13,6 +13,8 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use serde::Deserialize;
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -194,6 +196,62 @@ fn head(path: &Path) -> Result<String> {
 }
 
 impl Dataset {
+    /// The `[[grid]]` table of each run_id, from a sweep's `grid.json` (its
+    /// `grid.points`); empty when there is no such file or it predates the
+    /// tables. Read as a stream, into only these two fields of each point.
+    pub fn grid_tables(&self) -> Result<HashMap<String, usize>> {
+        #[derive(Deserialize)]
+        struct GridFile {
+            grid: Option<Expanded>,
+        }
+        #[derive(Deserialize)]
+        struct Expanded {
+            #[serde(default)]
+            points: Vec<Point>,
+        }
+        #[derive(Deserialize)]
+        struct Point {
+            run_id: String,
+            table: Option<usize>,
+        }
+        let path = self.dir.join("grid.json");
+        if self.layout != Layout::Sweep || !path.is_file() {
+            return Ok(HashMap::new());
+        }
+        let file = File::open(&path).map_err(|e| AnalyzeError::io(&path, e))?;
+        let grid: GridFile = serde_json::from_reader(std::io::BufReader::new(file))
+            .map_err(|e| AnalyzeError::invalid(&path, e))?;
+        Ok(grid
+            .grid
+            .map(|g| g.points)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.run_id, p.table?)))
+            .collect())
+    }
+
+    /// The sharpsweep subcommand that wrote the dataset ("sweep",
+    /// "reproduce", …), from `provenance.json`'s first session; `None` for
+    /// a single run or when it does not say.
+    pub fn made_by(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Provenance {
+            sessions: Vec<Session>,
+        }
+        #[derive(Deserialize)]
+        struct Session {
+            command: Vec<String>,
+        }
+        let file = File::open(self.dir.join("provenance.json")).ok()?;
+        let p: Provenance = serde_json::from_reader(std::io::BufReader::new(file)).ok()?;
+        let command = &p.sessions.first()?.command;
+        command
+            .iter()
+            .skip(1)
+            .find(|a| !a.starts_with('-'))
+            .cloned()
+    }
+
     /// Opens the dataset in `dir` the way the engine reads it (the dataset
     /// contract's [`State`]): every file checked against its checksum, only
     /// live parts read (not those a compaction replaced, nor trajectories

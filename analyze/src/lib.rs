@@ -8,6 +8,7 @@
 
 mod analysis;
 mod cells;
+mod choice;
 mod columns;
 mod dataset;
 mod error;
@@ -15,6 +16,7 @@ pub mod figures;
 mod pca;
 mod report;
 mod runs;
+mod select;
 mod snapshots;
 mod staging;
 mod summary;
@@ -25,6 +27,7 @@ mod trajectory;
 pub use analysis::{Analysis, Options};
 pub use error::{AnalyzeError, Result};
 pub use figures::Outcome;
+pub use select::{Selection, Wanted};
 pub use sharpsweep_dataset::metadata::SCHEMA_VERSION;
 pub use summary::{CellSummary, METRICS, Quartiles};
 pub use trajectory::THRESHOLDS;

@@ -14,6 +14,8 @@ const SUMMARY_ROWS: usize = 200;
 
 pub enum Block {
     Heading(String),
+    /// A heading within a section (a group of table rows).
+    Subheading(String),
     Para(String),
     Table {
         header: Vec<String>,
@@ -102,29 +104,44 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
     ));
     let mut header = vec!["cell".to_string(), "runs".into(), "diverged".into()];
     header.extend(METRICS.iter().map(|m| m.label.to_string()));
-    let rows = a
-        .summaries
-        .iter()
-        .take(SUMMARY_ROWS)
-        .map(|s| {
-            let mut row = vec![
-                a.grid.cells[s.cell].label.clone(),
-                s.runs.to_string(),
-                format!("{} ({:.0}%)", s.diverged, 100.0 * s.divergence_rate()),
-            ];
-            row.extend(s.stats.iter().map(quartiles));
-            row
-        })
-        .collect();
-    push_first(
-        &mut doc,
-        header,
-        rows,
-        a.summaries.len(),
-        SUMMARY_ROWS,
-        "cells",
-        "summary.parquet",
-    );
+    // One table per experiment, each cell labelled by what varies within it.
+    let mut left = SUMMARY_ROWS;
+    let cells: Vec<usize> = a.summaries.iter().map(|s| s.cell).collect();
+    for group in a.grid.groups(&cells) {
+        if left == 0 {
+            break;
+        }
+        let shown = &group.cells[..group.cells.len().min(left)];
+        left -= shown.len();
+        if !group.title.is_empty() {
+            doc.push(Block::Subheading(group.title.clone()));
+        }
+        let labels = a.grid.short_labels(&group.cells, "its one cell");
+        let rows = shown
+            .iter()
+            .zip(labels)
+            .map(|(&c, label)| {
+                let s = &a.summaries[c];
+                let mut row = vec![
+                    label,
+                    s.runs.to_string(),
+                    format!("{} ({:.0}%)", s.diverged, 100.0 * s.divergence_rate()),
+                ];
+                row.extend(s.stats.iter().map(quartiles));
+                row
+            })
+            .collect();
+        doc.push(Block::Table {
+            header: header.clone(),
+            rows,
+        });
+    }
+    if a.summaries.len() > SUMMARY_ROWS {
+        doc.push(Block::Para(format!(
+            "First {SUMMARY_ROWS} of {} cells shown; every one is in summary.parquet.",
+            a.summaries.len()
+        )));
+    }
 
     doc.push(Block::Heading("Figures".into()));
     doc.push(Block::Para(
@@ -317,6 +334,7 @@ pub fn markdown(doc: &[Block]) -> String {
                 out += &format!("{} {h}\n\n", if first { "#" } else { "##" });
                 first = false;
             }
+            Block::Subheading(h) => out += &format!("### {h}\n\n"),
             Block::Para(p) => out += &format!("{p}\n\n"),
             Block::Table { header, rows } => {
                 out += &format!(
@@ -362,10 +380,16 @@ fn esc(s: &str) -> String {
 pub fn html(doc: &[Block]) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>sharpsweep analysis</title>\n<style>\n\
-         body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}\n\
-         table{border-collapse:collapse;font-size:13px;margin:1em 0;display:block;overflow-x:auto}\n\
-         th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;white-space:nowrap}\n\
-         th{background:#f0f0f0} img{max-width:100%;border:1px solid #ddd}\n\
+         body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222;\
+         overflow-wrap:anywhere}\n\
+         table{border-collapse:separate;border-spacing:0;font-size:13px;margin:1em 0;\
+         display:block;max-width:100%;overflow-x:auto}\n\
+         th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;white-space:nowrap;\
+         background:#fff}\n\
+         th{background:#f0f0f0}\n\
+         th:first-child,td:first-child{position:sticky;left:0;z-index:1;white-space:normal;\
+         min-width:10em;max-width:22em}\n\
+         figure{margin:1em 0} img{max-width:100%;height:auto;border:1px solid #ddd}\n\
          pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}\n</style></head><body>\n",
     );
     let mut first = true;
@@ -376,6 +400,7 @@ pub fn html(doc: &[Block]) -> String {
                 out += &format!("<{tag}>{}</{tag}>\n", esc(h));
                 first = false;
             }
+            Block::Subheading(h) => out += &format!("<h3>{}</h3>\n", esc(h)),
             Block::Para(p) => out += &format!("<p>{}</p>\n", esc(p)),
             Block::Table { header, rows } => {
                 out += "<table><thead><tr>";

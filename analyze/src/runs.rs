@@ -9,6 +9,10 @@
 use crate::dataset::Dataset;
 use crate::error::{AnalyzeError, Result};
 use serde_json::{Map, Value};
+use sharpsweep_dataset::metadata::{STATUS_DIVERGED, STATUS_FAILED, STATUS_INTERRUPTED};
+use sharpsweep_dataset::schema::{
+    ASSUMPTION_3_1_BEFORE_V5, config as cfg, metrics as mt, runs as rt,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -46,31 +50,62 @@ pub struct Run {
     /// Theorem 3.3's z*_i = φ⁻¹(y_i/m); empty when undefined or when the
     /// file predates the column.
     pub z_star: Vec<f64>,
+    /// Whether the activation satisfies [G24] Assumption 3.1, as the
+    /// engine recorded it (for older files, as it was then).
+    pub assumption_3_1: bool,
+    /// The `[[grid]]` table (0-based) of the run: its `grid_table` column,
+    /// or where files lack it, the sweep's `grid.json`; `None` for a single
+    /// run or a run neither knows.
+    pub table: Option<usize>,
 }
 
 const FINAL_COLUMNS: [&str; 9] = [
-    "loss",
-    "sharpness_r",
-    "sharpness_r_star",
-    "riem_grad_norm",
-    "dist_to_optimum",
-    "sv_ratio2_z",
-    "sv_ratio3_z",
-    "sv_ratio2_phi",
-    "sv_ratio3_phi",
+    mt::LOSS.name,
+    mt::SHARPNESS_R.name,
+    rt::SHARPNESS_R_STAR.name,
+    mt::RIEM_GRAD_NORM.name,
+    mt::DIST_TO_OPTIMUM.name,
+    mt::SV_RATIO2_Z.name,
+    mt::SV_RATIO3_Z.name,
+    mt::SV_RATIO2_PHI.name,
+    mt::SV_RATIO3_PHI.name,
 ];
 
 /// Final metrics of one system's figure, read where the file has them
 /// (null otherwise, so the figure is skipped rather than the report).
-const SYSTEM_COLUMNS: [&str; 3] = ["trace_hessian", "hessian_fro", "hessian_lambda_max"];
+const SYSTEM_COLUMNS: [&str; 3] = [
+    mt::TRACE_HESSIAN.name,
+    mt::HESSIAN_FRO.name,
+    mt::HESSIAN_LAMBDA_MAX.name,
+];
 
 impl Run {
-    pub fn diverged(&self) -> bool {
-        self.status == "diverged"
+    /// A finished run of `config` (a JSON object) with default metrics, for
+    /// tests: the fields a test cares about are set on the result.
+    #[cfg(test)]
+    pub(crate) fn of(config: Value) -> Run {
+        Run {
+            run_id: config.to_string(),
+            cell_config: Arc::new(config.as_object().expect("a JSON object").clone()),
+            seed: Value::Null,
+            status: "finished".into(),
+            steps_done: 1,
+            last: Final::default(),
+            z_star: Vec::new(),
+            assumption_3_1: false,
+            table: None,
+        }
     }
 
+    pub fn diverged(&self) -> bool {
+        self.status == STATUS_DIVERGED
+    }
+
+    /// Whether the run has no result: it failed, or a signal interrupted
+    /// it before its end (a `run` that its rerun continues), so its last
+    /// record is not where its dynamics ended.
     pub fn failed(&self) -> bool {
-        self.status == "failed"
+        self.status == STATUS_FAILED || self.status == STATUS_INTERRUPTED
     }
 
     /// Whether a figure may draw the run: a diverged run's metrics blow up
@@ -83,7 +118,7 @@ impl Run {
     /// A configuration value, `seed` included.
     pub fn value(&self, key: &str) -> Option<&Value> {
         match key {
-            "seed" => Some(&self.seed).filter(|v| !v.is_null()),
+            k if k == cfg::SEED.name => Some(&self.seed).filter(|v| !v.is_null()),
             _ => self.cell_config.get(key),
         }
     }
@@ -96,7 +131,7 @@ impl Run {
     /// The run's dynamics (`label-noise` when the configuration predates
     /// the key).
     pub fn algorithm(&self) -> &str {
-        self.text("algorithm").unwrap_or("label-noise")
+        self.text(cfg::ALGORITHM.name).unwrap_or("label-noise")
     }
 
     /// A string configuration value.
@@ -106,7 +141,7 @@ impl Run {
 
     /// The seed as tables show it ("" if none).
     pub fn seed_text(&self) -> String {
-        self.value("seed")
+        self.value(cfg::SEED.name)
             .map(crate::cells::show)
             .unwrap_or_default()
     }
@@ -119,7 +154,12 @@ impl Run {
 
 /// Every run of the dataset, in file order.
 pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
-    let mut base = vec!["run_id", "status", "steps_done", "config"];
+    let mut base = vec![
+        rt::RUN_ID.name,
+        rt::STATUS.name,
+        rt::STEPS_DONE.name,
+        rt::CONFIG.name,
+    ];
     base.extend(FINAL_COLUMNS);
     let mut runs = Vec::new();
     // Configurations without their seed, by canonical JSON text.
@@ -127,17 +167,25 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
     for file in &ds.runs {
         file.require(&base)?;
         let mut columns = base.clone();
-        let has_z_star = file.has("z_star");
+        let has_z_star = file.has(rt::Z_STAR.name);
         if has_z_star {
-            columns.push("z_star");
+            columns.push(rt::Z_STAR.name);
+        }
+        let has_assumption = file.has(rt::ASSUMPTION_3_1.name);
+        if has_assumption {
+            columns.push(rt::ASSUMPTION_3_1.name);
         }
         columns.extend(SYSTEM_COLUMNS.into_iter().filter(|c| file.has(c)));
+        let has_table = file.has(rt::GRID_TABLE.name);
+        if has_table {
+            columns.push(rt::GRID_TABLE.name);
+        }
         for rg in 0..file.row_groups() {
             file.scan(rg, &columns, |b| {
-                let ids = b.strings("run_id")?;
-                let status = b.strings("status")?;
-                let steps = b.integers("steps_done")?;
-                let configs = b.strings("config")?;
+                let ids = b.strings(rt::RUN_ID.name)?;
+                let status = b.strings(rt::STATUS.name)?;
+                let steps = b.integers(rt::STEPS_DONE.name)?;
+                let configs = b.strings(rt::CONFIG.name)?;
                 let f: Vec<Vec<f64>> = FINAL_COLUMNS
                     .iter()
                     .map(|c| b.floats(c))
@@ -146,8 +194,18 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                     .iter()
                     .map(|c| b.floats_if_present(c))
                     .collect::<Result<_>>()?;
+                let tables = if has_table {
+                    b.integers(rt::GRID_TABLE.name)?
+                } else {
+                    vec![None; b.rows()]
+                };
                 let z_star = if has_z_star {
-                    Some(b.float_lists("z_star")?)
+                    Some(b.float_lists(rt::Z_STAR.name)?)
+                } else {
+                    None
+                };
+                let assumption = if has_assumption {
+                    Some(b.booleans(rt::ASSUMPTION_3_1.name)?)
                 } else {
                     None
                 };
@@ -155,7 +213,7 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                     let null = |c: &str| {
                         AnalyzeError::invalid(b.file, format!("column '{c}' is null in row {i}"))
                     };
-                    let text = configs.get(i).ok_or_else(|| null("config"))?;
+                    let text = configs.get(i).ok_or_else(|| null(rt::CONFIG.name))?;
                     let mut config = match serde_json::from_str(text) {
                         Ok(Value::Object(m)) => m,
                         _ => {
@@ -165,16 +223,28 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                             ));
                         }
                     };
-                    let seed = config.remove("seed").unwrap_or(Value::Null);
+                    let seed = config.remove(cfg::SEED.name).unwrap_or(Value::Null);
+                    // Files before the column: the activations that met
+                    // the assumption then.
+                    let assumption_3_1 = match &assumption {
+                        Some(a) => a[i].unwrap_or(false),
+                        None => config
+                            .get(cfg::ACTIVATION.name)
+                            .and_then(Value::as_str)
+                            .is_some_and(|a| ASSUMPTION_3_1_BEFORE_V5.contains(&a)),
+                    };
                     // serde_json's map is sorted by key: the text is canonical.
                     let key = serde_json::to_string(&config).expect("a JSON map serialises");
                     let cell_config =
                         Arc::clone(shared.entry(key).or_insert_with(|| Arc::new(config)));
                     runs.push(Run {
-                        run_id: ids.get(i).ok_or_else(|| null("run_id"))?.to_owned(),
+                        run_id: ids.get(i).ok_or_else(|| null(rt::RUN_ID.name))?.to_owned(),
                         cell_config,
                         seed,
-                        status: status.get(i).ok_or_else(|| null("status"))?.to_owned(),
+                        status: status
+                            .get(i)
+                            .ok_or_else(|| null(rt::STATUS.name))?
+                            .to_owned(),
                         steps_done: steps[i].unwrap_or(0),
                         last: Final {
                             loss: f[0][i],
@@ -191,6 +261,8 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
                             hessian_lambda_max: sys[2][i],
                         },
                         z_star: z_star.as_ref().map(|z| z.row(i)).unwrap_or_default(),
+                        assumption_3_1,
+                        table: tables[i].and_then(|t| usize::try_from(t).ok()),
                     });
                 }
                 Ok(())
@@ -199,6 +271,12 @@ pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
     }
     if runs.is_empty() {
         return Err(AnalyzeError::invalid(&ds.dir, "the runs table has no rows"));
+    }
+    if runs.iter().any(|r| r.table.is_none()) {
+        let tables = ds.grid_tables()?;
+        for r in runs.iter_mut().filter(|r| r.table.is_none()) {
+            r.table = tables.get(&r.run_id).copied();
+        }
     }
     Ok(runs)
 }

@@ -12,6 +12,7 @@
 use crate::cells::Grid;
 use crate::runs::Run;
 use crate::trajectory::RunTrace;
+use sharpsweep_dataset::schema::summary as contract;
 
 /// The q-quantile of sorted values (type 7); `None` if empty or not finite.
 pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
@@ -61,55 +62,56 @@ fn steps_to<const K: usize>(_: &Run, t: &RunTrace) -> f64 {
     t.first_below[K].map_or(f64::INFINITY, |s| s as f64)
 }
 
-/// Every summarised quantity, in table order.
+/// Every summarised quantity, in table order (the contract's
+/// [`contract::QUANTILED`]).
 pub const METRICS: &[Metric] = &[
     Metric {
-        column: "sv_ratio2_z",
+        column: contract::SV_RATIO2_Z.name,
         label: "s2/s1 Z",
         value: |r, _| r.last.sv_ratio2_z,
     },
     Metric {
-        column: "sv_ratio3_z",
+        column: contract::SV_RATIO3_Z.name,
         label: "s3/s1 Z",
         value: |r, _| r.last.sv_ratio3_z,
     },
     Metric {
-        column: "sv_ratio2_phi",
+        column: contract::SV_RATIO2_PHI.name,
         label: "s2/s1 φ(Z)",
         value: |r, _| r.last.sv_ratio2_phi,
     },
     Metric {
-        column: "sv_ratio3_phi",
+        column: contract::SV_RATIO3_PHI.name,
         label: "s3/s1 φ(Z)",
         value: |r, _| r.last.sv_ratio3_phi,
     },
     Metric {
-        column: "r_gap",
+        column: contract::R_GAP.name,
         label: "R − R*",
         value: |r, _| r.r_gap(),
     },
     Metric {
-        column: "dist_to_optimum",
+        column: contract::DIST_TO_OPTIMUM.name,
         label: "max|z − z*|",
         value: |r, _| r.last.dist_to_optimum,
     },
     Metric {
-        column: "loss",
+        column: contract::LOSS.name,
         label: "loss",
         value: |r, _| r.last.loss,
     },
     Metric {
-        column: "steps_to_0_1",
+        column: contract::STEPS_TO_0_1.name,
         label: "steps to s2/s1<1e-1",
         value: steps_to::<0>,
     },
     Metric {
-        column: "steps_to_0_01",
+        column: contract::STEPS_TO_0_01.name,
         label: "steps to s2/s1<1e-2",
         value: steps_to::<1>,
     },
     Metric {
-        column: "steps_to_0_001",
+        column: contract::STEPS_TO_0_001.name,
         label: "steps to s2/s1<1e-3",
         value: steps_to::<2>,
     },
@@ -183,6 +185,13 @@ pub fn summarise(grid: &Grid, runs: &[Run], traces: &[RunTrace]) -> Vec<CellSumm
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_quantity_of_the_contract_is_summarised_in_its_order() {
+        let ours: Vec<&str> = METRICS.iter().map(|m| m.column).collect();
+        let contract: Vec<&str> = contract::QUANTILED.iter().map(|c| c.name).collect();
+        assert_eq!(ours, contract);
+    }
 
     #[test]
     fn quantiles_interpolate_between_order_statistics_like_numpy() {

@@ -1,7 +1,9 @@
 //! The report's tables as Parquet: `summary.parquet` (one row per grid
 //! cell) and `theory.parquet` (one row per run), for pandas and DuckDB; and
 //! the columns every table of the report (the figures' data too) is built
-//! from.
+//! from. Names and types are the dataset contract's
+//! ([`sharpsweep_dataset::schema`]): a configuration key has the type it has
+//! in the runs table wherever it appears.
 
 use crate::analysis::Analysis;
 use crate::cells::Grid;
@@ -9,12 +11,16 @@ use crate::error::{AnalyzeError, Result};
 use crate::summary::{METRICS, Quartiles};
 use crate::trajectory::THRESHOLDS;
 use arrow_array::builder::{Float64Builder, ListBuilder};
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
 use arrow_schema::{Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use serde_json::Value;
 use sharpsweep_dataset::metadata::{KEY_SCHEMA_VERSION, KEY_TABLE, SCHEMA_VERSION};
+use sharpsweep_dataset::schema::{self as contract, Column, Kind, config as cfg};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -53,21 +59,57 @@ impl Columns {
                     .then_some(first)
                     .flatten()
             };
-            let values: Vec<Option<&serde_json::Value>> =
-                rows.iter().map(|cells| shared(cells)).collect();
-            if values.iter().flatten().all(|v| v.is_number()) {
-                self.floats(
+            let values: Vec<Option<&Value>> = rows.iter().map(|cells| shared(cells)).collect();
+            match cfg::column(axis) {
+                Some(c) => self.typed(c, values.into_iter()),
+                // A key this version does not know: numbers stay numbers.
+                None if values.iter().flatten().all(|v| v.is_number()) => self.floats(
                     axis.clone(),
-                    values.iter().map(|v| v.and_then(serde_json::Value::as_f64)),
-                );
-            } else {
-                let text = values.iter().map(|v| v.map(crate::cells::show));
-                self.add(axis.clone(), text.collect::<StringArray>());
+                    values.iter().map(|v| v.and_then(Value::as_f64)),
+                ),
+                None => {
+                    let text = values.iter().map(|v| v.map(crate::cells::show));
+                    self.add(axis.clone(), text.collect::<StringArray>());
+                }
             }
         }
     }
 
+    /// Column `c` of configuration values, of its contract type (null
+    /// where a value is missing or not of that type).
+    pub fn typed<'a>(&mut self, c: &Column, values: impl Iterator<Item = Option<&'a Value>>) {
+        let name = c.name;
+        match c.kind {
+            Kind::Int => self.add(name, values.map(integer).collect::<Int64Array>()),
+            Kind::UInt => self.add(name, values.map(|v| v?.as_u64()).collect::<UInt64Array>()),
+            Kind::Float => self.floats(name, values.map(|v| v?.as_f64())),
+            Kind::Bool => self.add(name, values.map(|v| v?.as_bool()).collect::<BooleanArray>()),
+            Kind::Text | Kind::Floats => self.add(
+                name,
+                values
+                    .map(|v| v.map(crate::cells::show))
+                    .collect::<StringArray>(),
+            ),
+        }
+    }
+
+    /// Writes the columns to `path` as table `table`; a column whose name
+    /// the contract knows must have the contract's type.
     pub fn write(self, path: &Path, table: &str) -> Result<()> {
+        for (name, a) in &self.0 {
+            if let Some(c) = contract_column(table, name)
+                && *a.data_type() != c.kind.data_type()
+            {
+                return Err(AnalyzeError::invalid(
+                    path,
+                    format!(
+                        "column '{name}' is {}, the dataset contract says {}",
+                        a.data_type(),
+                        c.kind.name()
+                    ),
+                ));
+            }
+        }
         let fields: Vec<Field> = self
             .0
             .iter()
@@ -94,6 +136,27 @@ impl Columns {
     }
 }
 
+/// A JSON integer (or a float holding one, as older files may have it).
+fn integer(v: Option<&Value>) -> Option<i64> {
+    let v = v?;
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+}
+
+/// The contract's column `name` of report table `table`, if it has one.
+fn contract_column(table: &str, name: &str) -> Option<&'static Column> {
+    use contract::{summary, theory};
+    let own: &[&[Column]] = match table {
+        "summary" => &[summary::HEAD, summary::COUNTS, summary::REACHED],
+        "theory" => &[theory::ALL],
+        _ => &[],
+    };
+    own.iter()
+        .flat_map(|cols| cols.iter())
+        .find(|c| c.name == name)
+        .or_else(|| cfg::column(name))
+}
+
 /// Column-name suffix of a threshold: 1e-2 → `0_01`.
 pub fn threshold_name(t: f64) -> String {
     format!("{t}").replace('.', "_")
@@ -102,39 +165,42 @@ pub fn threshold_name(t: f64) -> String {
 /// `summary.parquet`: per cell, the swept axes (numbers stay numbers), the
 /// cell's configuration, counts, and `<metric>_{q25,median,q75}`.
 pub fn write_summary(a: &Analysis, path: &Path) -> Result<()> {
+    use contract::summary::*;
     let mut c = Columns::default();
     let cells = || a.summaries.iter().map(|s| &a.grid.cells[s.cell]);
-    c.strings("cell", cells().map(|cell| cell.label.clone()));
-    let rows: Vec<[usize; 1]> = a.summaries.iter().map(|s| [s.cell]).collect();
-    let rows: Vec<&[usize]> = rows.iter().map(|r| r.as_slice()).collect();
-    c.swept_keys(&a.grid, &rows);
+    c.strings(CELL.name, cells().map(|cell| cell.id.clone()));
+    c.strings(LABEL.name, cells().map(|cell| cell.label.clone()));
+    for key in cfg::ALL.iter().filter(|k| k.name != cfg::SEED.name) {
+        c.typed(key, cells().map(|cell| cell.config.get(key.name)));
+    }
     c.strings(
-        "config",
-        cells().map(|cell| serde_json::Value::Object(cell.config.clone()).to_string()),
+        CONFIG.name,
+        cells().map(|cell| Value::Object(cell.config.clone()).to_string()),
     );
     c.add(
-        "runs",
+        RUNS.name,
         a.summaries
             .iter()
             .map(|s| s.runs as i64)
             .collect::<Int64Array>(),
     );
     c.add(
-        "diverged",
+        DIVERGED.name,
         a.summaries
             .iter()
             .map(|s| s.diverged as i64)
             .collect::<Int64Array>(),
     );
     c.floats(
-        "divergence_rate",
+        DIVERGENCE_RATE.name,
         a.summaries.iter().map(|s| Some(s.divergence_rate())),
     );
     for (k, m) in METRICS.iter().enumerate() {
         let q = |f: fn(&Quartiles) -> Option<f64>| a.summaries.iter().map(move |s| f(&s.stats[k]));
-        c.floats(format!("{}_q25", m.column), q(|q| q.q25));
-        c.floats(format!("{}_median", m.column), q(|q| q.median));
-        c.floats(format!("{}_q75", m.column), q(|q| q.q75));
+        let [q25, median, q75] = quantile_names(m.column);
+        c.floats(q25, q(|q| q.q25));
+        c.floats(median, q(|q| q.median));
+        c.floats(q75, q(|q| q.q75));
     }
     for (k, t) in THRESHOLDS.iter().enumerate() {
         c.floats(
@@ -149,43 +215,34 @@ pub fn write_summary(a: &Analysis, path: &Path) -> Result<()> {
 
 /// `theory.parquet`: per run, Theorem 3.3's prediction against the run.
 pub fn write_theory(a: &Analysis, path: &Path) -> Result<()> {
+    use contract::theory::*;
     let mut c = Columns::default();
     let rows = || a.theory.iter();
     let run = |t: &crate::theory::TheoryRow| &a.runs[t.run];
-    c.strings("run_id", rows().map(|t| run(t).run_id.clone()));
+    c.strings(RUN_ID.name, rows().map(|t| run(t).run_id.clone()));
     c.strings(
-        "cell",
-        rows().map(|t| a.grid.cells[a.grid.run_cell[t.run]].label.clone()),
+        CELL.name,
+        rows().map(|t| a.grid.cells[a.grid.run_cell[t.run]].id.clone()),
     );
-    c.strings("seed", rows().map(|t| run(t).seed_text()));
-    c.strings(
-        "activation",
-        rows().map(|t| run(t).text("activation").unwrap_or_default().to_string()),
-    );
-    for key in ["n", "d", "m"] {
-        c.add(
-            key,
-            rows()
-                .map(|t| run(t).number(key).map(|v| v as i64))
-                .collect::<Int64Array>(),
-        );
+    for key in [SEED, ACTIVATION, N, D, M] {
+        c.typed(&key, rows().map(|t| run(t).value(key.name)));
     }
     let defined = |v: f64| Some(v).filter(|v| !v.is_nan());
-    c.floats("sharpness_r", rows().map(|t| defined(t.r)));
-    c.floats("sharpness_r_star", rows().map(|t| defined(t.r_star)));
-    c.floats("r_gap", rows().map(|t| defined(t.r - t.r_star)));
+    c.floats(SHARPNESS_R.name, rows().map(|t| defined(t.r)));
+    c.floats(SHARPNESS_R_STAR.name, rows().map(|t| defined(t.r_star)));
+    c.floats(R_GAP.name, rows().map(|t| defined(t.r - t.r_star)));
     c.floats(
-        "dist_to_optimum",
+        DIST_TO_OPTIMUM.name,
         rows().map(|t| defined(run(t).last.dist_to_optimum)),
     );
-    c.lists("z_star", rows().map(|t| t.z_star.as_slice()));
-    c.lists("z_row_mean", rows().map(|t| t.z_mean.as_slice()));
-    c.floats("max_mean_gap", rows().map(|t| defined(t.mean_gap)));
-    c.floats("neuron_gap", rows().map(|t| defined(t.neuron_gap)));
+    c.lists(Z_STAR.name, rows().map(|t| t.z_star.as_slice()));
+    c.lists(Z_ROW_MEAN.name, rows().map(|t| t.z_mean.as_slice()));
+    c.floats(MAX_MEAN_GAP.name, rows().map(|t| defined(t.mean_gap)));
+    c.floats(NEURON_GAP.name, rows().map(|t| defined(t.neuron_gap)));
     c.add(
-        "theorem_applies",
+        THEOREM_APPLIES.name,
         rows().map(|t| Some(t.applies())).collect::<BooleanArray>(),
     );
-    c.strings("flags", rows().map(|t| t.flags.join("; ")));
+    c.strings(CAVEATS.name, rows().map(|t| t.flags.join("; ")));
     c.write(path, "theory")
 }

@@ -5,6 +5,7 @@
 //! with a flag where the theorem's assumptions do not hold.
 
 use crate::runs::Run;
+use sharpsweep_dataset::schema::config as cfg;
 
 /// One run's comparison with the theorem.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,15 +34,19 @@ impl TheoryRow {
 /// Why Theorem 3.3 does not cover a configuration (docs/science.md §3.4).
 pub fn flags(run: &Run) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if let (Some(n), Some(d)) = (run.number("n"), run.number("d"))
+    if let (Some(n), Some(d)) = (run.number(cfg::N.name), run.number(cfg::D.name))
         && n > d
     {
         out.push("n > d: the rows of X cannot be independent");
     }
-    match run.text("activation") {
-        Some("cubic-linear" | "sinh") => {}
-        Some("cube") => out.push("cube: Assumption 3.1 fails, Theorem 3.3 still holds (Lemma G.4)"),
-        _ => out.push("activation outside Assumption 3.1"),
+    if !run.assumption_3_1 {
+        // The cube alone is covered without the assumption (docs/science.md §3.4).
+        match run.text(cfg::ACTIVATION.name) {
+            Some("cube") => {
+                out.push("cube: Assumption 3.1 fails, Theorem 3.3 still holds (Lemma G.4)")
+            }
+            _ => out.push("activation outside Assumption 3.1"),
+        }
     }
     if run.last.sharpness_r_star.is_nan() {
         out.push("φ⁻¹(y/m) undefined: no z*");
@@ -54,7 +59,7 @@ pub fn flags(run: &Run) -> Vec<&'static str> {
 
 /// The row of `run` given its final Z (n×m row-major; empty if unknown).
 pub fn row(index: usize, run: &Run, z: &[f64]) -> TheoryRow {
-    let m = run.number("m").unwrap_or(0.0) as usize;
+    let m = run.number(cfg::M.name).unwrap_or(0.0) as usize;
     let usable =
         m > 0 && !z.is_empty() && z.len().is_multiple_of(m) && z.iter().all(|v| v.is_finite());
     let rows: Vec<&[f64]> = if usable {
@@ -98,17 +103,16 @@ mod tests {
     use crate::runs::{Final, Run};
 
     fn run(config: serde_json::Value, z_star: Vec<f64>) -> Run {
+        let assumption_3_1 = config["activation"] == "sinh";
         Run {
-            run_id: "r".into(),
-            cell_config: std::sync::Arc::new(config.as_object().unwrap().clone()),
-            seed: serde_json::Value::Null,
-            status: "finished".into(),
+            assumption_3_1,
             steps_done: 10,
             last: Final {
                 sharpness_r_star: 1.0,
                 ..Final::default()
             },
             z_star,
+            ..Run::of(config)
         }
     }
 

@@ -16,6 +16,8 @@ pub struct Point {
     pub step: i64,
     /// s_k/s_1 of Z for k = 2, 3, …
     pub ratios: Vec<f64>,
+    /// R(Θ), the sharpness \[G24\] says label noise minimises.
+    pub r: f64,
     /// R − R*.
     pub r_gap: f64,
     /// ‖P_T ∇R‖.
@@ -109,6 +111,7 @@ pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunT
                         curve.push(Point {
                             step,
                             ratios,
+                            r: r[i],
                             r_gap: r[i] - runs[run].last.sharpness_r_star,
                             riem_grad_norm: riem[i],
                             time: time[i],

@@ -367,7 +367,15 @@ fn every_figure_renders_a_nonblank_png_of_its_svg_size() {
     // the other dynamics' figures are skipped (tests/cli_analyze.rs draws
     // those from real sweeps).
     for (stem, outcome) in &s.figures {
-        let g24 = ["spectrum", "neurons", "heatmap", "convergence", "sharpness"].contains(stem);
+        let g24 = [
+            "spectrum",
+            "neurons",
+            "heatmap",
+            "convergence",
+            "sharpness",
+            "label_noise",
+        ]
+        .contains(stem);
         assert_eq!(
             matches!(outcome, Outcome::Drawn { .. }),
             g24,
@@ -445,7 +453,7 @@ fn the_html_references_only_files_that_exist() {
     assert!(html.contains("synthetic test"), "provenance.json is shown");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
-        md.contains("| eta=0.1, sigma=0.1 | 4 | 1 (25%) | 0.005 [0.003, 0.0425]"),
+        md.contains("| η=0.1, σ=0.1 | 4 | 1 (25%) | 0.005 [0.003, 0.0425]"),
         "{md}"
     );
 }
@@ -761,4 +769,72 @@ fn figures_draw_no_diverged_run_and_say_per_panel_how_many_diverged() {
     // The report says where the figures' data is.
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("spectrum.parquet"), "{md}");
+}
+
+/// The panels of a figure's data file, each once, in file order.
+fn panels(path: &Path) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for row in figure_data(path) {
+        if !seen.contains(&row.panel) {
+            seen.push(row.panel);
+        }
+    }
+    seen
+}
+
+#[test]
+fn a_reproduce_dataset_is_shown_by_its_grid_tables_and_the_papers_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    sweep(&data, &Encoding { large: false });
+    // The hand-computed cell is a [[grid]] table of its own (a setting of
+    // the paper); the other three sweep a plane in a second table.
+    let points: Vec<serde_json::Value> = runs()
+        .iter()
+        .map(|r| {
+            let table = if (r.eta, r.sigma) == (0.1, 0.1) { 0 } else { 1 };
+            json!({"run_id": r.id(), "table": table, "replicate": r.seed})
+        })
+        .collect();
+    let grid = json!({"fingerprint": "0", "run_ids": [], "grid": {"points": points}});
+    std::fs::write(data.join("grid.json"), grid.to_string()).unwrap();
+    let provenance = json!({"sessions": [{"command": ["sharpsweep", "reproduce", "-q"]}]});
+    std::fs::write(data.join("provenance.json"), provenance.to_string()).unwrap();
+    let out = tmp.path().join("report");
+    let s = report(&data, &out, &Options::default()).unwrap();
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("made by `sharpsweep reproduce`")),
+        "{:?}",
+        s.notes
+    );
+    // The per-cell figures draw the paper's setting only; the heatmap all four.
+    assert_eq!(panels(&out.join("spectrum.parquet")).len(), 1);
+    let heat: Vec<Drawn> = figure_data(&out.join("heatmap.parquet"));
+    assert_eq!(
+        heat.iter().filter(|r| r.panel == "divergence rate").count(),
+        4
+    );
+    // The summary has a section per table, cells labelled by what varies
+    // within it.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let t0 = md.find("### [[grid]] table 0: η=0.1, σ=0.1").expect(&md);
+    let t1 = md.find("### [[grid]] table 1").expect(&md);
+    assert!(t0 < t1);
+    assert!(
+        md[t0..t1].contains("| its one cell | 4 | 1 (25%) |"),
+        "{md}"
+    );
+    assert!(md[t1..].contains("| η=0.2, σ=0.1 | 2 |"), "{md}");
+    // The same with --select: every figure draws what it names.
+    let opts = Options {
+        select: vec![
+            "sigma=0.1,0.15".parse().unwrap(),
+            "eta=0.05..0.2".parse().unwrap(),
+        ],
+        ..Options::default()
+    };
+    report(&data, &out, &opts).unwrap();
+    assert_eq!(panels(&out.join("spectrum.parquet")).len(), 2);
 }

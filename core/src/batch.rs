@@ -200,8 +200,9 @@ impl BatchTrainer {
 
     /// Advances every unfinished run: in lane groups, all by the same number
     /// of steps, at most `max_steps` and no further than the nearest next
-    /// record of any run; one by one, each at most `max_steps` towards its
-    /// own next record. Returns the records reached, as (run index, record).
+    /// event (a record or a stop check) of any run; one by one, each at most
+    /// `max_steps` towards its own next event. Returns the records reached,
+    /// as (run index, record).
     pub fn advance(&mut self, max_steps: u64) -> Vec<(usize, Metrics)> {
         let before: u64 = self.trainers.iter().map(|t| t.state().step).sum();
         let records = if self.groups.is_empty() {
@@ -224,8 +225,7 @@ impl BatchTrainer {
     }
 
     fn advance_lanes(&mut self, max_steps: u64) -> Vec<(usize, Metrics)> {
-        let targets: Vec<Option<u64>> =
-            self.trainers.iter().map(|t| t.next_record_step()).collect();
+        let targets: Vec<Option<u64>> = self.trainers.iter().map(|t| t.next_event_step()).collect();
         let Some(todo) = targets
             .iter()
             .zip(&self.trainers)
@@ -492,7 +492,7 @@ impl Lanes {
 mod tests {
     use super::*;
     use crate::config::NoiseKind;
-    use crate::state::RunState;
+    use crate::state::{RunState, StopReason};
 
     /// Every record of every run, as bits, from separate trainers.
     fn unbatched(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
@@ -504,7 +504,7 @@ mod tests {
                 t.run(|r| out.push(fingerprint(r)));
                 let s = t.state();
                 out.push((s.step, s.theta.iter().map(|v| v.to_bits()).collect()));
-                out.push((s.diverged_at.unwrap_or(u64::MAX), vec![s.status as u64]));
+                out.push((s.diverged_at.unwrap_or(u64::MAX), ended_as(s)));
                 out
             })
             .collect()
@@ -517,9 +517,15 @@ mod tests {
         for (o, t) in out.iter_mut().zip(b.trainers()) {
             let s = t.state();
             o.push((s.step, s.theta.iter().map(|v| v.to_bits()).collect()));
-            o.push((s.diverged_at.unwrap_or(u64::MAX), vec![s.status as u64]));
+            o.push((s.diverged_at.unwrap_or(u64::MAX), ended_as(s)));
         }
         out
+    }
+
+    /// A run's status and why it ended (`u64::MAX` while it runs).
+    fn ended_as(s: &RunState) -> Vec<u64> {
+        let why = s.stop_reason().map_or(u64::MAX, |r| r as u64);
+        vec![s.status as u64, why]
     }
 
     /// A record's step, loss, trace, R and pre-activations, as bits.
@@ -577,7 +583,7 @@ mod tests {
             let status = &want[i].last().unwrap().1;
             assert_eq!(
                 status,
-                &vec![Status::Diverged as u64],
+                &ended_as_diverged(),
                 "run {i} should diverge"
             );
         }
@@ -593,13 +599,17 @@ mod tests {
         assert_eq!(batched(&c), unbatched(&c));
     }
 
+    fn ended_as_diverged() -> Vec<u64> {
+        vec![Status::Diverged as u64, StopReason::Diverged as u64]
+    }
+
     /// What a run leaves at its end: its step and Θ, then its divergence
     /// step and status, as [`unbatched`] appends them.
     fn ending(t: &Trainer) -> [(u64, Vec<u64>); 2] {
         let s = t.state();
         [
             (s.step, s.theta.iter().map(|v| v.to_bits()).collect()),
-            (s.diverged_at.unwrap_or(u64::MAX), vec![s.status as u64]),
+            (s.diverged_at.unwrap_or(u64::MAX), ended_as(s)),
         ]
     }
 
@@ -683,13 +693,35 @@ mod tests {
             Some(3),
             NoiseKind::Rademacher,
         ));
+        // Every third run stops by `stop_when` about half way, when its
+        // loss falls below the loss it records near mid-budget alone.
+        for r in c.iter_mut().step_by(3).filter(|r| r.eta < 1.0) {
+            let mut alone = Trainer::new(r).unwrap();
+            let mut half = f64::NAN;
+            alone.run(|m| {
+                if m.step <= r.steps / 2 {
+                    half = m.loss;
+                }
+            });
+            r.stop_when = Some(format!("loss < {half:e}").parse().unwrap());
+            r.stop_check_every = Some(25 + r.seed % 7);
+        }
         let want = unbatched(&c);
         assert!(
             want.iter()
-                .filter(|w| w.last().unwrap().1 == vec![Status::Diverged as u64])
+                .filter(|w| w.last().unwrap().1 == ended_as_diverged())
                 .count()
                 >= 3
         );
+        let stopped = want
+            .iter()
+            .zip(&c)
+            .filter(|(w, c)| {
+                let why = StopReason::StopWhen as u64;
+                w.last().unwrap().1[1] == why && w[w.len() - 2].0 < c.steps
+            })
+            .count();
+        assert!(stopped >= 4, "{stopped} runs stopped by stop_when");
         for (capacity, max_steps, checkpoint_at) in [(8, 37, 20), (6, u64::MAX, 5), (8, 1000, 3)] {
             let (got, (useful, lanes)) = continuous(&c, capacity, max_steps, checkpoint_at);
             for (k, (g, w)) in got.iter().zip(&want).enumerate() {

@@ -4,10 +4,13 @@
 
 use crate::activation::{Activation, ActivationName};
 use crate::error::{CoreError, Result};
+use crate::stop_when::{Metric, StopWhen};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+
+pub use crate::run_id::RunId;
 
 /// The training dynamics a run follows (docs/science.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -269,7 +272,29 @@ pub struct RunConfig {
     /// logistic loss reaches the margin-maximising phase in polynomially many
     /// steps instead of exponentially many.
     pub loss_scaled_lr: bool,
+    /// Ends the run early, as `finished`, at the first check at which this
+    /// condition on its metrics holds (stop_when.rs). Written only when
+    /// set, so a run without one keeps the identity it always had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_when: Option<StopWhen>,
+    /// Steps between two checks of `stop_when` (default
+    /// [`DEFAULT_STOP_CHECK_EVERY`]): it is checked at every multiple of
+    /// this step, so where a run stops depends on its configuration alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_check_every: Option<u64>,
 }
+
+/// Steps between checks of a `stop_when` condition by default. A check
+/// measures every metric, which at \[G24\]'s Figure-1 size (10, 3, 3) costs
+/// as much as ~300 single-run steps (~450 lane steps), so checking every
+/// 5·10⁴ steps costs under 1 % of stepping there, and less at larger sizes
+/// (docs/performance.md, *Stop checks*).
+pub const DEFAULT_STOP_CHECK_EVERY: u64 = 50_000;
+
+/// The flow's default step budget: it stops by itself once stationary
+/// (docs/dynamics.md), within a few 10⁴ steps at \[G24\]'s sizes; the
+/// budget bounds a flow that never gets there.
+pub const FLOW_DEFAULT_STEPS: u64 = 1_000_000;
 
 impl Default for RunConfig {
     /// \[G24\] Figure 1: m = 10, d = 3, n = 3, η = 0.05, σ = 0.03.
@@ -301,6 +326,8 @@ impl Default for RunConfig {
             flow_tol: 1e-24,
             flow_h: 1e-2,
             loss_scaled_lr: false,
+            stop_when: None,
+            stop_check_every: None,
         }
     }
 }
@@ -314,6 +341,33 @@ fn check(ok: bool, field: &str, message: impl FnOnce() -> String) -> Result<()> 
 }
 
 impl RunConfig {
+    /// The defaults of `algorithm`: [`RunConfig::default`] but where the
+    /// algorithm needs its own (the flow's step budget).
+    pub fn defaults_for(algorithm: AlgorithmName) -> RunConfig {
+        let mut c = RunConfig {
+            algorithm,
+            ..Default::default()
+        };
+        if algorithm == AlgorithmName::Flow {
+            c.steps = FLOW_DEFAULT_STEPS;
+        }
+        c
+    }
+
+    /// Sets the fields that `given` does not name to the algorithm's own
+    /// defaults ([`RunConfig::defaults_for`]), where they differ from the
+    /// common ones.
+    pub fn apply_algorithm_defaults(&mut self, given: impl Fn(&str) -> bool) {
+        if !given("steps") {
+            self.steps = Self::defaults_for(self.algorithm).steps;
+        }
+    }
+
+    /// Steps between checks of `stop_when`.
+    pub fn stop_check_every(&self) -> u64 {
+        self.stop_check_every.unwrap_or(DEFAULT_STOP_CHECK_EVERY)
+    }
+
     /// The activation with its parameters resolved.
     pub fn activation(&self) -> Activation {
         match self.activation {
@@ -429,6 +483,26 @@ impl RunConfig {
                 )
             })?;
         }
+        if let Some(k) = self.stop_check_every {
+            check(k >= 1, "stop_check_every", || "must be at least 1".into())?;
+        }
+        let stop_metrics = self.stop_when.iter().flat_map(StopWhen::metrics);
+        if let Some(m) = stop_metrics.into_iter().find(|m| !m.recorded_by(self)) {
+            let hessian = matches!(m, Metric::HessianFro | Metric::HessianLambdaMax);
+            let hint = if hessian && !self.hessian {
+                " without hessian"
+            } else {
+                ""
+            };
+            return Err(CoreError::invalid(
+                "stop_when",
+                format!(
+                    "metric {} is not recorded by algorithm {}{hint}",
+                    m.as_str(),
+                    self.algorithm.as_str()
+                ),
+            ));
+        }
         // Sizes whose bytes overflow are refused here, so no product of
         // them is ever formed for an allocation (memory.rs).
         self.memory_estimate(1)?;
@@ -468,58 +542,14 @@ impl RunConfig {
     }
 
     /// The configuration with every default made explicit (the batch size
-    /// resolved), so two spellings of one run compare and hash equal.
+    /// resolved, and the stop check interval where there is a `stop_when`;
+    /// without one the interval means nothing and is dropped), so two
+    /// spellings of one run compare and hash equal.
     pub fn canonical(&self) -> RunConfig {
         let mut c = self.clone();
         c.batch_size = Some(self.batch());
+        c.stop_check_every = self.stop_when.as_ref().map(|_| self.stop_check_every());
         c
-    }
-
-    /// A stable 64-bit identity: FNV-1a over the canonical JSON encoding
-    /// (serde's field order is declaration order, and f64s print as their
-    /// shortest round-tripping decimal, so it is deterministic). Stable
-    /// across platforms and releases as long as the field set is. The JSON
-    /// is hashed as it is written, never held: a grid of 10^6 points
-    /// computes 10^6 of these.
-    pub fn run_id(&self) -> RunId {
-        let mut fnv = Fnv1a(0xcbf2_9ce4_8422_2325);
-        serde_json::to_writer(&mut fnv, &self.canonical()).expect("a RunConfig always serialises");
-        RunId(fnv.0)
-    }
-}
-
-/// FNV-1a (64 bit) over the bytes written to it.
-struct Fnv1a(u64);
-
-impl std::io::Write for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A run's stable identity, shown as 16 hex digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RunId(pub u64);
-
-impl fmt::Display for RunId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-impl FromStr for RunId {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        u64::from_str_radix(s, 16)
-            .map(RunId)
-            .map_err(|_| format!("not a run id: '{s}'"))
     }
 }
 

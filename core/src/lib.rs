@@ -20,8 +20,10 @@ pub mod metrics;
 pub mod model;
 pub mod rng;
 pub mod run;
+pub mod run_id;
 pub mod schedule;
 pub mod state;
+pub mod stop_when;
 
 pub use activation::{Activation, ActivationName};
 pub use batch::BatchTrainer;
@@ -30,4 +32,5 @@ pub use data::Problem;
 pub use error::{CoreError, Result};
 pub use metrics::{HessianStats, Metrics, Optimum};
 pub use run::Trainer;
-pub use state::{RunState, Status};
+pub use state::{RunState, Status, StopReason};
+pub use stop_when::StopWhen;

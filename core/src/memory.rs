@@ -82,50 +82,47 @@ impl RunConfig {
             self.batch() as u64,
         );
         let lanes = lanes.max(1) as u64;
-        let key = |k: &'static str, v: u64| (k, v.to_string());
         let packed_m = (quads(self.m) * QUAD) as u64;
         let records = self.records();
         let record_f64s = n
             .checked_mul(m)
             .and_then(|nm| sum(&[Some(nm), Some(2 * m), Some(2 * n.min(m)), Some(32)]));
         // The trajectory is named by whichever of the two schedules records more.
-        let mut trajectory_keys = vec![match self.log_every {
-            Some(k) if self.steps / k.max(1) > self.log_points as u64 => key("log_every", k),
-            _ => key("log_points", self.log_points as u64),
-        }];
-        trajectory_keys.extend([key("n", n), key("m", m)]);
+        let trajectory: &[&str] = match self.log_every {
+            Some(k) if self.steps / k.max(1) > self.log_points as u64 => &["log_every", "n", "m"],
+            _ => &["log_points", "n", "m"],
+        };
         let per_lane = |t: Option<u64>| t.and_then(|t| t.checked_mul(lanes));
         let packed = lanes > 1;
-        let terms: Vec<(Keys, Option<u64>)> = vec![
+        // Key names only: a term's values are written out for the one
+        // reported, so a grid's million points allocate nothing here.
+        let terms: [(&[&'static str], Option<u64>); 7] = [
             (
-                vec![key("n", n), key("d", d)],
+                &["n", "d"],
                 per_lane(sum(&[
                     f64s(&[2 + u64::from(packed), n, d]),
                     f64s(&[3 + u64::from(packed), n]),
                 ])),
             ),
             (
-                vec![key("m", m), key("d", d)],
+                &["m", "d"],
                 per_lane(sum(&[
                     f64s(&[4 + u64::from(packed), m, d]),
                     f64s(&[packed_m, d]),
                 ])),
             ),
             (
-                vec![key("batch_size", b), key("m", m)],
+                &["batch_size", "m"],
                 per_lane(sum(&[
                     f64s(&[2 + u64::from(packed), b, packed_m]),
                     f64s(&[1 + u64::from(packed), b, d]),
                     f64s(&[128 * (1 + u64::from(packed)), b]),
                 ])),
             ),
+            (&["n", "m"], sum(&[f64s(&[9, n, m]), f64s(&[8, m])])),
+            (&["n"], f64s(&[3, n, n])),
             (
-                vec![key("n", n), key("m", m)],
-                sum(&[f64s(&[9, n, m]), f64s(&[8, m])]),
-            ),
-            (vec![key("n", n)], f64s(&[3, n, n])),
-            (
-                vec![("hessian", "true".into()), key("m", m), key("d", d)],
+                &["hessian", "m", "d"],
                 if self.hessian {
                     m.checked_mul(d).and_then(|md| f64s(&[2, md, md]))
                 } else {
@@ -133,7 +130,7 @@ impl RunConfig {
                 },
             ),
             (
-                trajectory_keys,
+                trajectory,
                 per_lane(
                     records
                         .zip(record_f64s)
@@ -142,15 +139,12 @@ impl RunConfig {
             ),
         ];
         let mut total = 0u64;
-        let mut largest: Option<Term> = None;
-        for (keys, bytes) in terms {
+        let mut largest: Option<(&[&'static str], u64)> = None;
+        for (names, bytes) in terms {
             let overflow = || {
-                let term = Term {
-                    keys: keys.clone(),
-                    bytes: 0,
-                };
+                let term = self.term(names, 0);
                 CoreError::invalid(
-                    keys[0].0,
+                    names[0],
                     format!(
                         "{}: the memory this needs overflows 64 bits",
                         term.describe(|k, v| format!("{k} = {v}"))
@@ -159,14 +153,33 @@ impl RunConfig {
             };
             let bytes = bytes.ok_or_else(overflow)?;
             total = total.checked_add(bytes).ok_or_else(overflow)?;
-            if largest.as_ref().is_none_or(|l| bytes > l.bytes) {
-                largest = Some(Term { keys, bytes });
+            if largest.is_none_or(|(_, l)| bytes > l) {
+                largest = Some((names, bytes));
             }
         }
+        let (names, bytes) = largest.expect("the estimate has terms");
         Ok(Estimate {
             bytes: total,
-            largest: largest.expect("the estimate has terms"),
+            largest: self.term(names, bytes),
         })
+    }
+
+    /// The term of `bytes` growing with the keys `names`, with their values.
+    fn term(&self, names: &[&'static str], bytes: u64) -> Term {
+        let value = |name: &str| match name {
+            "n" => self.n.to_string(),
+            "d" => self.d.to_string(),
+            "m" => self.m.to_string(),
+            "batch_size" => self.batch().to_string(),
+            "hessian" => self.hessian.to_string(),
+            "log_points" => self.log_points.to_string(),
+            "log_every" => self.log_every.unwrap_or(0).to_string(),
+            _ => unreachable!("memory terms name only these keys"),
+        };
+        Term {
+            keys: names.iter().map(|&k| (k, value(k))).collect(),
+            bytes,
+        }
     }
 
     /// An upper bound of the records the run makes (`None` past u64): the

@@ -11,7 +11,7 @@ use crate::error::{CoreError, Result};
 use crate::metrics::{MeasureOptions, Metrics, Optimum};
 use crate::rng::Streams;
 use crate::schedule::LogSchedule;
-use crate::state::{RunState, Status};
+use crate::state::{RunState, Status, StopReason};
 
 pub struct Trainer {
     config: RunConfig,
@@ -106,21 +106,38 @@ impl Trainer {
         self.state.status != Status::Running
     }
 
-    /// The step of the next record, if any.
-    pub fn next_record_step(&self) -> Option<u64> {
+    /// The next step at which the run must be concluded
+    /// ([`Trainer::advance`] stops there): its next record or its next check
+    /// of `stop_when`; `None` once it is done.
+    pub fn next_event_step(&self) -> Option<u64> {
         if self.is_done() {
             return None;
         }
+        let record = self.next_scheduled_record()?;
+        Some(self.next_check().map_or(record, |check| check.min(record)))
+    }
+
+    /// The step of the next record on the log schedule.
+    fn next_scheduled_record(&self) -> Option<u64> {
         match self.state.last_record {
             None => Some(0),
             Some(s) => self.schedule.next_after(s),
         }
     }
 
-    /// Advances at most `max_steps` towards the next record; returns the
-    /// record when it is reached (or when the run diverges on the way).
+    /// The next multiple of `stop_check_every` after the current step, if
+    /// the run has a `stop_when`: a check is due at a multiple whatever
+    /// the chunks, lanes or checkpoints the run was stepped in.
+    fn next_check(&self) -> Option<u64> {
+        self.config.stop_when.as_ref()?;
+        let every = self.config.stop_check_every();
+        Some((self.state.step / every + 1).saturating_mul(every))
+    }
+
+    /// Advances at most `max_steps` towards the next event; returns the
+    /// record when one is due (or when the run ends on the way).
     pub fn advance(&mut self, max_steps: u64) -> Option<Metrics> {
-        let target = self.next_record_step()?;
+        let target = self.next_event_step()?;
         let todo = (target - self.state.step).min(max_steps);
         if todo > 0 {
             self.dynamics.advance(&self.problem, &mut self.state, todo);
@@ -130,22 +147,54 @@ impl Trainer {
 
     /// After steps towards `target` (by this run's dynamics or by a
     /// [`BatchTrainer`](crate::BatchTrainer)): the record, if one is due.
+    /// At a check of `stop_when` that holds the run stops there, with a
+    /// last record; a run its dynamics ended (diverged, stationary) gets
+    /// its last record where it ended.
     pub(crate) fn conclude(&mut self, target: u64) -> Option<Metrics> {
-        let diverged = self.state.status == Status::Diverged;
-        if self.state.step < target && !diverged {
+        let ended = self.is_done();
+        let step = self.state.step;
+        if step < target && !ended {
+            return None;
+        }
+        let recorded = ended || self.next_scheduled_record() == Some(step);
+        let checked = !ended && self.is_check_step(step);
+        if !recorded && !checked {
             return None;
         }
         let record = self.measure();
-        self.state.last_record = Some(self.state.step);
-        if !diverged && self.state.step == self.config.steps {
+        let stop = checked
+            && self
+                .config
+                .stop_when
+                .as_ref()
+                .is_some_and(|c| c.holds(&record));
+        if stop {
+            self.state.stop_early(StopReason::StopWhen);
+        } else if !recorded {
+            return None;
+        } else if !ended && step == self.config.steps {
             self.state.status = Status::Finished;
         }
+        self.state.last_record = Some(step);
         Some(record)
+    }
+
+    /// Whether `stop_when` is checked at `step`.
+    fn is_check_step(&self, step: u64) -> bool {
+        self.config.stop_when.is_some()
+            && step > 0
+            && step.is_multiple_of(self.config.stop_check_every())
     }
 
     /// Runs to the next record.
     pub fn next_record(&mut self) -> Option<Metrics> {
-        self.advance(u64::MAX)
+        // A stop check that does not stop the run is an event without a record.
+        while !self.is_done() {
+            if let Some(r) = self.advance(u64::MAX) {
+                return Some(r);
+            }
+        }
+        None
     }
 
     /// Every metric at the current state.
@@ -326,6 +375,192 @@ mod tests {
         let at = t.state().diverged_at.unwrap();
         assert_eq!(last.step, at);
         assert!(at < 10_000);
+    }
+
+    /// Plain GD runs whose loss falls below 10⁻⁴ at different steps (by
+    /// seed and η), checked every 70 steps; one never gets there.
+    fn stopping_runs() -> Vec<RunConfig> {
+        (0..6)
+            .map(|i| RunConfig {
+                sigma: 0.0,
+                // Run 5 learns too slowly to meet the condition in its budget.
+                eta: if i == 5 {
+                    1e-5
+                } else {
+                    0.02 + 0.005 * i as f64
+                },
+                seed: i,
+                steps: 3000,
+                log_points: 20,
+                stop_when: Some("loss < 1e-4 or sv_ratio2_z < 1e-9".parse().unwrap()),
+                stop_check_every: Some(70),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// (step, loss bits) of every record, and the run's end.
+    type Trace = (Vec<(u64, u64)>, u64, Option<StopReason>);
+
+    fn trace_of(records: &[Metrics], t: &Trainer) -> Trace {
+        let steps = records.iter().map(|r| (r.step, r.loss.to_bits())).collect();
+        (steps, t.state().step, t.state().stop_reason())
+    }
+
+    #[test]
+    fn stop_when_ends_a_run_at_one_check_step_alone_batched_or_resumed() {
+        let configs = stopping_runs();
+        let alone: Vec<Trace> = configs
+            .iter()
+            .map(|c| {
+                let mut t = Trainer::new(c).unwrap();
+                let mut records = Vec::new();
+                t.run(|r| records.push(r.clone()));
+                trace_of(&records, &t)
+            })
+            .collect();
+        let stopped: Vec<&Trace> = alone
+            .iter()
+            .filter(|t| t.2 == Some(StopReason::StopWhen))
+            .collect();
+        assert!(stopped.len() >= 4, "{alone:?}");
+        for (_, step, _) in &stopped {
+            assert!(*step % 70 == 0 && *step < 3000, "stopped at {step}");
+        }
+        let distinct: std::collections::HashSet<u64> = stopped.iter().map(|t| t.1).collect();
+        assert!(distinct.len() >= 3, "the runs stop at different steps");
+        assert_eq!(alone[5].2, Some(StopReason::Steps));
+        assert_eq!(alone[5].1, 3000);
+        for (records, step, _) in &stopped {
+            assert_eq!(
+                records.last().unwrap().0,
+                *step,
+                "a last record at the stop"
+            );
+        }
+
+        // As lanes of one BatchTrainer, in chunks that straddle the checks.
+        let mut batch = crate::BatchTrainer::new(&configs).unwrap();
+        let mut records = vec![Vec::new(); configs.len()];
+        while !batch.is_done() {
+            for (i, r) in batch.advance(33) {
+                records[i].push(r);
+            }
+        }
+        for (i, t) in batch.trainers().iter().enumerate() {
+            assert_eq!(trace_of(&records[i], t), alone[i], "lane {i}");
+        }
+
+        // Checkpointed from the lanes mid-run, at a check step and off it,
+        // and resumed alone.
+        for stop_at in [140, 251] {
+            let mut batch = crate::BatchTrainer::new(&configs).unwrap();
+            let mut records = vec![Vec::new(); configs.len()];
+            // The runs still going share one step; stopped ones are behind.
+            let step = |b: &crate::BatchTrainer| {
+                b.trainers().iter().map(|t| t.state().step).max().unwrap()
+            };
+            while step(&batch) < stop_at && !batch.is_done() {
+                for (i, r) in batch.advance(stop_at - step(&batch)) {
+                    records[i].push(r);
+                }
+            }
+            for (i, t) in batch.into_trainers().into_iter().enumerate() {
+                let state = RunState::from_bytes(&t.state().to_bytes()).unwrap();
+                let mut resumed = Trainer::resume(&configs[i], state).unwrap();
+                resumed.run(|r| records[i].push(r.clone()));
+                assert_eq!(
+                    trace_of(&records[i], &resumed),
+                    alone[i],
+                    "run {i} from {stop_at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_flow_stops_by_itself_once_stationary_alone_or_resumed() {
+        let c = RunConfig {
+            seed: 0,
+            log_points: 40,
+            ..RunConfig::defaults_for(AlgorithmName::Flow)
+        };
+        let mut whole = Trainer::new(&c).unwrap();
+        let mut want = Vec::new();
+        whole.run(|r| want.push(r.clone()));
+        assert_eq!(whole.state().stop_reason(), Some(StopReason::Stationary));
+        let end = whole.state().step;
+        assert!(end < c.steps / 10, "stationary only at step {end}");
+        assert_eq!(
+            want.last().unwrap().step,
+            end,
+            "a last record where it stopped"
+        );
+
+        let mut first = Trainer::new(&c).unwrap();
+        let mut got = Vec::new();
+        while first.state().step < end / 2 {
+            got.extend(first.advance(end / 2 - first.state().step));
+        }
+        let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
+        let mut second = Trainer::resume(&c, state).unwrap();
+        second.run(|r| got.push(r.clone()));
+        assert_eq!(second.state().step, end);
+        assert_eq!(second.state().stop_reason(), Some(StopReason::Stationary));
+        // Debug prints every f64 exactly, and NaN (time before M) as itself.
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+    }
+
+    #[test]
+    fn stop_check_interval_is_part_of_the_identity_only_with_a_condition() {
+        let plain = RunConfig::default();
+        let unused = RunConfig {
+            stop_check_every: Some(5),
+            ..plain.clone()
+        };
+        assert_eq!(plain.run_id(), unused.run_id());
+        let stop = RunConfig {
+            stop_when: Some("loss  <  0.001".parse().unwrap()),
+            ..plain.clone()
+        };
+        assert_ne!(stop.run_id(), plain.run_id());
+        let spelt = RunConfig {
+            stop_when: Some("loss<1e-3".parse().unwrap()),
+            stop_check_every: Some(crate::config::DEFAULT_STOP_CHECK_EVERY),
+            ..plain.clone()
+        };
+        assert_eq!(stop.run_id(), spelt.run_id());
+        let checked_more = RunConfig {
+            stop_check_every: Some(5),
+            ..stop.clone()
+        };
+        assert_ne!(stop.run_id(), checked_more.run_id());
+        // A configuration without a condition keeps the identity it had
+        // before conditions existed: its JSON has no stop keys.
+        let json = serde_json::to_string(&plain.canonical()).unwrap();
+        assert!(!json.contains("stop"), "{json}");
+    }
+
+    #[test]
+    fn a_condition_on_a_metric_the_algorithm_does_not_record_is_refused() {
+        let c = RunConfig {
+            stop_when: Some("loss < 1 or margin_ratio > 0.9".parse().unwrap()),
+            ..Default::default()
+        };
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.field(), Some("stop_when"));
+        assert!(err.to_string().contains("margin_ratio"), "{err}");
+        let hessian = RunConfig {
+            stop_when: Some("hessian_fro < 1".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(hessian.validate().is_err());
+        RunConfig {
+            hessian: true,
+            ..hessian
+        }
+        .validate()
+        .unwrap();
     }
 
     #[test]

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Running,
-    /// The step budget was spent.
+    /// The step budget was spent, or the run stopped early as it asked
+    /// (its `stopped_early` reason).
     Finished,
     /// The loss became non-finite or exceeded `diverge_loss`.
     Diverged,
@@ -24,6 +25,32 @@ impl Status {
         match self {
             Self::Running => "running",
             Self::Finished => "finished",
+            Self::Diverged => "diverged",
+        }
+    }
+}
+
+/// Why a run ended: the `stop_reason` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The step budget was spent.
+    Steps,
+    /// Its `stop_when` condition held at a check.
+    StopWhen,
+    /// The flow reached a fixed point of its integrator: every further step
+    /// would leave the state as it is.
+    Stationary,
+    /// The loss became non-finite or exceeded `diverge_loss`.
+    Diverged,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Steps => "steps",
+            Self::StopWhen => "stop_when",
+            Self::Stationary => "stationary",
             Self::Diverged => "diverged",
         }
     }
@@ -62,6 +89,10 @@ pub struct RunState {
     /// `flow`: whether the plain-GD phase has reached the manifold.
     #[serde(default)]
     pub on_manifold: bool,
+    /// Why a run that finished before its budget stopped (`stop_when`,
+    /// `stationary`); `None` while running and after the budget is spent.
+    #[serde(default)]
+    pub stopped_early: Option<StopReason>,
 }
 
 /// The checkpoint format's version; bumped when [`RunState`] changes.
@@ -91,6 +122,22 @@ impl RunState {
             time: 0.0,
             flow_h: 0.0,
             on_manifold: false,
+            stopped_early: None,
+        }
+    }
+
+    /// Ends the run as `finished` at the current step, for `reason`.
+    pub fn stop_early(&mut self, reason: StopReason) {
+        self.status = Status::Finished;
+        self.stopped_early = Some(reason);
+    }
+
+    /// Why the run ended; `None` while it runs.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        match self.status {
+            Status::Running => None,
+            Status::Diverged => Some(StopReason::Diverged),
+            Status::Finished => Some(self.stopped_early.unwrap_or(StopReason::Steps)),
         }
     }
 

@@ -4,6 +4,8 @@
 //! * [`layout`]: directories, file names, part names;
 //! * [`metadata`]: the schema version, the footer's metadata keys, the
 //!   status values;
+//! * [`schema`]: every column of every file, with its type, unit and
+//!   formula (docs/schema.md is generated from it);
 //! * [`mod@write`]: how every file is written (atomically, sealed with a
 //!   checksum), and [`checksum`]: how it is checked;
 //! * [`state`]: which parts are live, replaced, damaged or unpaired.
@@ -14,6 +16,7 @@
 pub mod checksum;
 pub mod layout;
 pub mod metadata;
+pub mod schema;
 pub mod state;
 mod strings;
 pub mod write;

@@ -3,10 +3,14 @@
 //! bookkeeping reads.
 
 /// Bumped whenever a column is added, removed or changes meaning.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
-/// The versions a reader of this version understands: version 3 files
-/// (before `trace_stability_b` and the checksums) read by column names.
+/// The versions a reader of this version understands, read by column
+/// names: version 3 (before `trace_stability_b` and the checksums) and
+/// version 4 (before `replicate`, `grid_table`, `cell`, `assumption_3_1`
+/// and the configuration columns `log_points`, `log_every`, `hessian`,
+/// `diverge_loss`, `cluster_tol`; `analyze` derives what it needs of them
+/// from the `config` column).
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 3..=SCHEMA_VERSION;
 
 /// `sharpsweep.schema_version`: the [`SCHEMA_VERSION`] a file was written with.
@@ -16,7 +20,9 @@ pub const KEY_TOOL_VERSION: &str = "sharpsweep.version";
 /// `sharpsweep.table`: [`TABLE_RUNS`] or [`TABLE_TRAJECTORY`].
 pub const KEY_TABLE: &str = "sharpsweep.table";
 /// `sharpsweep.config`: a run's configuration (`run`), or
-/// `{"fingerprint": …}` of the grid a sweep's part belongs to.
+/// `{"fingerprint": …, "grid": …}` of the grid a sweep's part belongs to:
+/// its fingerprint and the grid itself (the grid file as JSON, `--set`
+/// overrides under `"set"`).
 pub const KEY_CONFIG: &str = "sharpsweep.config";
 /// `sharpsweep.replaces`: a compacted (or rewritten) runs part's JSON list
 /// of the part names it replaces.
@@ -31,14 +37,17 @@ pub const TABLE_RUNS: &str = "runs";
 pub const TABLE_TRAJECTORY: &str = "trajectory";
 
 /// The columns the bookkeeping reads.
-pub const COLUMN_RUN_ID: &str = "run_id";
-pub const COLUMN_STATUS: &str = "status";
+pub const COLUMN_RUN_ID: &str = crate::schema::runs::RUN_ID.name;
+pub const COLUMN_STATUS: &str = crate::schema::runs::STATUS.name;
 
 /// The values of the `status` column.
 pub const STATUS_FINISHED: &str = "finished";
 pub const STATUS_DIVERGED: &str = "diverged";
 /// A run that could not be carried out; it has no trajectory rows.
 pub const STATUS_FAILED: &str = "failed";
+/// A `sharpsweep run` that a signal stopped: its rows so far; rerunning the
+/// same command continues it from its checkpoint.
+pub const STATUS_INTERRUPTED: &str = "interrupted";
 
 /// A file's schema version, if it says one.
 pub fn schema_version(kv: &[(String, String)]) -> Option<&str> {

@@ -2,7 +2,7 @@
 //! theory table and a report (index.html, report.md) from a dataset.
 
 use super::CliError;
-use sharpsweep_analyze::{Options, Outcome, report};
+use sharpsweep_analyze::{Options, Outcome, Selection, report};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -21,11 +21,13 @@ pub struct Args {
     /// The heatmap's y axis (e.g. sigma); with --heatmap-x [default: see --heatmap-x].
     #[arg(long, requires = "heatmap_x")]
     heatmap_y: Option<String>,
-    /// [G24]'s figures (per-cell, heatmap, convergence) draw only cells with
-    /// KEY=VALUE (repeatable); each dynamics' own figure draws all of its cells
-    /// [default: every cell].
-    #[arg(long = "select", value_name = "KEY=VALUE", value_parser = parse_pair)]
-    select: Vec<(String, String)>,
+    /// Every figure draws only cells whose KEY is one of VALUES: values and
+    /// inclusive ranges, comma-separated (eta=0.01..0.05, sigma=0.1,0.2);
+    /// repeatable, all must match [default: what the dataset was made for:
+    /// [G24]'s settings for a `reproduce` dataset, else the most-swept axes;
+    /// each dynamics' own figure draws all of its cells].
+    #[arg(long = "select", value_name = "KEY=VALUES")]
+    select: Vec<Selection>,
     /// At most this many cells in a per-cell figure.
     #[arg(long, default_value_t = Options::default().max_cells)]
     max_cells: usize,
@@ -35,13 +37,6 @@ pub struct Args {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
-        .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))
 }
 
 pub fn main(args: Args) -> Result<(), CliError> {

@@ -17,6 +17,7 @@ pub mod verify;
 use std::fmt;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Prints `text` to stdout. A reader that closed the pipe early
 /// (`sharpsweep status DIR | head`) is not an error worth a panic, which is
@@ -24,6 +25,11 @@ use std::process::ExitCode;
 pub fn print_text(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
+
+use sharpsweep_cluster::signals::EXIT_INTERRUPTED;
+
+/// The exit code of a command that Ctrl-C stopped: 128 + SIGINT's 2.
+const EXIT_SIGINT: u8 = 130;
 
 /// A failure the CLI reports as one line on stderr, with an exit code that
 /// says whether the input was wrong (2) or the work failed (1).
@@ -55,18 +61,40 @@ impl CliError {
     pub fn interrupted(message: impl fmt::Display) -> Self {
         Self {
             message: message.to_string(),
-            code: sharpsweep_cluster::signals::EXIT_INTERRUPTED,
+            code: EXIT_INTERRUPTED,
+        }
+    }
+
+    /// Like [`CliError::interrupted`], but Ctrl-C (`SIGINT`) at a terminal
+    /// exits 130 (128 + 2) as an interrupted command does in a shell, so a
+    /// script run by hand stops there; other stop signals exit 75.
+    pub fn interrupted_by(signal: Option<&str>, message: impl fmt::Display) -> Self {
+        let code = match signal {
+            Some("SIGINT") => EXIT_SIGINT,
+            _ => EXIT_INTERRUPTED,
+        };
+        Self {
+            message: message.to_string(),
+            code,
         }
     }
 
     pub fn report(&self) -> ExitCode {
         let label = match self.code {
-            sharpsweep_cluster::signals::EXIT_INTERRUPTED => "stopped:",
+            EXIT_INTERRUPTED | EXIT_SIGINT => "stopped:",
             _ => "error:",
         };
         eprintln!("{label} {}", self.message);
         ExitCode::from(self.code)
     }
+}
+
+/// A `--checkpoint-every`-like flag's seconds as a duration (> 0).
+pub fn seconds(flag: &str, v: f64) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(v)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError::input(format!("{flag}: expected seconds > 0, got {v}")))
 }
 
 /// More worker threads per core than this only add switching, and a

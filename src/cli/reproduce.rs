@@ -104,13 +104,12 @@ pub fn main(args: Args) -> Result<(), CliError> {
             "the sweep was interrupted; rerun the same command to resume",
         ));
     }
-    // Every [G24] cell of the embedded grid in the per-cell figures: each is
-    // one of the paper's settings or its nearest stable neighbour. They are
-    // the cells on the paper's data (the other systems' cells, in --full,
-    // use other data and have figures of their own).
+    // The report recognises a reproduce dataset and draws [G24]'s cells
+    // (label-noise on the paper's data; the other systems' cells have
+    // figures of their own): every setting of the paper and its nearest
+    // stable neighbour in the per-cell figures.
     let analysis = Options {
         max_cells: 16,
-        select: vec![("data".into(), "uniform".into())],
         ..Options::default()
     };
     let summary = report(&dataset, &report_dir, &analysis).map_err(CliError::failure)?;

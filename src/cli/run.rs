@@ -2,21 +2,30 @@
 //! `runs.parquet` (one row) and `trajectory.parquet` (one row per record).
 //! A size the machine cannot hold is refused before anything is allocated
 //! (core's memory.rs); the output directory is owned as output.rs says.
+//! A stop signal (Ctrl-C, SIGTERM, SIGUSR1) checkpoints the run as a sweep
+//! checkpoints its runs in flight (the sweep crate's `InFlight`), writes the
+//! rows so far with status `interrupted`, and exits 130 after Ctrl-C, 75
+//! otherwise; rerunning the same command continues from the checkpoint and
+//! writes what an uninterrupted run writes (but `wall_seconds`).
 
 mod output;
 
-use super::{CliError, flag_error};
+use super::{CliError, flag_error, seconds};
 use output::RunDir;
-use sharpsweep_core::config::{DataGen, InitGen, LabelGen};
+use sharpsweep_cluster::signals::StopSignals;
+use sharpsweep_core::config::{DEFAULT_STOP_CHECK_EVERY, DataGen, InitGen, LabelGen};
 use sharpsweep_core::memory::{self, Budget};
 use sharpsweep_core::{
-    ActivationName, AlgorithmName, Metrics, NoiseKind, RunConfig, Source, Trainer, data,
+    ActivationName, AlgorithmName, NoiseKind, RunConfig, Source, StopReason, StopWhen, Trainer,
+    data,
 };
 use sharpsweep_dataset::metadata::KEY_PARTNER_CHECKSUM;
 use sharpsweep_dataset::write::{FileMeta, write_atomic};
+use sharpsweep_sweep::execute::{InFlight, chunk_steps};
 use sharpsweep_sweep::progress::{Progress, clock, human};
-use sharpsweep_sweep::schema::{RunRecord, runs_batch, trajectory_batch};
+use sharpsweep_sweep::schema::{RunRecord, runs_batch};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// The defaults are [G24]'s Figure-1 setting (m = 10, d = 3, n = 3,
@@ -101,6 +110,13 @@ pub struct Args {
     /// Neuron clustering tolerance, relative to the largest feature norm.
     #[arg(long, allow_negative_numbers = true)]
     cluster_tol: Option<f64>,
+    /// Stop early, as finished, once this holds, e.g. "sv_ratio2_z < 1e-3"
+    /// (docs/grid.md) [default: none].
+    #[arg(long, value_name = "CONDITION")]
+    stop_when: Option<StopWhen>,
+    /// Steps between checks of --stop-when (at every multiple of it).
+    #[arg(long, value_name = "STEPS", default_value_t = DEFAULT_STOP_CHECK_EVERY)]
+    stop_check_every: u64,
     /// Refuse a run whose estimated memory exceeds this (e.g. 8G, 512M,
     /// bytes; default: the memory available now).
     #[arg(long, value_name = "SIZE", value_parser = memory::parse_size)]
@@ -108,24 +124,68 @@ pub struct Args {
     /// Output directory (one run writes to it at a time).
     #[arg(long, default_value = "sharpsweep-run")]
     out: PathBuf,
-    /// Replace an existing result in --out.
+    /// Replace an existing result in --out (an interrupted run starts over).
     #[arg(long)]
     force: bool,
+    /// Also checkpoint every SECS seconds, so a kill loses at most that much
+    /// [default: only on SIGTERM, SIGINT or SIGUSR1].
+    #[arg(long, value_name = "SECS")]
+    checkpoint_every: Option<f64>,
     /// No progress bar or summary.
     #[arg(long, short)]
     quiet: bool,
 }
 
-/// The embedded default run: [G24]'s Figure 1 where it shows the effect in
-/// minutes, otherwise the nearest setting that does (docs/fidelity.md).
-pub fn default_config() -> RunConfig {
-    RunConfig::default()
+/// The embedded default run of `algorithm`: [G24]'s Figure 1 where it
+/// shows the effect in minutes, otherwise the nearest setting that does
+/// (docs/fidelity.md), with the algorithm's own defaults.
+pub fn default_config(algorithm: AlgorithmName) -> RunConfig {
+    RunConfig::defaults_for(algorithm)
+}
+
+/// Appends each configuration flag's default to its help, as
+/// `[default: 0.05]`, or `[default: 100000000; flow: 1000000]` where an
+/// algorithm has its own: taken from [`default_config`], so the help
+/// cannot drift from what a run does.
+pub fn document_defaults(command: clap::Command) -> clap::Command {
+    let json = |a| serde_json::to_value(default_config(a)).expect("a RunConfig serialises");
+    let common = json(AlgorithmName::default());
+    let own: Vec<(AlgorithmName, serde_json::Value)> =
+        AlgorithmName::ALL.iter().map(|&a| (a, json(a))).collect();
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(x) => Some(x.to_string()),
+        _ => None, // flags (false) and unset options, whose help says it
+    };
+    let ids: Vec<String> = command
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    ids.into_iter().fold(command, |command, id| {
+        let Some(default) = common.get(&id).and_then(show) else {
+            return command;
+        };
+        let mut text = format!("[default: {default}");
+        // The algorithm's own defaults, but not the algorithm itself.
+        for (a, values) in own.iter().filter(|_| id != "algorithm") {
+            if values.get(&id) != common.get(&id)
+                && let Some(v) = values.get(&id).and_then(show)
+            {
+                text += &format!("; {}: {v}", a.as_str());
+            }
+        }
+        command.mut_arg(&id, |arg| {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} {text}]"))
+        })
+    })
 }
 
 impl Args {
-    /// The run's configuration: defaults, overridden by the flags given.
+    /// The run's configuration: the algorithm's defaults, overridden by the
+    /// flags given.
     pub fn config(&self) -> Result<RunConfig, CliError> {
-        let mut c = default_config();
+        let mut c = default_config(self.algorithm.unwrap_or_default());
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
@@ -138,6 +198,8 @@ impl Args {
         c.batch_size = self.batch_size.or(c.batch_size);
         c.log_every = self.log_every.or(c.log_every);
         c.hessian |= self.hessian;
+        c.stop_when = self.stop_when.clone();
+        c.stop_check_every = Some(self.stop_check_every);
         // Shapes the user did not give come from the files that fix them.
         let shape = |src: &Path, field| data::file_shape(src, field).map_err(|e| flag_error(&e));
         if let Source::File(p) = &c.data {
@@ -167,63 +229,104 @@ pub fn main(args: Args) -> Result<(), CliError> {
     memory::refuse_unless_fits(&estimate, Budget::detect(args.max_memory), flag)
         .map_err(CliError::input)?;
     output::refuse_non_directory(&args.out)?;
-    let mut trainer = Trainer::new(&config).map_err(|e| flag_error(&e))?;
-    let out = RunDir::claim(&args.out, args.force)?;
+    // Bad data or init files are refused before --out is touched.
+    Trainer::new(&config).map_err(|e| flag_error(&e))?;
+    let checkpoint_every = args
+        .checkpoint_every
+        .map(|s| seconds("--checkpoint-every", s))
+        .transpose()?;
+    // Ctrl-C, SIGTERM, SIGUSR1: checkpoint, write the rows so far, stop.
+    let signals = StopSignals::install().map_err(CliError::failure)?;
+    let id = config.run_id();
+    let out = RunDir::claim(&args.out, args.force, id)?;
+    // From the checkpoint an interrupted run of this configuration left.
+    let (mut trainer, mut run) =
+        InFlight::start(id, &config, out.dir()).map_err(CliError::failure)?;
 
     let start = Instant::now();
-    let mut progress = Progress::new("run", "steps", config.steps);
+    let mut progress =
+        Progress::new("run", "steps", config.steps).resuming_from(trainer.state().step);
     if args.quiet {
         progress = progress.silent();
     }
-    let mut records: Vec<Metrics> = Vec::new();
-    // Chunks of steps between progress updates: about a millisecond of work.
-    let work = config
-        .m
-        .saturating_mul(config.d)
-        .saturating_mul(config.batch());
-    let chunk = (1 << 22) / work.max(1) as u64 + 1;
-    while !trainer.is_done() {
+    let chunk = chunk_steps(&config, 1);
+    let mut last_checkpoint = start;
+    let stopped = loop {
         if let Some(r) = trainer.advance(chunk) {
-            records.push(r);
+            run.fresh.push(r);
         }
         progress.update(trainer.state().step);
-    }
+        if trainer.is_done() {
+            break false;
+        }
+        let stopping = signals.flag().load(Ordering::Relaxed);
+        if stopping || checkpoint_every.is_some_and(|e| last_checkpoint.elapsed() >= e) {
+            out.make_checkpoints_dir()?;
+            run.checkpoint(out.dir(), &trainer, start.elapsed().as_secs_f64());
+            last_checkpoint = Instant::now();
+            if stopping {
+                break true;
+            }
+        }
+    };
     progress.finish(trainer.state().step);
-    let wall = start.elapsed().as_secs_f64();
-    let last = records
-        .last()
-        .cloned()
-        .expect("a run records at least step 0");
-    let record = RunRecord::new(&trainer, last, wall);
+    let outcome = run
+        .outcome(&trainer, start.elapsed().as_secs_f64())
+        .map_err(CliError::failure)?;
+    let record = &outcome.record;
+    let trajectory = outcome.trajectory();
 
     let config_json = serde_json::to_string(&config.canonical()).map_err(CliError::failure)?;
-    let rows: Vec<_> = records.iter().map(|r| (record.run_id, r)).collect();
     // The runs file records its trajectory file's checksum, which ties the
     // pair (the trajectory is written first).
     let mut trajectory_crc = None;
     out.commit(|path, table| {
-        let (batch, extra) = match table {
+        let (batches, extra) = match table {
             "runs" => (
-                runs_batch(std::slice::from_ref(&record)),
+                vec![runs_batch(std::slice::from_ref(record))],
                 trajectory_crc
                     .map(|crc: u32| vec![(KEY_PARTNER_CHECKSUM, format!("{crc:08x}"))])
                     .unwrap_or_default(),
             ),
-            _ => (trajectory_batch(&rows), Vec::new()),
+            _ => (trajectory.clone(), Vec::new()),
         };
         let meta = FileMeta {
             table,
             config_json: &config_json,
         };
-        let crc = write_atomic(path, &[batch], &meta, &extra)
+        let crc = write_atomic(path, &batches, &meta, &extra)
             .map_err(|e| CliError::failure(format!("writing {}: {e}", path.display())))?;
         trajectory_crc.get_or_insert(crc);
         Ok(())
     })?;
     if !args.quiet {
-        print_summary(&record, &args.out);
+        print_summary(record, &args.out);
     }
+    if stopped {
+        return Err(CliError::interrupted_by(
+            signals.received(),
+            format!(
+                "{}: run checkpointed at step {} of {}, its rows so far written with status \
+                 interrupted; rerun the same command to continue",
+                signals.received().unwrap_or("a stop signal"),
+                record.steps_done,
+                config.steps
+            ),
+        ));
+    }
+    out.remove_checkpoint(id);
     Ok(())
+}
+
+/// `finished`, or why the run finished before its budget
+/// (`finished (stop_when)`), or `diverged`.
+fn status(r: &RunRecord) -> String {
+    match r.stop_reason {
+        Some(why @ (StopReason::StopWhen | StopReason::Stationary)) => {
+            format!("{} ({})", r.status_name(), why.as_str())
+        }
+        _ => r.status_name().into(),
+    }
 }
 
 fn print_summary(r: &RunRecord, out: &Path) {
@@ -238,7 +341,7 @@ fn print_summary(r: &RunRecord, out: &Path) {
          \x20 distance to z*      {:.3e}\n\
          \x20 R - R*              {gap:.3e}\n",
         r.run_id,
-        r.status.as_str(),
+        status(r),
         r.steps_done,
         clock(r.wall_seconds),
         human(rate),

@@ -5,6 +5,7 @@
 use super::CliError;
 use super::tables::{Table, Value, batches, live_files, value};
 use arrow_array::RecordBatch;
+use sharpsweep_dataset::schema::runs::{CONFIG, RUN_ID};
 use std::path::PathBuf;
 
 /// How many values of a list column are shown before "…".
@@ -29,9 +30,9 @@ fn find(args: &Args) -> Result<(RecordBatch, usize), CliError> {
     let mut found: Vec<(String, RecordBatch, usize)> = Vec::new();
     for file in live_files(&args.dir, Table::Runs)? {
         for batch in batches(&file)? {
-            let ids = batch
-                .column_by_name("run_id")
-                .ok_or_else(|| CliError::input(format!("{}: no column run_id", file.display())))?;
+            let ids = batch.column_by_name(RUN_ID.name).ok_or_else(|| {
+                CliError::input(format!("{}: no column {}", file.display(), RUN_ID.name))
+            })?;
             for row in 0..batch.num_rows() {
                 // A run found twice (in two parts) is the same run.
                 if let Ok(Value::Scalar(id)) = value(ids.as_ref(), row)
@@ -78,9 +79,9 @@ fn describe(batch: &RecordBatch, row: usize) -> Result<String, CliError> {
             ))),
         }
     };
-    let mut out = format!("run_id: {}\n", text("run_id")?);
+    let mut out = format!("{}: {}\n", RUN_ID.name, text(RUN_ID.name)?);
     let config: serde_json::Map<String, serde_json::Value> = batch
-        .column_by_name("config")
+        .column_by_name(CONFIG.name)
         .and_then(|c| match value(c.as_ref(), row) {
             Ok(Value::Scalar(json)) => serde_json::from_str(&json).ok(),
             _ => None,
@@ -100,7 +101,7 @@ fn describe(batch: &RecordBatch, row: usize) -> Result<String, CliError> {
     out += "result:\n";
     for field in schema.fields() {
         let name = field.name();
-        if name == "run_id" || name == "config" || config.contains_key(name) {
+        if name == RUN_ID.name || name == CONFIG.name || config.contains_key(name) {
             continue;
         }
         out += &format!("  {name}: {}\n", text(name)?);

@@ -2,16 +2,17 @@
 //! core (and every MPI rank with `--features mpi` under `mpirun`), into a
 //! resumable Parquet dataset. Rerunning the same command resumes.
 
-use super::CliError;
+use super::{CliError, seconds};
 use sharpsweep_cluster::env;
 use sharpsweep_cluster::signals::StopSignals;
 use sharpsweep_core::memory::{self, Budget};
+use sharpsweep_sweep::estimate;
 use sharpsweep_sweep::grid::{EXAMPLE, Grid, worker_threads};
-use sharpsweep_sweep::progress::clock;
+use sharpsweep_sweep::progress::{LOG_EVERY, clock};
 use sharpsweep_sweep::{Plan, Shard, SweepError, SweepOptions, SweepReport, run_plan};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -36,7 +37,8 @@ pub struct Args {
     /// [default: the whole grid, or the shard of a SLURM array task or MPI rank].
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
-    /// Print the number of points, the cost estimate and the first points; run nothing.
+    /// Print the number of points, the cost estimate, the estimated wall
+    /// time (from timing each shape's kernels here) and the first points; run nothing.
     #[arg(long)]
     dry_run: bool,
     /// Move an existing dataset in --out aside (to superseded-<time>/) and start anew.
@@ -59,6 +61,9 @@ pub struct Args {
     /// Write a part file at least this often (seconds) while runs finish.
     #[arg(long, default_value_t = 30.0, hide = true)]
     flush_secs: f64,
+    /// A progress line this often (seconds) when stderr is not a terminal.
+    #[arg(long, default_value_t = LOG_EVERY.as_secs_f64(), hide = true)]
+    progress_secs: f64,
     /// Print an embedded, documented example grid and exit: figure1, flow,
     /// sam, margin or stability [default: figure1].
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "figure1")]
@@ -66,13 +71,6 @@ pub struct Args {
     /// No progress bar or summary.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn seconds(flag: &str, v: f64) -> Result<Duration, CliError> {
-    Duration::try_from_secs_f64(v)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| CliError::input(format!("{flag}: expected seconds > 0, got {v}")))
 }
 
 /// The embedded example grids by name: [G24] Figure 1 and one per system of
@@ -116,7 +114,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
     )
     .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     if args.dry_run {
-        super::print_text(&grid.dry_run_summary(10));
+        super::print_text(&dry_run(&grid, args.threads));
         return Ok(());
     }
     let out = args.out.clone().unwrap_or_default();
@@ -145,6 +143,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         flush_runs: args.flush_runs.max(1),
         flush_rows: args.flush_rows.max(1),
         flush_every: seconds("--flush-secs", args.flush_secs)?,
+        progress_every: seconds("--progress-secs", args.progress_secs)?,
         quiet: args.quiet,
         command: std::env::args().collect(),
         batched: true,
@@ -165,6 +164,27 @@ pub fn main(args: Args) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// What `--dry-run` prints: the grid's summary with the estimated wall time
+/// on `threads` after its first line (the count and cost).
+fn dry_run(grid: &Grid, threads: Option<usize>) -> String {
+    let points: Vec<_> = grid.points.iter().map(|p| (p.run_id, &p.config)).collect();
+    let e = estimate::wall_time(&points, worker_threads(super::worker_threads(threads)));
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let line = format!(
+        "estimated wall time {} on {} thread{} (kernels of {} shape{} timed in {}; \
+         less where runs diverge or stop early)\n",
+        clock(e.seconds),
+        e.threads,
+        plural(e.threads),
+        e.shapes,
+        plural(e.shapes),
+        clock(e.calibration.as_secs_f64())
+    );
+    let summary = grid.dry_run_summary(10);
+    let (head, rest) = summary.split_at(summary.find('\n').map_or(summary.len(), |i| i + 1));
+    format!("{head}{line}{rest}")
 }
 
 /// Whether MPI ranks split the shard among themselves: an MPI build that an

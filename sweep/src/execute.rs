@@ -31,17 +31,19 @@
 use crate::checkpoint;
 use crate::dataset::{Access, Dataset, Identity, refuse_foreign};
 use crate::error::{Result, SweepError};
+use crate::estimate::StepCosts;
 use crate::grid::Grid;
 use crate::lanes::{self, Item};
-use crate::progress::Progress;
+use crate::progress::{self, Meter, Progress, Tally, Work};
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::shard::Shard;
 use crate::utc::utc_now;
 use arrow_array::RecordBatch;
 use sharpsweep_core::{Metrics, RunConfig, RunId, Trainer};
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -54,6 +56,17 @@ pub struct Plan {
     pub configs: Vec<RunConfig>,
     /// …and their run_ids.
     pub ids: Vec<RunId>,
+    /// Each point's place in its grid (a plan made from a [`Grid`]).
+    pub origins: HashMap<RunId, Origin>,
+    /// The grid itself ([`Grid::definition`]), recorded in every part.
+    pub grid: Option<serde_json::Value>,
+}
+
+/// Where a point sits in its grid: the `grid_table` and `replicate` columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub table: usize,
+    pub replicate: u64,
 }
 
 impl Plan {
@@ -81,6 +94,8 @@ impl Plan {
             },
             configs,
             ids,
+            origins: HashMap::new(),
+            grid: None,
         }
     }
 }
@@ -89,7 +104,39 @@ impl Plan {
     /// The plan of an expanded grid.
     pub fn from_grid(grid: &Grid) -> Plan {
         let points = grid.points.iter().map(|p| (p.run_id, p.config.clone()));
-        Plan::of_points(grid.fingerprint(), grid.to_json(), points)
+        let mut plan = Plan::of_points(grid.fingerprint(), grid.to_json(), points);
+        plan.origins = grid
+            .points
+            .iter()
+            .map(|p| {
+                let origin = Origin {
+                    table: p.table,
+                    replicate: p.replicate,
+                };
+                (p.run_id, origin)
+            })
+            .collect();
+        plan.grid = Some(grid.definition.clone());
+        plan
+    }
+
+    /// What a part's `sharpsweep.config` says: the grid's fingerprint and,
+    /// when known, the grid itself.
+    fn part_config(&self) -> String {
+        let mut config = serde_json::json!({ "fingerprint": self.identity.fingerprint });
+        if let Some(grid) = &self.grid {
+            config["grid"] = grid.clone();
+        }
+        config.to_string()
+    }
+
+    /// `record` with its place in the grid filled in.
+    fn placed(&self, mut record: RunRecord) -> RunRecord {
+        if let Some(o) = self.origins.get(&record.run_id) {
+            record.grid_table = Some(o.table);
+            record.replicate = Some(o.replicate);
+        }
+        record
     }
 }
 
@@ -125,6 +172,8 @@ pub struct SweepOptions {
     pub flush_every: Duration,
     /// No progress output.
     pub quiet: bool,
+    /// A progress line this often when stderr is not a terminal (a log).
+    pub progress_every: Duration,
     /// The command line, for provenance.json.
     pub command: Vec<String>,
     /// Step label-noise points of one shape together as SIMD lanes
@@ -145,6 +194,7 @@ impl Default for SweepOptions {
             flush_rows: 1 << 15,
             flush_every: Duration::from_secs(30),
             quiet: false,
+            progress_every: progress::LOG_EVERY,
             command: std::env::args().collect(),
             batched: true,
         }
@@ -258,13 +308,19 @@ pub trait Team {
     fn all_ok(&mut self, ok: bool) -> bool;
     /// The sum of every process's `value` (a collective).
     fn sum(&mut self, value: usize) -> usize;
-    /// Tells the reporting process how many of this process's points are done.
-    fn report(&mut self, done: usize);
-    /// At the reporting process, the points done by all processes.
-    fn done_everywhere(&mut self, mine: usize) -> usize;
-    /// The last call: the job's report at rank 0, the local one elsewhere;
-    /// `progress` is shown the job's done count while rank 0 waits.
-    fn finish(&mut self, mine: SweepReport, progress: &mut dyn FnMut(usize)) -> SweepReport;
+    /// Tells the reporting process this process's progress.
+    fn report(&mut self, mine: Tally);
+    /// At the reporting process, the progress of all processes.
+    fn done_everywhere(&mut self, mine: Tally) -> Tally;
+    /// The last call, with this process's final progress `last`: the job's
+    /// report at rank 0, the local one elsewhere; `progress` is shown the
+    /// job's progress while rank 0 waits.
+    fn finish(
+        &mut self,
+        mine: SweepReport,
+        last: Tally,
+        progress: &mut dyn FnMut(Tally),
+    ) -> SweepReport;
 }
 
 /// A sweep in one process.
@@ -283,14 +339,18 @@ impl Team for Alone {
     fn sum(&mut self, value: usize) -> usize {
         value
     }
-    fn report(&mut self, _done: usize) {}
-    fn done_everywhere(&mut self, mine: usize) -> usize {
+    fn report(&mut self, _mine: Tally) {}
+    fn done_everywhere(&mut self, mine: Tally) -> Tally {
         mine
     }
-    fn finish(&mut self, mine: SweepReport, _progress: &mut dyn FnMut(usize)) -> SweepReport {
+    fn finish(&mut self, mine: SweepReport, _: Tally, _: &mut dyn FnMut(Tally)) -> SweepReport {
         mine
     }
 }
+
+/// How long a sweep times its kernels at the start, for its ETA (only the
+/// ratios of the estimates matter there: short is enough).
+const CALIBRATION: Duration = Duration::from_millis(50);
 
 /// A run's result on its way from a worker to the writer.
 pub(crate) enum Message {
@@ -299,22 +359,31 @@ pub(crate) enum Message {
     Checkpointed,
 }
 
-pub(crate) struct Outcome {
-    record: RunRecord,
+pub struct Outcome {
+    pub record: RunRecord,
     /// Trajectory rows recorded before the last checkpoint, as batches…
-    saved: Vec<RecordBatch>,
+    pub saved: Vec<RecordBatch>,
     /// …and the rows recorded since, turned into a batch at flush time
     /// together with other runs' (one batch per part, not one per run).
-    fresh: Vec<Metrics>,
-    resumed: bool,
+    pub fresh: Vec<Metrics>,
+    pub resumed: bool,
     /// The run may have a checkpoint file to remove once it is written.
-    checkpointed: bool,
+    pub checkpointed: bool,
 }
 
 impl Outcome {
     /// Its trajectory rows, saved and fresh.
     fn rows(&self) -> usize {
         self.saved.iter().map(RecordBatch::num_rows).sum::<usize>() + self.fresh.len()
+    }
+
+    /// Its trajectory as batches: the saved ones, then the fresh rows.
+    pub fn trajectory(&self) -> Vec<RecordBatch> {
+        let mut batches = self.saved.clone();
+        if !self.fresh.is_empty() {
+            batches.push(rows_batch(self.record.run_id, &self.fresh));
+        }
+        batches
     }
 }
 
@@ -428,15 +497,24 @@ pub fn run_plan(
         format!("s{}of{}", shard.index, shard.count)
     };
 
-    // Progress counts the points of this process, or of the job at rank 0.
+    let workers = pool.current_num_threads();
+    let queued = lanes::work(&todo, workers, opts.batched);
+    // Progress counts the run-steps of this process, or of the job at rank 0.
+    let costs = if opts.quiet {
+        StepCosts::default()
+    } else {
+        StepCosts::calibrate(&queued, CALIBRATION)
+    };
+    let runs = mine.iter().map(|&i| &plan.configs[i]);
+    let done = mine.iter().map(|&i| scan.done.contains_key(&plan.ids[i]));
+    let work = Arc::new(Work::new(runs.zip(done), costs));
     let job_points = team.sum(report.assigned) as u64;
-    let done_before = team.sum(report.already_done) as u64;
-    let mut progress = Progress::new("sweep", "runs", job_points).resuming_from(done_before);
+    let mut progress = Progress::new("sweep", "run-steps", 0)
+        .of_runs(job_points)
+        .log_every(opts.progress_every);
     if opts.quiet || team.rank() != 0 {
         progress = progress.silent();
     }
-    let workers = pool.current_num_threads();
-    let work = lanes::work(&todo, workers, opts.batched);
     let halt = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let steps = Occupancy::default();
@@ -445,13 +523,15 @@ pub fn run_plan(
     let mut buffered_rows = 0;
     let mut failure = None;
     std::thread::scope(|s| {
-        let (work, next, halt, checkpoints, steps) = (&work, &next, &halt, &checkpoints, &steps);
+        let (queued, next, halt, checkpoints, steps, work) =
+            (&queued, &next, &halt, &checkpoints, &steps, &work);
         let checkpoint_every = opts.checkpoint_every;
         s.spawn(move || {
             pool.scope(|ps| {
                 for _ in 0..workers {
                     let outbox = Outbox::new(tx.clone());
                     ps.spawn(move |_| {
+                        let _meter = Meter::attach(work.clone());
                         let outbox = RefCell::new(outbox);
                         let halted = || {
                             outbox.borrow_mut().send_if_due();
@@ -467,14 +547,17 @@ pub fn run_plan(
                         let mut send = |msg| outbox.borrow_mut().push(msg);
                         while !halted() {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let open = match work.items.get(i) {
+                            let open = match queued.items.get(i) {
                                 None => break,
                                 Some(&Item::Single(id, config)) => {
                                     send(run_point(id, config, &worker))
                                 }
-                                Some(&Item::Group { queue, lanes, .. }) => {
-                                    lanes::run_group(&work.queues[queue], lanes, &worker, &mut send)
-                                }
+                                Some(Item::Group { queue, share, .. }) => lanes::run_group(
+                                    &queued.queues[*queue],
+                                    share.len(),
+                                    &worker,
+                                    &mut send,
+                                ),
                             };
                             if !open {
                                 break;
@@ -493,6 +576,7 @@ pub fn run_plan(
                     for msg in msgs {
                         match msg {
                             Message::Done(o) => {
+                                work.ended(&o.record.config, o.record.steps_done);
                                 buffered_rows += o.rows();
                                 buffer.push(*o);
                                 oldest.get_or_insert_with(Instant::now);
@@ -515,9 +599,9 @@ pub fn run_plan(
                 buffered_rows = 0;
                 panic_if_testing(report.ran);
             }
-            let done = report.already_done + report.ran;
-            team.report(done);
-            progress.update(team.done_everywhere(done) as u64);
+            let tally = work.tally((report.already_done + report.ran + buffer.len()) as u64);
+            team.report(tally);
+            progress.show(&team.done_everywhere(tally));
         }
     });
     report.run_steps = steps.run_steps.load(Ordering::Relaxed);
@@ -536,10 +620,9 @@ pub fn run_plan(
         failure = Some(e);
     }
     report.interrupted = !report.complete();
-    let done = report.already_done + report.ran;
-    team.report(done);
-    let job = team.finish(report, &mut |done| progress.update(done as u64));
-    progress.finish((job.already_done + job.ran) as u64);
+    let last = work.tally((report.already_done + report.ran) as u64);
+    let job = team.finish(report, last, &mut |t| progress.show(&t));
+    progress.finish_with(&team.done_everywhere(last));
     match failure {
         Some(e) => Err(e),
         None => Ok(job),
@@ -595,10 +678,10 @@ fn flush(
                 checkpointed.push(o.record.run_id);
             }
             report.resumed += usize::from(o.resumed);
-            o.record
+            plan.placed(o.record)
         })
         .collect();
-    ds.write_part(label, &plan.identity.fingerprint, &records, &trajectory)?;
+    ds.write_part(label, &plan.part_config(), &records, &trajectory)?;
     report.parts_written += 1;
     for id in checkpointed {
         checkpoint::remove(ds.dir(), id);
@@ -695,15 +778,17 @@ fn train(
     worker: &Worker,
 ) -> std::result::Result<Option<Outcome>, String> {
     let start = Instant::now();
-    let (mut trainer, mut run) = InFlight::start(id, config, worker)?;
+    let (mut trainer, mut run) = InFlight::start_listed(id, config, worker)?;
     let first = trainer.state().step;
     let chunk = chunk_steps(config, 1);
     let mut last_checkpoint = Instant::now();
     let mut stopped = false;
     while !trainer.is_done() {
+        let before = trainer.state().step;
         if let Some(r) = trainer.advance(chunk) {
             run.fresh.push(r);
         }
+        progress::count_steps(config, trainer.state().step - before);
         if trainer.is_done() {
             break;
         }
@@ -819,7 +904,7 @@ impl Outbox {
 
 /// Steps between looks at the stop flag: about a millisecond of work for
 /// `runs` runs of `config`'s shape stepped together.
-pub(crate) fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
+pub fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
     let work = [config.d, config.batch(), runs]
         .iter()
         .fold(config.m, |w, &f| w.saturating_mul(f));
@@ -828,13 +913,14 @@ pub(crate) fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
 
 /// A run being trained: the rows it has recorded, and what it brought
 /// from a checkpoint. Its [`Trainer`] is held apart, alone or in a
-/// [`BatchTrainer`](sharpsweep_core::BatchTrainer).
-pub(crate) struct InFlight {
+/// [`BatchTrainer`](sharpsweep_core::BatchTrainer). `sharpsweep run` keeps
+/// its one run in it too, so it checkpoints and resumes as a sweep does.
+pub struct InFlight {
     id: RunId,
     /// Trajectory rows of earlier checkpoints, as batches…
     written: Vec<RecordBatch>,
     /// …and the records since.
-    pub(crate) fresh: Vec<Metrics>,
+    pub fresh: Vec<Metrics>,
     /// Wall time spent on the run in earlier sessions.
     wall_before: f64,
     resumed: bool,
@@ -843,15 +929,38 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    /// Run `id` from its checkpoint if it has a usable one, else from step 0.
-    pub(crate) fn start(
+    /// Run `id` from its checkpoint in `dir` if it has a usable one, else
+    /// from step 0.
+    pub fn start(
+        id: RunId,
+        config: &RunConfig,
+        dir: &Path,
+    ) -> std::result::Result<(Trainer, InFlight), String> {
+        Self::from_saved(id, config, checkpoint::load(dir, id))
+    }
+
+    /// [`Self::start`] in a sweep, which listed the checkpoints once at its
+    /// start (`worker.checkpoints`): a run not listed has none, and is not
+    /// looked for on disk.
+    pub(crate) fn start_listed(
         id: RunId,
         config: &RunConfig,
         worker: &Worker,
     ) -> std::result::Result<(Trainer, InFlight), String> {
-        let had_checkpoint = worker.checkpoints.contains(&id);
-        let saved = had_checkpoint.then(|| checkpoint::load(worker.dir, id));
-        let saved = saved.flatten();
+        let listed = worker.checkpoints.contains(&id);
+        let saved = listed.then(|| checkpoint::load(worker.dir, id)).flatten();
+        let (trainer, mut run) = Self::from_saved(id, config, saved)?;
+        // An unusable checkpoint is removed once the run is written, too.
+        run.checkpointed = listed;
+        Ok((trainer, run))
+    }
+
+    fn from_saved(
+        id: RunId,
+        config: &RunConfig,
+        saved: Option<checkpoint::Checkpoint>,
+    ) -> std::result::Result<(Trainer, InFlight), String> {
+        let had_checkpoint = saved.is_some();
         let resumed_from = saved.and_then(|c| {
             Trainer::resume(config, c.state)
                 .map(|t| (t, c.trajectory, c.wall_seconds))
@@ -860,7 +969,10 @@ impl InFlight {
         });
         let resumed = resumed_from.is_some();
         let (trainer, written, wall_before) = match resumed_from {
-            Some(s) => s,
+            Some(s) => {
+                progress::count_carried(config, s.0.state().step);
+                s
+            }
             None => (
                 Trainer::new(config).map_err(|e| e.to_string())?,
                 Vec::new(),
@@ -880,7 +992,7 @@ impl InFlight {
 
     /// Checkpoints the run at `trainer`'s state, `wall` seconds into this
     /// session's share of it.
-    pub(crate) fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64) {
+    pub fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64) {
         if !self.fresh.is_empty() {
             self.written.push(rows_batch(self.id, &self.fresh));
             self.fresh.clear();
@@ -894,17 +1006,18 @@ impl InFlight {
         }
     }
 
-    /// The finished run, `wall` seconds into this session's share of it.
-    pub(crate) fn outcome(
-        self,
-        trainer: &Trainer,
-        wall: f64,
-    ) -> std::result::Result<Outcome, String> {
-        let last = self
-            .fresh
-            .last()
-            .cloned()
-            .ok_or("the run ended without a final record")?;
+    /// The run, `wall` seconds into this session's share of it: finished,
+    /// or stopped short (`sharpsweep run` on a signal), whose final metrics
+    /// are those of its current state and whose status is `interrupted`.
+    pub fn outcome(self, trainer: &Trainer, wall: f64) -> std::result::Result<Outcome, String> {
+        let last = if trainer.is_done() {
+            self.fresh
+                .last()
+                .cloned()
+                .ok_or("the run ended without a final record")?
+        } else {
+            trainer.measure()
+        };
         Ok(Outcome {
             record: RunRecord::new(trainer, last, self.wall_before + wall),
             saved: self.written,

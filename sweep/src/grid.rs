@@ -19,6 +19,7 @@ pub use memory::worker_threads;
 
 use keys::Keys;
 use parse::{GRID, SEED, SEEDS};
+use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 use sharpsweep_core::{RunConfig, RunId};
 use std::collections::HashSet;
@@ -37,6 +38,9 @@ pub struct Grid {
     pub points: Vec<Point>,
     /// The number of `[[grid]]` tables.
     pub tables: usize,
+    /// The grid as written: the TOML document as JSON, with the `--set`
+    /// overrides under `"set"`. Every part of its dataset records it.
+    pub definition: serde_json::Value,
     /// Every key's distinct values, for `--dry-run`'s varying keys.
     distinct: expand::Distinct,
 }
@@ -127,10 +131,15 @@ impl Grid {
             }
         }
         let (points, distinct) = expand::points(&keys, seed, &specs)?;
+        let mut definition = serde_json::to_value(&doc).expect("TOML is JSON");
+        if !overrides.is_empty() {
+            definition["set"] = serde_json::Value::from(overrides.to_vec());
+        }
         Ok(Grid {
             seed,
             points,
             tables: specs.len(),
+            definition,
             distinct,
         })
     }
@@ -140,7 +149,7 @@ impl Grid {
     /// a grid file keeps its dataset.
     pub fn fingerprint(&self) -> String {
         let mut ids: Vec<RunId> = self.points.iter().map(|p| p.run_id).collect();
-        ids.sort_unstable();
+        ids.par_sort_unstable();
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for id in ids {
             for b in id.0.to_le_bytes() {

@@ -179,11 +179,13 @@ impl Dataset {
 
     /// Commits `records` and their trajectory rows as one pair of parts
     /// (trajectories first, then the runs part that makes them count).
-    /// `label` tells the shard apart in the name (`s0of4`, `all`).
+    /// `label` tells the shard apart in the name (`s0of4`, `all`);
+    /// `config_json` is the parts' `sharpsweep.config` (the grid's
+    /// fingerprint and the grid).
     pub fn write_part(
         &mut self,
         label: &str,
-        fingerprint: &str,
+        config_json: &str,
         records: &[RunRecord],
         trajectory: &[RecordBatch],
     ) -> Result<String> {
@@ -195,8 +197,7 @@ impl Dataset {
         } else {
             trajectory
         };
-        let config = serde_json::json!({ "fingerprint": fingerprint }).to_string();
-        self.write_pair(&name, &config, trajectory, &[runs_batch(records)], &[])?;
+        self.write_pair(&name, config_json, trajectory, &[runs_batch(records)], &[])?;
         Ok(name)
     }
 

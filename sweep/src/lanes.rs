@@ -26,6 +26,7 @@
 use crate::checkpoint;
 use crate::execute::{InFlight, Message, Worker, caught, chunk_steps, run_point};
 use crate::grid::cost;
+use crate::progress;
 use sharpsweep_core::batch::{BatchKey, LANES, MIN_LANES};
 use sharpsweep_core::{BatchTrainer, RunConfig, RunId};
 use std::collections::HashMap;
@@ -43,11 +44,13 @@ pub const MIN_GROUP: usize = MIN_LANES;
 #[derive(Debug, PartialEq)]
 pub enum Item<'a> {
     Single(RunId, &'a RunConfig),
-    /// A lane group of `lanes` places, filled (and refilled) from
-    /// `Work::queues[queue]`; `cost` is what its share of the queue costs.
+    /// A lane group with a place for each run of its `share` of
+    /// `Work::queues[queue]` (the runs it would hold if none ended early),
+    /// filled and refilled from the whole queue; `cost` is what its share
+    /// costs.
     Group {
         queue: usize,
-        lanes: usize,
+        share: std::ops::Range<usize>,
         cost: f64,
     },
 }
@@ -126,7 +129,7 @@ pub fn work<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) 
             if group.len() >= MIN_GROUP {
                 items.push(Item::Group {
                     queue: queues.len(),
-                    lanes: group.len(),
+                    share: queued.len()..queued.len() + group.len(),
                     cost: group.iter().map(|(_, c)| cost(c)).sum(),
                 });
                 queued.extend_from_slice(group);
@@ -216,7 +219,7 @@ fn train_group<'a>(
             taken.runs.push((id, config));
             taken.sent.push(false);
             let i = taken.runs.len() - 1;
-            match InFlight::start(id, config, worker) {
+            match InFlight::start_listed(id, config, worker) {
                 Ok((trainer, flight)) => {
                     let place = Place {
                         taken: i,
@@ -252,10 +255,14 @@ fn train_group<'a>(
     let mut last_checkpoint = Instant::now();
     let mut pending = true;
     let open = loop {
+        let before: Vec<u64> = steps_taken(&batch).collect();
         for (i, record) in batch.advance(chunk) {
             if let Some(run) = &mut places[i].flight {
                 run.fresh.push(record);
             }
+        }
+        for ((t, after), before) in batch.trainers().iter().zip(steps_taken(&batch)).zip(before) {
+            progress::count_steps(t.config(), after - before);
         }
         let mut ended = false;
         for i in 0..places.len() {
@@ -326,6 +333,11 @@ fn place_holder() -> Place {
     }
 }
 
+/// The steps each of the group's runs has taken (for progress).
+fn steps_taken(batch: &BatchTrainer) -> impl Iterator<Item = u64> + '_ {
+    batch.trainers().iter().map(|t| t.state().step)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,7 +362,7 @@ mod tests {
             .iter()
             .map(|i| match i {
                 Item::Single(..) => 1,
-                Item::Group { lanes, .. } => *lanes,
+                Item::Group { share, .. } => share.len(),
             })
             .collect()
     }
@@ -369,9 +381,9 @@ mod tests {
             for item in &work.items {
                 match item {
                     Item::Single(id, _) => seen.push(*id),
-                    Item::Group { queue, lanes, .. } => {
-                        assert!((MIN_GROUP..=LANES).contains(lanes));
-                        assert!(*queue < work.queues.len());
+                    Item::Group { queue, share, .. } => {
+                        assert!((MIN_GROUP..=LANES).contains(&share.len()));
+                        assert!(share.end <= work.queues[*queue].runs().len());
                     }
                 }
             }

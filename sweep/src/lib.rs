@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod dataset;
 pub mod error;
+pub mod estimate;
 pub mod execute;
 pub mod grid;
 pub mod journal;

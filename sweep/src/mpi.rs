@@ -3,8 +3,10 @@
 //!
 //! MPI is initialised `Funneled` and called only from the thread that runs
 //! [`run_plan`](crate::run_plan): the workers never touch it. Ranks other
-//! than 0 send their done count to rank 0 about once a second (tag 1) and
-//! their final report (tag 2) last; rank 0 draws progress for the job and
+//! than 0 send their progress ([`Tally`]: runs done, run-steps done and to
+//! do) to rank 0 about once a second (tag 1), their final progress and then
+//! their final report (tag 2) last; rank 0 draws progress for the job (the
+//! sums: its rate is every rank's, its ETA the job's work left over it) and
 //! returns the job's report. Because one sender's messages arrive in order,
 //! rank 0 has received everything once it holds every final report.
 //!
@@ -13,6 +15,7 @@
 //! the others waiting forever.
 
 use crate::execute::{SweepReport, Team, panic_is_caught};
+use crate::progress::Tally;
 use mpi::Threading;
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
@@ -28,8 +31,8 @@ pub struct MpiTeam {
     world: SimpleCommunicator,
     rank: usize,
     size: usize,
-    /// At rank 0: the last done count of every rank…
-    done: Vec<usize>,
+    /// At rank 0: the last progress of every rank…
+    done: Vec<Tally>,
     /// …and the final reports received so far (they may arrive while rank
     /// 0 is still working, in [`Team::done_everywhere`]).
     finals: Vec<[u64; SweepReport::COUNTS]>,
@@ -69,12 +72,18 @@ impl MpiTeam {
         Some(MpiTeam {
             rank: world.rank() as usize,
             size: world.size() as usize,
-            done: vec![0; world.size() as usize],
+            done: vec![Tally::default(); world.size() as usize],
             finals: Vec::new(),
             last_sent: None,
             world,
             _universe: universe,
         })
+    }
+
+    fn send_progress(&self, mine: Tally) {
+        self.world
+            .process_at_rank(0)
+            .send_with_tag(&mine.to_array()[..], TAG_PROGRESS);
     }
 
     /// Takes one pending message at rank 0 (blocking if `wait`); false if
@@ -93,10 +102,11 @@ impl MpiTeam {
         if status.tag() == TAG_FINAL {
             let mut counts = [0; SweepReport::COUNTS];
             counts.copy_from_slice(&data[..SweepReport::COUNTS]);
-            self.done[from] = counts[2] as usize + counts[3] as usize;
             self.finals.push(counts);
         } else {
-            self.done[from] = data[0] as usize;
+            let mut tally = [0; 7];
+            tally.copy_from_slice(&data[..7]);
+            self.done[from] = Tally::from_array(tally);
         }
         true
     }
@@ -121,7 +131,7 @@ impl Team for MpiTeam {
             .all_reduce_into(&(value as u64), &mut total, SystemOperation::sum());
         total as usize
     }
-    fn report(&mut self, done: usize) {
+    fn report(&mut self, mine: Tally) {
         if self.rank == 0
             || self
                 .last_sent
@@ -130,29 +140,33 @@ impl Team for MpiTeam {
             return;
         }
         self.last_sent = Some(Instant::now());
-        self.world
-            .process_at_rank(0)
-            .send_with_tag(&[done as u64][..], TAG_PROGRESS);
+        self.send_progress(mine);
     }
-    fn done_everywhere(&mut self, mine: usize) -> usize {
+    fn done_everywhere(&mut self, mine: Tally) -> Tally {
         if self.rank == 0 {
             while self.receive(false) {}
             self.done[0] = mine;
         }
-        self.done.iter().sum()
+        self.done.iter().copied().sum()
     }
-    fn finish(&mut self, mine: SweepReport, progress: &mut dyn FnMut(usize)) -> SweepReport {
+    fn finish(
+        &mut self,
+        mine: SweepReport,
+        last: Tally,
+        progress: &mut dyn FnMut(Tally),
+    ) -> SweepReport {
         let counts = mine.to_counts();
         if self.rank != 0 {
+            self.send_progress(last);
             self.world
                 .process_at_rank(0)
                 .send_with_tag(&counts[..], TAG_FINAL);
             return mine;
         }
-        self.done[0] = mine.already_done + mine.ran;
+        self.done[0] = last;
         while self.finals.len() + 1 < self.size {
             self.receive(true);
-            progress(self.done.iter().sum());
+            progress(self.done.iter().copied().sum());
         }
         let mut reports = std::mem::take(&mut self.finals);
         reports.push(counts);

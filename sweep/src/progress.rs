@@ -1,37 +1,320 @@
-//! Progress for long work: a redrawn bar with rate and ETA on a terminal,
-//! or a plain line every few seconds in a log file (SLURM output).
+//! Progress of long work: how much is done and how long the rest takes, as
+//! one redrawn line on a terminal (indicatif) or a plain line every interval
+//! in a log (SLURM output, a pipe), where a redrawn line would be garbage.
+//!
+//! # A sweep's work
+//! A sweep counts its work in run-steps: the step budgets of its runs, less
+//! what runs that ended early (diverged, stopped by a criterion, failed) left
+//! unused. Worker threads add the steps they take to the sweep's [`Work`]
+//! after each chunk of training (about a millisecond: one atomic add, no
+//! per-step cost), so runs in flight count, not only runs on disk; the writer
+//! takes the unused budget of each run that ends early out of the work. The
+//! ETA is the work left at the pace measured in this session (each step
+//! weighted by its estimated time, [`Work`]), so it follows early stops as
+//! they happen.
 
+use crate::estimate::StepCosts;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sharpsweep_core::RunConfig;
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// How often a log (stderr not a terminal) gets a line.
+pub const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The work of one process's sweep in run-steps, shared by its worker
+/// threads (through a [`Meter`]) and its writer. Each step is also counted
+/// at its estimated time ([`StepCosts`]: the kernels timed for a moment at
+/// the start), since a step of a run recording densely (a short run) or of
+/// a larger shape takes longer than another: the ETA is reckoned in that
+/// time, scaled by how fast it has really gone.
+#[derive(Debug)]
+pub struct Work {
+    costs: StepCosts,
+    /// The step budgets of every run this process was given…
+    budget: Count,
+    /// …of which those of runs done before this session.
+    before: Count,
+    /// Steps taken in this session: what the rate is measured on.
+    stepped: Count,
+    /// Steps that resumed runs had taken in earlier sessions.
+    carried: Count,
+    /// Budget that runs which ended early left unused.
+    dropped: Count,
+}
+
+/// Run-steps and their estimated nanoseconds.
+#[derive(Debug, Default)]
+struct Count {
+    steps: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Count {
+    fn add(&self, steps: u64, seconds_per_step: f64) {
+        self.steps.fetch_add(steps, Ordering::Relaxed);
+        let nanos = (steps as f64 * seconds_per_step * 1e9).round() as u64;
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> (u64, u64) {
+        (
+            self.steps.load(Ordering::Relaxed),
+            self.nanos.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Work {
+    /// The runs of this process, each with whether it was done before this
+    /// session; `costs` estimates the time of their steps.
+    pub fn new<'a>(
+        runs: impl IntoIterator<Item = (&'a RunConfig, bool)>,
+        costs: StepCosts,
+    ) -> Work {
+        let (budget, before) = (Count::default(), Count::default());
+        for (c, done) in runs {
+            let cost = costs.of(c);
+            budget.add(c.steps, cost);
+            if done {
+                before.add(c.steps, cost);
+            }
+        }
+        Work {
+            costs,
+            budget,
+            before,
+            stepped: Count::default(),
+            carried: Count::default(),
+            dropped: Count::default(),
+        }
+    }
+
+    /// A run of `config` ended after `steps_done` (the writer calls this
+    /// for every run it receives): the steps it did not take leave the work.
+    pub fn ended(&self, config: &RunConfig, steps_done: u64) {
+        let unused = config.steps.saturating_sub(steps_done);
+        self.dropped.add(unused, self.costs.of(config));
+    }
+
+    /// The work now, with `runs` runs done.
+    pub fn tally(&self, runs: u64) -> Tally {
+        let (budget, before) = (self.budget.get(), self.before.get());
+        let (stepped, carried) = (self.stepped.get(), self.carried.get());
+        let dropped = self.dropped.get();
+        let total = (
+            budget.0.saturating_sub(dropped.0),
+            budget.1.saturating_sub(dropped.1),
+        );
+        Tally {
+            runs,
+            // A run that failed mid-way (or was retried alone after its lane
+            // group panicked) took steps it is not credited with.
+            done: (before.0 + carried.0 + stepped.0).min(total.0),
+            session: stepped.0,
+            total: total.0,
+            nanos_done: (before.1 + carried.1 + stepped.1).min(total.1),
+            nanos_session: stepped.1,
+            nanos_total: total.1,
+        }
+    }
+}
+
+thread_local! {
+    /// The work this thread takes steps for, while a [`Meter`] is attached.
+    static METER: RefCell<Option<Arc<Work>>> = const { RefCell::new(None) };
+}
+
+/// Counts the steps the current thread's runs take towards a [`Work`] while
+/// it lives. A thread-local rather than a parameter: the training loops
+/// (single runs, lane groups) each report with one call, with no plumbing
+/// through every function between the worker and the kernel.
+pub struct Meter(());
+
+impl Meter {
+    pub fn attach(work: Arc<Work>) -> Meter {
+        METER.with(|m| *m.borrow_mut() = Some(work));
+        Meter(())
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        METER.with(|m| *m.borrow_mut() = None);
+    }
+}
+
+/// A run of `config` just took `steps` steps on this thread (nothing
+/// happens outside a sweep's worker).
+pub fn count_steps(config: &RunConfig, steps: u64) {
+    with_work(|w| w.stepped.add(steps, w.costs.of(config)));
+}
+
+/// A run of `config` resumed from a checkpoint had taken `steps` in
+/// earlier sessions.
+pub fn count_carried(config: &RunConfig, steps: u64) {
+    with_work(|w| w.carried.add(steps, w.costs.of(config)));
+}
+
+fn with_work(f: impl FnOnce(&Work)) {
+    METER.with(|m| {
+        if let Some(w) = &*m.borrow() {
+            f(w);
+        }
+    });
+}
+
+/// A snapshot of work done and to do; those of MPI ranks add up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Runs done.
+    pub runs: u64,
+    /// Units done, in this session or before…
+    pub done: u64,
+    /// …of which in this session.
+    pub session: u64,
+    /// Units of the whole work (shrinks as runs end early).
+    pub total: u64,
+    /// The same, in estimated nanoseconds (zero where nothing was timed).
+    pub nanos_done: u64,
+    pub nanos_session: u64,
+    pub nanos_total: u64,
+}
+
+impl Tally {
+    /// As numbers, for sending between ranks.
+    pub fn to_array(self) -> [u64; 7] {
+        [
+            self.runs,
+            self.done,
+            self.session,
+            self.total,
+            self.nanos_done,
+            self.nanos_session,
+            self.nanos_total,
+        ]
+    }
+
+    pub fn from_array(a: [u64; 7]) -> Tally {
+        Tally {
+            runs: a[0],
+            done: a[1],
+            session: a[2],
+            total: a[3],
+            nanos_done: a[4],
+            nanos_session: a[5],
+            nanos_total: a[6],
+        }
+    }
+
+    /// Seconds until the work is done at the pace of the session so far,
+    /// `secs` long: the estimated time left, scaled by the time taken over
+    /// the estimated time done (in run-steps where nothing was timed); NaN
+    /// before anything was done.
+    pub fn eta(&self, secs: f64) -> f64 {
+        let (left, session) = if self.nanos_session > 0 {
+            (
+                self.nanos_total.saturating_sub(self.nanos_done),
+                self.nanos_session,
+            )
+        } else {
+            (self.total.saturating_sub(self.done), self.session)
+        };
+        if session == 0 {
+            return f64::NAN;
+        }
+        left as f64 * secs.max(1e-9) / session as f64
+    }
+}
+
+impl std::ops::Add for Tally {
+    type Output = Tally;
+    fn add(self, o: Tally) -> Tally {
+        let (a, b) = (self.to_array(), o.to_array());
+        Tally::from_array(std::array::from_fn(|i| a[i] + b[i]))
+    }
+}
+
+impl std::iter::Sum for Tally {
+    fn sum<I: Iterator<Item = Tally>>(iter: I) -> Tally {
+        iter.fold(Tally::default(), |a, b| a + b)
+    }
+}
+
+/// Where progress goes.
+enum Output {
+    Silent,
+    /// A terminal: one line, redrawn.
+    Bar(ProgressBar),
+    /// A log: a line when `every` has passed since the last one.
+    Log {
+        sink: Box<dyn Write + Send>,
+        every: Duration,
+        last: Instant,
+        /// What the last line showed: the final line does not repeat it
+        /// (rank 0 of an MPI job shows the job's final tally as it comes).
+        shown: Option<Tally>,
+    },
+}
 
 pub struct Progress {
     label: String,
     unit: &'static str,
+    /// For [`Progress::update`]: the units of the work…
     total: u64,
-    start: Instant,
-    last_draw: Option<Instant>,
-    terminal: bool,
-    enabled: bool,
-    /// Units already done before this process started (a resumed sweep):
-    /// counted in done/total, not in the rate.
+    /// …and those done before this process started (not in the rate).
     base: u64,
+    /// The runs of a sweep, shown beside its run-steps.
+    runs: Option<u64>,
+    start: Instant,
+    out: Output,
 }
 
 impl Progress {
-    /// `unit` names what is counted ("steps", "runs").
+    /// Progress of `total` units; `unit` names them ("steps", "run-steps").
+    /// A redrawn line if stderr is a terminal, else a line every
+    /// [`LOG_EVERY`].
     pub fn new(label: impl Into<String>, unit: &'static str, total: u64) -> Self {
-        let terminal = std::io::stderr().is_terminal();
+        let out = if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("[{bar:24}] {msg}")
+                .expect("a valid template")
+                .progress_chars("#>.");
+            bar.set_style(style);
+            Output::Bar(bar)
+        } else {
+            Output::Log {
+                sink: Box::new(std::io::stderr()),
+                every: LOG_EVERY,
+                last: Instant::now(),
+                shown: None,
+            }
+        };
+        Self::with_output(label, unit, total, out)
+    }
+
+    fn with_output(
+        label: impl Into<String>,
+        unit: &'static str,
+        total: u64,
+        mut out: Output,
+    ) -> Self {
         let start = Instant::now();
+        if let Output::Log { last, .. } = &mut out {
+            // A log gets its first line after one interval, not a "0 done" line.
+            *last = start;
+        }
         Self {
             label: label.into(),
             unit,
             total,
-            start,
-            // A log gets its first line after one period, not a "0 done" line.
-            last_draw: (!terminal).then_some(start),
-            terminal,
-            enabled: true,
             base: 0,
+            runs: None,
+            start,
+            out,
         }
     }
 
@@ -41,9 +324,24 @@ impl Progress {
         self
     }
 
-    /// No output at all (tests, `--quiet`).
+    /// Shows "done/`runs` runs" beside the units (a sweep).
+    pub fn of_runs(mut self, runs: u64) -> Self {
+        self.runs = Some(runs);
+        self
+    }
+
+    /// A log line every `every` instead of [`LOG_EVERY`] (a terminal's
+    /// line is redrawn as it goes either way).
+    pub fn log_every(mut self, every: Duration) -> Self {
+        if let Output::Log { every: e, .. } = &mut self.out {
+            *e = every;
+        }
+        self
+    }
+
+    /// No output at all (tests, `--quiet`, MPI ranks but 0).
     pub fn silent(mut self) -> Self {
-        self.enabled = false;
+        self.out = Output::Silent;
         self
     }
 
@@ -51,65 +349,103 @@ impl Progress {
         self.start.elapsed()
     }
 
-    /// Reports `done` of `total`; draws at most 10 times a second on a
-    /// terminal and once every 10 seconds otherwise.
+    /// Reports `done` of the `total` units given to [`Progress::new`].
     pub fn update(&mut self, done: u64) {
-        let every = if self.terminal {
-            Duration::from_millis(100)
-        } else {
-            Duration::from_secs(10)
-        };
-        if !self.enabled || self.last_draw.is_some_and(|t| t.elapsed() < every) {
-            return;
-        }
-        self.last_draw = Some(Instant::now());
-        self.draw(done);
+        let tally = self.tally_of(done);
+        self.show(&tally);
     }
 
-    fn draw(&self, done: u64) {
-        let secs = self.start.elapsed().as_secs_f64();
-        let rate = done.saturating_sub(self.base) as f64 / secs.max(1e-9);
-        let frac = if self.total == 0 {
+    /// Reports `tally`: redrawn on a terminal, a line in a log once the
+    /// interval has passed.
+    pub fn show(&mut self, tally: &Tally) {
+        self.show_at(tally, Instant::now());
+    }
+
+    fn show_at(&mut self, tally: &Tally, now: Instant) {
+        match &self.out {
+            Output::Silent => return,
+            Output::Log { every, last, .. } if now.duration_since(*last) < *every => return,
+            _ => {}
+        }
+        let text = self.text(tally, now.duration_since(self.start).as_secs_f64());
+        match &mut self.out {
+            Output::Silent => {}
+            Output::Bar(bar) => {
+                bar.set_length(tally.total);
+                bar.set_position(tally.done);
+                bar.set_message(text);
+            }
+            Output::Log {
+                sink, last, shown, ..
+            } => {
+                *last = now;
+                *shown = Some(*tally);
+                let _ = writeln!(sink, "{text}");
+                let _ = sink.flush();
+            }
+        }
+    }
+
+    /// `label done/total unit (p%)[, r/R runs], rate/s, elapsed t, ETA t`.
+    fn text(&self, tally: &Tally, secs: f64) -> String {
+        let frac = if tally.total == 0 {
             1.0
         } else {
-            done as f64 / self.total as f64
+            tally.done as f64 / tally.total as f64
         };
-        let eta = if done > self.base {
-            (self.total - done.min(self.total)) as f64 / rate
-        } else {
-            f64::NAN
+        let runs = match self.runs {
+            Some(of) => format!(", {}/{} runs", tally.runs, of),
+            None => String::new(),
         };
-        let text = format!(
-            "{} {}/{} {} ({:.0}%), {}/s, elapsed {}, ETA {}",
+        format!(
+            "{} {}/{} {} ({:.0}%){runs}, {}/s, elapsed {}, ETA {}",
             self.label,
-            human(done as f64),
-            human(self.total as f64),
+            human(tally.done as f64),
+            human(tally.total as f64),
             self.unit,
             100.0 * frac,
-            human(rate),
+            human(tally.session as f64 / secs.max(1e-9)),
             clock(secs),
-            clock(eta)
-        );
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            let width = 24;
-            let filled = ((frac * width as f64) as usize).min(width);
-            let bar = format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled));
-            let _ = write!(err, "\r\x1b[2K{bar} {text}");
-        } else {
-            let _ = writeln!(err, "{text}");
-        }
-        let _ = err.flush();
+            clock(tally.eta(secs))
+        )
     }
 
-    /// Draws the final state and ends the line.
-    pub fn finish(&mut self, done: u64) {
-        if !self.enabled {
-            return;
+    fn tally_of(&self, done: u64) -> Tally {
+        Tally {
+            done,
+            session: done.saturating_sub(self.base),
+            total: self.total,
+            ..Tally::default()
         }
-        self.draw(done);
-        if self.terminal {
-            eprintln!();
+    }
+
+    /// Draws the final state of [`Progress::update`]'s work and ends the line.
+    pub fn finish(&mut self, done: u64) {
+        let tally = self.tally_of(done);
+        self.finish_with(&tally);
+    }
+
+    /// Draws `tally` as the final state and ends the line.
+    pub fn finish_with(&mut self, tally: &Tally) {
+        self.finish_at(tally, Instant::now());
+    }
+
+    fn finish_at(&mut self, tally: &Tally, now: Instant) {
+        let text = self.text(tally, now.duration_since(self.start).as_secs_f64());
+        match &mut self.out {
+            Output::Silent => {}
+            Output::Bar(bar) => {
+                bar.set_length(tally.total);
+                bar.set_position(tally.done);
+                bar.finish_with_message(text);
+                // indicatif leaves the cursor on the bar's line.
+                eprintln!();
+            }
+            Output::Log { shown, .. } if *shown == Some(*tally) => {}
+            Output::Log { sink, .. } => {
+                let _ = writeln!(sink, "{text}");
+                let _ = sink.flush();
+            }
         }
     }
 }
@@ -144,6 +480,7 @@ pub fn clock(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
 
     #[test]
     fn human_numbers_and_clocks() {
@@ -154,5 +491,165 @@ mod tests {
         assert_eq!(clock(123.0), "2m03s");
         assert_eq!(clock(3723.0), "1h02m03s");
         assert_eq!(clock(f64::NAN), "?");
+    }
+
+    fn run(steps: u64, seed: u64) -> RunConfig {
+        RunConfig {
+            steps,
+            seed,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn steps_of_runs_in_flight_count_before_any_run_ends() {
+        let c = run(10_000, 0);
+        let work = Arc::new(Work::new([(&c, false)], StepCosts::default()));
+        // Steps outside a worker go nowhere.
+        count_steps(&c, 5);
+        assert_eq!(work.tally(0).done, 0);
+        let worker = {
+            let (work, c) = (work.clone(), c.clone());
+            std::thread::spawn(move || {
+                let _meter = Meter::attach(work);
+                for _ in 0..30 {
+                    count_steps(&c, 100);
+                }
+            })
+        };
+        worker.join().unwrap();
+        let t = work.tally(0);
+        assert_eq!(
+            (t.runs, t.done, t.session, t.total),
+            (0, 3000, 3000, 10_000)
+        );
+        // 3000 steps in 3 s: 1000 steps/s, 7000 left.
+        assert_eq!(t.eta(3.0), 7.0);
+    }
+
+    #[test]
+    fn a_run_ending_early_takes_its_unused_budget_out_of_the_work() {
+        // Two runs of 1000 steps, one done before this session.
+        let (a, b) = (run(1000, 0), run(1000, 1));
+        let work = Arc::new(Work::new([(&a, true), (&b, false)], StepCosts::default()));
+        let _meter = Meter::attach(work.clone());
+        count_steps(&b, 100);
+        assert_eq!(work.tally(1).eta(1.0), 9.0);
+        // It diverges at step 100: nothing is left to do.
+        work.ended(&b, 100);
+        let t = work.tally(2);
+        assert_eq!((t.done, t.total), (1100, 1100));
+        assert_eq!(t.eta(1.0), 0.0);
+    }
+
+    #[test]
+    fn a_resumed_run_brings_its_earlier_steps_but_not_into_the_rate() {
+        let c = run(1000, 0);
+        let work = Arc::new(Work::new([(&c, false)], StepCosts::default()));
+        let _meter = Meter::attach(work.clone());
+        count_carried(&c, 600);
+        count_steps(&c, 100);
+        let t = work.tally(0);
+        assert_eq!((t.done, t.session), (700, 100));
+        // 100 steps/s, 300 left.
+        assert_eq!(t.eta(1.0), 3.0);
+    }
+
+    #[test]
+    fn the_eta_weighs_each_step_by_its_estimated_time() {
+        // A long run at 1 µs a step, a short one recording densely at 3 µs.
+        let long = run(10_000, 0);
+        let mut short = run(1000, 1);
+        short.log_points = 500;
+        let costs = StepCosts::from_pairs([(&long, 1e-6), (&short, 3e-6)]);
+        let work = Arc::new(Work::new([(&long, false), (&short, false)], costs));
+        let _meter = Meter::attach(work.clone());
+        count_steps(&long, 5000);
+        let t = work.tally(0);
+        assert_eq!((t.done, t.total), (5000, 11_000));
+        // 5 ms of estimated time took 1 s; 5 + 3 ms are left: 1.6 s, where
+        // counting steps alike would say 6000 steps at 5000/s, 1.2 s.
+        assert!((t.eta(1.0) - 1.6).abs() < 1e-12, "{}", t.eta(1.0));
+        // Where nothing was timed, steps count alike.
+        let untimed = Tally {
+            nanos_done: 0,
+            nanos_session: 0,
+            nanos_total: 0,
+            ..t
+        };
+        assert_eq!(untimed.eta(1.0), 1.2);
+    }
+
+    #[test]
+    fn ranks_tallies_add_up_and_round_trip() {
+        let a = Tally::from_array([1, 10, 5, 100, 7, 6, 50]);
+        let b = Tally::from_array([2, 20, 15, 200, 1, 1, 1]);
+        assert_eq!(Tally::from_array(a.to_array()), a);
+        assert_eq!(
+            [a, b].into_iter().sum::<Tally>().to_array(),
+            [3, 30, 20, 300, 8, 7, 51]
+        );
+    }
+
+    /// A log sink the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_log_gets_one_plain_line_per_interval() {
+        let sink = Shared::default();
+        let log = Output::Log {
+            sink: Box::new(sink.clone()),
+            every: Duration::from_secs(10),
+            last: Instant::now(),
+            shown: None,
+        };
+        let mut p = Progress::with_output("sweep", "run-steps", 0, log).of_runs(8);
+        let start = p.start;
+        let at = |s: u64| start + Duration::from_secs(s);
+        let times = [1, 5, 11, 15, 20, 22, 30, 31];
+        for (i, s) in times.into_iter().enumerate() {
+            let tally = Tally {
+                runs: i as u64 / 4,
+                done: 1_000_000 * (i as u64 + 1),
+                session: 1_000_000 * (i as u64 + 1),
+                total: 20_000_000,
+                ..Tally::default()
+            };
+            p.show_at(&tally, at(s));
+        }
+        let end = Tally {
+            runs: 8,
+            done: 20_000_000,
+            session: 20_000_000,
+            total: 20_000_000,
+            ..Tally::default()
+        };
+        p.show_at(&end, at(40));
+        // The final line does not repeat the line just shown.
+        p.finish_at(&end, at(41));
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // At 11 s and 22 s (10 s apart or more; not at 31 s), and at the end.
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(!text.contains('\r') && !text.contains('\x1b'), "{text:?}");
+        assert_eq!(
+            lines[0],
+            "sweep 3.0M/20.0M run-steps (15%), 0/8 runs, 272.7k/s, elapsed 11.0s, ETA 1m02s"
+        );
+        assert!(lines[1].starts_with("sweep 6.0M/20.0M run-steps (30%), 1/8 runs,"));
+        assert_eq!(
+            lines[2],
+            "sweep 20.0M/20.0M run-steps (100%), 8/8 runs, 500.0k/s, elapsed 40.0s, ETA 0.0s"
+        );
     }
 }

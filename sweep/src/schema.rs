@@ -1,29 +1,26 @@
-//! The Parquet schema of sharpsweep's two tables, in one place.
-//!
-//! * `runs`: one row per run: its configuration, status (`finished`,
-//!   `diverged`, `failed` with an `error` message) and final metrics;
-//! * `trajectory`: one row per recorded step of a run (join on `run_id`).
-//!
-//! Columns are plain Arrow types every reader maps natively (Int64, UInt64
-//! for seeds, Float64, Utf8, `List<Float64>`). Float metrics that are not
-//! defined (no φ⁻¹ for R*, a diverged state) are null rather than NaN, so
-//! SQL aggregates skip them. The file's key-value metadata carries
-//! `sharpsweep.schema_version`, the tool version, the table name and the
-//! configuration. Every column is a pure function of the configuration
-//! except `wall_seconds`.
+//! The engine's side of the dataset contract: the values of the `runs`
+//! and `trajectory` tables. Which columns exist, their order, types and
+//! nullability are the contract's ([`sharpsweep_dataset::schema`]); a
+//! batch that disagrees with it is refused when it is assembled, so the
+//! writer and `analyze` cannot drift apart. The file's key-value metadata
+//! carries `sharpsweep.schema_version`, the tool version, the table name
+//! and the configuration. Every column is a pure function of the
+//! configuration except `wall_seconds`.
 
 use arrow_array::builder::{Float64Builder, ListBuilder, StringBuilder};
 use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
-use arrow_schema::{DataType, Field, Schema};
-use sharpsweep_core::{Metrics, RunConfig, RunId, Status, Trainer};
+use arrow_schema::{DataType, Field};
+use sharpsweep_core::{Metrics, RunConfig, RunId, Status, StopReason, Trainer};
+use sharpsweep_dataset::schema::{self as contract, Column, config as cfg, metrics as mt};
 use std::sync::Arc;
 
 /// The version and metadata keys are the dataset contract's, which
 /// `analyze` reads by too.
 pub use sharpsweep_dataset::metadata::{
     KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION, STATUS_FAILED,
+    STATUS_INTERRUPTED,
 };
 
 /// One finished (or diverged) run, as the `runs` table stores it.
@@ -50,6 +47,13 @@ pub struct RunRecord {
     /// Why the run could not be carried out (a panic, a vanished data
     /// file); such a run has status `failed` and no trajectory rows.
     pub error: Option<String>,
+    /// The grid point's replicate index and `[[grid]]` table (a sweep's
+    /// runs; `None` for a single run).
+    pub replicate: Option<u64>,
+    pub grid_table: Option<usize>,
+    /// Why the run ended (`steps`, `stop_when`, `stationary`, `diverged`);
+    /// `None` for a failed run.
+    pub stop_reason: Option<StopReason>,
 }
 
 impl RunRecord {
@@ -72,6 +76,9 @@ impl RunRecord {
             second_layer: state.second_layer.clone(),
             wall_seconds,
             error: None,
+            replicate: None,
+            grid_table: None,
+            stop_reason: state.stop_reason(),
         }
     }
 
@@ -92,23 +99,28 @@ impl RunRecord {
             second_layer: Vec::new(),
             wall_seconds,
             error: Some(error),
+            replicate: None,
+            grid_table: None,
+            stop_reason: None,
         }
     }
 
-    /// `finished`, `diverged` or `failed`: the `status` column.
+    /// `finished`, `diverged`, `failed` or `interrupted` (a run still
+    /// running when it was written: `sharpsweep run` stopped by a signal):
+    /// the `status` column.
     pub fn status_name(&self) -> &'static str {
-        match self.error {
-            Some(_) => STATUS_FAILED,
-            None => self.status.as_str(),
+        match (&self.error, self.status) {
+            (Some(_), _) => STATUS_FAILED,
+            (None, Status::Running) => STATUS_INTERRUPTED,
+            (None, status) => status.as_str(),
         }
     }
 }
 
-/// Columns under construction; the schema follows from what is appended.
+/// Columns under construction, put in the contract's order by [`Table::finish`].
 #[derive(Default)]
 struct Table {
-    fields: Vec<Field>,
-    arrays: Vec<ArrayRef>,
+    arrays: Vec<(&'static str, ArrayRef)>,
 }
 
 /// Undefined values (NaN) are stored as null.
@@ -117,41 +129,42 @@ fn defined(v: f64) -> Option<f64> {
 }
 
 impl Table {
-    fn push(&mut self, name: &str, nullable: bool, array: ArrayRef) {
-        self.fields
-            .push(Field::new(name, array.data_type().clone(), nullable));
-        self.arrays.push(array);
+    fn push(&mut self, c: &Column, array: ArrayRef) {
+        self.arrays.push((c.name, array));
     }
-    fn utf8<S: AsRef<str>>(&mut self, name: &str, v: impl Iterator<Item = S>) {
+    fn utf8<S: AsRef<str>>(&mut self, c: &Column, v: impl Iterator<Item = S>) {
         let mut b = StringBuilder::new();
         for s in v {
             b.append_value(s);
         }
-        self.push(name, false, Arc::new(b.finish()));
+        self.push(c, Arc::new(b.finish()));
     }
-    fn utf8_opt<'a>(&mut self, name: &str, v: impl Iterator<Item = Option<&'a str>>) {
+    fn utf8_opt<'a>(&mut self, c: &Column, v: impl Iterator<Item = Option<&'a str>>) {
         let a: StringArray = v.collect();
-        self.push(name, true, Arc::new(a));
+        self.push(c, Arc::new(a));
     }
-    fn i64(&mut self, name: &str, v: impl Iterator<Item = i64>) {
-        self.push(name, false, Arc::new(v.collect::<Int64Array>()));
+    fn i64(&mut self, c: &Column, v: impl Iterator<Item = i64>) {
+        self.push(c, Arc::new(v.collect::<Int64Array>()));
     }
-    fn i64_opt(&mut self, name: &str, v: impl Iterator<Item = Option<i64>>) {
-        self.push(name, true, Arc::new(v.collect::<Int64Array>()));
+    fn i64_opt(&mut self, c: &Column, v: impl Iterator<Item = Option<i64>>) {
+        self.push(c, Arc::new(v.collect::<Int64Array>()));
     }
-    fn u64(&mut self, name: &str, v: impl Iterator<Item = u64>) {
-        self.push(name, false, Arc::new(v.collect::<UInt64Array>()));
+    fn u64(&mut self, c: &Column, v: impl Iterator<Item = u64>) {
+        self.push(c, Arc::new(v.collect::<UInt64Array>()));
+    }
+    fn bool(&mut self, c: &Column, v: impl Iterator<Item = bool>) {
+        self.push(c, Arc::new(v.map(Some).collect::<BooleanArray>()));
     }
     /// A configuration value: always defined.
-    fn f64(&mut self, name: &str, v: impl Iterator<Item = f64>) {
-        self.push(name, false, Arc::new(v.collect::<Float64Array>()));
+    fn f64(&mut self, c: &Column, v: impl Iterator<Item = f64>) {
+        self.push(c, Arc::new(v.collect::<Float64Array>()));
     }
     /// A metric: NaN becomes null.
-    fn metric(&mut self, name: &str, v: impl Iterator<Item = f64>) {
+    fn metric(&mut self, c: &Column, v: impl Iterator<Item = f64>) {
         let a: Float64Array = v.map(defined).collect();
-        self.push(name, true, Arc::new(a));
+        self.push(c, Arc::new(a));
     }
-    fn list<'a>(&mut self, name: &str, v: impl Iterator<Item = &'a [f64]>) {
+    fn list<'a>(&mut self, c: &Column, v: impl Iterator<Item = &'a [f64]>) {
         let lists: Vec<&[f64]> = v.collect();
         let values = Float64Builder::with_capacity(lists.iter().map(|l| l.len()).sum());
         let mut b = ListBuilder::with_capacity(values, lists.len())
@@ -160,115 +173,165 @@ impl Table {
             b.values().append_slice(xs);
             b.append(true);
         }
-        self.push(name, false, Arc::new(b.finish()));
+        self.push(c, Arc::new(b.finish()));
     }
-    fn finish(self) -> RecordBatch {
-        RecordBatch::try_new(Arc::new(Schema::new(self.fields)), self.arrays)
-            .expect("columns of equal length")
+    /// The batch of the contract's `columns`, in their order: a column
+    /// the contract has and the writer did not fill (or the reverse), or
+    /// a type or null that disagrees with it, is a bug caught here.
+    fn finish(mut self, columns: &[Column]) -> RecordBatch {
+        assert_eq!(
+            self.arrays.len(),
+            columns.len(),
+            "the writer fills every column of the contract once"
+        );
+        let arrays = columns
+            .iter()
+            .map(|c| {
+                let at = self.arrays.iter().position(|(n, _)| *n == c.name);
+                let at = at.unwrap_or_else(|| panic!("column {} is not written", c.name));
+                self.arrays.swap_remove(at).1
+            })
+            .collect();
+        RecordBatch::try_new(Arc::new(contract::arrow_schema(columns)), arrays)
+            .expect("the columns of the dataset contract")
     }
 }
 
 /// The metric columns shared by both tables, from the metrics of each row.
 fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
-    t.metric("loss", rows.iter().map(|r| r.loss));
-    t.metric("trace_hessian", rows.iter().map(|r| r.trace_hessian));
-    t.metric("sharpness_r", rows.iter().map(|r| r.sharpness_r));
-    t.metric("riem_grad_norm", rows.iter().map(|r| r.riem_grad_norm));
-    t.metric("dist_to_optimum", rows.iter().map(|r| r.dist_to_optimum));
-    t.list("sv_z", rows.iter().map(|r| r.sv_z.as_slice()));
-    t.list("sv_phi", rows.iter().map(|r| r.sv_phi.as_slice()));
-    t.metric("sv_ratio2_z", rows.iter().map(|r| r.sv_ratio_z(2)));
-    t.metric("sv_ratio3_z", rows.iter().map(|r| r.sv_ratio_z(3)));
-    t.metric("sv_ratio2_phi", rows.iter().map(|r| r.sv_ratio_phi(2)));
-    t.metric("sv_ratio3_phi", rows.iter().map(|r| r.sv_ratio_phi(3)));
-    t.metric("effective_rank_z", rows.iter().map(|r| r.effective_rank_z));
-    t.metric("neuron_spread", rows.iter().map(|r| r.neuron_spread));
+    t.metric(&mt::LOSS, rows.iter().map(|r| r.loss));
+    t.metric(&mt::TRACE_HESSIAN, rows.iter().map(|r| r.trace_hessian));
+    t.metric(&mt::SHARPNESS_R, rows.iter().map(|r| r.sharpness_r));
+    t.metric(&mt::RIEM_GRAD_NORM, rows.iter().map(|r| r.riem_grad_norm));
+    t.metric(&mt::DIST_TO_OPTIMUM, rows.iter().map(|r| r.dist_to_optimum));
+    t.list(&mt::SV_Z, rows.iter().map(|r| r.sv_z.as_slice()));
+    t.list(&mt::SV_PHI, rows.iter().map(|r| r.sv_phi.as_slice()));
+    t.metric(&mt::SV_RATIO2_Z, rows.iter().map(|r| r.sv_ratio_z(2)));
+    t.metric(&mt::SV_RATIO3_Z, rows.iter().map(|r| r.sv_ratio_z(3)));
+    t.metric(&mt::SV_RATIO2_PHI, rows.iter().map(|r| r.sv_ratio_phi(2)));
+    t.metric(&mt::SV_RATIO3_PHI, rows.iter().map(|r| r.sv_ratio_phi(3)));
+    t.metric(
+        &mt::EFFECTIVE_RANK_Z,
+        rows.iter().map(|r| r.effective_rank_z),
+    );
+    t.metric(&mt::NEURON_SPREAD, rows.iter().map(|r| r.neuron_spread));
     t.i64(
-        "neuron_clusters",
+        &mt::NEURON_CLUSTERS,
         rows.iter().map(|r| i64::from(r.neuron_clusters)),
     );
     let hessian = |f: fn(&sharpsweep_core::HessianStats) -> f64| {
         rows.iter()
             .map(move |r| r.hessian.as_ref().map_or(f64::NAN, f))
     };
-    t.metric("hessian_fro", hessian(|h| h.frobenius));
-    t.metric("hessian_lambda_max", hessian(|h| h.lambda_max));
-    t.metric("time", rows.iter().map(|r| r.time));
+    t.metric(&mt::HESSIAN_FRO, hessian(|h| h.frobenius));
+    t.metric(&mt::HESSIAN_LAMBDA_MAX, hessian(|h| h.lambda_max));
+    t.metric(&mt::TIME, rows.iter().map(|r| r.time));
     let margin = |f: fn(&sharpsweep_core::metrics::MarginStats) -> f64| {
         rows.iter()
             .map(move |r| r.margin.as_ref().map_or(f64::NAN, f))
     };
-    t.metric("normalized_margin", margin(|s| s.normalized));
-    t.metric("svm_margin", margin(|s| s.svm));
-    t.metric("margin_ratio", margin(|s| s.ratio));
-    t.metric("margin_angle", margin(|s| s.angle));
+    t.metric(&mt::NORMALIZED_MARGIN, margin(|s| s.normalized));
+    t.metric(&mt::SVM_MARGIN, margin(|s| s.svm));
+    t.metric(&mt::MARGIN_RATIO, margin(|s| s.ratio));
+    t.metric(&mt::MARGIN_ANGLE, margin(|s| s.angle));
+}
+
+/// The configuration columns: every field of [`RunConfig`].
+fn config_columns(t: &mut Table, records: &[RunRecord]) {
+    let c = |f: fn(&RunConfig) -> f64| records.iter().map(move |r| f(&r.config));
+    let n = |f: fn(&RunConfig) -> usize| records.iter().map(move |r| f(&r.config) as i64);
+    let text = |f: fn(&RunConfig) -> String| records.iter().map(move |r| f(&r.config));
+    let flag = |f: fn(&RunConfig) -> bool| records.iter().map(move |r| f(&r.config));
+    t.utf8(
+        &cfg::ALGORITHM,
+        records.iter().map(|r| r.config.algorithm.as_str()),
+    );
+    t.utf8(
+        &cfg::ACTIVATION,
+        records.iter().map(|r| r.config.activation.as_str()),
+    );
+    t.f64(&cfg::BETA, c(|c| c.beta));
+    t.f64(&cfg::ALPHA, c(|c| c.alpha));
+    t.i64(&cfg::M, n(|c| c.m));
+    t.i64(&cfg::D, n(|c| c.d));
+    t.i64(&cfg::N, n(|c| c.n));
+    t.i64(&cfg::BATCH_SIZE, n(|c| c.batch()));
+    t.f64(&cfg::ETA, c(|c| c.eta));
+    t.f64(&cfg::SIGMA, c(|c| c.sigma));
+    t.utf8(&cfg::NOISE, records.iter().map(|r| r.config.noise.as_str()));
+    t.i64(&cfg::STEPS, records.iter().map(|r| r.config.steps as i64));
+    t.u64(&cfg::SEED, records.iter().map(|r| r.config.seed));
+    t.utf8(&cfg::DATA, text(|c| c.data.to_string()));
+    t.utf8(&cfg::LABELS, text(|c| c.labels.to_string()));
+    t.utf8(&cfg::INIT, text(|c| c.init.to_string()));
+    t.f64(&cfg::INIT_SCALE, c(|c| c.init_scale));
+    t.i64(&cfg::LOG_POINTS, n(|c| c.log_points));
+    t.i64_opt(
+        &cfg::LOG_EVERY,
+        records.iter().map(|r| r.config.log_every.map(|e| e as i64)),
+    );
+    t.bool(&cfg::HESSIAN, flag(|c| c.hessian));
+    t.f64(&cfg::DIVERGE_LOSS, c(|c| c.diverge_loss));
+    t.f64(&cfg::CLUSTER_TOL, c(|c| c.cluster_tol));
+    t.f64(&cfg::RHO, c(|c| c.rho));
+    t.f64(&cfg::FLOW_TOL, c(|c| c.flow_tol));
+    t.f64(&cfg::FLOW_H, c(|c| c.flow_h));
+    t.bool(&cfg::LOSS_SCALED_LR, flag(|c| c.loss_scaled_lr));
+    let stop_when: Vec<Option<String>> = records
+        .iter()
+        .map(|r| r.config.stop_when.as_ref().map(|s| s.to_string()))
+        .collect();
+    t.utf8_opt(&cfg::STOP_WHEN, stop_when.iter().map(Option::as_deref));
+    t.i64_opt(
+        &cfg::STOP_CHECK_EVERY,
+        records
+            .iter()
+            .map(|r| r.config.stop_check_every.map(|k| k as i64)),
+    );
 }
 
 /// The `runs` table for `records` (in the order given).
 pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
+    use contract::runs::*;
     let mut t = Table::default();
-    let c = |f: fn(&RunConfig) -> f64| records.iter().map(move |r| f(&r.config));
-    let n = |f: fn(&RunConfig) -> usize| records.iter().map(move |r| f(&r.config) as i64);
-    t.utf8("run_id", records.iter().map(|r| r.run_id.to_string()));
-    t.utf8(
-        "algorithm",
-        records.iter().map(|r| r.config.algorithm.as_str()),
-    );
-    t.utf8(
-        "activation",
-        records.iter().map(|r| r.config.activation.as_str()),
-    );
-    t.f64("beta", c(|c| c.beta));
-    t.f64("alpha", c(|c| c.alpha));
-    t.i64("m", n(|c| c.m));
-    t.i64("d", n(|c| c.d));
-    t.i64("n", n(|c| c.n));
-    t.i64("batch_size", n(|c| c.batch()));
-    t.f64("eta", c(|c| c.eta));
-    t.f64("sigma", c(|c| c.sigma));
-    t.utf8("noise", records.iter().map(|r| r.config.noise.as_str()));
-    t.u64("seed", records.iter().map(|r| r.config.seed));
-    t.utf8("data", records.iter().map(|r| r.config.data.to_string()));
-    t.utf8(
-        "labels",
-        records.iter().map(|r| r.config.labels.to_string()),
-    );
-    t.utf8("init", records.iter().map(|r| r.config.init.to_string()));
-    t.f64("init_scale", c(|c| c.init_scale));
-    t.f64("rho", c(|c| c.rho));
-    t.f64("flow_tol", c(|c| c.flow_tol));
-    t.f64("flow_h", c(|c| c.flow_h));
-    t.push(
-        "loss_scaled_lr",
-        false,
-        Arc::new(
-            records
-                .iter()
-                .map(|r| Some(r.config.loss_scaled_lr))
-                .collect::<BooleanArray>(),
-        ),
-    );
-    t.i64("steps", records.iter().map(|r| r.config.steps as i64));
-    t.i64("steps_done", records.iter().map(|r| r.steps_done as i64));
-    t.utf8("status", records.iter().map(|r| r.status_name()));
-    t.utf8_opt("error", records.iter().map(|r| r.error.as_deref()));
+    t.utf8(&RUN_ID, records.iter().map(|r| r.run_id.to_string()));
+    config_columns(&mut t, records);
     t.i64_opt(
-        "diverged_step",
+        &REPLICATE,
+        records.iter().map(|r| r.replicate.map(|k| k as i64)),
+    );
+    t.i64_opt(
+        &GRID_TABLE,
+        records.iter().map(|r| r.grid_table.map(|k| k as i64)),
+    );
+    let canonical: Vec<RunConfig> = records.iter().map(|r| r.config.canonical()).collect();
+    t.utf8(
+        &CELL,
+        canonical.iter().map(|c| match serde_json::to_value(c) {
+            Ok(serde_json::Value::Object(map)) => contract::cell_id(&map),
+            _ => unreachable!("a RunConfig serialises to a JSON object"),
+        }),
+    );
+    t.i64(&STEPS_DONE, records.iter().map(|r| r.steps_done as i64));
+    t.utf8(&STATUS, records.iter().map(|r| r.status_name()));
+    t.utf8_opt(&ERROR, records.iter().map(|r| r.error.as_deref()));
+    t.i64_opt(
+        &DIVERGED_STEP,
         records.iter().map(|r| r.diverged_step.map(|s| s as i64)),
     );
     let last: Vec<&Metrics> = records.iter().map(|r| &r.last).collect();
     metric_columns(&mut t, &last);
     t.metric(
-        "sharpness_r_star",
+        &SHARPNESS_R_STAR,
         records.iter().map(|r| r.r_star.unwrap_or(f64::NAN)),
     );
-    t.list("z_star", records.iter().map(|r| r.z_star.as_slice()));
+    t.list(&Z_STAR, records.iter().map(|r| r.z_star.as_slice()));
     // [W22]'s stability ratios: linear stability of SGD needs
     // ‖H‖_F ≤ O(√B/η) and tr H ≤ O(2B/η) (tr H ≤ 2/η at B = 1, Wu & Su
     // 2023); GD's classical condition is λ_max ≤ 2/η. Each ratio is O(1)
     // or ≤ 1, but trace_stability (tr H·η/2) only at B = 1.
     t.metric(
-        "hessian_fro_stability",
+        &HESSIAN_FRO_STABILITY,
         records.iter().map(|r| {
             let b = r.config.batch() as f64;
             r.last
@@ -277,7 +340,7 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         }),
     );
     t.metric(
-        "lambda_max_stability",
+        &LAMBDA_MAX_STABILITY,
         records.iter().map(|r| {
             r.last
                 .hessian
@@ -285,34 +348,47 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         }),
     );
     t.metric(
-        "trace_stability",
+        &TRACE_STABILITY,
         records
             .iter()
             .map(|r| r.last.trace_hessian * r.config.eta / 2.0),
     );
     t.metric(
-        "trace_stability_b",
+        &TRACE_STABILITY_B,
         records
             .iter()
             .map(|r| r.last.trace_hessian * r.config.eta / (2.0 * r.config.batch() as f64)),
     );
-    t.list("theta", records.iter().map(|r| r.theta.as_slice()));
+    t.list(&THETA, records.iter().map(|r| r.theta.as_slice()));
     t.list(
-        "second_layer",
+        &SECOND_LAYER,
         records.iter().map(|r| r.second_layer.as_slice()),
     );
-    t.f64("wall_seconds", records.iter().map(|r| r.wall_seconds));
-    t.utf8(
-        "config",
+    t.bool(
+        &ASSUMPTION_3_1,
         records
             .iter()
-            .map(|r| serde_json::to_string(&r.config.canonical()).unwrap_or_default()),
+            .map(|r| r.config.activation().meets_assumption_3_1()),
     );
-    t.finish()
+    t.f64(&WALL_SECONDS, records.iter().map(|r| r.wall_seconds));
+    t.utf8(
+        &CONFIG,
+        canonical
+            .iter()
+            .map(|c| serde_json::to_string(c).unwrap_or_default()),
+    );
+    t.utf8_opt(
+        &STOP_REASON,
+        records
+            .iter()
+            .map(|r| r.stop_reason.map(StopReason::as_str)),
+    );
+    t.finish(&contract::runs())
 }
 
 /// The `trajectory` table: one row per `(run_id, record)`.
 pub fn trajectory_batch(rows: &[(RunId, &Metrics)]) -> RecordBatch {
+    use contract::trajectory::*;
     let mut t = Table::default();
     // A run's rows are consecutive: its id is formatted once.
     let mut ids = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
@@ -323,18 +399,49 @@ pub fn trajectory_batch(rows: &[(RunId, &Metrics)]) -> RecordBatch {
         }
         ids.append_value(&last.as_ref().expect("just set").1);
     }
-    t.push("run_id", false, Arc::new(ids.finish()));
-    t.i64("step", rows.iter().map(|(_, r)| r.step as i64));
+    t.push(&contract::runs::RUN_ID, Arc::new(ids.finish()));
+    t.i64(&STEP, rows.iter().map(|(_, r)| r.step as i64));
     let metrics: Vec<&Metrics> = rows.iter().map(|(_, r)| *r).collect();
     metric_columns(&mut t, &metrics);
-    t.list(
-        "neuron_pc1",
-        metrics.iter().map(|r| r.neuron_pc1.as_slice()),
-    );
-    t.list(
-        "neuron_pc2",
-        metrics.iter().map(|r| r.neuron_pc2.as_slice()),
-    );
-    t.list("z", metrics.iter().map(|r| r.z.as_slice()));
-    t.finish()
+    t.list(&NEURON_PC1, metrics.iter().map(|r| r.neuron_pc1.as_slice()));
+    t.list(&NEURON_PC2, metrics.iter().map(|r| r.neuron_pc2.as_slice()));
+    t.list(&Z, metrics.iter().map(|r| r.z.as_slice()));
+    t.finish(&contract::trajectory())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_configuration_field_is_a_column() {
+        // Every field set, those written only when set included.
+        let config = RunConfig {
+            stop_when: Some("loss < 1e-9".parse().unwrap()),
+            stop_check_every: Some(100),
+            ..RunConfig::default()
+        };
+        let json = serde_json::to_value(config).unwrap();
+        let fields: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut columns: Vec<&str> = cfg::ALL.iter().map(|c| c.name).collect();
+        columns.sort_unstable();
+        assert_eq!(fields, columns);
+    }
+
+    #[test]
+    fn batches_have_the_contract_schema() {
+        let record = RunRecord::failed(&RunConfig::default(), "vanished".into(), 0.5);
+        let runs = runs_batch(&[record]);
+        assert_eq!(*runs.schema(), contract::arrow_schema(&contract::runs()));
+        let trajectory = trajectory_batch(&[]);
+        assert_eq!(
+            *trajectory.schema(),
+            contract::arrow_schema(&contract::trajectory())
+        );
+    }
 }

@@ -106,3 +106,18 @@ def test_summary_cells_cover_the_grid_and_carry_their_config():
     assert s.height == len(grid["eta"]) * len(grid["sigma"])
     for cfg in s["config"]:
         assert "seed" not in json.loads(cfg)
+
+
+def test_report_tables_type_their_columns_like_the_runs_table():
+    s = pl.read_parquet(REPORT / "summary.parquet")
+    theory = pl.read_parquet(REPORT / "theory.parquet")
+    for col in ("m", "d", "n", "steps", "batch_size"):
+        assert s.schema[col] == pl.Int64, col
+    assert s.schema["hessian"] == pl.Boolean
+    assert theory.schema["seed"] == pl.UInt64
+    assert "flags" not in theory.columns and "caveats" in theory.columns
+    # The cell ids analyze gives are the ones the engine wrote per run.
+    r = runs().set_index("run_id")
+    for row in theory.iter_rows(named=True):
+        assert row["cell"] == r.loc[row["run_id"], "cell"]
+    assert set(s["cell"]) == set(r["cell"])

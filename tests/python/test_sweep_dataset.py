@@ -88,3 +88,37 @@ def test_grid_json_lists_the_runs(dataset):
     assert len(grid["fingerprint"]) == 16
     prov = json.loads((dataset / "provenance.json").read_text())
     assert prov["sessions"][0]["command"][1] == "sweep"
+
+
+def test_columns_have_one_type_and_every_config_field(dataset):
+    runs = pd.read_parquet(dataset / "runs")
+    for col in ("m", "d", "n", "steps", "batch_size", "log_points", "replicate", "grid_table"):
+        assert runs[col].dtype == "int64", col
+    assert runs["seed"].dtype == "uint64"
+    assert runs["hessian"].dtype == "bool"
+    assert runs["diverge_loss"].dtype == "float64"
+    # Each config field is a column holding what the config JSON says.
+    for _, row in runs.iterrows():
+        config = json.loads(row["config"])
+        for key in ("log_points", "hessian", "diverge_loss", "cluster_tol", "seed", "steps"):
+            assert row[key] == config[key], key
+    assert set(runs["replicate"]) == {0, 1} and set(runs["grid_table"]) == {0}
+    # A cell is the configuration but its seed: the two replicates share it.
+    cells = runs.groupby("cell")
+    assert cells.ngroups == POINTS // 2
+    assert (cells["seed"].nunique() == 2).all()
+    assert (cells[["steps", "eta", "sigma"]].nunique() == 1).all().all()
+    assert not any(hasattr(pd.DataFrame, c) for c in runs.columns)
+
+
+def test_duckdb_shows_the_grid_in_the_file_metadata(dataset):
+    rows = duckdb.sql(
+        f"select decode(key), decode(value) from parquet_kv_metadata('{dataset}/runs/*.parquet') "
+        "where decode(key) = 'sharpsweep.config'"
+    ).fetchall()
+    assert rows
+    for _, value in rows:
+        config = json.loads(value)
+        assert config["grid"]["seed"] == 11
+        assert config["grid"]["grid"][0]["eta"] == [0.01, 0.02, 0.04]
+        assert len(config["fingerprint"]) == 16

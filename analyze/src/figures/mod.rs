@@ -13,6 +13,7 @@ mod flow;
 mod heatmap;
 mod margin;
 mod neurons;
+mod noise;
 mod sam;
 mod sharpness;
 mod spectrum;
@@ -82,6 +83,7 @@ pub const ALL: &[Figure] = &[
     heatmap::FIGURE,
     convergence::FIGURE,
     sharpness::FIGURE,
+    noise::FIGURE,
     flow::FIGURE,
     sam::FIGURE,
     margin::FIGURE,

@@ -22,13 +22,18 @@
 //! otherwise h halves and the step is retried, at most [`MAX_HALVINGS`]
 //! times, after which the step is a null step (Θ and t unchanged: the flow
 //! is stationary to working precision).
+//!
+//! A step that leaves Θ and h as they were, bit for bit (a null step, or
+//! an accepted one too small to change Θ at h's cap), would be repeated
+//! by every later step, so the run ends there as `finished` with stop
+//! reason `stationary`.
 
 use super::{Dynamics, diverged};
 use crate::activation::Activation;
 use crate::config::RunConfig;
 use crate::data::Problem;
 use crate::model::Eval;
-use crate::state::{RunState, Status};
+use crate::state::{RunState, Status, StopReason};
 
 /// Plain GD hands over to the Gauss–Newton retraction below this loss.
 pub const APPROACH_LOSS: f64 = 1e-8;
@@ -156,11 +161,24 @@ impl Flow {
     }
 }
 
+/// The bit patterns of `v`, which compare equal only when every value
+/// is the same to the last bit (unlike `==` on -0.0 and 0.0).
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 impl Dynamics for Flow {
     fn advance(&mut self, problem: &Problem, state: &mut RunState, steps: u64) {
         for _ in 0..steps {
             if state.on_manifold {
+                let before = (bits(&state.theta), state.flow_h.to_bits());
                 self.flow_step(problem, state);
+                // The step is a function of (Θ, h) alone: if it left both
+                // as they were, so will every later one.
+                let after = (bits(&state.theta), state.flow_h.to_bits());
+                if state.status == Status::Running && after == before {
+                    state.stop_early(StopReason::Stationary);
+                }
             } else {
                 self.approach(problem, state);
             }

@@ -15,9 +15,17 @@
 //!   failed write leaves the previous result untouched.
 //! * An `--out` that exists but is not a directory is refused before
 //!   anything else happens.
+//! * A run stopped by a signal leaves its checkpoint in
+//!   `--out/checkpoints/<run_id>.ckpt` (the sweep's layout) beside its
+//!   `interrupted` result; the same configuration run again into `--out`
+//!   continues from it without `--force`, and removes it once finished.
+//!   `--force` removes the checkpoints, so the run starts over.
 
 use crate::cli::CliError;
+use sharpsweep_core::RunId;
+use sharpsweep_dataset::layout::CHECKPOINTS;
 use sharpsweep_dataset::write::sync_dir;
+use sharpsweep_sweep::checkpoint;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -46,8 +54,9 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates `out` if needed and takes its lock; refuses a directory
-    /// another run holds, or one that already holds a result unless `force`.
-    pub fn claim(out: &Path, force: bool) -> Result<RunDir, CliError> {
+    /// another run holds, or one that already holds a result unless `force`
+    /// or the result is run `id`'s, interrupted, with its checkpoint.
+    pub fn claim(out: &Path, force: bool, id: RunId) -> Result<RunDir, CliError> {
         refuse_non_directory(out)?;
         let io = |e: std::io::Error| CliError::failure(format!("--out: {}: {e}", out.display()));
         fs::create_dir_all(out).map_err(io)?;
@@ -69,7 +78,8 @@ impl RunDir {
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        if !force && out.join(RUNS).exists() {
+        let resumable = checkpoint::path(out, id).exists();
+        if !force && !resumable && out.join(RUNS).exists() {
             return Err(CliError::input(format!(
                 "--out: {} already holds a result (use --force to replace it)",
                 out.display()
@@ -81,14 +91,31 @@ impl RunDir {
         };
         // Left by a run that died while writing: never part of a result.
         dir.remove_staging().map_err(io)?;
+        if force {
+            remove_all(&out.join(CHECKPOINTS)).map_err(io)?;
+        }
         Ok(dir)
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates `checkpoints/`, where the run's checkpoint is written.
+    pub fn make_checkpoints_dir(&self) -> Result<(), CliError> {
+        let dir = self.dir.join(CHECKPOINTS);
+        fs::create_dir_all(&dir).map_err(failure(&dir))
+    }
+
+    /// Removes run `id`'s checkpoint once its finished result is in place,
+    /// and `checkpoints/` with it when that leaves it empty.
+    pub fn remove_checkpoint(&self, id: RunId) {
+        checkpoint::remove(&self.dir, id);
+        let _ = fs::remove_dir(self.dir.join(CHECKPOINTS));
+    }
+
     fn remove_staging(&self) -> std::io::Result<()> {
-        match fs::remove_dir_all(self.dir.join(STAGING)) {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        remove_all(&self.dir.join(STAGING))
     }
 
     /// Has `write(path, table)` write the `trajectory` and then the `runs`
@@ -118,6 +145,14 @@ impl RunDir {
         }
         sync_dir(&self.dir).map_err(failure(&self.dir))?;
         fs::remove_dir(&staging).map_err(failure(&staging))
+    }
+}
+
+/// Removes a directory tree that may not exist.
+fn remove_all(dir: &Path) -> std::io::Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -8,8 +8,11 @@ use super::parse::{Axis, Group, Ident, Replicates, SEED, SEEDS, Spec, ident, pat
 use crate::error::GridError;
 use rayon::prelude::*;
 use serde_json::Value as Json;
+use sharpsweep_core::Source;
+use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{CoreError, RunConfig, RunId};
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// More points than this is almost surely a mistake (and would not fit in
 /// memory as a list of configurations).
@@ -33,7 +36,9 @@ pub fn replicate_seed(grid_seed: u64, replicate: u64) -> u64 {
 /// its first field stands) and replicates vary fastest. The size is checked
 /// from the counts before anything is built; a point's configuration is
 /// built, completed from its files and validated once for all its
-/// replicates. Also returns every key's distinct values (as text).
+/// replicates, on every core (a combination is found from its index, so
+/// the order does not depend on which thread builds it). Also returns
+/// every key's distinct values (as text).
 pub(crate) fn points(
     keys: &Keys,
     grid_seed: u64,
@@ -41,76 +46,160 @@ pub(crate) fn points(
 ) -> Result<(Vec<Point>, Distinct), GridError> {
     let total = size(specs)?;
     let mut points: Vec<Point> = Vec::with_capacity(total);
-    let mut files = Files::default();
+    let files = Mutex::new(Files::default());
     let mut distinct = Distinct::new(keys);
     for (t, spec) in specs.iter().enumerate() {
-        let at = format!("grid[{t}]");
+        let table = Table::new(keys, t, spec)?;
+        distinct.add_table(&table.axes, &table.values);
+        let replicates: Vec<u64> = spec
+            .seeds
+            .as_ref()
+            .unwrap_or(&Replicates::ONE)
+            .iter()
+            .collect();
+        let start = points.len();
+        // The failure of the earliest combination, whichever thread finds it.
+        let failed: Mutex<Option<(usize, GridError)>> = Mutex::new(None);
+        let r = replicates.len();
+        // Every point of the table, written in place (an indexed iterator);
+        // a combination's configuration is built once for its r replicates,
+        // which follow each other in a job.
+        points.par_extend((0..table.combinations * r).into_par_iter().map_init(
+            || (usize::MAX, RunConfig::default()),
+            |(last, built), j| {
+                let i = j / r;
+                if *last != i {
+                    *last = i;
+                    *built = table.config(keys, i, &files).unwrap_or_else(|e| {
+                        let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
+                        if failed.as_ref().is_none_or(|(k, _)| i < *k) {
+                            *failed = Some((i, e.at_point(start + i * r)));
+                        }
+                        RunConfig::default()
+                    });
+                }
+                let replicate = replicates[j % r];
+                Point {
+                    index: start + j,
+                    run_id: RunId(0), // below
+                    config: RunConfig {
+                        seed: replicate_seed(grid_seed, replicate),
+                        ..built.clone()
+                    },
+                    table: t,
+                    replicate,
+                }
+            },
+        ));
+        if let Some((_, e)) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        for p in &points[start..] {
+            distinct.add_sizes(&p.config);
+        }
+    }
+    // Hashing the canonical JSON is most of a point's cost: on every core,
+    // each reusing the float text of the point before.
+    points
+        .par_iter_mut()
+        .for_each_init(RunIds::default, |ids, p| p.run_id = ids.of(&p.config));
+    refuse_duplicates(&points)?;
+    Ok((points, distinct))
+}
+
+/// One `[[grid]]` table's axes in nesting order and their values.
+struct Table<'a> {
+    at: String,
+    spec: &'a Spec,
+    axes: Vec<&'a Axis>,
+    values: Vec<Vec<Json>>,
+    /// Each axis's group (its digit in a combination's mixed-radix index).
+    digit: Vec<usize>,
+    /// Each group's length and the product of the lengths after it.
+    lens: Vec<usize>,
+    strides: Vec<usize>,
+    /// The product of the groups' lengths.
+    combinations: usize,
+}
+
+impl<'a> Table<'a> {
+    fn new(keys: &Keys, t: usize, spec: &'a Spec) -> Result<Self, GridError> {
         let mut groups: Vec<&Group> = spec.groups.iter().collect();
         groups.sort_by_key(|g| g.axes.iter().filter_map(|a| keys.position(&a.key)).min());
         let axes: Vec<&Axis> = groups.iter().flat_map(|g| &g.axes).collect();
-        let values: Vec<Vec<Json>> = axes
+        let values = axes
             .iter()
             .map(|a| a.values(keys))
             .collect::<Result<_, _>>()?;
-        distinct.add_table(&axes, &values);
-        // Each axis's group (its odometer digit).
-        let digit: Vec<usize> = groups
+        let digit = groups
             .iter()
             .enumerate()
             .flat_map(|(i, g)| g.axes.iter().map(move |_| i))
             .collect();
         let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-        let mut choice = vec![0; groups.len()];
-        loop {
-            let index = points.len();
-            let set = axes
-                .iter()
-                .zip(&values)
-                .zip(&digit)
-                .map(|((a, v), &g)| (a.key.as_str(), &v[choice[g]]));
-            let mut config = keys
-                .build(set)
-                .map_err(|e| GridError::new(&at, e).at_point(index))?;
-            files
-                .complete(&mut config, |key| spec.mentions(key))
-                .map_err(|e| invalid(&at, &e).at_point(index))?;
-            distinct.add_sizes(&config);
-            config
-                .validate()
-                .and_then(|()| files.check(&config))
-                .map_err(|e| invalid(&at, &e).at_point(index))?;
-            for replicate in spec.seeds.as_ref().unwrap_or(&Replicates::ONE).iter() {
-                let index = points.len();
-                let config = RunConfig {
-                    seed: replicate_seed(grid_seed, replicate),
-                    ..config.clone()
-                };
-                points.push(Point {
-                    index,
-                    run_id: RunId(0), // below
-                    config,
-                    table: t,
-                    replicate,
-                });
-            }
-            if !next(&mut choice, &lens) {
-                break;
-            }
+        let mut strides = vec![1; lens.len()];
+        for i in (1..lens.len()).rev() {
+            strides[i - 1] = strides[i] * lens[i];
         }
+        Ok(Self {
+            at: format!("grid[{t}]"),
+            spec,
+            axes,
+            values,
+            digit,
+            combinations: lens.iter().product(),
+            lens,
+            strides,
+        })
     }
-    // Hashing the canonical JSON is most of a point's cost: on every core.
-    points
-        .par_iter_mut()
-        .for_each(|p| p.run_id = p.config.run_id());
-    refuse_duplicates(&points)?;
-    Ok((points, distinct))
+
+    /// Which value of each group combination `i` takes: the last group
+    /// varies fastest.
+    fn choice(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.lens
+            .iter()
+            .zip(&self.strides)
+            .map(move |(&len, &stride)| i / stride % len)
+    }
+
+    /// Combination `i`'s configuration, completed from its files and
+    /// validated; `files` is locked only by configurations that name one.
+    fn config(&self, keys: &Keys, i: usize, files: &Mutex<Files>) -> Result<RunConfig, GridError> {
+        let at = self.at.as_str();
+        let choice: Vec<usize> = self.choice(i).collect();
+        let set = self
+            .axes
+            .iter()
+            .zip(&self.values)
+            .zip(&self.digit)
+            .map(|((a, v), &g)| (a.key.as_str(), &v[choice[g]]));
+        let mut config = keys.build(set).map_err(|e| GridError::new(at, e))?;
+        if names_a_file(&config) {
+            let mut files = files.lock().unwrap_or_else(|p| p.into_inner());
+            files
+                .complete(&mut config, |key| self.spec.mentions(key))
+                .map_err(|e| invalid(at, &e))?;
+            config.validate().map_err(|e| invalid(at, &e))?;
+            files.check(&config).map_err(|e| invalid(at, &e))?;
+        } else {
+            config.validate().map_err(|e| invalid(at, &e))?;
+        }
+        Ok(config)
+    }
+}
+
+/// Whether a configuration reads data, labels or an initialisation from a file.
+fn names_a_file(c: &RunConfig) -> bool {
+    matches!(c.data, Source::File(_))
+        || matches!(c.labels, Source::File(_))
+        || matches!(c.init, Source::File(_))
 }
 
 /// The first point (in grid order) that is the same run as an earlier one,
 /// found by sorting the run_ids: O(n log n) however long the grid.
 fn refuse_duplicates(points: &[Point]) -> Result<(), GridError> {
     let mut ids: Vec<(RunId, usize)> = points.iter().map(|p| (p.run_id, p.index)).collect();
-    ids.sort_unstable();
+    ids.par_sort_unstable();
     let Some((first, again)) = ids
         .windows(2)
         .filter(|w| w[0].0 == w[1].0)
@@ -229,7 +318,8 @@ impl Distinct {
             match axes.iter().position(|a| a.key == *key) {
                 Some(i) => seen.extend(values[i].iter().map(ident)),
                 None if SIZES.contains(&key.as_str()) => {}
-                None => seen.push(ident(&self.defaults[key])),
+                // A key written only when set (`stop_when`) defaults to null.
+                None => seen.push(ident(self.defaults.get(key).unwrap_or(&Json::Null))),
             }
         }
     }
@@ -251,22 +341,10 @@ impl Distinct {
             return 1;
         };
         let mut values: Vec<&Ident> = values.iter().collect();
-        values.sort_unstable();
+        values.par_sort_unstable();
         values.dedup();
         values.len()
     }
-}
-
-/// Steps `choice` like an odometer, the last digit fastest; false after the last.
-fn next(choice: &mut [usize], lens: &[usize]) -> bool {
-    for (c, &len) in choice.iter_mut().zip(lens).rev() {
-        *c += 1;
-        if *c < len {
-            return true;
-        }
-        *c = 0;
-    }
-    false
 }
 
 /// `RunConfig::validate`'s `eta: must be …` as `grid[1].eta: must be …`.
@@ -286,17 +364,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn odometer_visits_the_product_last_digit_fastest() {
-        let lens = [2, 3];
-        let mut choice = vec![0, 0];
-        let mut seen = vec![choice.clone()];
-        while next(&mut choice, &lens) {
-            seen.push(choice.clone());
-        }
-        assert_eq!(seen.len(), 6);
+    fn combinations_vary_the_last_group_fastest() {
+        let keys = Keys::new();
+        let grid = "[[grid]]\neta = [0.01, 0.02]\nsigma = [0.1, 0.2, 0.3]\n";
+        let doc: toml::Table = toml::from_str(grid).unwrap();
+        let Some(toml::Value::Array(tables)) = doc.get("grid") else {
+            unreachable!()
+        };
+        let toml::Value::Table(table) = &tables[0] else {
+            unreachable!()
+        };
+        let spec = super::super::parse::spec(&keys, "grid[0]", table.iter()).unwrap();
+        let table = Table::new(&keys, 0, &spec).unwrap();
+        assert_eq!(table.combinations, 6);
+        let seen: Vec<Vec<usize>> = (0..6).map(|i| table.choice(i).collect()).collect();
         assert_eq!(seen[1], [0, 1]);
         assert_eq!(seen[3], [1, 0]);
-        assert!(!next(&mut [], &[]), "no axes: one point");
+        assert_eq!(seen[5], [1, 2]);
     }
 
     #[test]

@@ -15,8 +15,13 @@ pub(crate) struct Keys {
 
 impl Keys {
     pub(crate) fn new() -> Self {
-        let default = RunConfig::default();
-        let text = serde_json::to_string(&default).expect("a RunConfig always serialises");
+        // The fields written only when set are set, so every field is named.
+        let every = RunConfig {
+            stop_when: Some("loss < 0".parse().expect("a valid condition")),
+            stop_check_every: Some(1),
+            ..RunConfig::default()
+        };
+        let text = serde_json::to_string(&every).expect("a RunConfig always serialises");
         let names = serde_json::from_str::<FieldOrder>(&text)
             .expect("a RunConfig serialises as a JSON object")
             .0;
@@ -35,19 +40,35 @@ impl Keys {
 
     /// The configuration of the defaults with `values` (distinct keys) set;
     /// the error is serde's (`invalid type: floating point `1.5`, expected
-    /// usize`). `RunConfig` fills the keys not given with its defaults, so
-    /// only the given values are read: a point costs what it sets.
+    /// usize`). `RunConfig` fills the keys not given with its defaults (the
+    /// algorithm's own where it has them), so only the given values are
+    /// read: a point costs what it sets.
     pub(crate) fn build<'a>(
         &self,
-        values: impl IntoIterator<Item = (&'a str, &'a Json)>,
+        values: impl IntoIterator<Item = (&'a str, &'a Json)> + Clone,
     ) -> Result<RunConfig, String> {
-        let entries = MapDeserializer::<_, serde_json::Error>::new(values.into_iter());
-        RunConfig::deserialize(entries).map_err(|e| e.to_string())
+        let entries = MapDeserializer::<_, serde_json::Error>::new(values.clone().into_iter());
+        let mut config = RunConfig::deserialize(entries).map_err(|e| e.to_string())?;
+        config.apply_algorithm_defaults(|key| values.clone().into_iter().any(|(k, _)| k == key));
+        Ok(config)
     }
 
     /// Whether `value` is of a type `key` accepts.
     pub(crate) fn check(&self, key: &str, value: &Json) -> Result<(), String> {
         self.build([(key, value)]).map(drop)
+    }
+
+    /// Whether `key` takes any number (a float key), so a number needs no
+    /// check of its own.
+    pub(crate) fn takes_any_number(&self, key: &str) -> bool {
+        [
+            Json::from(-1),
+            Json::from(0.5),
+            Json::from(u64::MAX),
+            Json::from(i64::MIN),
+        ]
+        .iter()
+        .all(|v| self.check(key, v).is_ok())
     }
 
     /// Whether `key` takes integers only (so a range must land on integers).
@@ -126,6 +147,9 @@ mod tests {
         assert!(keys.takes_integers_only("m"));
         assert!(keys.takes_integers_only("batch_size"));
         assert!(!keys.takes_integers_only("eta"));
+        assert!(keys.takes_any_number("eta") && keys.takes_any_number("sigma"));
+        assert!(!keys.takes_any_number("m") && !keys.takes_any_number("steps"));
+        assert!(!keys.takes_any_number("activation") && !keys.takes_any_number("hessian"));
         assert!(keys.check("eta", &Json::from(1)).is_ok());
         let err = keys.check("m", &Json::from(1.5)).unwrap_err();
         assert!(err.contains("expected usize"), "{err}");

@@ -3,6 +3,7 @@
 
 use super::keys::{Keys, suggest};
 use crate::error::GridError;
+use rayon::prelude::*;
 use serde_json::Value as Json;
 use std::collections::HashSet;
 use toml::Value as Toml;
@@ -369,11 +370,13 @@ pub(crate) fn axis(
 /// `values` if each is of a type `key` takes and none is listed twice
 /// (found by sorting: a long axis costs O(n log n)).
 fn checked(keys: &Keys, at: &str, key: &str, values: Vec<Json>) -> Result<Vec<Json>, GridError> {
-    for v in &values {
+    // A float key takes every number: its long ranges need no check per value.
+    let any_number = keys.takes_any_number(key);
+    for v in values.iter().filter(|v| !(any_number && v.is_number())) {
         keys.check(key, v).map_err(|e| GridError::new(at, e))?;
     }
     let mut idents: Vec<(Ident, usize)> = values.iter().map(ident).zip(0..).collect();
-    idents.sort_unstable();
+    idents.par_sort_unstable();
     let again = idents
         .windows(2)
         .filter(|w| w[0].0 == w[1].0)
@@ -508,19 +511,25 @@ impl Range {
             integers,
         } = *self;
         let (lo, hi) = if log { (a.log10(), b.log10()) } else { (a, b) };
-        (0..num)
+        // Rounding prints each value: on every core, for a long range.
+        let xs: Vec<f64> = (0..num)
+            .into_par_iter()
             .map(|i| {
                 let t = if num == 1 {
                     lo
                 } else {
                     lo + (hi - lo) * i as f64 / (num - 1) as f64
                 };
-                let x = match (i, log) {
+                match (i, log) {
                     (0, _) => a,
                     (i, _) if i == num - 1 => b,
                     (_, true) => round(10f64.powf(t)),
                     (_, false) => round(t),
-                };
+                }
+            })
+            .collect();
+        xs.into_iter()
+            .map(|x| {
                 if x.fract() == 0.0 && x.abs() < 2f64.powi(53) {
                     Ok(Json::from(x as i64))
                 } else if integers {

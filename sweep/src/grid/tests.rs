@@ -234,13 +234,27 @@ fn overrides_replace_a_key_in_every_table() {
 }
 
 #[test]
+fn the_definition_is_the_grid_file_as_json_with_its_overrides() {
+    let g = Grid::from_toml("[[grid]]\nm = 5\n", &["eta=0.01,0.02".to_string()]).unwrap();
+    let d = &g.definition;
+    assert_eq!(d["set"], serde_json::json!(["eta=0.01,0.02"]));
+    assert!(d["grid"].is_array(), "{d}");
+    let plain = grid("seed = 4\n[[grid]]\nsigma = [0.1, 0.2]\n");
+    assert_eq!(
+        plain.definition,
+        serde_json::json!({"seed": 4, "grid": [{"sigma": [0.1, 0.2]}]})
+    );
+}
+
+#[test]
 fn run_ids_are_stable_across_reparses_and_key_order() {
     let a = "seed = 3\nsteps = 1000\n[[grid]]\neta = [0.01, 0.02]\n\
              sigma = { log = [0.01, 1], num = 3 }\nactivation = \"tanh\"\nseeds = 2\n";
     let b = "steps = 1_000\nseed = 3\n# comments change nothing\n[[grid]]\nseeds = 2\n\
              activation = 'tanh'\nsigma = { num = 3, log = [1e-2, 1.0] }\neta = [0.01, 0.02]\n";
     assert_eq!(grid(a), grid(a));
-    assert_eq!(grid(a), grid(b));
+    // The same points; the definition records each file as written.
+    assert_eq!(grid(a).points, grid(b).points);
     assert_eq!(grid(a).fingerprint(), grid(b).fingerprint());
     for p in grid(a).points {
         assert_eq!(p.run_id, p.config.run_id());
