@@ -176,9 +176,10 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
         run_plan(&plan, &stopped, &options(2, true), &stop, &mut Alone).unwrap()
     });
     assert!(report.interrupted, "{report:?}");
-    // Both groups were in flight (seed 21 diverges at step 4, alone).
+    // Both groups were in flight, and seed 21, which diverges at step 4,
+    // left its lane to the next run of the queue.
     assert_eq!(report.diverged, 1, "{report:?}");
-    assert_eq!(report.checkpointed + report.ran, 16, "{report:?}");
+    assert_eq!(report.checkpointed + report.ran, 17, "{report:?}");
     let ckpts = std::fs::read_dir(stopped.join("checkpoints"))
         .unwrap()
         .count();
@@ -187,7 +188,7 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
     // On 3 threads the groups are made anew: runs checkpointed in
     // different groups, at different steps, and fresh runs step together.
     let report = sweep_plan(&plan, &stopped, &options(3, true));
-    assert_eq!(report.resumed, 15, "{report:?}");
+    assert_eq!(report.resumed, 16, "{report:?}");
     assert_same_dataset(&stopped, &whole);
     assert_eq!(
         std::fs::read_dir(stopped.join("checkpoints"))
@@ -303,7 +304,11 @@ fn lanes_freed_by_stop_when_are_refilled_and_checkpointed_groups_resume_regroupe
     let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
     sweep_plan(&plan, &whole, &options(2, false));
     let runs = rows(&whole, "runs");
-    let ended = |why: &str| runs.iter().filter(|r| cell(r, "stop_reason") == why).count();
+    let ended = |why: &str| {
+        runs.iter()
+            .filter(|r| cell(r, "stop_reason") == why)
+            .count()
+    };
     assert!(ended("stop_when") >= 12, "{runs:?}");
     assert!(ended("diverged") >= 4, "{runs:?}");
     assert_eq!(ended("steps"), 12, "only the long runs spend their budget");

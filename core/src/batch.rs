@@ -581,11 +581,7 @@ mod tests {
         let want = unbatched(&c);
         for i in [2, 9] {
             let status = &want[i].last().unwrap().1;
-            assert_eq!(
-                status,
-                &ended_as_diverged(),
-                "run {i} should diverge"
-            );
+            assert_eq!(status, &ended_as_diverged(), "run {i} should diverge");
         }
         assert_eq!(batched(&c), want);
     }

@@ -570,34 +570,37 @@ pub fn run_plan(
         });
         let mut oldest: Option<Instant> = None;
         loop {
-            let msgs = rx.recv_timeout(Duration::from_millis(100));
-            match msgs {
-                Ok(msgs) => {
-                    for msg in msgs {
-                        match msg {
-                            Message::Done(o) => {
-                                work.ended(&o.record.config, o.record.steps_done);
-                                buffered_rows += o.rows();
-                                buffer.push(*o);
-                                oldest.get_or_insert_with(Instant::now);
-                            }
-                            Message::Checkpointed => report.checkpointed += 1,
-                        }
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            let msgs = match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(msgs) => msgs,
+                Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
-            let full = buffer.len() >= opts.flush_runs || buffered_rows >= opts.flush_rows;
-            if failure.is_none() && (full || due) {
-                if let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report) {
-                    halt.store(true, Ordering::Relaxed);
-                    failure = Some(e);
+            };
+            // The batch's runs one at a time, each followed by a look at the
+            // buffer (a part holds at most `flush_runs` runs, whatever a
+            // worker's batch brings), and a last look (`None`) for a buffer
+            // due by age.
+            for msg in msgs.into_iter().map(Some).chain([None]) {
+                match msg {
+                    Some(Message::Done(o)) => {
+                        work.ended(&o.record.config, o.record.steps_done);
+                        buffered_rows += o.rows();
+                        buffer.push(*o);
+                        oldest.get_or_insert_with(Instant::now);
+                    }
+                    Some(Message::Checkpointed) => report.checkpointed += 1,
+                    None => {}
                 }
-                oldest = None;
-                buffered_rows = 0;
-                panic_if_testing(report.ran);
+                let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
+                let full = buffer.len() >= opts.flush_runs || buffered_rows >= opts.flush_rows;
+                if failure.is_none() && (full || due) {
+                    if let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report) {
+                        halt.store(true, Ordering::Relaxed);
+                        failure = Some(e);
+                    }
+                    oldest = None;
+                    buffered_rows = 0;
+                    panic_if_testing(report.ran);
+                }
             }
             let tally = work.tally((report.already_done + report.ran + buffer.len()) as u64);
             team.report(tally);

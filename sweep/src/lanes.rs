@@ -374,6 +374,8 @@ mod tests {
             .collect();
         configs[5].algorithm = AlgorithmName::Sam;
         configs[6].algorithm = AlgorithmName::Flow;
+        // As the engine hands them over: largest cost first.
+        configs.sort_by(|a, b| cost(b).total_cmp(&cost(a)));
         let todo = todo(&configs);
         for workers in [1, 2, 3, 16] {
             let work = work(&todo, workers, true);
