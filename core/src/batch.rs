@@ -494,6 +494,9 @@ mod tests {
     use crate::config::NoiseKind;
     use crate::state::{RunState, StopReason};
 
+    /// Each run's records (and end), as (step, bits).
+    type Fingerprints = Vec<Vec<(u64, Vec<u64>)>>;
+
     /// Every record of every run, as bits, from separate trainers.
     fn unbatched(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
         configs
@@ -619,7 +622,7 @@ mod tests {
         capacity: usize,
         max_steps: u64,
         checkpoint_at: usize,
-    ) -> (Vec<Vec<(u64, Vec<u64>)>>, (u64, u64)) {
+    ) -> (Fingerprints, (u64, u64)) {
         let mut out = vec![Vec::new(); configs.len()];
         let mut pending = 0..configs.len();
         let start = |i: usize| Trainer::new(&configs[i]).unwrap();
