@@ -575,3 +575,65 @@ fn every_file_has_the_contract_columns_and_cells_agree_across_files() {
         assert_eq!(&theory_cell[id], c, "run {id}");
     }
 }
+
+/// Column `name` of `batches` as numbers (NaN for null).
+fn floats(batches: &[arrow_array::RecordBatch], name: &str) -> Vec<f64> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        let a = a.as_primitive::<Float64Type>();
+        out.extend((0..a.len()).map(|i| if a.is_null(i) { f64::NAN } else { a.value(i) }));
+    }
+    out
+}
+
+#[test]
+fn steps_to_a_threshold_that_stopped_the_run_is_the_stop_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (run, report) = (tmp.path().join("run"), tmp.path().join("report"));
+    // Figure 1's cell at σ = √0.03 collapses below s₂/s₁ = 10⁻² after about
+    // 3.6·10⁵ steps; its log schedule records at 249 805 and then at 410 681.
+    let out = sharpsweep(&[
+        "run",
+        "--out",
+        path(&run),
+        "--eta",
+        "0.05",
+        "--sigma",
+        "0.1732",
+        "--steps",
+        "3000000",
+        "--log-points",
+        "30",
+        "--stop-when",
+        "sv_ratio2_z < 1e-2",
+        "--stop-check-every",
+        "1000",
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs = read_parquet(&run.join("runs.parquet")).batches;
+    assert_eq!(texts(&runs, "stop_reason"), ["stop_when"]);
+    let stop: i64 = texts(&runs, "steps_done")[0].parse().unwrap();
+    assert!(stop % 1000 == 0 && stop < 3_000_000, "stopped at {stop}");
+    let out = sharpsweep(&["analyze", path(&run), "--report", path(&report)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = read_parquet(&report.join("summary.parquet")).batches;
+    // The stop step exactly, not the log schedule's next record after the
+    // crossing.
+    assert_eq!(floats(&summary, "steps_to_0_01_median"), [stop as f64]);
+    assert_eq!(floats(&summary, "reached_0_01"), [1.0]);
+}

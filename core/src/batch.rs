@@ -67,13 +67,31 @@ impl BatchKey {
     }
 }
 
+/// The fewest live runs worth a lane group: the 8-lane kernel costs nearly
+/// the same however many lanes are busy, so below this many runs the
+/// single-run kernel steps them for less (docs/performance.md, "Batched
+/// runs"). [`BatchTrainer::compact`] hands fewer live runs to it.
+pub const MIN_LANES: usize = 5;
+
 /// Several runs of one [`BatchKey`], advanced together, each producing
 /// exactly the records its own [`Trainer`] would.
+///
+/// The set of runs may change while they train: a finished (or diverged,
+/// or stopped) run's place can take a new run ([`Self::replace`]), and
+/// finished runs can be dropped and the live ones re-packed into fewer
+/// lanes or handed to the single-run kernel ([`Self::compact`]). Neither
+/// changes a bit of any run: every lane does only its own run's operations.
 pub struct BatchTrainer {
     key: BatchKey,
     trainers: Vec<Trainer>,
-    /// Lane groups of up to [`LANES`] runs; empty when the key does not batch.
+    /// Lane groups of up to [`LANES`] runs; empty when the runs are stepped
+    /// one by one (a key that does not batch, or few runs after compaction).
     groups: Vec<Lanes>,
+    /// Steps the runs took (useful run-steps)…
+    run_steps: u64,
+    /// …and the lane-steps spent on them: [`LANES`] per step of a lane group
+    /// with a live run, one per step of a run stepped alone.
+    lane_steps: u64,
 }
 
 impl BatchTrainer {
@@ -92,29 +110,29 @@ impl BatchTrainer {
             return Err(CoreError::invalid("batch", "no runs to batch"));
         };
         let key = BatchKey::of(first.config());
-        if let Some(t) = trainers.iter().find(|t| BatchKey::of(t.config()) != key) {
-            return Err(CoreError::invalid(
-                "batch",
-                format!(
-                    "run {} does not share (algorithm, activation, m, d, n, batch_size) with run {}",
-                    t.config().run_id(),
-                    first.config().run_id()
-                ),
-            ));
+        for t in &trainers {
+            key.check(t)?;
         }
-        let groups = if key.batches() {
-            (0..trainers.len())
-                .step_by(LANES)
-                .map(|start| Lanes::new(&trainers, start..(start + LANES).min(trainers.len())))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(Self {
+        let mut batch = Self {
             key,
             trainers,
-            groups,
-        })
+            groups: Vec::new(),
+            run_steps: 0,
+            lane_steps: 0,
+        };
+        if key.batches() {
+            batch.lane_up();
+        }
+        Ok(batch)
+    }
+
+    /// Cuts the runs into lane groups of [`LANES`].
+    fn lane_up(&mut self) {
+        let count = self.trainers.len();
+        self.groups = (0..count)
+            .step_by(LANES)
+            .map(|start| Lanes::new(&self.trainers, start..(start + LANES).min(count)))
+            .collect();
     }
 
     pub fn key(&self) -> BatchKey {
@@ -127,16 +145,86 @@ impl BatchTrainer {
         self.trainers
     }
 
+    /// Whether the runs are stepped as SIMD lanes (else one by one).
+    pub fn is_laned(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
+    /// (useful run-steps, lane-steps) taken so far: their ratio is the lane
+    /// occupancy.
+    pub fn steps(&self) -> (u64, u64) {
+        (self.run_steps, self.lane_steps)
+    }
+
     /// No run has a record left to emit.
     pub fn is_done(&self) -> bool {
         self.trainers.iter().all(Trainer::is_done)
     }
 
-    /// Advances every unfinished run by the same number of steps, at most
-    /// `max_steps` and no further than the nearest next event (a record or
-    /// a stop check) of any run; returns the records reached, as (run
-    /// index, record).
+    /// Puts `trainer` (of the same key) in the place of run `i`, which must
+    /// be done, and returns the run it replaces. The new run takes over
+    /// run `i`'s lane, whatever the other lanes' steps.
+    pub fn replace(&mut self, i: usize, trainer: Trainer) -> Result<Trainer> {
+        self.key.check(&trainer)?;
+        if !self.trainers[i].is_done() {
+            return Err(CoreError::invalid(
+                "batch",
+                format!(
+                    "run {} is still training; only a done run's place can be taken",
+                    self.trainers[i].config().run_id()
+                ),
+            ));
+        }
+        if let Some(g) = self.groups.iter_mut().find(|g| g.runs.contains(&i)) {
+            g.load(i - g.runs.start, &trainer);
+        }
+        Ok(std::mem::replace(&mut self.trainers[i], trainer))
+    }
+
+    /// Drops the done runs and re-packs the live ones into as few lane
+    /// groups as they fill, or, when fewer than [`MIN_LANES`] are left,
+    /// steps them one by one with the single-run kernel. Returns the former
+    /// indices of the runs kept, in their new order (the old order).
+    pub fn compact(&mut self) -> Vec<usize> {
+        let kept: Vec<usize> = (0..self.trainers.len())
+            .filter(|&i| !self.trainers[i].is_done())
+            .collect();
+        let trainers = std::mem::take(&mut self.trainers);
+        self.trainers = trainers.into_iter().filter(|t| !t.is_done()).collect();
+        self.groups.clear();
+        if self.key.batches() && self.trainers.len() >= MIN_LANES {
+            self.lane_up();
+        }
+        kept
+    }
+
+    /// Advances every unfinished run: in lane groups, all by the same number
+    /// of steps, at most `max_steps` and no further than the nearest next
+    /// event (a record or a stop check) of any run; one by one, each at most
+    /// `max_steps` towards its own next event. Returns the records reached,
+    /// as (run index, record).
     pub fn advance(&mut self, max_steps: u64) -> Vec<(usize, Metrics)> {
+        let before: u64 = self.trainers.iter().map(|t| t.state().step).sum();
+        let records = if self.groups.is_empty() {
+            let mut records = Vec::new();
+            for (i, t) in self.trainers.iter_mut().enumerate() {
+                if let Some(r) = t.advance(max_steps) {
+                    records.push((i, r));
+                }
+            }
+            records
+        } else {
+            self.advance_lanes(max_steps)
+        };
+        let taken = self.trainers.iter().map(|t| t.state().step).sum::<u64>() - before;
+        self.run_steps += taken;
+        if self.groups.is_empty() {
+            self.lane_steps += taken;
+        }
+        records
+    }
+
+    fn advance_lanes(&mut self, max_steps: u64) -> Vec<(usize, Metrics)> {
         let targets: Vec<Option<u64>> = self.trainers.iter().map(|t| t.next_event_step()).collect();
         let Some(todo) = targets
             .iter()
@@ -148,22 +236,18 @@ impl BatchTrainer {
         };
         let todo = todo.min(max_steps);
         if todo > 0 {
-            if self.groups.is_empty() {
-                for (t, target) in self.trainers.iter_mut().zip(&targets) {
-                    if target.is_some() {
-                        t.take_steps(todo);
-                    }
+            let act = self.trainers[0].config().activation();
+            for g in &mut self.groups {
+                if self.trainers[g.runs.clone()].iter().all(Trainer::is_done) {
+                    continue;
                 }
-            } else {
-                let act = self.trainers[0].config().activation();
-                for g in &mut self.groups {
-                    with_phi!(act, |a| with_dim!(self.key.d, |dim| g.advance(
-                        a,
-                        dim,
-                        &mut self.trainers,
-                        todo
-                    )));
-                }
+                self.lane_steps += LANES as u64 * todo;
+                with_phi!(act, |a| with_dim!(self.key.d, |dim| g.advance(
+                    a,
+                    dim,
+                    &mut self.trainers,
+                    todo
+                )));
             }
         }
         let mut records = Vec::new();
@@ -182,6 +266,23 @@ impl BatchTrainer {
                 on_record(i, &r);
             }
         }
+    }
+}
+
+impl BatchKey {
+    /// An error unless `t`'s run has this key.
+    fn check(&self, t: &Trainer) -> Result<()> {
+        if BatchKey::of(t.config()) == *self {
+            return Ok(());
+        }
+        Err(CoreError::invalid(
+            "batch",
+            format!(
+                "run {} does not share (algorithm, activation, m, d, n, batch_size) with the \
+                 batch's runs",
+                t.config().run_id()
+            ),
+        ))
     }
 }
 
@@ -221,46 +322,54 @@ impl Lanes {
     fn new(trainers: &[Trainer], runs: std::ops::Range<usize>) -> Self {
         let c = trainers[runs.start].config();
         let (n, d, m, b) = (c.n, c.d, c.m, c.batch());
-        let mut x = vec![[0.0; LANES]; n * d];
-        let mut y = vec![[0.0; LANES]; n];
-        let mut outer = vec![[1.0; LANES]; m];
-        let mut scale = [0.0; LANES];
-        let mut diverge_loss = [f64::INFINITY; LANES];
-        for (l, t) in trainers[runs.clone()].iter().enumerate() {
-            for (dst, &v) in x.iter_mut().zip(&t.problem().x) {
-                dst[l] = v;
-            }
-            for (dst, &v) in y.iter_mut().zip(&t.problem().y) {
-                dst[l] = v;
-            }
-            for (j, dst) in outer.iter_mut().enumerate() {
-                dst[l] = t.problem().outer(j);
-            }
-            scale[l] = step_scale(t.config().eta, b);
-            diverge_loss[l] = t.config().diverge_loss;
-        }
         let minibatch = b < n;
-        let draws: Vec<Draws> = trainers[runs.clone()]
-            .iter()
-            .map(|t| Draws::new(t.config()))
-            .collect();
-        Self {
-            annealed: draws.iter().any(Draws::annealed),
-            draws,
-            runs,
+        let mut lanes = Self {
+            draws: trainers[runs.clone()]
+                .iter()
+                .map(|t| Draws::new(t.config()))
+                .collect(),
+            runs: runs.clone(),
             m,
             b,
-            x,
-            y,
-            outer,
+            x: vec![[0.0; LANES]; n * d],
+            y: vec![[0.0; LANES]; n],
+            outer: vec![[1.0; LANES]; m],
+            annealed: false,
             theta: vec![[0.0; LANES]; m * d],
-            scale,
-            diverge_loss,
+            scale: [0.0; LANES],
+            diverge_loss: [f64::INFINITY; LANES],
             xs: vec![[0.0; LANES]; if minibatch { b * d } else { 0 }],
             ys: vec![[0.0; LANES]; if minibatch { b } else { 0 }],
             noise: vec![[0.0; LANES]; BULK_STEPS * b],
             idx: vec![[0; LANES]; if minibatch { BULK_STEPS * b } else { 0 }],
             coef: vec![[0.0; LANES]; b * m],
+        };
+        for (l, t) in trainers[runs].iter().enumerate() {
+            lanes.load(l, t);
+        }
+        lanes
+    }
+
+    /// Makes lane `l` `t`'s: its data, step size, threshold and draws.
+    fn load(&mut self, l: usize, t: &Trainer) {
+        for (dst, &v) in self.x.iter_mut().zip(&t.problem().x) {
+            dst[l] = v;
+        }
+        for (dst, &v) in self.y.iter_mut().zip(&t.problem().y) {
+            dst[l] = v;
+        }
+        for (j, dst) in self.outer.iter_mut().enumerate() {
+            dst[l] = t.problem().outer(j);
+        }
+        self.scale[l] = step_scale(t.config().eta, self.b);
+        self.diverge_loss[l] = t.config().diverge_loss;
+        self.draws[l] = Draws::new(t.config());
+        // Once a scheduled run has a lane, the group steps η_k, σ_k per run.
+        self.annealed |= self.draws[l].annealed();
+        // A run with σ = 0 draws no noise: its lane must not keep the
+        // previous run's.
+        for v in &mut self.noise {
+            v[l] = 0.0;
         }
     }
 
@@ -404,6 +513,10 @@ impl Lanes {
 mod tests {
     use super::*;
     use crate::config::{NoiseKind, OuterGen, Source};
+    use crate::state::{RunState, StopReason};
+
+    /// Each run's records (and end), as (step, bits).
+    type Fingerprints = Vec<Vec<(u64, Vec<u64>)>>;
 
     /// Every record of every run, as bits, from separate trainers.
     fn unbatched(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
@@ -415,7 +528,7 @@ mod tests {
                 t.run(|r| out.push(fingerprint(r)));
                 let s = t.state();
                 out.push((s.step, s.theta.iter().map(|v| v.to_bits()).collect()));
-                out.push((s.diverged_at.unwrap_or(u64::MAX), vec![s.status as u64]));
+                out.push((s.diverged_at.unwrap_or(u64::MAX), ended_as(s)));
                 out
             })
             .collect()
@@ -428,9 +541,15 @@ mod tests {
         for (o, t) in out.iter_mut().zip(b.trainers()) {
             let s = t.state();
             o.push((s.step, s.theta.iter().map(|v| v.to_bits()).collect()));
-            o.push((s.diverged_at.unwrap_or(u64::MAX), vec![s.status as u64]));
+            o.push((s.diverged_at.unwrap_or(u64::MAX), ended_as(s)));
         }
         out
+    }
+
+    /// A run's status and why it ended (`u64::MAX` while it runs).
+    fn ended_as(s: &RunState) -> Vec<u64> {
+        let why = s.stop_reason().map_or(u64::MAX, |r| r as u64);
+        vec![s.status as u64, why]
     }
 
     /// A record's step, loss, trace, R and pre-activations, as bits.
@@ -579,11 +698,7 @@ mod tests {
         let want = unbatched(&c);
         for i in [2, 9] {
             let status = &want[i].last().unwrap().1;
-            assert_eq!(
-                status,
-                &vec![Status::Diverged as u64],
-                "run {i} should diverge"
-            );
+            assert_eq!(status, &ended_as_diverged(), "run {i} should diverge");
         }
         assert_eq!(batched(&c), want);
     }
@@ -595,6 +710,166 @@ mod tests {
             r.d = 7;
         }
         assert_eq!(batched(&c), unbatched(&c));
+    }
+
+    fn ended_as_diverged() -> Vec<u64> {
+        vec![Status::Diverged as u64, StopReason::Diverged as u64]
+    }
+
+    /// What a run leaves at its end: its step and Θ, then its divergence
+    /// step and status, as [`unbatched`] appends them.
+    fn ending(t: &Trainer) -> [(u64, Vec<u64>); 2] {
+        let s = t.state();
+        [
+            (s.step, s.theta.iter().map(|v| v.to_bits()).collect()),
+            (s.diverged_at.unwrap_or(u64::MAX), ended_as(s)),
+        ]
+    }
+
+    /// The runs of `configs` through one batch of `capacity` places, as the
+    /// sweep engine drives it: a done run's place goes to the next pending
+    /// run; once none is pending, done runs are compacted away. After
+    /// `checkpoint_at` calls, every run (none is done then) goes through its
+    /// checkpoint bytes into a new batch, in reverse order.
+    fn continuous(
+        configs: &[RunConfig],
+        capacity: usize,
+        max_steps: u64,
+        checkpoint_at: usize,
+    ) -> (Fingerprints, (u64, u64)) {
+        let mut out = vec![Vec::new(); configs.len()];
+        let mut pending = 0..configs.len();
+        let start = |i: usize| Trainer::new(&configs[i]).unwrap();
+        // The config index of each place.
+        let mut places: Vec<usize> = pending.by_ref().take(capacity).collect();
+        let mut b =
+            BatchTrainer::from_trainers(places.iter().map(|&i| start(i)).collect()).unwrap();
+        let (mut useful, mut lanes) = (0, 0);
+        for call in 0.. {
+            for (i, r) in b.advance(max_steps) {
+                out[places[i]].push(fingerprint(&r));
+            }
+            for i in 0..places.len() {
+                if !b.trainers()[i].is_done() {
+                    continue;
+                }
+                let Some(next) = pending.next() else { break };
+                let done = b.replace(i, start(next)).unwrap();
+                out[places[i]].extend(ending(&done));
+                places[i] = next;
+            }
+            if pending.is_empty() && b.trainers().iter().any(Trainer::is_done) {
+                let done: Vec<usize> = (0..places.len())
+                    .filter(|&i| b.trainers()[i].is_done())
+                    .collect();
+                for &i in &done {
+                    out[places[i]].extend(ending(&b.trainers()[i]));
+                }
+                let kept = b.compact();
+                places = kept.iter().map(|&i| places[i]).collect();
+                if places.is_empty() {
+                    break;
+                }
+            }
+            if call == checkpoint_at {
+                let (u, l) = b.steps();
+                (useful, lanes) = (useful + u, lanes + l);
+                let resumed: Vec<Trainer> = b
+                    .into_trainers()
+                    .into_iter()
+                    .rev()
+                    .map(|t| {
+                        let state = RunState::from_bytes(&t.state().to_bytes()).unwrap();
+                        Trainer::resume(t.config(), state).unwrap()
+                    })
+                    .collect();
+                places.reverse();
+                b = BatchTrainer::from_trainers(resumed).unwrap();
+            }
+        }
+        let (u, l) = b.steps();
+        (out, (useful + u, lanes + l))
+    }
+
+    #[test]
+    fn runs_refilled_compacted_and_resumed_regrouped_are_bit_identical_to_separate_runs() {
+        let mut c = configs(ActivationName::CubicLinear, Some(3), NoiseKind::Gaussian);
+        // Runs of very different lengths, three diverging early.
+        for (i, r) in c.iter_mut().enumerate() {
+            r.steps = 400 + 350 * (i as u64 % 4);
+        }
+        c[1].eta = 3.0;
+        c[2].eta = 2.0;
+        c[6].eta = 2.5;
+        c.extend(configs(
+            ActivationName::CubicLinear,
+            Some(3),
+            NoiseKind::Rademacher,
+        ));
+        // Every third run stops by `stop_when` about half way, when its
+        // loss falls below the loss it records near mid-budget alone.
+        for r in c.iter_mut().step_by(3).filter(|r| r.eta < 1.0) {
+            let mut alone = Trainer::new(r).unwrap();
+            let mut half = f64::NAN;
+            alone.run(|m| {
+                if m.step <= r.steps / 2 {
+                    half = m.loss;
+                }
+            });
+            r.stop_when = Some(format!("loss < {half:e}").parse().unwrap());
+            r.stop_check_every = Some(25 + r.seed % 7);
+        }
+        let want = unbatched(&c);
+        assert!(
+            want.iter()
+                .filter(|w| w.last().unwrap().1 == ended_as_diverged())
+                .count()
+                >= 3
+        );
+        let stopped = want
+            .iter()
+            .zip(&c)
+            .filter(|(w, c)| {
+                let why = StopReason::StopWhen as u64;
+                w.last().unwrap().1[1] == why && w[w.len() - 2].0 < c.steps
+            })
+            .count();
+        assert!(stopped >= 4, "{stopped} runs stopped by stop_when");
+        for (capacity, max_steps, checkpoint_at) in [(8, 37, 20), (6, u64::MAX, 5), (8, 1000, 3)] {
+            let (got, (useful, lanes)) = continuous(&c, capacity, max_steps, checkpoint_at);
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                let at = g.iter().zip(w).position(|(a, b)| a != b);
+                assert!(
+                    at.is_none() && g.len() == w.len(),
+                    "capacity {capacity}, max_steps {max_steps}: run {k} differs at \
+                     {at:?} ({} entries, {} wanted)",
+                    g.len(),
+                    w.len()
+                );
+            }
+            let steps: u64 = want.iter().map(|w| w[w.len() - 2].0).sum();
+            assert_eq!(useful, steps);
+            assert!(lanes >= useful && lanes < 2 * useful, "{lanes} {useful}");
+        }
+    }
+
+    #[test]
+    fn a_compacted_batch_below_min_lanes_steps_its_runs_one_by_one() {
+        let mut c = configs(ActivationName::Tanh, None, NoiseKind::Gaussian);
+        c.truncate(LANES);
+        for r in &mut c[MIN_LANES - 1..] {
+            r.steps = 10;
+        }
+        let mut b = BatchTrainer::new(&c).unwrap();
+        assert!(b.is_laned());
+        while !b.trainers()[LANES - 1].is_done() {
+            b.advance(u64::MAX);
+        }
+        assert_eq!(b.compact(), (0..MIN_LANES - 1).collect::<Vec<_>>());
+        assert!(!b.is_laned());
+        let other = Trainer::new(&configs(ActivationName::Tanh, None, NoiseKind::Gaussian)[10]);
+        let live = b.replace(0, other.unwrap());
+        assert!(live.is_err(), "a live run's place is not taken");
     }
 
     #[test]

@@ -145,13 +145,6 @@ impl Trainer {
         self.conclude(target)
     }
 
-    /// Steps this run's own dynamics, without recording.
-    pub(crate) fn take_steps(&mut self, steps: u64) {
-        if !self.is_done() {
-            self.dynamics.advance(&self.problem, &mut self.state, steps);
-        }
-    }
-
     /// After steps towards `target` (by this run's dynamics or by a
     /// [`BatchTrainer`](crate::BatchTrainer)): the record, if one is due.
     /// At a check of `stop_when` that holds the run stops there, with a

@@ -224,8 +224,15 @@ fn run(
 }
 
 fn print_summary(r: &SweepReport, out: &std::path::Path, secs: f64) {
+    // Lanes idle while their runs are done: the share of stepping that
+    // went to runs still training.
+    let occupancy = if r.lane_steps > 0 {
+        format!(", lane occupancy {:.1} %", 100.0 * r.lane_occupancy())
+    } else {
+        String::new()
+    };
     println!(
-        "sweep: {} of {} points done ({} before, {} now: {} finished, {} diverged, {} failed) in {}",
+        "sweep: {} of {} points done ({} before, {} now: {} finished, {} diverged, {} failed) in {}{occupancy}",
         r.already_done + r.ran,
         r.assigned,
         r.already_done,

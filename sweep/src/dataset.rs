@@ -405,6 +405,29 @@ impl Dataset {
     /// `sessions` list is refused, so a session is never silently not
     /// recorded.
     pub fn record_provenance(&self, entry: serde_json::Value) -> Result<()> {
+        self.edit_provenance(|sessions| sessions.push(entry))
+    }
+
+    /// Adds `fields` to the session entry `entry` that this process
+    /// recorded (what it learns only at its end, such as the lane occupancy).
+    pub fn amend_provenance(
+        &self,
+        entry: &serde_json::Value,
+        fields: serde_json::Value,
+    ) -> Result<()> {
+        self.edit_provenance(|sessions| {
+            let mine = sessions.iter_mut().rev().find(|s| *s == entry);
+            if let (Some(serde_json::Value::Object(mine)), serde_json::Value::Object(fields)) =
+                (mine, fields)
+            {
+                mine.extend(fields);
+            }
+        })
+    }
+
+    /// Rewrites provenance.json with `edit` applied to its session list,
+    /// under its lock.
+    fn edit_provenance(&self, edit: impl FnOnce(&mut Vec<serde_json::Value>)) -> Result<()> {
         let lock_path = self.dir.join(PROVENANCE_LOCK);
         let lock = lock_file(&lock_path)?;
         lock.lock().map_err(io(&lock_path))?;
@@ -434,7 +457,7 @@ impl Dataset {
                 path.display()
             )));
         };
-        list.push(entry);
+        edit(list);
         let bytes = serde_json::to_vec_pretty(&doc).expect("JSON serialises");
         write_file_atomic(&path, &bytes).map_err(io(&path))
     }

@@ -13,7 +13,7 @@
 
 use crate::execute::caught;
 use crate::grid::cost;
-use crate::lanes::{self, Item};
+use crate::lanes::{self, Item, Work};
 use sharpsweep_core::batch::{BatchKey, LANES};
 use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::schedule::LogSchedule;
@@ -99,12 +99,13 @@ fn makespan(
     let mut todo = points.to_vec();
     todo.sort_by(|a, b| cost(b.1).total_cmp(&cost(a.1)));
     let mut free_at = vec![0.0_f64; threads];
-    for item in lanes::items(&todo, threads, true) {
+    let work = lanes::work(&todo, threads, true);
+    for item in &work.items {
         let first_free = free_at
             .iter_mut()
             .min_by(|a, b| a.total_cmp(b))
             .expect("at least one thread");
-        *first_free += slowdown * item_seconds(&item, timings);
+        *first_free += slowdown * item_seconds(item, &work, timings);
     }
     free_at.into_iter().fold(0.0, f64::max)
 }
@@ -162,11 +163,14 @@ impl Class {
 impl StepCosts {
     /// Times the kernels of the shapes of `items` (the sweep's work items)
     /// for about `budget` in all.
-    pub fn calibrate(items: &[Item], budget: Duration) -> StepCosts {
+    pub fn calibrate(work: &Work, budget: Duration) -> StepCosts {
         let runs = || {
-            items.iter().flat_map(|item| match item {
+            work.items.iter().flat_map(|item| match item {
                 Item::Single(_, c) => vec![(*c, 1)],
-                Item::Group(runs) => runs.iter().map(|&(_, c)| (c, runs.len())).collect(),
+                Item::Group { queue, share, .. } => {
+                    let runs = &work.queues[*queue].runs()[share.clone()];
+                    runs.iter().map(|&(_, c)| (c, share.len())).collect()
+                }
             })
         };
         let timings = calibrate_shapes(runs().map(|(c, _)| c), budget);
@@ -198,16 +202,20 @@ impl StepCosts {
     }
 }
 
-/// The seconds of one work item on one thread.
-fn item_seconds(item: &Item, timings: &HashMap<Shape, Timing>) -> f64 {
+/// The seconds of one work item of `work` on one thread.
+fn item_seconds(item: &Item, work: &Work, timings: &HashMap<Shape, Timing>) -> f64 {
     let records = |c: &RunConfig| records(c) as f64 * timings[&Shape::of(c)].record;
     match item {
         Item::Single(_, c) => c.steps as f64 * timings[&Shape::of(c)].step + records(c),
-        // A group steps every lane until its longest run ends.
-        Item::Group(runs) => {
-            let longest = runs.iter().map(|(_, c)| c.steps).max().unwrap_or(0);
+        // A group keeps its lanes busy with its share of the queue (refilled
+        // as runs end), but its longest run takes at least its own steps.
+        Item::Group { queue, share, .. } => {
+            let (runs, lanes) = (&work.queues[*queue].runs()[share.clone()], share.len());
+            let steps = runs.iter().map(|(_, c)| c.steps as f64);
+            let longest = steps.clone().fold(0.0, f64::max);
             let t = timings[&Shape::of(runs[0].1)];
-            longest as f64 * t.group_step + runs.iter().map(|(_, c)| records(c)).sum::<f64>()
+            let stepping = (steps.sum::<f64>() / lanes as f64 * t.group_step).max(longest * t.step);
+            stepping + runs.iter().map(|(_, c)| records(c)).sum::<f64>()
         }
     }
 }

@@ -40,10 +40,11 @@ use crate::shard::Shard;
 use crate::utc::utc_now;
 use arrow_array::RecordBatch;
 use sharpsweep_core::{Metrics, RunConfig, RunId, Trainer};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -225,6 +226,12 @@ pub struct SweepReport {
     /// The stop flag ended the sweep before every assigned point was done;
     /// rerun the same command to continue.
     pub interrupted: bool,
+    /// Steps the runs of this session took…
+    pub run_steps: u64,
+    /// …and the lane-steps spent on them: 8 per step of a lane group with
+    /// a live run, one per step of a run stepped alone (see
+    /// [`Self::lane_occupancy`]).
+    pub lane_steps: u64,
 }
 
 impl SweepReport {
@@ -233,9 +240,22 @@ impl SweepReport {
         self.already_done + self.ran == self.assigned
     }
 
+    /// Useful run-steps ÷ lane-steps: how much of the stepping went to
+    /// runs still training (1 when nothing was stepped).
+    pub fn lane_occupancy(&self) -> f64 {
+        if self.lane_steps == 0 {
+            return 1.0;
+        }
+        self.run_steps as f64 / self.lane_steps as f64
+    }
+
+    /// How many numbers [`Self::to_counts`] gives.
+    pub const COUNTS: usize = 14;
+
     /// The counts as numbers, for sending between ranks.
-    pub fn to_counts(&self) -> [u64; 12] {
-        [
+    pub fn to_counts(&self) -> [u64; Self::COUNTS] {
+        let steps = [self.run_steps, self.lane_steps];
+        let runs = [
             self.total,
             self.assigned,
             self.already_done,
@@ -249,12 +269,17 @@ impl SweepReport {
             self.parts_written,
             usize::from(self.interrupted),
         ]
-        .map(|c| c as u64)
+        .map(|c| c as u64);
+        let mut counts = [0; Self::COUNTS];
+        counts[..12].copy_from_slice(&runs);
+        counts[12..].copy_from_slice(&steps);
+        counts
     }
 
     /// The sum of reports of disjoint parts of one grid.
-    pub fn sum(reports: &[[u64; 12]]) -> SweepReport {
+    pub fn sum(reports: &[[u64; Self::COUNTS]]) -> SweepReport {
         let s = |i: usize| reports.iter().map(|r| r[i] as usize).sum::<usize>();
+        let steps = |i: usize| reports.iter().map(|r| r[i]).sum::<u64>();
         SweepReport {
             total: reports.first().map_or(0, |r| r[0] as usize),
             assigned: s(1),
@@ -268,6 +293,8 @@ impl SweepReport {
             corrupt_parts: s(9),
             parts_written: s(10),
             interrupted: s(11) > 0,
+            run_steps: steps(12),
+            lane_steps: steps(13),
         }
     }
 }
@@ -340,6 +367,8 @@ pub struct Outcome {
     /// together with other runs' (one batch per part, not one per run).
     pub fresh: Vec<Metrics>,
     pub resumed: bool,
+    /// The run may have a checkpoint file to remove once it is written.
+    pub checkpointed: bool,
 }
 
 impl Outcome {
@@ -413,7 +442,7 @@ pub fn run_plan(
             Some(scan) => scan,
             None => ds.scan_checked_elsewhere()?,
         };
-        ds.record_provenance(serde_json::json!({
+        let session = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "command": opts.command,
             "host": hostname(),
@@ -423,10 +452,11 @@ pub fn run_plan(
             "ranks": team.size(),
             "threads": pool.current_num_threads(),
             "started": utc_now(),
-        }))?;
-        Ok(scan)
+        });
+        ds.record_provenance(session.clone())?;
+        Ok((scan, session))
     })();
-    let scan = agree(team, scanned)?;
+    let (scan, session) = agree(team, scanned)?;
     for d in &scan.damaged {
         eprintln!(
             "warning: {} is damaged ({}); the part was moved to corrupt/ and its runs will be \
@@ -435,9 +465,14 @@ pub fn run_plan(
             d.why
         );
     }
+    // The checkpoints, listed once: a run looks itself up here rather
+    // than on disk.
+    let mut checkpoints = HashSet::new();
     for id in checkpoint::list(out) {
         if scan.done.contains_key(&id) {
             checkpoint::remove(out, id);
+        } else {
+            checkpoints.insert(id);
         }
     }
 
@@ -463,12 +498,12 @@ pub fn run_plan(
     };
 
     let workers = pool.current_num_threads();
-    let items = lanes::items(&todo, workers, opts.batched);
+    let queued = lanes::work(&todo, workers, opts.batched);
     // Progress counts the run-steps of this process, or of the job at rank 0.
     let costs = if opts.quiet {
         StepCosts::default()
     } else {
-        StepCosts::calibrate(&items, CALIBRATION)
+        StepCosts::calibrate(&queued, CALIBRATION)
     };
     let runs = mine.iter().map(|&i| &plan.configs[i]);
     let done = mine.iter().map(|&i| scan.done.contains_key(&plan.ids[i]));
@@ -482,71 +517,106 @@ pub fn run_plan(
     }
     let halt = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<Message>();
+    let steps = Occupancy::default();
+    let (tx, rx) = mpsc::channel::<Vec<Message>>();
     let mut buffer: Vec<Outcome> = Vec::new();
     let mut buffered_rows = 0;
     let mut failure = None;
     std::thread::scope(|s| {
-        let (items, next, halt, work) = (&items, &next, &halt, &work);
-        let ckpt_every = opts.checkpoint_every;
+        let (queued, next, halt, checkpoints, steps, work) =
+            (&queued, &next, &halt, &checkpoints, &steps, &work);
+        let checkpoint_every = opts.checkpoint_every;
         s.spawn(move || {
             pool.scope(|ps| {
                 for _ in 0..workers {
-                    let tx = tx.clone();
+                    let outbox = Outbox::new(tx.clone());
                     ps.spawn(move |_| {
                         let _meter = Meter::attach(work.clone());
-                        let halted =
-                            || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
+                        let outbox = RefCell::new(outbox);
+                        let halted = || {
+                            outbox.borrow_mut().send_if_due();
+                            stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed)
+                        };
+                        let worker = Worker {
+                            dir: out,
+                            halted: &halted,
+                            checkpoint_every,
+                            checkpoints,
+                            steps,
+                        };
+                        let mut send = |msg| outbox.borrow_mut().push(msg);
                         while !halted() {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let mut send = |msg| tx.send(msg).is_ok();
-                            let open = match items.get(i) {
+                            let open = match queued.items.get(i) {
                                 None => break,
                                 Some(&Item::Single(id, config)) => {
-                                    send(run_point(id, config, out, &halted, ckpt_every))
+                                    send(run_point(id, config, &worker))
                                 }
-                                Some(Item::Group(runs)) => {
-                                    lanes::run_group(runs, out, &halted, ckpt_every, &mut send)
-                                }
+                                Some(Item::Group { queue, share, .. }) => lanes::run_group(
+                                    &queued.queues[*queue],
+                                    share.len(),
+                                    &worker,
+                                    &mut send,
+                                ),
                             };
                             if !open {
                                 break;
                             }
                         }
+                        outbox.borrow_mut().send();
                     });
                 }
             });
         });
         let mut oldest: Option<Instant> = None;
         loop {
-            let msg = rx.recv_timeout(Duration::from_millis(100));
-            match msg {
-                Ok(Message::Done(o)) => {
-                    work.ended(&o.record.config, o.record.steps_done);
-                    buffered_rows += o.rows();
-                    buffer.push(*o);
-                    oldest.get_or_insert_with(Instant::now);
-                }
-                Ok(Message::Checkpointed) => report.checkpointed += 1,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            let msgs = match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(msgs) => msgs,
+                Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
-            let full = buffer.len() >= opts.flush_runs || buffered_rows >= opts.flush_rows;
-            if failure.is_none() && (full || due) {
-                if let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report) {
-                    halt.store(true, Ordering::Relaxed);
-                    failure = Some(e);
+            };
+            // The batch's runs one at a time, each followed by a look at the
+            // buffer (a part holds at most `flush_runs` runs, whatever a
+            // worker's batch brings), and a last look (`None`) for a buffer
+            // due by age.
+            for msg in msgs.into_iter().map(Some).chain([None]) {
+                match msg {
+                    Some(Message::Done(o)) => {
+                        work.ended(&o.record.config, o.record.steps_done);
+                        buffered_rows += o.rows();
+                        buffer.push(*o);
+                        oldest.get_or_insert_with(Instant::now);
+                    }
+                    Some(Message::Checkpointed) => report.checkpointed += 1,
+                    None => {}
                 }
-                oldest = None;
-                buffered_rows = 0;
-                panic_if_testing(report.ran);
+                let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
+                let full = buffer.len() >= opts.flush_runs || buffered_rows >= opts.flush_rows;
+                if failure.is_none() && (full || due) {
+                    if let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report) {
+                        halt.store(true, Ordering::Relaxed);
+                        failure = Some(e);
+                    }
+                    oldest = None;
+                    buffered_rows = 0;
+                    panic_if_testing(report.ran);
+                }
             }
             let tally = work.tally((report.already_done + report.ran + buffer.len()) as u64);
             team.report(tally);
             progress.show(&team.done_everywhere(tally));
         }
     });
+    report.run_steps = steps.run_steps.load(Ordering::Relaxed);
+    report.lane_steps = steps.lane_steps.load(Ordering::Relaxed);
+    let occupancy = serde_json::json!({
+        "run_steps": report.run_steps,
+        "lane_steps": report.lane_steps,
+        "lane_occupancy": report.lane_occupancy(),
+    });
+    if let Err(e) = ds.amend_provenance(&session, occupancy) {
+        eprintln!("warning: {e}; the lane occupancy is not in provenance.json");
+    }
     if failure.is_none()
         && let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report)
     {
@@ -586,10 +656,6 @@ fn flush(
         return Ok(());
     }
     buffer.sort_by_key(|o| o.record.run_id);
-    let records: Vec<RunRecord> = buffer
-        .iter()
-        .map(|o| plan.placed(o.record.clone()))
-        .collect();
     // Rows in run_id order: a run's saved batches, then its fresh rows.
     let mut trajectory: Vec<RecordBatch> = Vec::new();
     let mut rows: Vec<(RunId, &Metrics)> = Vec::new();
@@ -607,13 +673,25 @@ fn flush(
         trajectory.push(trajectory_batch(&rows));
     }
     drop(rows);
+    let mut checkpointed = Vec::new();
+    let records: Vec<RunRecord> = buffer
+        .drain(..)
+        .map(|o| {
+            if o.checkpointed {
+                checkpointed.push(o.record.run_id);
+            }
+            report.resumed += usize::from(o.resumed);
+            plan.placed(o.record)
+        })
+        .collect();
     ds.write_part(label, &plan.part_config(), &records, &trajectory)?;
     report.parts_written += 1;
-    for o in buffer.drain(..) {
-        checkpoint::remove(ds.dir(), o.record.run_id);
+    for id in checkpointed {
+        checkpoint::remove(ds.dir(), id);
+    }
+    for record in &records {
         report.ran += 1;
-        report.resumed += usize::from(o.resumed);
-        match o.record.status_name() {
+        match record.status_name() {
             "finished" => report.finished += 1,
             "diverged" => report.diverged += 1,
             _ => report.failed += 1,
@@ -624,15 +702,9 @@ fn flush(
 
 /// Trains one point to its end, or to a checkpoint when `halted()`;
 /// failures become `failed` records.
-pub(crate) fn run_point(
-    id: RunId,
-    config: &RunConfig,
-    dir: &Path,
-    halted: &dyn Fn() -> bool,
-    checkpoint_every: Option<Duration>,
-) -> Message {
+pub(crate) fn run_point(id: RunId, config: &RunConfig, worker: &Worker) -> Message {
     let start = Instant::now();
-    let error = match caught(|| train(id, config, dir, halted, checkpoint_every)) {
+    let error = match caught(|| train(id, config, worker)) {
         Ok(Ok(Some(outcome))) => return Message::Done(Box::new(outcome)),
         Ok(Ok(None)) => return Message::Checkpointed,
         Ok(Err(e)) => e,
@@ -665,6 +737,8 @@ impl Message {
             saved: Vec::new(),
             fresh: Vec::new(),
             resumed: false,
+            // It may have failed after writing one.
+            checkpointed: true,
         }))
     }
 }
@@ -704,14 +778,14 @@ fn rows_batch(id: RunId, records: &[Metrics]) -> RecordBatch {
 fn train(
     id: RunId,
     config: &RunConfig,
-    dir: &Path,
-    halted: &dyn Fn() -> bool,
-    checkpoint_every: Option<Duration>,
+    worker: &Worker,
 ) -> std::result::Result<Option<Outcome>, String> {
     let start = Instant::now();
-    let (mut trainer, mut run) = InFlight::start(id, config, dir)?;
+    let (mut trainer, mut run) = InFlight::start_listed(id, config, worker)?;
+    let first = trainer.state().step;
     let chunk = chunk_steps(config, 1);
     let mut last_checkpoint = Instant::now();
+    let mut stopped = false;
     while !trainer.is_done() {
         let before = trainer.state().step;
         if let Some(r) = trainer.advance(chunk) {
@@ -721,17 +795,114 @@ fn train(
         if trainer.is_done() {
             break;
         }
-        let stopping = halted();
-        if stopping || checkpoint_every.is_some_and(|e| last_checkpoint.elapsed() >= e) {
-            run.checkpoint(dir, &trainer, start.elapsed().as_secs_f64());
+        stopped = (worker.halted)();
+        if stopped || worker.checkpoint_due(last_checkpoint) {
+            run.checkpoint(worker.dir, &trainer, start.elapsed().as_secs_f64());
             last_checkpoint = Instant::now();
-            if stopping {
-                return Ok(None);
+            if stopped {
+                break;
             }
         }
     }
+    let steps = trainer.state().step - first;
+    worker.steps.add((steps, steps));
+    if stopped {
+        return Ok(None);
+    }
     run.outcome(&trainer, start.elapsed().as_secs_f64())
         .map(Some)
+}
+
+/// What a worker thread trains runs with.
+pub(crate) struct Worker<'a> {
+    /// The dataset.
+    pub dir: &'a Path,
+    /// Whether to stop (checkpointing the runs in hand).
+    pub halted: &'a dyn Fn() -> bool,
+    pub checkpoint_every: Option<Duration>,
+    /// The runs that had a checkpoint when the sweep started, listed once
+    /// rather than looked up on disk for every run.
+    pub checkpoints: &'a HashSet<RunId>,
+    pub steps: &'a Occupancy,
+}
+
+impl Worker<'_> {
+    /// Whether runs last checkpointed at `last` are due for another.
+    pub(crate) fn checkpoint_due(&self, last: Instant) -> bool {
+        self.checkpoint_every.is_some_and(|e| last.elapsed() >= e)
+    }
+}
+
+/// The steps a sweep's workers took: useful run-steps and the lane-steps
+/// spent on them (their ratio is the lane occupancy).
+#[derive(Default)]
+pub(crate) struct Occupancy {
+    run_steps: AtomicU64,
+    lane_steps: AtomicU64,
+}
+
+impl Occupancy {
+    /// Adds (run-steps, lane-steps).
+    pub(crate) fn add(&self, (runs, lanes): (u64, u64)) {
+        self.run_steps.fetch_add(runs, Ordering::Relaxed);
+        self.lane_steps.fetch_add(lanes, Ordering::Relaxed);
+    }
+}
+
+/// A worker's messages to the writer, sent a batch at a time: one wake-up
+/// of the writer per [`Outbox::RUNS`] runs or [`Outbox::WAIT`], not one per
+/// run. The worker sends what it holds when it stops, too.
+struct Outbox {
+    tx: mpsc::Sender<Vec<Message>>,
+    held: Vec<Message>,
+    /// When the oldest held message was pushed.
+    since: Instant,
+    /// The writer is gone.
+    closed: bool,
+}
+
+impl Outbox {
+    const RUNS: usize = 64;
+    const WAIT: Duration = Duration::from_millis(20);
+
+    fn new(tx: mpsc::Sender<Vec<Message>>) -> Self {
+        Self {
+            tx,
+            held: Vec::new(),
+            since: Instant::now(),
+            closed: false,
+        }
+    }
+
+    /// Holds `msg` (sending the batch when it is full or old); false once
+    /// the writer is gone.
+    fn push(&mut self, msg: Message) -> bool {
+        if self.held.is_empty() {
+            self.since = Instant::now();
+        }
+        self.held.push(msg);
+        if self.held.len() >= Self::RUNS {
+            self.send();
+        } else {
+            self.send_if_due();
+        }
+        !self.closed
+    }
+
+    /// Sends the held messages if the oldest has waited [`Self::WAIT`]
+    /// (called between chunks of training, about every millisecond).
+    fn send_if_due(&mut self) {
+        if !self.held.is_empty() && self.since.elapsed() >= Self::WAIT {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if !self.held.is_empty() {
+            let held = std::mem::replace(&mut self.held, Vec::with_capacity(Self::RUNS));
+            self.closed |= self.tx.send(held).is_err();
+        }
+    }
 }
 
 /// Steps between looks at the stop flag: about a millisecond of work for
@@ -756,16 +927,44 @@ pub struct InFlight {
     /// Wall time spent on the run in earlier sessions.
     wall_before: f64,
     resumed: bool,
+    /// It has a checkpoint file (resumed from one, or saved one).
+    checkpointed: bool,
 }
 
 impl InFlight {
-    /// Run `id` from its checkpoint if it has a usable one, else from step 0.
+    /// Run `id` from its checkpoint in `dir` if it has a usable one, else
+    /// from step 0.
     pub fn start(
         id: RunId,
         config: &RunConfig,
         dir: &Path,
     ) -> std::result::Result<(Trainer, InFlight), String> {
-        let resumed_from = checkpoint::load(dir, id).and_then(|c| {
+        Self::from_saved(id, config, checkpoint::load(dir, id))
+    }
+
+    /// [`Self::start`] in a sweep, which listed the checkpoints once at its
+    /// start (`worker.checkpoints`): a run not listed has none, and is not
+    /// looked for on disk.
+    pub(crate) fn start_listed(
+        id: RunId,
+        config: &RunConfig,
+        worker: &Worker,
+    ) -> std::result::Result<(Trainer, InFlight), String> {
+        let listed = worker.checkpoints.contains(&id);
+        let saved = listed.then(|| checkpoint::load(worker.dir, id)).flatten();
+        let (trainer, mut run) = Self::from_saved(id, config, saved)?;
+        // An unusable checkpoint is removed once the run is written, too.
+        run.checkpointed = listed;
+        Ok((trainer, run))
+    }
+
+    fn from_saved(
+        id: RunId,
+        config: &RunConfig,
+        saved: Option<checkpoint::Checkpoint>,
+    ) -> std::result::Result<(Trainer, InFlight), String> {
+        let had_checkpoint = saved.is_some();
+        let resumed_from = saved.and_then(|c| {
             Trainer::resume(config, c.state)
                 .map(|t| (t, c.trajectory, c.wall_seconds))
                 .map_err(|e| eprintln!("warning: run {id}: {e}; it starts over"))
@@ -789,6 +988,7 @@ impl InFlight {
             fresh: Vec::new(),
             wall_before,
             resumed,
+            checkpointed: had_checkpoint,
         };
         Ok((trainer, run))
     }
@@ -801,6 +1001,7 @@ impl InFlight {
             self.fresh.clear();
         }
         let wall = self.wall_before + wall;
+        self.checkpointed = true;
         if let Err(e) =
             checkpoint::save(dir, trainer.config(), trainer.state(), &self.written, wall)
         {
@@ -825,6 +1026,7 @@ impl InFlight {
             saved: self.written,
             fresh: self.fresh,
             resumed: self.resumed,
+            checkpointed: self.checkpointed,
         })
     }
 }

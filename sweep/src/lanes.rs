@@ -1,47 +1,58 @@
 //! Batched runs in a sweep: pending label-noise points that share a
-//! [`BatchKey`] (activation and its parameter, m, d, n, B) are grouped into
-//! work items of up to [`LANES`] runs, each stepped by a [`BatchTrainer`]
-//! with the run index as the SIMD lane.
+//! [`BatchKey`] (activation and its parameter, m, d, n, B) are stepped
+//! together by [`BatchTrainer`]s, the run index as the SIMD lane.
 //!
 //! Every lane does exactly its own run's operations on its own streams, so
-//! a run's rows do not depend on whether, or with which runs, it was
+//! a run's rows do not depend on whether, when, or with which runs it was
 //! grouped: the dataset is bit-identical to the one-run-per-item path, and
 //! grouping is free to follow the machine. Each run is still checkpointed,
-//! resumed, failed and written on its own, exactly as a single run; a
-//! group is rebuilt each session from whatever runs are pending then,
-//! fresh or resumed at different steps.
+//! resumed, failed and written on its own, exactly as a single run.
 //!
-//! Grouping follows cost. Points arrive largest cost first (shard.rs); a
-//! key's runs are cut into contiguous groups of about equal size, so a group
-//! holds runs of similar length and no lane idles long. Groups are made
-//! small enough that there are at least as many items as worker threads
-//! (a single group of every run would leave the other threads idle), but
-//! not below [`MIN_GROUP`] runs, under which a lane group is no faster
-//! than its runs stepped one by one. Items then run largest cost first.
+//! Lanes never idle while a key has runs pending (continuous batching): a
+//! key's runs form one [`Queue`], shared by the key's lane groups on every
+//! worker thread, and when a lane's run finishes or diverges the group
+//! takes the next pending run of its key into that lane. Once the queue is
+//! empty, the group drops its done runs and, below [`MIN_LANES`] live runs,
+//! steps the rest with the single-run kernel ([`BatchTrainer::compact`]).
+//!
+//! Grouping follows cost. Points arrive largest cost first (shard.rs) and
+//! queues hand them out in that order, so runs of similar length share a
+//! group. A key gets as many groups as it would fill at the group size,
+//! which is small enough that there are at least as many items as worker
+//! threads (a single group of every run would leave the other threads
+//! idle), but not below [`MIN_GROUP`] runs, under which a lane group is no
+//! faster than its runs stepped one by one. Items run largest cost first.
 
-use crate::execute::{InFlight, Message, caught, chunk_steps, run_point};
+use crate::checkpoint;
+use crate::execute::{InFlight, Message, Worker, caught, chunk_steps, run_point};
 use crate::grid::cost;
 use crate::progress;
-use sharpsweep_core::batch::{BatchKey, LANES};
+use sharpsweep_core::batch::{BatchKey, LANES, MIN_LANES};
 use sharpsweep_core::{BatchTrainer, RunConfig, RunId};
 use std::collections::HashMap;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
-/// The fewest runs worth a lane group. The 8-lane kernel costs nearly the
-/// same however many lanes are busy, and the single-run kernel is fast:
-/// at (10, 3, 3) on one quiet core (`step_rate 10 3 3 2000000 RUNS`,
-/// docs/performance.md), one run alone makes 15.2 M steps/s, and a group of
-/// 4, 5, 6 and 8 runs 13.0, 16.1, 16.9 and 22.3 M run-steps/s, so a group
-/// beats stepping its runs one by one from 5 runs on.
-pub const MIN_GROUP: usize = 5;
+/// The fewest runs worth a lane group: [`MIN_LANES`]. At (10, 3, 3) on one
+/// quiet core (`step_rate 10 3 3 2000000 RUNS`, docs/performance.md), one
+/// run alone makes 15.2 M steps/s, and a group of 4, 5, 6 and 8 runs 13.0,
+/// 16.1, 16.9 and 22.3 M run-steps/s, so a group beats stepping its runs
+/// one by one from 5 runs on.
+pub const MIN_GROUP: usize = MIN_LANES;
 
 /// What a worker takes at a time.
 #[derive(Debug, PartialEq)]
 pub enum Item<'a> {
     Single(RunId, &'a RunConfig),
-    /// Runs of one [`BatchKey`], stepped together.
-    Group(Vec<(RunId, &'a RunConfig)>),
+    /// A lane group with a place for each run of its `share` of
+    /// `Work::queues[queue]` (the runs it would hold if none ended early),
+    /// filled and refilled from the whole queue; `cost` is what its share
+    /// costs.
+    Group {
+        queue: usize,
+        share: std::ops::Range<usize>,
+        cost: f64,
+    },
 }
 
 impl Item<'_> {
@@ -49,156 +60,276 @@ impl Item<'_> {
     fn cost(&self) -> f64 {
         match self {
             Item::Single(_, c) => cost(c),
-            Item::Group(runs) => runs.iter().map(|(_, c)| cost(c)).sum(),
+            Item::Group { cost, .. } => *cost,
         }
     }
 }
 
-/// The work items of `todo` (largest cost first) for `workers` threads,
-/// in the order to take them: largest cost first. With `batched` false,
-/// every point is a single item.
-pub fn items<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) -> Vec<Item<'a>> {
+/// The pending runs of one [`BatchKey`], largest cost first, handed out
+/// once each to the key's lane groups.
+#[derive(Debug)]
+pub struct Queue<'a> {
+    runs: Vec<(RunId, &'a RunConfig)>,
+    next: AtomicUsize,
+}
+
+impl<'a> Queue<'a> {
+    pub fn runs(&self) -> &[(RunId, &'a RunConfig)] {
+        &self.runs
+    }
+
+    /// The next pending run, if any.
+    fn take(&self) -> Option<(RunId, &'a RunConfig)> {
+        self.runs
+            .get(self.next.fetch_add(1, Ordering::Relaxed))
+            .copied()
+    }
+}
+
+/// A process's work: the items in the order to take them, and the queues
+/// their groups draw runs from.
+#[derive(Debug)]
+pub struct Work<'a> {
+    pub items: Vec<Item<'a>>,
+    pub queues: Vec<Queue<'a>>,
+}
+
+/// The work of `todo` (largest cost first) for `workers` threads. With
+/// `batched` false, every point is a single item.
+pub fn work<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) -> Work<'a> {
     let mut items = Vec::new();
     // Batchable points by key, in order of first appearance.
     let mut keys: HashMap<BatchKey, usize> = HashMap::new();
-    let mut groups: Vec<Vec<(RunId, &RunConfig)>> = Vec::new();
+    let mut by_key: Vec<Vec<(RunId, &RunConfig)>> = Vec::new();
     for &(id, config) in todo {
         let key = BatchKey::of(config);
         if batched && key.batches() {
             let g = *keys.entry(key).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
+                by_key.push(Vec::new());
+                by_key.len() - 1
             });
-            groups[g].push((id, config));
+            by_key[g].push((id, config));
         } else {
             items.push(Item::Single(id, config));
         }
     }
-    let batchable: usize = groups.iter().map(Vec::len).sum();
+    let batchable: usize = by_key.iter().map(Vec::len).sum();
     let size = batchable.div_ceil(workers.max(1)).clamp(1, LANES);
-    for runs in groups {
+    let mut queues = Vec::new();
+    for runs in by_key {
+        // The key's runs cut into contiguous groups of about `size`: the
+        // groups' places, and the runs each would hold if none ended early.
         let count = runs.len().div_ceil(size);
         let (base, extra) = (runs.len() / count, runs.len() % count);
+        let mut queued = Vec::new();
         let mut rest = &runs[..];
         for g in 0..count {
             let (group, tail) = rest.split_at(base + usize::from(g < extra));
             rest = tail;
             if group.len() >= MIN_GROUP {
-                items.push(Item::Group(group.to_vec()));
+                items.push(Item::Group {
+                    queue: queues.len(),
+                    share: queued.len()..queued.len() + group.len(),
+                    cost: group.iter().map(|(_, c)| cost(c)).sum(),
+                });
+                queued.extend_from_slice(group);
             } else {
                 items.extend(group.iter().map(|&(id, c)| Item::Single(id, c)));
             }
         }
+        if !queued.is_empty() {
+            queues.push(Queue {
+                runs: queued,
+                next: AtomicUsize::new(0),
+            });
+        }
     }
     items.sort_by(|a, b| b.cost().total_cmp(&a.cost()));
-    items
+    Work { items, queues }
 }
 
-/// Trains a group to its end, or to checkpoints when `halted()`, sending
-/// each run's message as a single run would (see [`run_point`]) the moment
-/// it is known. Returns false once `send` finds the writer gone.
+/// Runs taken from a queue by one group, and whether each was sent.
+#[derive(Default)]
+struct Taken<'a> {
+    runs: Vec<(RunId, &'a RunConfig)>,
+    sent: Vec<bool>,
+}
+
+/// Trains a group of `lanes` places, taking runs from `queue` until it is
+/// empty and every run taken is done, or to checkpoints when halted,
+/// sending each run's message as a single run would (see [`run_point`])
+/// the moment it is known. Returns false once `send` finds the writer gone.
 ///
 /// A panic while stepping the group does not fail every run in it: the
-/// runs not yet sent are rerun one by one (from their last checkpoint, if
-/// any), where a failing run fails alone, as it would unbatched.
+/// runs taken but not yet sent are rerun one by one (from their last
+/// checkpoint, if any), where a failing run fails alone, as it would
+/// unbatched, and so are the runs still pending in the queue.
 pub(crate) fn run_group(
-    runs: &[(RunId, &RunConfig)],
-    dir: &Path,
-    halted: &dyn Fn() -> bool,
-    checkpoint_every: Option<Duration>,
+    queue: &Queue,
+    lanes: usize,
+    worker: &Worker,
     send: &mut dyn FnMut(Message) -> bool,
 ) -> bool {
-    let mut sent = vec![false; runs.len()];
-    let mut send_run = |i: usize, msg| {
-        sent[i] = true;
-        send(msg)
-    };
-    if let Ok(open) = caught(|| train_group(runs, dir, halted, checkpoint_every, &mut send_run)) {
+    let mut taken = Taken::default();
+    if let Ok(open) = caught(|| train_group(queue, lanes, worker, &mut taken, send)) {
         return open;
     }
-    for (&(id, config), _) in runs.iter().zip(&sent).filter(|(_, s)| !**s) {
-        if !send(run_point(id, config, dir, halted, checkpoint_every)) {
+    let unsent: Vec<(RunId, &RunConfig)> = (taken.runs.iter().zip(&taken.sent))
+        .filter(|(_, sent)| !**sent)
+        .map(|(run, _)| *run)
+        .collect();
+    // The group may have checkpointed them since the sweep listed the
+    // checkpoints.
+    let mut checkpoints = worker.checkpoints.clone();
+    let on_disk = |id: &RunId| checkpoint::path(worker.dir, *id).exists();
+    checkpoints.extend(unsent.iter().map(|(id, _)| *id).filter(on_disk));
+    let worker = Worker {
+        checkpoints: &checkpoints,
+        ..*worker
+    };
+    let rest = std::iter::from_fn(|| queue.take());
+    for (id, config) in unsent.into_iter().chain(rest) {
+        if !send(run_point(id, config, &worker)) {
             return false;
         }
     }
     true
 }
 
-fn train_group(
-    runs: &[(RunId, &RunConfig)],
-    dir: &Path,
-    halted: &dyn Fn() -> bool,
-    checkpoint_every: Option<Duration>,
-    send: &mut dyn FnMut(usize, Message) -> bool,
+/// A run in one of a group's places.
+struct Place {
+    /// Its index in [`Taken`].
+    taken: usize,
+    flight: Option<InFlight>,
+    /// When it entered the group.
+    since: Instant,
+}
+
+fn train_group<'a>(
+    queue: &Queue<'a>,
+    lanes: usize,
+    worker: &Worker,
+    taken: &mut Taken<'a>,
+    send: &mut dyn FnMut(Message) -> bool,
 ) -> bool {
-    let start = Instant::now();
-    // This session's wall time, shared equally by the group's runs.
-    let share = || start.elapsed().as_secs_f64() / runs.len() as f64;
-    let (mut trainers, mut flights, mut index) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, &(id, config)) in runs.iter().enumerate() {
-        match InFlight::start(id, config, dir) {
-            Ok((trainer, run)) => {
-                trainers.push(trainer);
-                flights.push(Some(run));
-                index.push(i);
-            }
-            Err(e) => {
-                if !send(i, Message::failed(config, e, share())) {
-                    return false;
+    // The next run of the queue that starts (one that cannot start is sent
+    // as failed at once); None once the queue is empty or the writer gone.
+    let next = |taken: &mut Taken<'a>, send: &mut dyn FnMut(Message) -> bool| {
+        while let Some((id, config)) = queue.take() {
+            taken.runs.push((id, config));
+            taken.sent.push(false);
+            let i = taken.runs.len() - 1;
+            match InFlight::start_listed(id, config, worker) {
+                Ok((trainer, flight)) => {
+                    let place = Place {
+                        taken: i,
+                        flight: Some(flight),
+                        since: Instant::now(),
+                    };
+                    return Some((trainer, place));
+                }
+                Err(e) => {
+                    taken.sent[i] = true;
+                    if !send(Message::failed(config, e, 0.0)) {
+                        return None;
+                    }
                 }
             }
         }
+        None
+    };
+    let (mut trainers, mut places) = (Vec::new(), Vec::new());
+    while places.len() < lanes {
+        let Some((trainer, place)) = next(taken, send) else {
+            break;
+        };
+        trainers.push(trainer);
+        places.push(place);
     }
-    if trainers.is_empty() {
-        return true;
-    }
-    let mut batch =
-        BatchTrainer::from_trainers(trainers).expect("a group's runs share one BatchKey");
-    let chunk = chunk_steps(runs[0].1, flights.len());
+    let Ok(mut batch) = BatchTrainer::from_trainers(trainers) else {
+        return true; // nothing left to train
+    };
+    let chunk = chunk_steps(taken.runs[places[0].taken].1, lanes);
+    // A run's wall time: its time in the group, shared by the places.
+    let wall = |p: &Place| p.since.elapsed().as_secs_f64() / lanes as f64;
     let mut last_checkpoint = Instant::now();
-    loop {
+    let mut pending = true;
+    let open = loop {
         let before: Vec<u64> = steps_taken(&batch).collect();
         for (i, record) in batch.advance(chunk) {
-            if let Some(run) = &mut flights[i] {
+            if let Some(run) = &mut places[i].flight {
                 run.fresh.push(record);
             }
         }
         for ((t, after), before) in batch.trainers().iter().zip(steps_taken(&batch)).zip(before) {
             progress::count_steps(t.config(), after - before);
         }
-        for (i, trainer) in batch.trainers().iter().enumerate() {
-            if trainer.is_done()
-                && let Some(run) = flights[i].take()
-            {
-                let config = runs[index[i]].1;
-                let msg = match run.outcome(trainer, share()) {
-                    Ok(outcome) => Message::Done(Box::new(outcome)),
-                    Err(e) => Message::failed(config, e, share()),
-                };
-                if !send(index[i], msg) {
-                    return false;
+        let mut ended = false;
+        for i in 0..places.len() {
+            let trainer = &batch.trainers()[i];
+            let place = &mut places[i];
+            let Some(run) = trainer.is_done().then(|| place.flight.take()).flatten() else {
+                continue;
+            };
+            let config = taken.runs[place.taken].1;
+            let msg = match run.outcome(trainer, wall(place)) {
+                Ok(outcome) => Message::Done(Box::new(outcome)),
+                Err(e) => Message::failed(config, e, wall(place)),
+            };
+            taken.sent[place.taken] = true;
+            if !send(msg) {
+                worker.steps.add(batch.steps());
+                return false;
+            }
+            match pending.then(|| next(taken, send)).flatten() {
+                Some((trainer, place)) => {
+                    batch
+                        .replace(i, trainer)
+                        .expect("a queue's runs share one BatchKey");
+                    places[i] = place;
                 }
+                None => (pending, ended) = (false, true),
             }
         }
-        if batch.is_done() {
-            return true;
+        if ended {
+            let kept: Vec<Place> = batch
+                .compact()
+                .into_iter()
+                .map(|i| std::mem::replace(&mut places[i], place_holder()))
+                .collect();
+            places = kept;
+            if places.is_empty() {
+                break true;
+            }
         }
-        let stopping = halted();
-        if stopping || checkpoint_every.is_some_and(|e| last_checkpoint.elapsed() >= e) {
-            let in_flight = flights.iter_mut().zip(batch.trainers()).enumerate();
-            for (i, (run, trainer)) in in_flight {
-                if let Some(run) = run {
-                    run.checkpoint(dir, trainer, share());
-                    if stopping && !send(index[i], Message::Checkpointed) {
+        let stopping = (worker.halted)();
+        if stopping || worker.checkpoint_due(last_checkpoint) {
+            for (place, trainer) in places.iter_mut().zip(batch.trainers()) {
+                let spent = wall(place);
+                if let Some(run) = &mut place.flight {
+                    run.checkpoint(worker.dir, trainer, spent);
+                    if stopping && !send(Message::Checkpointed) {
+                        worker.steps.add(batch.steps());
                         return false;
                     }
                 }
             }
             last_checkpoint = Instant::now();
             if stopping {
-                return true;
+                break true;
             }
         }
+    };
+    worker.steps.add(batch.steps());
+    open
+}
+
+/// What a place is left holding when its run moves in compaction.
+fn place_holder() -> Place {
+    Place {
+        taken: 0,
+        flight: None,
+        since: Instant::now(),
     }
 }
 
@@ -225,49 +356,59 @@ mod tests {
         configs.iter().map(|c| (c.run_id(), c)).collect()
     }
 
-    /// The sizes of the items, as (group runs) or 1 for a single.
-    fn sizes(items: &[Item]) -> Vec<usize> {
-        items
+    /// The sizes of the items, as (group places) or 1 for a single.
+    fn sizes(work: &Work) -> Vec<usize> {
+        work.items
             .iter()
             .map(|i| match i {
                 Item::Single(..) => 1,
-                Item::Group(g) => g.len(),
+                Item::Group { share, .. } => share.len(),
             })
             .collect()
     }
 
     #[test]
-    fn every_point_is_in_exactly_one_item_and_groups_share_a_key() {
+    fn every_point_is_in_exactly_one_single_item_or_queue_and_queues_share_a_key() {
         let mut configs: Vec<RunConfig> = (0..40)
             .map(|i| point(10 + (i % 3) as usize, 1000 + 10 * i, i))
             .collect();
         configs[5].algorithm = AlgorithmName::Sam;
         configs[6].algorithm = AlgorithmName::Flow;
+        // As the engine hands them over: largest cost first.
+        configs.sort_by(|a, b| cost(b).total_cmp(&cost(a)));
         let todo = todo(&configs);
         for workers in [1, 2, 3, 16] {
-            let items = items(&todo, workers, true);
+            let work = work(&todo, workers, true);
             let mut seen: Vec<RunId> = Vec::new();
-            for item in &items {
+            for item in &work.items {
                 match item {
                     Item::Single(id, _) => seen.push(*id),
-                    Item::Group(g) => {
-                        assert!((MIN_GROUP..=LANES).contains(&g.len()));
-                        let key = BatchKey::of(g[0].1);
-                        assert!(g.iter().all(|(_, c)| BatchKey::of(c) == key));
-                        assert!(key.batches());
-                        seen.extend(g.iter().map(|(id, _)| *id));
+                    Item::Group { queue, share, .. } => {
+                        assert!((MIN_GROUP..=LANES).contains(&share.len()));
+                        assert!(share.end <= work.queues[*queue].runs().len());
                     }
                 }
+            }
+            for q in &work.queues {
+                let key = BatchKey::of(q.runs()[0].1);
+                assert!(q.runs().iter().all(|(_, c)| BatchKey::of(c) == key));
+                assert!(key.batches());
+                let costs: Vec<f64> = q.runs().iter().map(|(_, c)| cost(c)).collect();
+                assert!(costs.windows(2).all(|w| w[0] >= w[1]), "largest first");
+                seen.extend(q.runs().iter().map(|(id, _)| *id));
             }
             seen.sort();
             let mut want: Vec<RunId> = todo.iter().map(|(id, _)| *id).collect();
             want.sort();
             assert_eq!(seen, want, "{workers} workers");
-            let costs: Vec<f64> = items.iter().map(Item::cost).collect();
+            let costs: Vec<f64> = work.items.iter().map(Item::cost).collect();
             assert!(costs.windows(2).all(|w| w[0] >= w[1]), "largest first");
-            for c in &configs[5..7] {
+            for c in configs
+                .iter()
+                .filter(|c| c.algorithm != AlgorithmName::LabelNoise)
+            {
                 assert!(
-                    items.contains(&Item::Single(c.run_id(), c)),
+                    work.items.contains(&Item::Single(c.run_id(), c)),
                     "not label noise"
                 );
             }
@@ -276,16 +417,22 @@ mod tests {
 
     #[test]
     fn groups_are_full_when_there_are_enough_points_for_every_thread() {
-        let configs: Vec<RunConfig> = (0..256).map(|i| point(10, 1000, i)).collect();
-        let items = items(&todo(&configs), 2, true);
-        assert_eq!(sizes(&items), vec![LANES; 256 / LANES]);
+        let mut configs: Vec<RunConfig> = (0..256).map(|i| point(10, 1000, i)).collect();
+        configs.sort_by_key(|c| c.run_id());
+        let work = work(&todo(&configs), 2, true);
+        assert_eq!(sizes(&work), vec![LANES; 256 / LANES]);
+        assert_eq!(work.queues.len(), 1, "one queue for the key");
+        // Each group takes the next run of the queue, once.
+        let first: Vec<RunId> = (0..3).map(|_| work.queues[0].take().unwrap().0).collect();
+        let want: Vec<RunId> = configs[..3].iter().map(RunConfig::run_id).collect();
+        assert_eq!(first, want);
     }
 
     #[test]
     fn few_points_are_split_so_that_no_thread_idles() {
         let configs: Vec<RunConfig> = (0..12).map(|i| point(10, 1000, i)).collect();
         let sizes_for =
-            |points: usize, threads| sizes(&items(&todo(&configs[..points]), threads, true));
+            |points: usize, threads| sizes(&work(&todo(&configs[..points]), threads, true));
         // One group of 10 would leave a thread idle; two groups of 5 do not.
         assert_eq!(sizes_for(10, 2), vec![5, 5]);
         assert_eq!(sizes_for(10, 1), vec![5, 5]);
@@ -299,8 +446,9 @@ mod tests {
     fn unbatched_items_are_the_points_in_their_order() {
         let configs: Vec<RunConfig> = (0..20).map(|i| point(10, 1000 - i, i)).collect();
         let todo = todo(&configs);
-        let items = items(&todo, 2, false);
+        let work = work(&todo, 2, false);
         let want: Vec<Item> = todo.iter().map(|&(id, c)| Item::Single(id, c)).collect();
-        assert_eq!(items, want);
+        assert_eq!(work.items, want);
+        assert!(work.queues.is_empty());
     }
 }

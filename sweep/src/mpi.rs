@@ -35,7 +35,7 @@ pub struct MpiTeam {
     done: Vec<Tally>,
     /// …and the final reports received so far (they may arrive while rank
     /// 0 is still working, in [`Team::done_everywhere`]).
-    finals: Vec<[u64; 12]>,
+    finals: Vec<[u64; SweepReport::COUNTS]>,
     last_sent: Option<Instant>,
     // Dropped last: finalises MPI.
     _universe: Universe,
@@ -100,8 +100,8 @@ impl MpiTeam {
         let (data, status) = probed.matched_receive_vec::<u64>();
         let from = status.source_rank() as usize;
         if status.tag() == TAG_FINAL {
-            let mut counts = [0; 12];
-            counts.copy_from_slice(&data[..12]);
+            let mut counts = [0; SweepReport::COUNTS];
+            counts.copy_from_slice(&data[..SweepReport::COUNTS]);
             self.finals.push(counts);
         } else {
             let mut tally = [0; 7];
