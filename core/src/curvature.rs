@@ -194,7 +194,7 @@ fn dense_stats(h: Mat<f64>, k: usize) -> HessianStats {
 mod tests {
     use super::*;
     use crate::activation::Activation;
-    use crate::config::{DataGen, RunConfig, Source};
+    use crate::config::{DataGen, OuterGen, RunConfig, Source};
     use crate::data::initial_weights;
     use crate::rng::{Stream, Streams};
     use rand::SeedableRng;
@@ -205,12 +205,23 @@ mod tests {
         d: usize,
         n: usize,
     ) -> (Problem, Activation, Vec<f64>) {
+        setup_with(act, OuterGen::Ones, m, d, n)
+    }
+
+    fn setup_with(
+        act: crate::ActivationName,
+        outer: OuterGen,
+        m: usize,
+        d: usize,
+        n: usize,
+    ) -> (Problem, Activation, Vec<f64>) {
         let c = RunConfig {
             activation: act,
             m,
             d,
             n,
             data: Source::Generate(DataGen::Gaussian),
+            outer: Source::Generate(outer),
             ..Default::default()
         };
         let mut s = Streams::from_seed(7);
@@ -237,9 +248,13 @@ mod tests {
 
     #[test]
     fn hessian_vector_product_matches_finite_differences_of_the_gradient() {
-        // Hv = d/dt ∇L(Θ + tv) at t = 0, by central differences.
-        for act in ACTS {
-            let (p, a, theta) = setup(act, 5, 4, 6);
+        // Hv = d/dt ∇L(Θ + tv) at t = 0, by central differences; with
+        // [G24]'s second layer and with a = (+1, −1, …).
+        for (act, outer) in ACTS
+            .iter()
+            .flat_map(|&a| [(a, OuterGen::Ones), (a, OuterGen::Alternating)])
+        {
+            let (p, a, theta) = setup_with(act, outer, 5, 4, 6);
             let v = random_vector(theta.len(), 1);
             let mut hv = vec![0.0; theta.len()];
             Eval::new(&p, a, &theta, 5).hessian_vector(&p, &v, &mut hv);
@@ -263,9 +278,12 @@ mod tests {
 
     #[test]
     fn hessian_vector_product_and_frobenius_norm_match_the_dense_hessian() {
-        for act in ACTS {
+        for (act, outer) in ACTS
+            .iter()
+            .flat_map(|&a| [(a, OuterGen::Ones), (a, OuterGen::Alternating)])
+        {
             // Off the manifold (r ≠ 0), so D contributes.
-            let (p, a, theta) = setup(act, 7, 3, 5);
+            let (p, a, theta) = setup_with(act, outer, 7, 3, 5);
             let e = Eval::new(&p, a, &theta, 7);
             let dense = e.hessian(&p);
             let dim = theta.len();
