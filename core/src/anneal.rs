@@ -142,7 +142,8 @@ mod tests {
     #[test]
     fn schedules_match_their_closed_forms_at_the_start_middle_and_last_step() {
         let (eta, eta_end, sigma, sigma_end, kk) = (0.05, 0.001, 0.2, 0.02, 1000.0);
-        let closed: [(AnnealKind, fn(f64, f64, f64, f64) -> f64); 3] = [
+        type ClosedForm = fn(f64, f64, f64, f64) -> f64;
+        let closed: [(AnnealKind, ClosedForm); 3] = [
             (AnnealKind::Linear, |a, b, k, kk| a + (b - a) * k / kk),
             (AnnealKind::Cosine, |a, b, k, kk| {
                 b + (a - b) * (1.0 + (std::f64::consts::PI * k / kk).cos()) / 2.0

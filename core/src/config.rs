@@ -728,6 +728,9 @@ impl RunConfig {
 mod tests {
     use super::*;
 
+    /// A change to a valid configuration.
+    type Mutation = Box<dyn Fn(&mut RunConfig)>;
+
     #[test]
     fn default_is_figure_one_and_valid() {
         let c = RunConfig::default();
@@ -737,7 +740,6 @@ mod tests {
 
     #[test]
     fn invalid_values_name_their_field() {
-        type Mutation = Box<dyn Fn(&mut RunConfig)>;
         let cases: Vec<(&str, Mutation)> = vec![
             ("m", Box::new(|c| c.m = 0)),
             ("eta", Box::new(|c| c.eta = -0.1)),
@@ -817,7 +819,7 @@ mod tests {
 
     /// Bad schedules: out-of-domain or non-finite end values, and a
     /// schedule where the dynamics has nothing to anneal.
-    fn schedule_cases() -> Vec<(&'static str, Box<dyn Fn(&mut RunConfig)>)> {
+    fn schedule_cases() -> Vec<(&'static str, Mutation)> {
         let exp = |c: &mut RunConfig| c.schedule = AnnealKind::Exponential;
         vec![
             ("eta_end", Box::new(|c| c.eta_end = Some(f64::NAN))),
