@@ -48,24 +48,26 @@ impl Eval {
     pub fn new(p: &Problem, act: Activation, theta: &[f64], m: usize) -> Self {
         let mut z = vec![0.0; p.n * m];
         preactivations(&p.x, theta, p.n, p.d, m, &mut z);
-        let scaled = |f: &dyn Fn(f64) -> f64| -> Vec<f64> {
-            z.iter()
-                .enumerate()
-                .map(|(k, &v)| p.outer(k % m) * f(v))
-                .collect()
-        };
-        let d1 = scaled(&|v| act.d1(v));
-        let d2 = scaled(&|v| act.d2(v));
-        let resid = (0..p.n)
-            .map(|i| {
-                z[i * m..(i + 1) * m]
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &v)| p.outer(j) * act.phi(v))
-                    .sum::<f64>()
-                    - p.y[i]
-            })
-            .collect();
+        // Row by row, so a_j comes with j (the flow builds one of these
+        // per step).
+        let (mut d1, mut d2) = (vec![0.0; p.n * m], vec![0.0; p.n * m]);
+        let mut resid = vec![0.0; p.n];
+        for (i, ((zi, (d1i, d2i)), r)) in z
+            .chunks_exact(m)
+            .zip(d1.chunks_exact_mut(m).zip(d2.chunks_exact_mut(m)))
+            .zip(&mut resid)
+            .enumerate()
+        {
+            // −0, where f64's `sum` starts.
+            let mut f = -0.0;
+            for (j, ((&v, g1), g2)) in zi.iter().zip(d1i).zip(d2i).enumerate() {
+                let a = p.outer(j);
+                *g1 = a * act.d1(v);
+                *g2 = a * act.d2(v);
+                f += a * act.phi(v);
+            }
+            *r = f - p.y[i];
+        }
         Self {
             m,
             z,
