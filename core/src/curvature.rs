@@ -194,9 +194,8 @@ fn dense_stats(h: Mat<f64>, k: usize) -> HessianStats {
 mod tests {
     use super::*;
     use crate::activation::Activation;
-    use crate::config::{DataGen, OuterGen, RunConfig, Source};
-    use crate::data::initial_weights;
-    use crate::rng::{Stream, Streams};
+    use crate::config::OuterGen;
+    use crate::rng::Stream;
     use rand::SeedableRng;
 
     fn setup(
@@ -215,19 +214,7 @@ mod tests {
         d: usize,
         n: usize,
     ) -> (Problem, Activation, Vec<f64>) {
-        let c = RunConfig {
-            activation: act,
-            m,
-            d,
-            n,
-            data: Source::Generate(DataGen::Gaussian),
-            outer: Source::Generate(outer),
-            ..Default::default()
-        };
-        let mut s = Streams::from_seed(7);
-        let p = Problem::build(&c, &mut s).unwrap();
-        let theta = initial_weights(&c, &mut s).unwrap();
-        (p, c.activation(), theta)
+        crate::model::tests::problem(act, outer, 7, (m, d, n))
     }
 
     const ACTS: [crate::ActivationName; 4] = [

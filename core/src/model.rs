@@ -253,9 +253,9 @@ pub fn loss_gradient(p: &Problem, act: Activation, theta: &[f64], m: usize) -> V
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::config::{DataGen, RunConfig, Source};
+    use crate::config::{DataGen, OuterGen, RunConfig, Source};
     use crate::data::initial_weights;
     use crate::rng::Streams;
 
@@ -265,15 +265,27 @@ mod tests {
         d: usize,
         n: usize,
     ) -> (Problem, Activation, Vec<f64>) {
+        problem(act, OuterGen::Ones, 11, (m, d, n))
+    }
+
+    /// A Gaussian-data problem of `(m, d, n)` with second layer `outer`,
+    /// its activation and initial weights, all from `seed`.
+    pub(crate) fn problem(
+        act: crate::ActivationName,
+        outer: OuterGen,
+        seed: u64,
+        (m, d, n): (usize, usize, usize),
+    ) -> (Problem, Activation, Vec<f64>) {
         let c = RunConfig {
             activation: act,
             m,
             d,
             n,
             data: Source::Generate(DataGen::Gaussian),
+            outer: Source::Generate(outer),
             ..Default::default()
         };
-        let mut s = Streams::from_seed(11);
+        let mut s = Streams::from_seed(seed);
         let p = Problem::build(&c, &mut s).unwrap();
         let theta = initial_weights(&c, &mut s).unwrap();
         (p, c.activation(), theta)
