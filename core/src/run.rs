@@ -268,6 +268,30 @@ mod tests {
         assert_eq!(t.state().status, Status::Finished);
     }
 
+    /// The run of `c` straight through, and the same run stopped after
+    /// `chunks` advances of at most `steps`, checkpointed through bytes and
+    /// resumed: each trainer at its end, with the records it made.
+    fn whole_and_resumed(
+        c: &RunConfig,
+        chunks: usize,
+        steps: u64,
+    ) -> ((Trainer, Vec<Metrics>), (Trainer, Vec<Metrics>)) {
+        let mut whole = Trainer::new(c).unwrap();
+        let mut want = Vec::new();
+        whole.run(|r| want.push(r.clone()));
+        let mut first = Trainer::new(c).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..chunks {
+            if let Some(r) = first.advance(steps) {
+                got.push(r);
+            }
+        }
+        let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
+        let mut second = Trainer::resume(c, state).unwrap();
+        second.run(|r| got.push(r.clone()));
+        ((whole, want), (second, got))
+    }
+
     #[test]
     fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
         for batch_size in [None, Some(2)] {
@@ -276,21 +300,8 @@ mod tests {
                 n: 3,
                 ..small()
             };
-            let mut whole = Trainer::new(&c).unwrap();
-            let mut want = Vec::new();
-            whole.run(|r| want.push(r.clone()));
-
-            let mut first = Trainer::new(&c).unwrap();
-            let mut got = Vec::new();
             // Stop mid-interval, checkpoint through bytes, resume.
-            for _ in 0..7 {
-                if let Some(r) = first.advance(37) {
-                    got.push(r);
-                }
-            }
-            let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
-            let mut second = Trainer::resume(&c, state).unwrap();
-            second.run(|r| got.push(r.clone()));
+            let ((_, want), (_, got)) = whole_and_resumed(&c, 7, 37);
             assert_eq!(got.len(), want.len());
             for (a, b) in got.iter().zip(&want) {
                 assert_eq!(a.step, b.step);
@@ -421,19 +432,7 @@ mod tests {
         for c in scheduled() {
             c.validate().unwrap();
             assert!(crate::kernel::uses_gemm(c.m, c.d, c.batch()) == (c.m == 64));
-            let mut whole = Trainer::new(&c).unwrap();
-            let mut want = Vec::new();
-            whole.run(|r| want.push(r.clone()));
-            let mut first = Trainer::new(&c).unwrap();
-            let mut got = Vec::new();
-            for _ in 0..5 {
-                if let Some(r) = first.advance(29) {
-                    got.push(r);
-                }
-            }
-            let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
-            let mut second = Trainer::resume(&c, state).unwrap();
-            second.run(|r| got.push(r.clone()));
+            let ((whole, want), (second, got)) = whole_and_resumed(&c, 5, 29);
             let name = format!("{:?} {:?}", c.algorithm, c.schedule);
             assert_eq!(got.len(), want.len(), "{name}");
             for (a, b) in got.iter().zip(&want) {
