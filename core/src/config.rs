@@ -610,7 +610,7 @@ impl RunConfig {
         }
         // Sizes whose bytes overflow are refused here, so no product of
         // them is ever formed for an allocation (memory.rs).
-        self.memory_estimate(1)?;
+        self.memory_bytes(1)?;
         Ok(())
     }
 

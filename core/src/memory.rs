@@ -77,6 +77,20 @@ impl RunConfig {
     /// together (module doc). An error when the bytes overflow 64 bits,
     /// naming the keys of the term that does.
     pub fn memory_estimate(&self, lanes: usize) -> Result<Estimate> {
+        let (bytes, (names, largest)) = self.memory_bytes(lanes)?;
+        Ok(Estimate {
+            bytes,
+            largest: self.term(names, largest),
+        })
+    }
+
+    /// [`RunConfig::memory_estimate`]'s total bytes and its largest term's
+    /// key names and bytes, without writing the term's values out: what
+    /// validation asks of each of a grid's points.
+    pub(crate) fn memory_bytes(
+        &self,
+        lanes: usize,
+    ) -> Result<(u64, (&'static [&'static str], u64))> {
         let (m, d, n, b) = (
             self.m as u64,
             self.d as u64,
@@ -90,7 +104,7 @@ impl RunConfig {
             .checked_mul(m)
             .and_then(|nm| sum(&[Some(nm), Some(2 * m), Some(2 * n.min(m)), Some(32)]));
         // The trajectory is named by whichever of the two schedules records more.
-        let trajectory: &[&str] = match self.log_every {
+        let trajectory: &'static [&'static str] = match self.log_every {
             Some(k) if self.steps / k.max(1) > self.log_points as u64 => &["log_every", "n", "m"],
             _ => &["log_points", "n", "m"],
         };
@@ -98,7 +112,7 @@ impl RunConfig {
         let packed = lanes > 1;
         // Key names only: a term's values are written out for the one
         // reported, so a grid's million points allocate nothing here.
-        let terms: [(&[&'static str], Option<u64>); 7] = [
+        let terms: [(&'static [&'static str], Option<u64>); 7] = [
             (
                 &["n", "d"],
                 per_lane(sum(&[
@@ -134,7 +148,7 @@ impl RunConfig {
             ),
         ];
         let mut total = 0u64;
-        let mut largest: Option<(&[&'static str], u64)> = None;
+        let mut largest: Option<(&'static [&'static str], u64)> = None;
         for (names, bytes) in terms {
             let overflow = || {
                 let term = self.term(names, 0);
@@ -152,11 +166,7 @@ impl RunConfig {
                 largest = Some((names, bytes));
             }
         }
-        let (names, bytes) = largest.expect("the estimate has terms");
-        Ok(Estimate {
-            bytes: total,
-            largest: self.term(names, bytes),
-        })
+        Ok((total, largest.expect("the estimate has terms")))
     }
 
     /// The Hessian term (module doc): the dense matrix or the Lanczos basis,

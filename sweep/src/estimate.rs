@@ -18,7 +18,6 @@ use sharpsweep_core::batch::{BatchKey, LANES};
 use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::schedule::LogSchedule;
 use sharpsweep_core::{BatchTrainer, RunConfig, RunId, Trainer};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -96,16 +95,19 @@ fn makespan(
 ) -> f64 {
     // More threads than cores share them.
     let slowdown = (threads as f64 / cores as f64).max(1.0);
-    let mut todo = points.to_vec();
-    todo.sort_by(|a, b| cost(b.1).total_cmp(&cost(a.1)));
+    let mut todo: Vec<(f64, (RunId, &RunConfig))> =
+        points.iter().map(|&p| (cost(p.1), p)).collect();
+    todo.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let todo: Vec<(RunId, &RunConfig)> = todo.into_iter().map(|(_, p)| p).collect();
     let mut free_at = vec![0.0_f64; threads];
     let work = lanes::work(&todo, threads, true);
+    let mut timing = Lookup::new(timings);
     for item in &work.items {
         let first_free = free_at
             .iter_mut()
             .min_by(|a, b| a.total_cmp(b))
             .expect("at least one thread");
-        *first_free += slowdown * item_seconds(item, &work, timings);
+        *first_free += slowdown * item_seconds(item, &work, &mut timing);
     }
     free_at.into_iter().fold(0.0, f64::max)
 }
@@ -117,9 +119,11 @@ fn calibrate_shapes<'a>(
     budget: Duration,
 ) -> HashMap<Shape, Timing> {
     let mut examples: Vec<(Shape, &RunConfig)> = Vec::new();
+    let mut last = None;
     for c in configs {
         let shape = Shape::of(c);
-        if !examples.iter().any(|(s, _)| *s == shape) {
+        // Neighbouring points mostly share their shape.
+        if last.replace(shape) != Some(shape) && !examples.iter().any(|(s, _)| *s == shape) {
             examples.push((shape, c));
         }
     }
@@ -174,14 +178,15 @@ impl StepCosts {
             })
         };
         let timings = calibrate_shapes(runs().map(|(c, _)| c), budget);
+        let mut lookup = Lookup::new(&timings);
         StepCosts::from_pairs(runs().map(|(c, lanes)| {
-            let t = timings[&Shape::of(c)];
+            let t = lookup.timing(c);
             let step = if lanes > 1 {
                 t.group_step / lanes as f64
             } else {
                 t.step
             };
-            let records = records(c) as f64 * t.record / c.steps.max(1) as f64;
+            let records = lookup.recording(c) / c.steps.max(1) as f64;
             (c, step + records)
         }))
     }
@@ -202,38 +207,73 @@ impl StepCosts {
     }
 }
 
+/// Shapes' timings and schedules' record counts, each last one found kept:
+/// runs of one shape and schedule mostly follow each other, and a grid may
+/// have 10^6 of them.
+struct Lookup<'a> {
+    timings: &'a HashMap<Shape, Timing>,
+    last: Option<(Shape, Timing)>,
+    /// Each log schedule's record count (building one costs microseconds,
+    /// and a grid has few distinct ones), the last one kept.
+    logged: HashMap<(u64, usize), u64>,
+    last_logged: Option<((u64, usize), u64)>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(timings: &'a HashMap<Shape, Timing>) -> Self {
+        Self {
+            timings,
+            last: None,
+            logged: HashMap::new(),
+            last_logged: None,
+        }
+    }
+
+    fn timing(&mut self, c: &RunConfig) -> Timing {
+        let shape = Shape::of(c);
+        match self.last {
+            Some((last, t)) if last == shape => t,
+            _ => self.last.insert((shape, self.timings[&shape])).1.to_owned(),
+        }
+    }
+
+    /// The records a run of `c` makes: its log schedule's, plus every
+    /// `log_every`-th step.
+    fn records(&mut self, c: &RunConfig) -> u64 {
+        let schedule = (c.steps, c.log_points);
+        let logged = match self.last_logged {
+            Some((last, count)) if last == schedule => count,
+            _ => {
+                let count = *self.logged.entry(schedule).or_insert_with(|| {
+                    LogSchedule::new(c.steps, c.log_points, None).all().len() as u64
+                });
+                self.last_logged.insert((schedule, count)).1
+            }
+        };
+        logged + c.log_every.map_or(0, |k| c.steps / k)
+    }
+
+    /// The seconds of `c`'s records.
+    fn recording(&mut self, c: &RunConfig) -> f64 {
+        self.records(c) as f64 * self.timing(c).record
+    }
+}
+
 /// The seconds of one work item of `work` on one thread.
-fn item_seconds(item: &Item, work: &Work, timings: &HashMap<Shape, Timing>) -> f64 {
-    let records = |c: &RunConfig| records(c) as f64 * timings[&Shape::of(c)].record;
+fn item_seconds(item: &Item, work: &Work, timing: &mut Lookup) -> f64 {
     match item {
-        Item::Single(_, c) => c.steps as f64 * timings[&Shape::of(c)].step + records(c),
+        Item::Single(_, c) => c.steps as f64 * timing.timing(c).step + timing.recording(c),
         // A group keeps its lanes busy with its share of the queue (refilled
         // as runs end), but its longest run takes at least its own steps.
         Item::Group { queue, share, .. } => {
             let (runs, lanes) = (&work.queues[*queue].runs()[share.clone()], share.len());
             let steps = runs.iter().map(|(_, c)| c.steps as f64);
             let longest = steps.clone().fold(0.0, f64::max);
-            let t = timings[&Shape::of(runs[0].1)];
+            let t = timing.timing(runs[0].1);
             let stepping = (steps.sum::<f64>() / lanes as f64 * t.group_step).max(longest * t.step);
-            stepping + runs.iter().map(|(_, c)| records(c)).sum::<f64>()
+            stepping + runs.iter().map(|(_, c)| timing.recording(c)).sum::<f64>()
         }
     }
-}
-
-/// The records a run of `c` makes (its log schedule, plus every
-/// `log_every`-th step). Building a log schedule costs microseconds and a
-/// grid of 10^6 points has few distinct schedules: each is counted once
-/// per thread.
-fn records(c: &RunConfig) -> u64 {
-    thread_local! {
-        static COUNTS: RefCell<HashMap<(u64, usize), u64>> = RefCell::default();
-    }
-    let logged = COUNTS.with_borrow_mut(|counts| {
-        *counts
-            .entry((c.steps, c.log_points))
-            .or_insert_with(|| LogSchedule::new(c.steps, c.log_points, None).all().len() as u64)
-    });
-    logged + c.log_every.map_or(0, |k| c.steps / k)
 }
 
 /// Times `c`'s kernels for about `budget`.
@@ -348,7 +388,7 @@ mod tests {
         };
         let timings = HashMap::from([(Shape::of(&configs[0]), timing)]);
         let near = |a: f64, b: f64| assert!((a - b).abs() < 1e-9 * b, "{a} != {b}");
-        let records_of = |c| records(c) as f64 * 0.5;
+        let records_of = |c| Lookup::new(&timings).records(c) as f64 * 0.5;
         let long = 3.0 + records_of(&configs[0]);
         let short = 1.0 + records_of(&configs[1]);
         let time = |threads, cores| makespan(&of(&configs), &timings, threads, cores);
@@ -383,10 +423,20 @@ mod tests {
 
     #[test]
     fn records_count_the_log_schedule_and_every_kth_step() {
+        let timings = HashMap::new();
+        let mut lookup = Lookup::new(&timings);
         let mut c = point(10, 1_000_000, 0);
         c.log_points = 10;
-        assert_eq!(records(&c), 11);
+        assert_eq!(lookup.records(&c), 11);
         c.log_every = Some(100_000);
-        assert_eq!(records(&c), 21);
+        assert_eq!(lookup.records(&c), 21);
+        // A schedule seen before, and another between.
+        c.log_points = 20;
+        let denser = lookup.records(&c);
+        assert!(denser > 21);
+        c.log_points = 10;
+        assert_eq!(lookup.records(&c), 21);
+        c.log_points = 20;
+        assert_eq!(lookup.records(&c), denser);
     }
 }

@@ -101,13 +101,21 @@ pub fn work<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) 
     // Batchable points by key, in order of first appearance.
     let mut keys: HashMap<BatchKey, usize> = HashMap::new();
     let mut by_key: Vec<Vec<(RunId, &RunConfig)>> = Vec::new();
+    // The last key's group: neighbouring points mostly share their key.
+    let mut last: Option<(BatchKey, usize)> = None;
     for &(id, config) in todo {
         let key = BatchKey::of(config);
         if batched && key.batches() {
-            let g = *keys.entry(key).or_insert_with(|| {
-                by_key.push(Vec::new());
-                by_key.len() - 1
-            });
+            let g = match last {
+                Some((k, g)) if k == key => g,
+                _ => {
+                    let g = *keys.entry(key).or_insert_with(|| {
+                        by_key.push(Vec::new());
+                        by_key.len() - 1
+                    });
+                    last.insert((key, g)).1
+                }
+            };
             by_key[g].push((id, config));
         } else {
             items.push(Item::Single(id, config));
