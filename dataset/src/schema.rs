@@ -364,46 +364,47 @@ pub fn arrow_schema(columns: &[Column]) -> Schema {
 /// `analyze` the `config` column it reads: the same JSON values, so the
 /// same id, for files of any version.
 pub fn cell_id(config: &Map<String, Value>) -> String {
-    let mut text = String::new();
-    let mut cell = config.clone();
-    cell.remove(config::SEED.name);
-    sorted_json(&Value::Object(cell), &mut text);
+    let mut text = Vec::new();
+    sorted_object(config, Some(config::SEED.name), &mut text);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
+    for &b in &text {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{:012x}", h >> 16)
 }
 
-/// `v` as compact JSON with the keys of every object sorted, whatever
-/// order the map keeps them in.
-fn sorted_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::from(k.as_str()).to_string());
-                out.push(':');
-                sorted_json(&map[k], out);
-            }
-            out.push('}');
+/// `map` as compact JSON with its keys sorted (but `skip`), and those of
+/// every object within, whatever order the map keeps them in.
+fn sorted_object(map: &Map<String, Value>, skip: Option<&str>, out: &mut Vec<u8>) {
+    let mut keys: Vec<&String> = map.keys().filter(|&k| Some(k.as_str()) != skip).collect();
+    keys.sort_unstable();
+    out.push(b'{');
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        serde_json::to_writer(&mut *out, k).expect("a string serialises");
+        out.push(b':');
+        sorted_json(&map[k], out);
+    }
+    out.push(b'}');
+}
+
+/// `v` as compact JSON, objects' keys sorted ([`sorted_object`]).
+fn sorted_json(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(map) => sorted_object(map, None, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 sorted_json(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => serde_json::to_writer(out, scalar).expect("a JSON value serialises"),
     }
 }
 
