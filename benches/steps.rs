@@ -15,7 +15,7 @@ use sharpsweep_core::kernel::{
     Dynamic, QUAD, gemm_step, pack_theta, quads, single_scratch, single_step, step_scale,
 };
 use sharpsweep_core::rng::Streams;
-use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Trainer};
+use sharpsweep_core::{LaneTrainer, Problem, RunConfig, RunState, Trainer};
 
 fn main() {
     divan::main();
@@ -86,7 +86,7 @@ const RUNS: [usize; 2] = [8, 64];
 #[divan::bench(args = RUNS, consts = [1, 2], sample_count = 10)]
 fn batched_10_3_3<const THREADS: usize>(bencher: Bencher, runs: usize) {
     let steps = 20_000;
-    let mut batches: Vec<BatchTrainer> = (0..THREADS)
+    let mut batches: Vec<LaneTrainer> = (0..THREADS)
         .map(|t| {
             let configs: Vec<_> = (0..runs)
                 .map(|i| {
@@ -97,7 +97,7 @@ fn batched_10_3_3<const THREADS: usize>(bencher: Bencher, runs: usize) {
                     }
                 })
                 .collect();
-            let mut b = BatchTrainer::new(&configs).unwrap();
+            let mut b = LaneTrainer::new(&configs).unwrap();
             b.advance(0); // the step-0 records
             b
         })

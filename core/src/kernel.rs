@@ -9,12 +9,12 @@
 //!   transposed in blocks of [`QUAD`] neurons ([`pack_theta`]), so
 //!   `z_i· = Σ_k x_ik θ_·k` is a few 4-wide vector operations per k and the
 //!   sum over j has no long chain of dependent adds;
-//! * [`label_noise_step`], `L` runs at once ([`crate::batch`]): every value
+//! * [`label_noise_step`], `L` runs at once ([`crate::lanes`]): every value
 //!   is an array of `L` lanes, one lane per run (structure of arrays, the
-//!   way `jax.vmap` batches), the loops over lanes unit-stride SIMD.
+//!   way `jax.vmap` vectorises over runs), the loops over lanes unit-stride SIMD.
 //!
 //! Both follow this order of floating-point operations, per run (the
-//! contract), so batched and unbatched results are bit-identical:
+//! contract), so a run gives the same bits in lanes as alone:
 //! * `z_ij = (x_i1 θ_j1 + x_i2 θ_j2) + …` in k order;
 //! * `f_i = (P_0 + P_1) + (P_2 + P_3)`, four striped partial sums
 //!   `P_s = (a_s φ(z_is) + a_{s+4} φ(z_i,s+4)) + a_{s+8} φ(z_i,s+8) + …`
@@ -114,7 +114,7 @@ pub const GEMM_MIN_WORK: usize = 1 << 10;
 
 /// Whether a run of this shape steps through faer's GEMM. A function of the
 /// shape alone, so the path (and with it every bit of the result) never
-/// depends on threads or batching.
+/// depends on threads or lanes.
 pub fn uses_gemm(m: usize, d: usize, batch: usize) -> bool {
     m * d * batch >= GEMM_MIN_WORK
 }

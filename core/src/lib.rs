@@ -8,7 +8,6 @@
 
 pub mod activation;
 pub mod anneal;
-pub mod batch;
 pub mod config;
 pub mod curvature;
 pub mod data;
@@ -18,6 +17,7 @@ pub mod io;
 pub mod kdtree;
 pub mod kernel;
 pub mod lanczos;
+pub mod lanes;
 pub mod memory;
 pub mod metrics;
 pub mod model;
@@ -30,10 +30,10 @@ pub mod stop_when;
 
 pub use activation::{Activation, ActivationName};
 pub use anneal::{Anneal, AnnealKind};
-pub use batch::BatchTrainer;
 pub use config::{AlgorithmName, NoiseKind, RunConfig, RunId, Source};
 pub use data::Problem;
 pub use error::{CoreError, Result};
+pub use lanes::LaneTrainer;
 pub use metrics::{HessianStats, Metrics, Optimum};
 pub use run::Trainer;
 pub use state::{RunState, Status, StopReason};

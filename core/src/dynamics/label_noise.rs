@@ -102,7 +102,7 @@ impl Draws {
     }
 
     /// [`Self::draw`] straight into lane `lane` of a lane group's buffers
-    /// ([`crate::batch`]), B values per step each: the same numbers.
+    /// ([`crate::lanes`]), B values per step each: the same numbers.
     pub fn draw_lane<const L: usize>(
         &mut self,
         state: &mut RunState,
@@ -442,7 +442,7 @@ fn gather(p: &Problem, idx: &[usize], xs: &mut [f64], ys: &mut [f64]) {
 
 impl LabelNoise {
     /// [`Self::advance_any`] compiled for AVX2 (4-wide vectors, the same
-    /// IEEE operations per value, so the same bits; see `batch.rs`).
+    /// IEEE operations per value, so the same bits; see `lanes.rs`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn advance_avx2(&mut self, problem: &Problem, state: &mut RunState, steps: u64) {
