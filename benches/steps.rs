@@ -12,7 +12,7 @@ use sharpsweep_core::activation::CubicLinear;
 use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics::{self, Dynamics};
 use sharpsweep_core::kernel::{
-    Dynamic, QUAD, gemm_step, pack_theta, quads, single_scratch, single_step, step_scale,
+    Dynamic, QUAD, gemm_step, pack_theta, quads, single_run_scratch, single_run_step, step_scale,
 };
 use sharpsweep_core::rng::Streams;
 use sharpsweep_core::{LaneTrainer, Problem, RunConfig, RunState, Trainer};
@@ -122,7 +122,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
     let mut theta = state.theta;
     let mut packed = vec![[0.0; QUAD]; d * quads(m)];
     pack_theta(&theta, m, d, &mut packed);
-    let mut coef = vec![[0.0; QUAD]; single_scratch(n, m)];
+    let mut coef = vec![[0.0; QUAD]; single_run_scratch(n, m)];
     let noise = vec![0.01; n];
     let mut scratch = vec![0.0; n * m];
     let scale = step_scale(1e-6, n);
@@ -145,7 +145,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
                 &mut scratch,
             )
         } else {
-            single_step(
+            single_run_step(
                 CubicLinear { beta: 1.0 },
                 Dynamic(d),
                 Dynamic(quads(m)),

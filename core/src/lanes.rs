@@ -18,7 +18,7 @@ use crate::activation::{ActivationName, Phi};
 use crate::config::{AlgorithmName, RunConfig};
 use crate::dynamics::label_noise::{BULK_STEPS, Draws};
 use crate::error::{CoreError, Result};
-use crate::kernel::{Dim, label_noise_step, step_scale, uses_gemm};
+use crate::kernel::{Dim, lanes_step, step_scale, uses_gemm};
 use crate::metrics::Metrics;
 use crate::run::Trainer;
 use crate::state::Status;
@@ -459,7 +459,7 @@ impl LaneGroup {
                         }
                     }
                 }
-                let loss = label_noise_step::<A, D, LANES>(
+                let loss = lanes_step::<A, D, LANES>(
                     act,
                     dim,
                     m,

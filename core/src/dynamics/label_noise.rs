@@ -13,7 +13,7 @@ use crate::anneal::Anneal;
 use crate::config::{NoiseKind, RunConfig};
 use crate::data::Problem;
 use crate::kernel::{
-    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_scratch, single_step, step_scale,
+    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_run_scratch, single_run_step, step_scale,
     unpack_theta, uses_gemm,
 };
 use crate::rng;
@@ -234,7 +234,7 @@ pub struct LabelNoise {
     outer_q: Vec<Quad>,
     /// GEMM path: kernel scratch, B×m.
     coef: Vec<f64>,
-    /// Direct path: Θ packed for [`single_step`] while stepping, and its
+    /// Direct path: Θ packed for [`single_run_step`] while stepping, and its
     /// scratch.
     packed: Vec<Quad>,
     coef_q: Vec<Quad>,
@@ -311,7 +311,7 @@ struct Direct<'a, A, D, Q> {
 impl<A: Phi, D: Dim, Q: Dim> Kernel for Direct<'_, A, D, Q> {
     #[inline(always)]
     fn step(&mut self, scale: f64, xs: &[f64], ys: &[f64], noise: &[f64], _: &mut [f64]) -> f64 {
-        single_step(
+        single_run_step(
             self.act,
             self.dim,
             self.nq,
@@ -373,7 +373,7 @@ impl LabelNoise {
             outer_q: vec![[0.0; QUAD]; quads(c.m)],
             coef: vec![0.0; b * c.m],
             packed: vec![[0.0; QUAD]; c.d * quads(c.m)],
-            coef_q: vec![[0.0; QUAD]; single_scratch(b, c.m)],
+            coef_q: vec![[0.0; QUAD]; single_run_scratch(b, c.m)],
         }
     }
 
