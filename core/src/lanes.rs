@@ -16,6 +16,7 @@
 
 use crate::activation::{ActivationName, Phi};
 use crate::config::{AlgorithmName, RunConfig};
+use crate::dynamics::is_divergent;
 use crate::dynamics::label_noise::{BULK_STEPS, Draws};
 use crate::error::{CoreError, Result};
 use crate::kernel::{Dim, lanes_step, step_scale, uses_gemm};
@@ -475,17 +476,16 @@ impl LaneGroup {
                 // per-lane loop only when some run diverged.
                 let mut diverged = false;
                 for l in 0..LANES {
-                    diverged |= live[l] & (loss[l].is_nan() | (loss[l] > self.diverge_loss[l]));
+                    diverged |= live[l] & is_divergent(loss[l], self.diverge_loss[l]);
                 }
                 if !diverged {
                     continue;
                 }
                 for (l, run) in trainers.iter_mut().enumerate() {
-                    if live[l] && (loss[l].is_nan() || loss[l] > self.diverge_loss[l]) {
+                    if live[l] && is_divergent(loss[l], self.diverge_loss[l]) {
                         let state = run.state_mut();
                         state.step += (steps - left) + t as u64 + 1;
-                        state.status = Status::Diverged;
-                        state.diverged_at = Some(state.step);
+                        state.diverge();
                         for (dst, th) in state.theta.iter_mut().zip(&mut self.theta) {
                             *dst = th[l];
                             th[l] = 0.0;

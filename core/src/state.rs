@@ -126,6 +126,12 @@ impl RunState {
         }
     }
 
+    /// Ends the run as diverged at the current step.
+    pub fn diverge(&mut self) {
+        self.status = Status::Diverged;
+        self.diverged_at = Some(self.step);
+    }
+
     /// Ends the run as `finished` at the current step, for `reason`.
     pub fn stop_early(&mut self, reason: StopReason) {
         self.status = Status::Finished;

@@ -7,7 +7,7 @@
 //! then taken, so a run advanced in any chunks (or resumed from a checkpoint)
 //! consumes exactly the same numbers.
 
-use super::Dynamics;
+use super::{Dynamics, diverged};
 use crate::activation::{Activation, Phi};
 use crate::anneal::Anneal;
 use crate::config::{NoiseKind, RunConfig};
@@ -17,7 +17,7 @@ use crate::kernel::{
     unpack_theta, uses_gemm,
 };
 use crate::rng;
-use crate::state::{RunState, Status};
+use crate::state::RunState;
 use crate::{with_dim, with_phi};
 use std::cell::Cell;
 
@@ -276,9 +276,7 @@ impl StepInputs {
                 let scale = self.draws.scale[t];
                 let loss = kernel.step(scale, xs, ys, noise, &mut state.theta);
                 state.step += 1;
-                if loss.is_nan() || loss > self.diverge_loss {
-                    state.status = Status::Diverged;
-                    state.diverged_at = Some(state.step);
+                if diverged(state, loss, self.diverge_loss) {
                     return;
                 }
             }

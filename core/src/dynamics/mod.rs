@@ -15,7 +15,7 @@ pub use sam::Sam;
 
 use crate::config::{AlgorithmName, RunConfig};
 use crate::data::Problem;
-use crate::state::{RunState, Status};
+use crate::state::RunState;
 
 pub trait Dynamics: Send {
     /// Takes up to `steps` steps. On divergence it stops there, with
@@ -37,13 +37,21 @@ pub fn for_config(config: &RunConfig) -> Box<dyn Dynamics> {
     }
 }
 
-/// Ends the run as diverged at the current step when `loss` is above
-/// `limit` or not a number; says whether it did.
+/// Whether a step's `loss` makes its run diverged: above `limit` or not a
+/// number. Tested after every step, in every lane; `|` rather than `||`, so
+/// that the lanes test all of theirs without a branch (the same result).
+#[inline(always)]
+pub(crate) fn is_divergent(loss: f64, limit: f64) -> bool {
+    loss.is_nan() | (loss > limit)
+}
+
+/// Ends the run as diverged at the current step when `loss`
+/// [`is_divergent`]; says whether it did.
+#[inline(always)]
 fn diverged(state: &mut RunState, loss: f64, limit: f64) -> bool {
-    if loss.is_nan() || loss > limit {
-        state.status = Status::Diverged;
-        state.diverged_at = Some(state.step);
-        return true;
+    let divergent = is_divergent(loss, limit);
+    if divergent {
+        state.diverge();
     }
-    false
+    divergent
 }
