@@ -2,7 +2,7 @@
 //! the runs, their cells, one pass over the trajectories, the summaries, the
 //! theory table and the Z snapshots the neuron figure needs.
 
-use crate::cells::Grid;
+use crate::cells::{CellChoice, Grid, is_parameter};
 use crate::choice;
 use crate::dataset::Dataset;
 use crate::error::{AnalyzeError, Result};
@@ -106,7 +106,14 @@ fn moments(curve: &[Point], k: usize) -> Vec<i64> {
 }
 
 impl Analysis {
-    pub fn load(dir: &Path, opts: &Options) -> Result<Self> {
+    /// Reads the dataset in `dir` and analyses it; `own_cells` are the
+    /// figures that choose their own cells ([`crate::figures::own_cells`]),
+    /// whose curves are kept too.
+    pub fn load(
+        dir: &Path,
+        opts: &Options,
+        own_cells: &[(&'static str, CellChoice)],
+    ) -> Result<Self> {
         if opts.max_cells == 0 {
             return Err(AnalyzeError::Option {
                 option: "--max-cells",
@@ -119,22 +126,21 @@ impl Analysis {
         let mut notes = dataset.notes.clone();
 
         let (selected, figure_cells) = choose(&dataset, &grid, opts, &mut notes)?;
-        let system_cells: Vec<(&'static str, Vec<usize>)> = crate::figures::ALL
+        let system_cells: Vec<(&'static str, Vec<usize>)> = own_cells
             .iter()
-            .filter_map(|f| {
-                let mut cells = (f.cells?)(&grid);
+            .map(|&(stem, pick)| {
+                let mut cells = pick(&grid);
                 if !opts.select.is_empty() {
                     cells.retain(|c| selected.binary_search(c).is_ok());
                 }
                 if cells.len() > SYSTEM_CELLS {
                     notes.push(format!(
-                        "the {} figure shows the first {SYSTEM_CELLS} of its {} cells",
-                        f.stem,
+                        "the {stem} figure shows the first {SYSTEM_CELLS} of its {} cells",
                         cells.len()
                     ));
                     cells.truncate(SYSTEM_CELLS);
                 }
-                Some((f.stem, cells))
+                (stem, cells)
             })
             .collect();
         // Curves are kept for the figure cells and the cells each dynamics'
@@ -378,7 +384,7 @@ fn heatmap_axes(grid: &Grid, selected: &[usize], opts: &Options) -> Result<Optio
     let axes = grid.numeric_axes(selected);
     match &opts.heatmap_axes {
         None => {
-            let mut params = axes.iter().filter(|(k, _)| choice::is_parameter(k));
+            let mut params = axes.iter().filter(|(k, _)| is_parameter(k));
             Ok(params
                 .next()
                 .zip(params.next())

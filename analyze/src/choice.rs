@@ -4,26 +4,8 @@
 //! setting of the paper a `[[grid]]` table of its own); any other dataset
 //! along its most-swept axes, the other keys held at one combination.
 
-use crate::cells::Grid;
+use crate::cells::{Grid, is_parameter};
 use std::collections::BTreeMap;
-
-/// Keys that set a run's budget or what it records, not the experiment:
-/// never an axis of a default figure.
-const BUDGET: [&str; 8] = [
-    "steps",
-    "log_points",
-    "log_every",
-    "hessian",
-    "diverge_loss",
-    "cluster_tol",
-    "flow_tol",
-    "init",
-];
-
-/// Whether `key` is an axis of the experiment (not a budget key).
-pub fn is_parameter(key: &str) -> bool {
-    !BUDGET.contains(&key)
-}
 
 /// \[G24\]'s cells: label-noise runs on uniform data (the defaults of a
 /// configuration that predates either key).

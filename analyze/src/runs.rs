@@ -16,6 +16,15 @@ use sharpsweep_dataset::schema::{
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// A JSON value as text: strings bare, numbers in their shortest form.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "none".into(),
+        v => v.to_string(),
+    }
+}
+
 /// Final metrics of a run, as the runs table stores them (NaN = null).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Final {
@@ -141,9 +150,7 @@ impl Run {
 
     /// The seed as tables show it ("" if none).
     pub fn seed_text(&self) -> String {
-        self.value(cfg::SEED.name)
-            .map(crate::cells::show)
-            .unwrap_or_default()
+        self.value(cfg::SEED.name).map(show).unwrap_or_default()
     }
 
     /// R − R*, the sharpness gap of Theorem 3.3 (NaN when R* is undefined).

@@ -68,7 +68,7 @@ impl Columns {
                     values.iter().map(|v| v.and_then(Value::as_f64)),
                 ),
                 None => {
-                    let text = values.iter().map(|v| v.map(crate::cells::show));
+                    let text = values.iter().map(|v| v.map(crate::runs::show));
                     self.add(axis.clone(), text.collect::<StringArray>());
                 }
             }
@@ -87,7 +87,7 @@ impl Columns {
             Kind::Text | Kind::Floats => self.add(
                 name,
                 values
-                    .map(|v| v.map(crate::cells::show))
+                    .map(|v| v.map(crate::runs::show))
                     .collect::<StringArray>(),
             ),
         }
