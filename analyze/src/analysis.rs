@@ -2,9 +2,9 @@
 //! the runs, their cells, one pass over the trajectories, the summaries, the
 //! theory table and the Z snapshots the neuron figure needs.
 
-use crate::cells::{CellChoice, Grid, is_parameter};
+use crate::cells::{CellChoice, Cells, is_parameter};
 use crate::choice;
-use crate::dataset::Dataset;
+use crate::dataset::LoadedDataset;
 use crate::error::{AnalyzeError, Result};
 use crate::runs::Run;
 use crate::select::Selection;
@@ -54,9 +54,9 @@ pub const SYSTEM_CELLS: usize = 48;
 pub type Axis = (String, Vec<f64>);
 
 pub struct Analysis {
-    pub dataset: Dataset,
+    pub dataset: LoadedDataset,
     pub runs: Vec<Run>,
-    pub grid: Grid,
+    pub grid: Cells,
     pub traces: Vec<RunTrace>,
     pub summaries: Vec<CellSummary>,
     pub theory: Vec<TheoryRow>,
@@ -120,9 +120,9 @@ impl Analysis {
                 message: "must be at least 1".into(),
             });
         }
-        let dataset = Dataset::open(dir)?;
+        let dataset = LoadedDataset::open(dir)?;
         let runs = crate::runs::read(&dataset)?;
-        let grid = Grid::of(&runs);
+        let grid = Cells::of(&runs);
         let mut notes = dataset.notes.clone();
 
         let (selected, figure_cells) = choose(&dataset, &grid, opts, &mut notes)?;
@@ -314,8 +314,8 @@ impl Shown<'_> {
 /// matching `--select` and the first `--max-cells` of them, or by default
 /// what the dataset was made for (see [`choice`]).
 fn choose(
-    dataset: &Dataset,
-    grid: &Grid,
+    dataset: &LoadedDataset,
+    grid: &Cells,
     opts: &Options,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
@@ -380,7 +380,7 @@ fn choose(
     Ok((selected, shown))
 }
 
-fn heatmap_axes(grid: &Grid, selected: &[usize], opts: &Options) -> Result<Option<[Axis; 2]>> {
+fn heatmap_axes(grid: &Cells, selected: &[usize], opts: &Options) -> Result<Option<[Axis; 2]>> {
     let axes = grid.numeric_axes(selected);
     match &opts.heatmap_axes {
         None => {

@@ -1,4 +1,4 @@
-//! Grid cells: runs that share every configuration key except `seed`, so a
+//! Cells cells: runs that share every configuration key except `seed`, so a
 //! cell's runs are the seeds of one experiment.
 
 use crate::runs::{Run, show};
@@ -127,18 +127,18 @@ pub fn same_problem(a: &Cell, b: &Cell) -> bool {
 }
 
 /// The cells of one dynamics (`algorithm`).
-pub fn cells_of_algorithm(grid: &Grid, algorithm: &str) -> Vec<usize> {
+pub fn cells_of_algorithm(grid: &Cells, algorithm: &str) -> Vec<usize> {
     (0..grid.cells.len())
         .filter(|&c| grid.cells[c].algorithm() == algorithm)
         .collect()
 }
 
 /// How a figure that chooses its own cells picks them from the grid.
-pub type CellChoice = fn(&Grid) -> Vec<usize>;
+pub type CellChoice = fn(&Cells) -> Vec<usize>;
 
 /// The cells of a dataset and the axes along which they differ.
 #[derive(Clone, Debug)]
-pub struct Grid {
+pub struct Cells {
     pub cells: Vec<Cell>,
     /// Configuration keys with more than one value across cells, in key order.
     pub swept: Vec<String>,
@@ -199,7 +199,7 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     }
 }
 
-impl Grid {
+impl Cells {
     pub fn of(runs: &[Run]) -> Self {
         // Runs of one cell share their configuration map (see `runs`).
         let mut by_key: BTreeMap<String, Cell> = BTreeMap::new();
@@ -386,7 +386,7 @@ impl Grid {
 
 #[cfg(test)]
 mod tests {
-    use super::{Grid, compact};
+    use super::{Cells, compact};
     use crate::runs::Run;
     use serde_json::json;
 
@@ -401,7 +401,7 @@ mod tests {
                    "eta_end": 0.01, "sigma_end": 0.3}),
         ]
         .map(Run::of);
-        let grid = Grid::of(&runs);
+        let grid = Cells::of(&runs);
         assert_eq!(grid.swept, ["eta_end", "schedule", "sigma_end"]);
         let mut labels: Vec<&str> = grid.cells.iter().map(|c| c.label.as_str()).collect();
         labels.sort_unstable();

@@ -28,7 +28,6 @@ pub use analysis::{Analysis, Options};
 pub use error::{AnalyzeError, Result};
 pub use figures::FigureOutcome;
 pub use select::{Selection, Wanted};
-pub use sharpsweep_dataset::metadata::SCHEMA_VERSION;
 pub use summary::{CellSummary, METRICS, Quartiles};
 pub use trajectory::THRESHOLDS;
 

@@ -6,7 +6,7 @@
 //! each configuration is parsed into one shared map and a run keeps only
 //! its seed: the run list stays a few hundred bytes per run.
 
-use crate::dataset::Dataset;
+use crate::dataset::LoadedDataset;
 use crate::error::{AnalyzeError, Result};
 use serde_json::{Map, Value};
 use sharpsweep_dataset::metadata::{STATUS_DIVERGED, STATUS_FAILED, STATUS_INTERRUPTED};
@@ -160,7 +160,7 @@ impl Run {
 }
 
 /// Every run of the dataset, in file order.
-pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
+pub fn read(ds: &LoadedDataset) -> Result<Vec<Run>> {
     let mut base = vec![
         rt::RUN_ID.name,
         rt::STATUS.name,

@@ -16,7 +16,7 @@ use support::write_parquet;
 
 /// The schema version the reader understands: what sharpsweep writes now.
 fn current() -> String {
-    sharpsweep_analyze::SCHEMA_VERSION.to_string()
+    sharpsweep_dataset::metadata::SCHEMA_VERSION.to_string()
 }
 
 const STEPS: [i64; 4] = [0, 10, 100, 1000];

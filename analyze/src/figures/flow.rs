@@ -10,7 +10,7 @@ use super::data::FigureData;
 use super::figure::{Figure, FigureOutcome, skipped};
 use super::plot::{self, Drawn, Lines, Plot, colour, linear_range, log_range, positive};
 use crate::analysis::Analysis;
-use crate::cells::{Cell, Grid, compact};
+use crate::cells::{Cell, Cells, compact};
 use crate::error::Result;
 use crate::trajectory::Point;
 use plotters::coord::Shift;
@@ -29,7 +29,7 @@ const MAX_PROBLEMS: usize = 3;
 
 /// The flow cells, and the label-noise cells with noise (σ > 0, so their
 /// clock is defined) of the same problems.
-fn cells(grid: &Grid) -> Vec<usize> {
+fn cells(grid: &Cells) -> Vec<usize> {
     let flows = crate::cells::cells_of_algorithm(grid, "flow");
     (0..grid.cells.len())
         .filter(|&c| {

@@ -8,7 +8,7 @@ use super::data::FigureData;
 use super::figure::{Figure, FigureOutcome, skipped};
 use super::plot::{self, Drawn, Plot};
 use crate::analysis::Analysis;
-use crate::cells::{Grid as Cells, short_pair};
+use crate::cells::{Cells, short_pair};
 use crate::error::Result;
 use crate::summary::Quartiles;
 use plotters::coord::Shift;
@@ -25,7 +25,7 @@ pub const FIGURE: Figure = Figure {
 };
 
 /// Values per square, [x][y].
-type Grid = Vec<Vec<Option<f64>>>;
+type Squares = Vec<Vec<Option<f64>>>;
 
 /// Problems drawn (rows of panels); the caption names those left out.
 const MAX_PROBLEMS: usize = 6;
@@ -73,9 +73,9 @@ struct Problem {
     ys: Vec<f64>,
     /// [x][y]: median final s₂/s₁ of the runs that neither diverged nor
     /// failed; `Some(NaN)` where every run did (a note, not a colour).
-    ratio: Grid,
+    ratio: Squares,
     /// [x][y]: diverged / runs, `None` where there are no runs.
-    rate: Grid,
+    rate: Squares,
 }
 
 struct Heatmap {
@@ -286,7 +286,7 @@ impl Heatmap {
         &self,
         area: &DrawingArea<DB, Shift>,
         p: &Problem,
-        values: &Grid,
+        values: &Squares,
         scale: &dyn Fn(f64) -> f64,
     ) -> Drawn<DB> {
         let [xa, ya] = &self.axes;

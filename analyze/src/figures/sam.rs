@@ -8,7 +8,7 @@ use super::data::FigureData;
 use super::figure::{Figure, FigureOutcome, skipped};
 use super::plot::{BandPanels, positive};
 use crate::analysis::Analysis;
-use crate::cells::Grid;
+use crate::cells::Cells;
 use crate::error::Result;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ pub const FIGURE: Figure = Figure {
 };
 
 /// Whether a cell is plain SGD with batch size one and no label noise.
-fn is_sgd(grid: &Grid, c: usize) -> bool {
+fn is_sgd(grid: &Cells, c: usize) -> bool {
     let cell = &grid.cells[c];
     cell.algorithm() == "label-noise"
         && cell.number("batch_size") == Some(1.0)
@@ -28,7 +28,7 @@ fn is_sgd(grid: &Grid, c: usize) -> bool {
 }
 
 /// The SAM cells, then the SGD baselines of the same problem and η.
-fn cells(grid: &Grid) -> Vec<usize> {
+fn cells(grid: &Cells) -> Vec<usize> {
     let sam = crate::cells::cells_of_algorithm(grid, "sam");
     let baselines = (0..grid.cells.len()).filter(|&c| {
         is_sgd(grid, c)
