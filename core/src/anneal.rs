@@ -16,7 +16,8 @@
 //! value is a function of k alone (no recurrence), so a run resumed at any
 //! step, or stepped as a lane beside others, takes the same values.
 
-use crate::config::{RunConfig, parse_named};
+use crate::config::RunConfig;
+use crate::named::parse_named;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 

@@ -6,13 +6,12 @@ use crate::activation::{Activation, ActivationName};
 use crate::anneal::AnnealKind;
 use crate::curvature::{HessianMethod, HessianOptions};
 use crate::error::{CoreError, Result};
+use crate::named::parse_named;
 use crate::stop_when::{Metric, StopWhen};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-
-pub use crate::run_id::RunId;
 
 /// The training dynamics a run follows (docs/science.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -63,22 +62,6 @@ impl NoiseKind {
             Self::Rademacher => "rademacher",
         }
     }
-}
-
-/// Parses one of a `ALL`-listed enum's names, the error listing them all.
-pub(crate) fn parse_named<T: Copy>(
-    s: &str,
-    all: &[T],
-    name: fn(T) -> &'static str,
-    what: &str,
-) -> std::result::Result<T, String> {
-    all.iter().copied().find(|v| name(*v) == s).ok_or_else(|| {
-        let names: Vec<_> = all.iter().map(|v| name(*v)).collect();
-        format!(
-            "unknown {what} '{s}' (expected one of {})",
-            names.join(", ")
-        )
-    })
 }
 
 impl FromStr for AlgorithmName {
@@ -727,6 +710,7 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_id::RunId;
 
     /// A change to a valid configuration.
     type Mutation = Box<dyn Fn(&mut RunConfig)>;

@@ -3,9 +3,9 @@
 //! saving this; resuming is rebuilding the problem from the config's seed
 //! and continuing from it, bit-identically.
 
-use crate::config::RunId;
 use crate::error::{CoreError, Result};
 use crate::rng::{Stream, Streams};
+use crate::run_id::RunId;
 use serde::{Deserialize, Serialize};
 
 /// Where a run stands.

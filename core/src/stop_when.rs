@@ -108,7 +108,7 @@ impl Metric {
     /// Its value at a record (NaN where the record does not define it).
     pub fn of(self, r: &Metrics) -> f64 {
         let hessian =
-            |f: fn(&crate::metrics::HessianStats) -> f64| r.hessian.as_ref().map_or(f64::NAN, f);
+            |f: fn(&crate::curvature::HessianStats) -> f64| r.hessian.as_ref().map_or(f64::NAN, f);
         let margin =
             |f: fn(&crate::metrics::MarginStats) -> f64| r.margin.as_ref().map_or(f64::NAN, f);
         match self {

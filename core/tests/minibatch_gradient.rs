@@ -4,8 +4,8 @@
 //! `f(x) = Σ_j a_j φ(θ_jᵀx)` with a second layer of mixed signs.
 
 use sharpsweep_core::activation::{Activation, Sinh};
+use sharpsweep_core::data::preactivations;
 use sharpsweep_core::kernel::{Dynamic, lanes_step};
-use sharpsweep_core::model::preactivations;
 
 /// L_t at Θ; the batch is (rows, their noise).
 #[allow(clippy::too_many_arguments)]

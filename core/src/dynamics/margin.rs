@@ -128,7 +128,7 @@ fn scaled_logistic(q: f64, shift: f64) -> (f64, f64) {
 /// `Z = XWᵀ` into `z` and the margins `y_i f(x_i)`.
 fn outputs(p: &Problem, w: &[f64], a: &[f64], alpha: f64, z: &mut [f64]) -> Vec<f64> {
     let m = a.len();
-    crate::model::preactivations(&p.x, w, p.n, p.d, m, z);
+    crate::data::preactivations(&p.x, w, p.n, p.d, m, z);
     (0..p.n)
         .map(|i| {
             let f: f64 = z[i * m..(i + 1) * m]
