@@ -3,7 +3,7 @@
 //! Parquet columns. Defaults are \[G24\]'s Figure-1 setting (docs/science.md §7).
 
 use crate::activation::{Activation, ActivationName};
-use crate::anneal::AnnealKind;
+use crate::anneal::{Anneal, AnnealKind};
 use crate::curvature::{HessianMethod, HessianOptions};
 use crate::error::{CoreError, Result};
 use crate::named::parse_named;
@@ -414,6 +414,41 @@ impl RunConfig {
         }
     }
 
+    /// The run's schedule of (η_k, σ_k); `None` for a constant one.
+    pub fn anneal(&self) -> Option<Anneal> {
+        Anneal::new(
+            self.schedule,
+            (self.eta, self.eta_end()),
+            (self.sigma, self.sigma_end()),
+            self.steps,
+        )
+    }
+
+    /// Whether runs of this configuration record `metric`: the square-loss
+    /// quantities are not the `margin` net's, the margin ones only its, the
+    /// exact Hessian's only with `hessian`, and the time not on SAM's or
+    /// plain GD's clock.
+    pub fn records_metric(&self, metric: Metric) -> bool {
+        let margin = self.algorithm == AlgorithmName::Margin;
+        match metric {
+            Metric::TraceHessian
+            | Metric::SharpnessR
+            | Metric::RiemGradNorm
+            | Metric::DistToOptimum => !margin,
+            Metric::HessianFro | Metric::HessianLambdaMax => self.hessian && !margin,
+            Metric::Time => match self.algorithm {
+                AlgorithmName::Sam => false,
+                AlgorithmName::LabelNoise => self.sigma > 0.0,
+                AlgorithmName::Flow | AlgorithmName::Margin => true,
+            },
+            Metric::NormalizedMargin
+            | Metric::SvmMargin
+            | Metric::MarginRatio
+            | Metric::MarginAngle => margin,
+            _ => true,
+        }
+    }
+
     /// η at the end of the schedule.
     pub fn eta_end(&self) -> f64 {
         self.eta_end.unwrap_or(self.eta)
@@ -575,7 +610,7 @@ impl RunConfig {
             })?;
         }
         let stop_metrics = self.stop_when.iter().flat_map(StopWhen::metrics);
-        if let Some(m) = stop_metrics.into_iter().find(|m| !m.recorded_by(self)) {
+        if let Some(m) = stop_metrics.into_iter().find(|&m| !self.records_metric(m)) {
             let hessian = matches!(m, Metric::HessianFro | Metric::HessianLambdaMax);
             let hint = if hessian && !self.hessian {
                 " without hessian"
@@ -960,5 +995,23 @@ mod tests {
         assert_eq!(sam.canonical().batch_size, Some(1));
         sam.canonical().validate().unwrap();
         assert_ne!(sam.run_id(), RunConfig::default().run_id());
+    }
+
+    #[test]
+    fn each_algorithm_records_its_own_metrics() {
+        let margin = RunConfig {
+            algorithm: AlgorithmName::Margin,
+            ..Default::default()
+        };
+        let flow = RunConfig {
+            algorithm: AlgorithmName::Flow,
+            ..Default::default()
+        };
+        assert!(margin.records_metric(Metric::MarginRatio));
+        assert!(!flow.records_metric(Metric::MarginRatio));
+        assert!(!margin.records_metric(Metric::RiemGradNorm));
+        assert!(flow.records_metric(Metric::RiemGradNorm));
+        assert!(!flow.records_metric(Metric::HessianFro));
+        assert!(margin.records_metric(Metric::Loss));
     }
 }

@@ -56,7 +56,7 @@ impl Draws {
     pub fn new(c: &RunConfig) -> Self {
         let b = c.batch();
         let minibatch = (b < c.n).then_some(b);
-        let anneal = Anneal::of(c);
+        let anneal = c.anneal();
         Self {
             sigma: c.sigma,
             kind: c.noise,
@@ -358,7 +358,7 @@ impl LabelNoise {
             eta: c.eta,
             sigma: c.sigma,
             batch: b,
-            anneal: Anneal::of(c),
+            anneal: c.anneal(),
             noiseless: c.sigma == 0.0 && (c.schedule.is_constant() || c.sigma_end() == 0.0),
             clock: Cell::new((0, 0.0)),
             inputs: StepInputs {

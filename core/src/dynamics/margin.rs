@@ -37,7 +37,7 @@ impl Margin {
             m: c.m,
             alpha: c.alpha,
             eta: c.eta,
-            anneal: Anneal::of(c),
+            anneal: c.anneal(),
             loss_scaled_lr: c.loss_scaled_lr,
             diverge_loss: c.diverge_loss,
             z: vec![0.0; c.n * c.m],

@@ -44,7 +44,7 @@ impl Sam {
         Self {
             act: c.activation(),
             eta: c.eta,
-            anneal: Anneal::of(c),
+            anneal: c.anneal(),
             rho: c.rho,
             diverge_loss: c.diverge_loss,
             idx: (0..c.n).collect(),
