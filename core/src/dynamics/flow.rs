@@ -28,7 +28,7 @@
 //! by every later step, so the run ends there as `finished` with stop
 //! reason `stationary`.
 
-use super::{Dynamics, diverged};
+use super::contract::{Dynamics, diverged};
 use crate::activation::Activation;
 use crate::config::RunConfig;
 use crate::data::Problem;

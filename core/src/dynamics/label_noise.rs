@@ -7,7 +7,7 @@
 //! then taken, so a run advanced in any chunks (or resumed from a checkpoint)
 //! consumes exactly the same numbers.
 
-use super::{Dynamics, diverged};
+use super::contract::{Dynamics, diverged};
 use crate::activation::{Activation, Phi};
 use crate::anneal::Anneal;
 use crate::config::{NoiseKind, RunConfig};

@@ -13,7 +13,7 @@
 //! Also here: the hard-margin linear SVM through the origin (the max-margin
 //! linear classifier the theory compares with) and the margin metrics.
 
-use super::{Dynamics, diverged};
+use super::contract::{Dynamics, diverged};
 use crate::anneal::Anneal;
 use crate::config::RunConfig;
 use crate::data::Problem;
