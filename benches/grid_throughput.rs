@@ -40,7 +40,7 @@ fn sweep_10_3_3<const BATCHED: bool>(bencher: Bencher, threads: usize) {
     let opts = SweepOptions {
         threads: Some(threads),
         quiet: true,
-        batched: BATCHED,
+        lanes: BATCHED,
         ..Default::default()
     };
     bencher

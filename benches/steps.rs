@@ -12,10 +12,10 @@ use sharpsweep_core::activation::CubicLinear;
 use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics::{self, Dynamics};
 use sharpsweep_core::kernel::{
-    Dynamic, QUAD, gemm_step, pack_theta, quads, single_scratch, single_step, step_scale,
+    Dynamic, QUAD, gemm_step, pack_theta, quads, single_run_scratch, single_run_step, step_scale,
 };
 use sharpsweep_core::rng::Streams;
-use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState, Trainer};
+use sharpsweep_core::{LaneTrainer, Problem, RunConfig, RunState, Trainer};
 
 fn main() {
     divan::main();
@@ -86,7 +86,7 @@ const RUNS: [usize; 2] = [8, 64];
 #[divan::bench(args = RUNS, consts = [1, 2], sample_count = 10)]
 fn batched_10_3_3<const THREADS: usize>(bencher: Bencher, runs: usize) {
     let steps = 20_000;
-    let mut batches: Vec<BatchTrainer> = (0..THREADS)
+    let mut batches: Vec<LaneTrainer> = (0..THREADS)
         .map(|t| {
             let configs: Vec<_> = (0..runs)
                 .map(|i| {
@@ -97,7 +97,7 @@ fn batched_10_3_3<const THREADS: usize>(bencher: Bencher, runs: usize) {
                     }
                 })
                 .collect();
-            let mut b = BatchTrainer::new(&configs).unwrap();
+            let mut b = LaneTrainer::new(&configs).unwrap();
             b.advance(0); // the step-0 records
             b
         })
@@ -122,7 +122,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
     let mut theta = state.theta;
     let mut packed = vec![[0.0; QUAD]; d * quads(m)];
     pack_theta(&theta, m, d, &mut packed);
-    let mut coef = vec![[0.0; QUAD]; single_scratch(n, m)];
+    let mut coef = vec![[0.0; QUAD]; single_run_scratch(n, m)];
     let noise = vec![0.01; n];
     let mut scratch = vec![0.0; n * m];
     let scale = step_scale(1e-6, n);
@@ -145,7 +145,7 @@ fn kernel_path<const GEMM: bool>(bencher: Bencher, (m, d, n): (usize, usize, usi
                 &mut scratch,
             )
         } else {
-            single_step(
+            single_run_step(
                 CubicLinear { beta: 1.0 },
                 Dynamic(d),
                 Dynamic(quads(m)),

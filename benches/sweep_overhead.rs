@@ -63,7 +63,7 @@ fn one_thread() -> SweepOptions {
     SweepOptions {
         threads: Some(1),
         quiet: true,
-        batched: false,
+        lanes: false,
         ..Default::default()
     }
 }

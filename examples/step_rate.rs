@@ -3,14 +3,14 @@
 //!
 //! `step_rate M D N STEPS [RUNS]` — one run (RUNS absent or 1) through the
 //! single-run kernel, or RUNS runs of different seeds and step sizes through
-//! [`BatchTrainer`]. Same step as the Python versions: full batch,
+//! [`LaneTrainer`]. Same step as the Python versions: full batch,
 //! cubic-linear φ = z³ + z, Gaussian label noise σ = 0.03, float64, one thread.
 //! The best of five timed repetitions is reported, after one warm-up.
 
 use sharpsweep_core::data::initial_weights;
 use sharpsweep_core::dynamics;
 use sharpsweep_core::rng::Streams;
-use sharpsweep_core::{BatchTrainer, Problem, RunConfig, RunState};
+use sharpsweep_core::{LaneTrainer, Problem, RunConfig, RunState};
 use std::time::Instant;
 
 fn main() {
@@ -43,7 +43,7 @@ fn main() {
         Box::new(move || dynamics.advance(&problem, &mut state, steps as u64)) as Box<dyn FnMut()>
     } else {
         let configs: Vec<_> = (0..runs).map(config).collect();
-        let mut batch = BatchTrainer::new(&configs).expect("one shape");
+        let mut batch = LaneTrainer::new(&configs).expect("one shape");
         batch.advance(0);
         Box::new(move || {
             batch.advance(steps as u64);

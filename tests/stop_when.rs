@@ -56,7 +56,7 @@ fn runs_stop_at_the_same_step_on_any_thread_count_batched_or_not() {
     let opts = |threads, batched| SweepOptions {
         threads: Some(threads),
         quiet: true,
-        batched,
+        lanes: batched,
         ..Default::default()
     };
     sweep_with(&plan, &single, opts(1, false));

@@ -5,7 +5,7 @@
 mod sweep_common;
 
 use sharpsweep_core::RunConfig;
-use sharpsweep_core::batch::BatchKey;
+use sharpsweep_core::lanes::LaneKey;
 use sharpsweep_sweep::lanes::{Item, work};
 use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, SweepReport, run_plan};
 use std::collections::HashSet;
@@ -65,7 +65,7 @@ fn options(threads: usize, batched: bool) -> SweepOptions {
     SweepOptions {
         threads: Some(threads),
         quiet: true,
-        batched,
+        lanes: batched,
         ..Default::default()
     }
 }
@@ -108,7 +108,7 @@ fn a_batched_sweep_of_a_mixed_grid_writes_the_rows_of_the_unbatched_one_bit_for_
     let plan = Plan::new("lanes-mixed".into(), "null".into(), configs);
 
     let (queues, _) = groups(&plan, 2);
-    let keys: HashSet<BatchKey> = queues.iter().map(|g| BatchKey::of(&g[0])).collect();
+    let keys: HashSet<LaneKey> = queues.iter().map(|g| LaneKey::of(&g[0])).collect();
     assert_eq!(keys.len(), 3, "three shapes are batched");
     assert!(
         queues.iter().any(|g| g.contains(&missing)),

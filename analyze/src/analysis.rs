@@ -2,9 +2,9 @@
 //! the runs, their cells, one pass over the trajectories, the summaries, the
 //! theory table and the Z snapshots the neuron figure needs.
 
-use crate::cells::Grid;
+use crate::cells::{CellChoice, Cells, is_parameter};
 use crate::choice;
-use crate::dataset::Dataset;
+use crate::dataset::LoadedDataset;
 use crate::error::{AnalyzeError, Result};
 use crate::runs::Run;
 use crate::select::Selection;
@@ -54,9 +54,9 @@ pub const SYSTEM_CELLS: usize = 48;
 pub type Axis = (String, Vec<f64>);
 
 pub struct Analysis {
-    pub dataset: Dataset,
+    pub dataset: LoadedDataset,
     pub runs: Vec<Run>,
-    pub grid: Grid,
+    pub grid: Cells,
     pub traces: Vec<RunTrace>,
     pub summaries: Vec<CellSummary>,
     pub theory: Vec<TheoryRow>,
@@ -106,35 +106,41 @@ fn moments(curve: &[Point], k: usize) -> Vec<i64> {
 }
 
 impl Analysis {
-    pub fn load(dir: &Path, opts: &Options) -> Result<Self> {
+    /// Reads the dataset in `dir` and analyses it; `own_cells` are the
+    /// figures that choose their own cells ([`crate::figures::own_cells`]),
+    /// whose curves are kept too.
+    pub fn load(
+        dir: &Path,
+        opts: &Options,
+        own_cells: &[(&'static str, CellChoice)],
+    ) -> Result<Self> {
         if opts.max_cells == 0 {
             return Err(AnalyzeError::Option {
                 option: "--max-cells",
                 message: "must be at least 1".into(),
             });
         }
-        let dataset = Dataset::open(dir)?;
+        let dataset = LoadedDataset::open(dir)?;
         let runs = crate::runs::read(&dataset)?;
-        let grid = Grid::of(&runs);
+        let grid = Cells::of(&runs);
         let mut notes = dataset.notes.clone();
 
         let (selected, figure_cells) = choose(&dataset, &grid, opts, &mut notes)?;
-        let system_cells: Vec<(&'static str, Vec<usize>)> = crate::figures::ALL
+        let system_cells: Vec<(&'static str, Vec<usize>)> = own_cells
             .iter()
-            .filter_map(|f| {
-                let mut cells = (f.cells?)(&grid);
+            .map(|&(stem, pick)| {
+                let mut cells = pick(&grid);
                 if !opts.select.is_empty() {
                     cells.retain(|c| selected.binary_search(c).is_ok());
                 }
                 if cells.len() > SYSTEM_CELLS {
                     notes.push(format!(
-                        "the {} figure shows the first {SYSTEM_CELLS} of its {} cells",
-                        f.stem,
+                        "the {stem} figure shows the first {SYSTEM_CELLS} of its {} cells",
                         cells.len()
                     ));
                     cells.truncate(SYSTEM_CELLS);
                 }
-                Some((f.stem, cells))
+                (stem, cells)
             })
             .collect();
         // Curves are kept for the figure cells and the cells each dynamics'
@@ -308,8 +314,8 @@ impl Shown<'_> {
 /// matching `--select` and the first `--max-cells` of them, or by default
 /// what the dataset was made for (see [`choice`]).
 fn choose(
-    dataset: &Dataset,
-    grid: &Grid,
+    dataset: &LoadedDataset,
+    grid: &Cells,
     opts: &Options,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
@@ -374,11 +380,11 @@ fn choose(
     Ok((selected, shown))
 }
 
-fn heatmap_axes(grid: &Grid, selected: &[usize], opts: &Options) -> Result<Option<[Axis; 2]>> {
+fn heatmap_axes(grid: &Cells, selected: &[usize], opts: &Options) -> Result<Option<[Axis; 2]>> {
     let axes = grid.numeric_axes(selected);
     match &opts.heatmap_axes {
         None => {
-            let mut params = axes.iter().filter(|(k, _)| choice::is_parameter(k));
+            let mut params = axes.iter().filter(|(k, _)| is_parameter(k));
             Ok(params
                 .next()
                 .zip(params.next())

@@ -1,7 +1,7 @@
-//! Grid cells: runs that share every configuration key except `seed`, so a
+//! Cells cells: runs that share every configuration key except `seed`, so a
 //! cell's runs are the seeds of one experiment.
 
-use crate::runs::Run;
+use crate::runs::{Run, show};
 use serde_json::{Map, Value};
 use sharpsweep_dataset::schema::cell_id;
 use std::cmp::Ordering;
@@ -88,23 +88,62 @@ pub struct Group {
     pub cells: Vec<usize>,
 }
 
+/// Keys that set a run's budget or what it records, not the experiment:
+/// never an axis of a default figure.
+const BUDGET: [&str; 8] = [
+    "steps",
+    "log_points",
+    "log_every",
+    "hessian",
+    "diverge_loss",
+    "cluster_tol",
+    "flow_tol",
+    "init",
+];
+
+/// Whether `key` is an axis of the experiment (not a budget key).
+pub fn is_parameter(key: &str) -> bool {
+    !BUDGET.contains(&key)
+}
+
+/// initialisation), whatever their dynamics.
+pub const PROBLEM: [&str; 10] = [
+    "activation",
+    "beta",
+    "alpha",
+    "m",
+    "d",
+    "n",
+    "data",
+    "labels",
+    "init",
+    "init_scale",
+];
+
+/// Whether two cells train the same network on the same data from the same
+/// initialisation (replicate seeds then share their draws).
+pub fn same_problem(a: &Cell, b: &Cell) -> bool {
+    PROBLEM.iter().all(|k| a.config.get(*k) == b.config.get(*k))
+}
+
+/// The cells of one dynamics (`algorithm`).
+pub fn cells_of_algorithm(grid: &Cells, algorithm: &str) -> Vec<usize> {
+    (0..grid.cells.len())
+        .filter(|&c| grid.cells[c].algorithm() == algorithm)
+        .collect()
+}
+
+/// How a figure that chooses its own cells picks them from the grid.
+pub type CellChoice = fn(&Cells) -> Vec<usize>;
+
 /// The cells of a dataset and the axes along which they differ.
 #[derive(Clone, Debug)]
-pub struct Grid {
+pub struct Cells {
     pub cells: Vec<Cell>,
     /// Configuration keys with more than one value across cells, in key order.
     pub swept: Vec<String>,
     /// The cell of each run (an index into `cells`).
     pub run_cell: Vec<usize>,
-}
-
-/// A JSON value as text: strings bare, numbers in their shortest form.
-pub fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "none".into(),
-        v => v.to_string(),
-    }
 }
 
 /// A configuration key as a figure shows it.
@@ -160,7 +199,7 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     }
 }
 
-impl Grid {
+impl Cells {
     pub fn of(runs: &[Run]) -> Self {
         // Runs of one cell share their configuration map (see `runs`).
         let mut by_key: BTreeMap<String, Cell> = BTreeMap::new();
@@ -310,7 +349,7 @@ impl Grid {
                     .iter()
                     .filter(|k| !varying.contains(k) && first.applies(k))
                     // What it records is not what the experiment is.
-                    .filter(|k| crate::choice::is_parameter(k) || *k == "steps")
+                    .filter(|k| is_parameter(k) || *k == "steps")
                     .map(|k| short_pair(first, k))
                     .collect();
                 let title = if shared.is_empty() {
@@ -347,7 +386,7 @@ impl Grid {
 
 #[cfg(test)]
 mod tests {
-    use super::{Grid, compact};
+    use super::{Cells, compact};
     use crate::runs::Run;
     use serde_json::json;
 
@@ -362,7 +401,7 @@ mod tests {
                    "eta_end": 0.01, "sigma_end": 0.3}),
         ]
         .map(Run::of);
-        let grid = Grid::of(&runs);
+        let grid = Cells::of(&runs);
         assert_eq!(grid.swept, ["eta_end", "schedule", "sigma_end"]);
         let mut labels: Vec<&str> = grid.cells.iter().map(|c| c.label.as_str()).collect();
         labels.sort_unstable();

@@ -4,30 +4,12 @@
 //! setting of the paper a `[[grid]]` table of its own); any other dataset
 //! along its most-swept axes, the other keys held at one combination.
 
-use crate::cells::Grid;
+use crate::cells::{Cells, is_parameter};
 use std::collections::BTreeMap;
-
-/// Keys that set a run's budget or what it records, not the experiment:
-/// never an axis of a default figure.
-const BUDGET: [&str; 8] = [
-    "steps",
-    "log_points",
-    "log_every",
-    "hessian",
-    "diverge_loss",
-    "cluster_tol",
-    "flow_tol",
-    "init",
-];
-
-/// Whether `key` is an axis of the experiment (not a budget key).
-pub fn is_parameter(key: &str) -> bool {
-    !BUDGET.contains(&key)
-}
 
 /// \[G24\]'s cells: label-noise runs on uniform data (the defaults of a
 /// configuration that predates either key).
-pub fn paper_cells(grid: &Grid) -> Vec<usize> {
+pub fn paper_cells(grid: &Cells) -> Vec<usize> {
     (0..grid.cells.len())
         .filter(|&c| {
             let cell = &grid.cells[c];
@@ -41,7 +23,7 @@ pub fn paper_cells(grid: &Grid) -> Vec<usize> {
 /// `selected` that a `[[grid]]` table holds alone (the paper's settings
 /// and their stable neighbours; tables sweeping a plane are the heatmap's),
 /// in table order, at most `max`; the most-swept axes when there are none.
-pub fn paper_figure_cells(grid: &Grid, selected: &[usize], max: usize) -> Vec<usize> {
+pub fn paper_figure_cells(grid: &Cells, selected: &[usize], max: usize) -> Vec<usize> {
     let mut per_table: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &c in selected {
         if let Some(t) = grid.cells[c].table {
@@ -66,7 +48,7 @@ pub fn paper_figure_cells(grid: &Grid, selected: &[usize], max: usize) -> Vec<us
 /// other keys at the combination with the most cells (the first of equals);
 /// evenly spaced along the axes when one axis alone has more than `max`
 /// values. Returns the cells and the axes.
-pub fn most_swept(grid: &Grid, cells: &[usize], max: usize) -> (Vec<usize>, Vec<String>) {
+pub fn most_swept(grid: &Cells, cells: &[usize], max: usize) -> (Vec<usize>, Vec<String>) {
     let distinct = |k: &str| {
         let mut v: Vec<String> = cells.iter().map(|&c| grid.cells[c].value(k)).collect();
         v.sort();
@@ -143,7 +125,7 @@ mod tests {
         }
     }
 
-    fn configs(grid: &Grid, cells: &[usize]) -> Vec<Value> {
+    fn configs(grid: &Cells, cells: &[usize]) -> Vec<Value> {
         cells
             .iter()
             .map(|&c| Value::Object(grid.cells[c].config.clone()))
@@ -152,7 +134,7 @@ mod tests {
 
     /// The shape of grids/reproduce.toml: the paper's six settings, each a
     /// table of its own, an (η, σ) plane, and other dynamics on other data.
-    fn reproduce_like() -> Grid {
+    fn reproduce_like() -> Cells {
         let ln = |m: u32, d: u32, n: u32, eta: f64, sigma: f64, steps: u64| {
             json!({"algorithm": "label-noise", "data": "uniform", "m": m, "d": d, "n": n,
                    "eta": eta, "sigma": sigma, "steps": steps, "rho": 0.05, "flow_h": 0.01})
@@ -183,7 +165,7 @@ mod tests {
                 8,
             ));
         }
-        Grid::of(&runs)
+        Cells::of(&runs)
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl DataFile {
 }
 
 /// A dataset on disk: its files, opened and checked, and its provenance.
-pub struct Dataset {
+pub struct LoadedDataset {
     pub dir: PathBuf,
     pub layout: Layout,
     pub runs: Vec<DataFile>,
@@ -195,7 +195,7 @@ fn head(path: &Path) -> Result<String> {
     Ok(text)
 }
 
-impl Dataset {
+impl LoadedDataset {
     /// The `[[grid]]` table of each run_id, from a sweep's `grid.json` (its
     /// `grid.points`); empty when there is no such file or it predates the
     /// tables. Read as a stream, into only these two fields of each point.

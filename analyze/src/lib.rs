@@ -26,9 +26,8 @@ mod trajectory;
 
 pub use analysis::{Analysis, Options};
 pub use error::{AnalyzeError, Result};
-pub use figures::Outcome;
+pub use figures::FigureOutcome;
 pub use select::{Selection, Wanted};
-pub use sharpsweep_dataset::metadata::SCHEMA_VERSION;
 pub use summary::{CellSummary, METRICS, Quartiles};
 pub use trajectory::THRESHOLDS;
 
@@ -63,7 +62,7 @@ pub struct ReportSummary {
     pub report_dir: PathBuf,
     pub cells: Vec<CellReport>,
     /// Each figure's stem and outcome, in report order.
-    pub figures: Vec<(&'static str, Outcome)>,
+    pub figures: Vec<(&'static str, FigureOutcome)>,
     pub notes: Vec<String>,
     /// Compressed bytes of the column chunks the analysis read, and of the
     /// whole dataset.
@@ -86,7 +85,7 @@ impl ReportSummary {
 /// holding anything else is refused.
 pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<ReportSummary> {
     staging::check(report_dir)?;
-    let a = Analysis::load(dataset, opts)?;
+    let a = Analysis::load(dataset, opts, &figures::own_cells())?;
     let figures = Staging::new(report_dir)?.build(|dir| write(&a, dir))?;
     let files = || a.dataset.runs.iter().chain(&a.dataset.trajectories);
     Ok(ReportSummary {
@@ -109,7 +108,7 @@ pub fn report(dataset: &Path, report_dir: &Path, opts: &Options) -> Result<Repor
 
 /// Writes every file of the report of `a` into the empty directory `dir`;
 /// returns each figure with its outcome.
-fn write(a: &Analysis, dir: &Path) -> Result<Vec<(&'static figures::Figure, Outcome)>> {
+fn write(a: &Analysis, dir: &Path) -> Result<Vec<(&'static figures::Figure, FigureOutcome)>> {
     tables::write_summary(a, &dir.join("summary.parquet"))?;
     tables::write_theory(a, &dir.join("theory.parquet"))?;
     let figures = figures::ALL

@@ -4,7 +4,7 @@
 
 use crate::analysis::Analysis;
 use crate::dataset::Layout;
-use crate::figures::Outcome;
+use crate::figures::FigureOutcome;
 use crate::summary::{METRICS, Quartiles};
 
 /// Runs listed in the report's theory table; all are in `theory.parquet`.
@@ -59,7 +59,7 @@ fn quartiles(q: &Quartiles) -> String {
     }
 }
 
-pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) -> Vec<Block> {
+pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, FigureOutcome)]) -> Vec<Block> {
     let ds = &a.dataset;
     let mut doc = vec![Block::Heading("sharpsweep analysis".into())];
     let traj_rows: i64 = ds.trajectories.iter().map(|f| f.rows()).sum();
@@ -154,12 +154,12 @@ pub fn document(a: &Analysis, figures: &[(&crate::figures::Figure, Outcome)]) ->
     ));
     for (f, outcome) in figures {
         match outcome {
-            Outcome::Drawn { caption } => doc.push(Block::Figure {
+            FigureOutcome::Drawn { caption } => doc.push(Block::Figure {
                 stem: f.stem.into(),
                 title: f.title.into(),
                 caption: caption.clone(),
             }),
-            Outcome::Skipped(why) => {
+            FigureOutcome::Skipped(why) => {
                 doc.push(Block::Para(format!("{} — not drawn: {why}.", f.title)))
             }
         }

@@ -6,7 +6,7 @@
 //! each configuration is parsed into one shared map and a run keeps only
 //! its seed: the run list stays a few hundred bytes per run.
 
-use crate::dataset::Dataset;
+use crate::dataset::LoadedDataset;
 use crate::error::{AnalyzeError, Result};
 use serde_json::{Map, Value};
 use sharpsweep_dataset::metadata::{STATUS_DIVERGED, STATUS_FAILED, STATUS_INTERRUPTED};
@@ -15,6 +15,15 @@ use sharpsweep_dataset::schema::{
 };
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// A JSON value as text: strings bare, numbers in their shortest form.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "none".into(),
+        v => v.to_string(),
+    }
+}
 
 /// Final metrics of a run, as the runs table stores them (NaN = null).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -141,9 +150,7 @@ impl Run {
 
     /// The seed as tables show it ("" if none).
     pub fn seed_text(&self) -> String {
-        self.value(cfg::SEED.name)
-            .map(crate::cells::show)
-            .unwrap_or_default()
+        self.value(cfg::SEED.name).map(show).unwrap_or_default()
     }
 
     /// R − R*, the sharpness gap of Theorem 3.3 (NaN when R* is undefined).
@@ -153,7 +160,7 @@ impl Run {
 }
 
 /// Every run of the dataset, in file order.
-pub fn read(ds: &Dataset) -> Result<Vec<Run>> {
+pub fn read(ds: &LoadedDataset) -> Result<Vec<Run>> {
     let mut base = vec![
         rt::RUN_ID.name,
         rt::STATUS.name,

@@ -4,7 +4,7 @@
 //! matches when its value of KEY is one of them. Several selections must
 //! all match.
 
-use crate::cells::show;
+use crate::runs::show;
 use serde_json::Value;
 use std::str::FromStr;
 

@@ -4,7 +4,7 @@
 //! Each Z is handed to the caller as it is read, so a pass over the final Z
 //! of 10⁵ runs keeps none of them.
 
-use crate::dataset::Dataset;
+use crate::dataset::LoadedDataset;
 use crate::error::Result;
 use crate::runs::Run;
 use crate::trajectory::RunTrace;
@@ -16,7 +16,7 @@ pub type Snapshots = HashMap<(usize, i64), Vec<f64>>;
 /// Calls `each(run index, step, Z)` for every wanted `(run index, step)`
 /// found in the trajectories.
 pub fn read(
-    ds: &Dataset,
+    ds: &LoadedDataset,
     runs: &[Run],
     traces: &[RunTrace],
     wanted: &BTreeSet<(usize, i64)>,

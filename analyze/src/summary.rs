@@ -9,7 +9,7 @@
 //! threshold counts as reaching it after +∞ steps, so a quantile that lands
 //! on such runs is null ("not reached") rather than a biased number.
 
-use crate::cells::Grid;
+use crate::cells::Cells;
 use crate::runs::Run;
 use crate::trajectory::RunTrace;
 use sharpsweep_dataset::schema::summary as contract;
@@ -120,7 +120,7 @@ pub const METRICS: &[Metric] = &[
 /// The summary of one cell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellSummary {
-    /// Index into `Grid::cells`.
+    /// Index into `Cells::cells`.
     pub cell: usize,
     pub runs: usize,
     pub diverged: usize,
@@ -145,7 +145,7 @@ impl CellSummary {
     }
 }
 
-pub fn summarise(grid: &Grid, runs: &[Run], traces: &[RunTrace]) -> Vec<CellSummary> {
+pub fn summarise(grid: &Cells, runs: &[Run], traces: &[RunTrace]) -> Vec<CellSummary> {
     grid.cells
         .iter()
         .enumerate()

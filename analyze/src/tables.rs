@@ -6,7 +6,7 @@
 //! in the runs table wherever it appears.
 
 use crate::analysis::Analysis;
-use crate::cells::Grid;
+use crate::cells::Cells;
 use crate::error::{AnalyzeError, Result};
 use crate::summary::{METRICS, Quartiles};
 use crate::trajectory::THRESHOLDS;
@@ -49,7 +49,7 @@ impl Columns {
     /// One column per swept key of the grid, a row per entry of `rows`
     /// (the cells behind it): the value its cells share, null where they
     /// differ or there are none; numbers stay numbers.
-    pub fn swept_keys(&mut self, grid: &Grid, rows: &[&[usize]]) {
+    pub fn swept_keys(&mut self, grid: &Cells, rows: &[&[usize]]) {
         for axis in &grid.swept {
             let shared = |cells: &[usize]| {
                 let first = grid.cells[*cells.first()?].config.get(axis);
@@ -68,7 +68,7 @@ impl Columns {
                     values.iter().map(|v| v.and_then(Value::as_f64)),
                 ),
                 None => {
-                    let text = values.iter().map(|v| v.map(crate::cells::show));
+                    let text = values.iter().map(|v| v.map(crate::runs::show));
                     self.add(axis.clone(), text.collect::<StringArray>());
                 }
             }
@@ -87,7 +87,7 @@ impl Columns {
             Kind::Text | Kind::Floats => self.add(
                 name,
                 values
-                    .map(|v| v.map(crate::cells::show))
+                    .map(|v| v.map(crate::runs::show))
                     .collect::<StringArray>(),
             ),
         }

@@ -2,7 +2,7 @@
 //! recorded step at which s₂/s₁ of Z falls below each threshold and where
 //! its rows live; for the runs a figure shows, their whole curves.
 
-use crate::dataset::Dataset;
+use crate::dataset::LoadedDataset;
 use crate::error::Result;
 use crate::runs::Run;
 use std::collections::{BTreeSet, HashMap};
@@ -52,7 +52,7 @@ pub struct RunTrace {
 /// Scans every trajectory file once; `keep_curve[i]` says whether run `i`'s
 /// curve is kept. Rows of runs absent from the runs table are counted and
 /// skipped (a sweep still writing its parts).
-pub fn scan(ds: &Dataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunTrace>, u64)> {
+pub fn scan(ds: &LoadedDataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Vec<RunTrace>, u64)> {
     let index: HashMap<&str, usize> = runs
         .iter()
         .enumerate()

@@ -9,14 +9,14 @@ use arrow_array::{
     Array, ArrayRef, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
 };
 use serde_json::json;
-use sharpsweep_analyze::{AnalyzeError, Options, Outcome, report};
+use sharpsweep_analyze::{AnalyzeError, FigureOutcome, Options, report};
 use std::path::Path;
 use std::sync::Arc;
 use support::write_parquet;
 
 /// The schema version the reader understands: what sharpsweep writes now.
 fn current() -> String {
-    sharpsweep_analyze::SCHEMA_VERSION.to_string()
+    sharpsweep_dataset::metadata::SCHEMA_VERSION.to_string()
 }
 
 const STEPS: [i64; 4] = [0, 10, 100, 1000];
@@ -377,7 +377,7 @@ fn every_figure_renders_a_nonblank_png_of_its_svg_size() {
         ]
         .contains(stem);
         assert_eq!(
-            matches!(outcome, Outcome::Drawn { .. }),
+            matches!(outcome, FigureOutcome::Drawn { .. }),
             g24,
             "{stem}: {outcome:?}"
         );
@@ -555,7 +555,7 @@ fn figures_without_data_are_skipped_with_a_note() {
     let skipped: Vec<&str> = s
         .figures
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Skipped(_)))
+        .filter(|(_, o)| matches!(o, FigureOutcome::Skipped(_)))
         .map(|(f, _)| *f)
         .collect();
     assert_eq!(
@@ -683,7 +683,7 @@ fn figures_draw_no_diverged_run_and_say_per_panel_how_many_diverged() {
         assert!(
             matches!(
                 s.figures.iter().find(|(f, _)| *f == stem),
-                Some((_, Outcome::Drawn { .. }))
+                Some((_, FigureOutcome::Drawn { .. }))
             ),
             "{stem}: {:?}",
             s.figures

@@ -102,7 +102,7 @@ fn write(path: &Path, columns: Vec<(&str, ArrayRef)>) {
     write_parquet(
         path,
         columns,
-        &sharpsweep_analyze::SCHEMA_VERSION.to_string(),
+        &sharpsweep_dataset::metadata::SCHEMA_VERSION.to_string(),
         8192,
     );
 }

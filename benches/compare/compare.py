@@ -21,7 +21,7 @@ import sys
 import time
 
 SIZES = [(10, 3, 3), (100, 50, 20), (512, 512, 128)]
-RUNS = 1024  # runs in the batched (vmap / BatchTrainer) comparison, at (10, 3, 3)
+RUNS = 1024  # runs in the batched (vmap / LaneTrainer) comparison, at (10, 3, 3)
 SIGMA = 0.03
 
 

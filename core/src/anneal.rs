@@ -16,7 +16,7 @@
 //! value is a function of k alone (no recurrence), so a run resumed at any
 //! step, or stepped as a lane beside others, takes the same values.
 
-use crate::config::{RunConfig, parse_named};
+use crate::named::parse_named;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -71,14 +71,15 @@ pub struct Anneal {
 }
 
 impl Anneal {
-    /// The schedule of `c`; `None` for a constant one, whose runs step with
-    /// η and σ as they always did (no per-step work at all).
-    pub fn of(c: &RunConfig) -> Option<Self> {
-        (!c.schedule.is_constant()).then(|| Self {
-            kind: c.schedule,
-            eta: (c.eta, c.eta_end()),
-            sigma: (c.sigma, c.sigma_end()),
-            steps: c.steps,
+    /// The schedule of `kind` from η and σ's (start, end) over `steps`;
+    /// `None` for a constant one, whose runs step with η and σ as they
+    /// always did (no per-step work at all).
+    pub fn new(kind: AnnealKind, eta: (f64, f64), sigma: (f64, f64), steps: u64) -> Option<Self> {
+        (!kind.is_constant()).then_some(Self {
+            kind,
+            eta,
+            sigma,
+            steps,
         })
     }
 
@@ -122,9 +123,10 @@ fn geometric((start, end): (f64, f64), w: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::RunConfig;
 
     fn run(kind: AnnealKind, eta_end: f64, sigma_end: f64) -> Anneal {
-        Anneal::of(&RunConfig {
+        RunConfig {
             schedule: kind,
             eta: 0.05,
             sigma: 0.2,
@@ -132,7 +134,8 @@ mod tests {
             sigma_end: Some(sigma_end),
             steps: 1000,
             ..Default::default()
-        })
+        }
+        .anneal()
         .expect("not constant")
     }
 
@@ -184,19 +187,20 @@ mod tests {
                 assert_eq!(s.at(k).1.to_bits(), 0.2f64.to_bits(), "{kind:?}");
             }
         }
-        let quiet = Anneal::of(&RunConfig {
+        let quiet = RunConfig {
             schedule: AnnealKind::Exponential,
             sigma: 0.0,
             eta_end: Some(0.01),
             ..Default::default()
-        })
+        }
+        .anneal()
         .unwrap();
         assert_eq!(quiet.at(7).1.to_bits(), 0.0f64.to_bits());
     }
 
     #[test]
     fn a_constant_schedule_has_no_per_step_values() {
-        assert_eq!(Anneal::of(&RunConfig::default()), None);
+        assert_eq!(RunConfig::default().anneal(), None);
         assert_eq!("cosine".parse(), Ok(AnnealKind::Cosine));
         assert!(
             "cos"

@@ -3,16 +3,15 @@
 //! Parquet columns. Defaults are \[G24\]'s Figure-1 setting (docs/science.md §7).
 
 use crate::activation::{Activation, ActivationName};
-use crate::anneal::AnnealKind;
+use crate::anneal::{Anneal, AnnealKind};
 use crate::curvature::{HessianMethod, HessianOptions};
 use crate::error::{CoreError, Result};
+use crate::named::parse_named;
 use crate::stop_when::{Metric, StopWhen};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-
-pub use crate::run_id::RunId;
 
 /// The training dynamics a run follows (docs/science.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -63,22 +62,6 @@ impl NoiseKind {
             Self::Rademacher => "rademacher",
         }
     }
-}
-
-/// Parses one of a `ALL`-listed enum's names, the error listing them all.
-pub(crate) fn parse_named<T: Copy>(
-    s: &str,
-    all: &[T],
-    name: fn(T) -> &'static str,
-    what: &str,
-) -> std::result::Result<T, String> {
-    all.iter().copied().find(|v| name(*v) == s).ok_or_else(|| {
-        let names: Vec<_> = all.iter().map(|v| name(*v)).collect();
-        format!(
-            "unknown {what} '{s}' (expected one of {})",
-            names.join(", ")
-        )
-    })
 }
 
 impl FromStr for AlgorithmName {
@@ -431,6 +414,41 @@ impl RunConfig {
         }
     }
 
+    /// The run's schedule of (η_k, σ_k); `None` for a constant one.
+    pub fn anneal(&self) -> Option<Anneal> {
+        Anneal::new(
+            self.schedule,
+            (self.eta, self.eta_end()),
+            (self.sigma, self.sigma_end()),
+            self.steps,
+        )
+    }
+
+    /// Whether runs of this configuration record `metric`: the square-loss
+    /// quantities are not the `margin` net's, the margin ones only its, the
+    /// exact Hessian's only with `hessian`, and the time not on SAM's or
+    /// plain GD's clock.
+    pub fn records_metric(&self, metric: Metric) -> bool {
+        let margin = self.algorithm == AlgorithmName::Margin;
+        match metric {
+            Metric::TraceHessian
+            | Metric::SharpnessR
+            | Metric::RiemGradNorm
+            | Metric::DistToOptimum => !margin,
+            Metric::HessianFro | Metric::HessianLambdaMax => self.hessian && !margin,
+            Metric::Time => match self.algorithm {
+                AlgorithmName::Sam => false,
+                AlgorithmName::LabelNoise => self.sigma > 0.0,
+                AlgorithmName::Flow | AlgorithmName::Margin => true,
+            },
+            Metric::NormalizedMargin
+            | Metric::SvmMargin
+            | Metric::MarginRatio
+            | Metric::MarginAngle => margin,
+            _ => true,
+        }
+    }
+
     /// η at the end of the schedule.
     pub fn eta_end(&self) -> f64 {
         self.eta_end.unwrap_or(self.eta)
@@ -592,7 +610,7 @@ impl RunConfig {
             })?;
         }
         let stop_metrics = self.stop_when.iter().flat_map(StopWhen::metrics);
-        if let Some(m) = stop_metrics.into_iter().find(|m| !m.recorded_by(self)) {
+        if let Some(m) = stop_metrics.into_iter().find(|&m| !self.records_metric(m)) {
             let hessian = matches!(m, Metric::HessianFro | Metric::HessianLambdaMax);
             let hint = if hessian && !self.hessian {
                 " without hessian"
@@ -727,6 +745,7 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_id::RunId;
 
     /// A change to a valid configuration.
     type Mutation = Box<dyn Fn(&mut RunConfig)>;
@@ -976,5 +995,23 @@ mod tests {
         assert_eq!(sam.canonical().batch_size, Some(1));
         sam.canonical().validate().unwrap();
         assert_ne!(sam.run_id(), RunConfig::default().run_id());
+    }
+
+    #[test]
+    fn each_algorithm_records_its_own_metrics() {
+        let margin = RunConfig {
+            algorithm: AlgorithmName::Margin,
+            ..Default::default()
+        };
+        let flow = RunConfig {
+            algorithm: AlgorithmName::Flow,
+            ..Default::default()
+        };
+        assert!(margin.records_metric(Metric::MarginRatio));
+        assert!(!flow.records_metric(Metric::MarginRatio));
+        assert!(!margin.records_metric(Metric::RiemGradNorm));
+        assert!(flow.records_metric(Metric::RiemGradNorm));
+        assert!(!flow.records_metric(Metric::HessianFro));
+        assert!(margin.records_metric(Metric::Loss));
     }
 }

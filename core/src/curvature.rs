@@ -14,13 +14,25 @@
 //!   Gram every record already builds for the Riemannian gradient.
 
 use crate::data::Problem;
-use crate::metrics::HessianStats;
 use crate::model::Eval;
 use crate::{lanczos, rng};
 use faer::{Mat, Side};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+
+/// The Hessian statistics recorded on request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HessianStats {
+    /// ‖∇²L‖_F.
+    pub frobenius: f64,
+    /// λ_max(∇²L).
+    pub lambda_max: f64,
+    /// The `hessian_top_k` largest eigenvalues, descending.
+    pub eigs: Vec<f64>,
+    /// The method that computed them: `Dense` or `Lanczos`.
+    pub method: HessianMethod,
+}
 
 /// How the Hessian statistics are computed (`hessian_method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -74,7 +86,7 @@ impl fmt::Display for HessianMethod {
 impl FromStr for HessianMethod {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        crate::config::parse_named(s, &Self::ALL, Self::as_str, "hessian method")
+        crate::named::parse_named(s, &Self::ALL, Self::as_str, "hessian method")
     }
 }
 

@@ -8,9 +8,20 @@ use crate::config::{
 };
 use crate::error::{CoreError, Result};
 use crate::io::{Matrix, read_matrix};
-use crate::model;
 use crate::rng::{self, Streams};
 use std::path::Path;
+
+/// `Z = XΘᵀ`: z_ij = θ_jᵀx_i (X n×d, Θ m×d, Z n×m, row-major): the
+/// preactivations of the model (model.rs) and of a teacher network's labels.
+pub fn preactivations(x: &[f64], theta: &[f64], n: usize, d: usize, m: usize, z: &mut [f64]) {
+    for i in 0..n {
+        let xi = &x[i * d..(i + 1) * d];
+        for j in 0..m {
+            let tj = &theta[j * d..(j + 1) * d];
+            z[i * m + j] = xi.iter().zip(tj).map(|(a, b)| a * b).sum();
+        }
+    }
+}
 
 /// Data X (n×d, row-major) and labels y (n), with the row norms the metrics
 /// need precomputed, and the fixed second layer a of the network the loss
@@ -91,7 +102,7 @@ impl Problem {
             Source::Generate(LabelGen::Teacher) => {
                 let teacher = gaussian_weights(config.m, d, 1.0, &mut streams.labels);
                 let mut z = vec![0.0; n * config.m];
-                model::preactivations(&x, &teacher, n, d, config.m, &mut z);
+                preactivations(&x, &teacher, n, d, config.m, &mut z);
                 let act = config.activation();
                 z.chunks_exact(config.m)
                     .map(|row| row.iter().zip(&outer).map(|(&v, a)| a * act.phi(v)).sum())

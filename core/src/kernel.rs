@@ -5,16 +5,16 @@
 //! `r_i = f(x_i) − y_i − ξ_i`, `θ_j ← θ_j − (2η/B) Σ_{i∈B} r_i a_j φ'(z_ij) x_i`.
 //!
 //! Two direct kernels perform the same IEEE operations per value:
-//! * [`single_step`], one run vectorised over the neurons j: Θ is held
+//! * [`single_run_step`], one run vectorised over the neurons j: Θ is held
 //!   transposed in blocks of [`QUAD`] neurons ([`pack_theta`]), so
 //!   `z_i· = Σ_k x_ik θ_·k` is a few 4-wide vector operations per k and the
 //!   sum over j has no long chain of dependent adds;
-//! * [`label_noise_step`], `L` runs at once ([`crate::batch`]): every value
+//! * [`lanes_step`], `L` runs at once ([`crate::lanes`]): every value
 //!   is an array of `L` lanes, one lane per run (structure of arrays, the
-//!   way `jax.vmap` batches), the loops over lanes unit-stride SIMD.
+//!   way `jax.vmap` vectorises over runs), the loops over lanes unit-stride SIMD.
 //!
 //! Both follow this order of floating-point operations, per run (the
-//! contract), so batched and unbatched results are bit-identical:
+//! contract), so a run gives the same bits in lanes as alone:
 //! * `z_ij = (x_i1 θ_j1 + x_i2 θ_j2) + …` in k order;
 //! * `f_i = (P_0 + P_1) + (P_2 + P_3)`, four striped partial sums
 //!   `P_s = (a_s φ(z_is) + a_{s+4} φ(z_i,s+4)) + a_{s+8} φ(z_i,s+8) + …`
@@ -37,6 +37,14 @@
 //!
 //! Large runs (see [`uses_gemm`]) take a different, also deterministic
 //! path through faer's GEMM ([`gemm_step`]).
+//!
+//! The three kernels are named for the layout they step — [`single_run_step`]
+//! one run with Θ in neuron blocks, [`lanes_step`] `L` runs as lanes,
+//! [`gemm_step`] one run through GEMM — and take one argument order: the
+//! activation and shape (d, m), the second layer a, the batch rows X_B, their
+//! labels y_B and noise ξ, the step scale `2η/B` from [`step_scale`] (one per
+//! lane for [`lanes_step`]), Θ, then scratch. Each returns the noisy batch
+//! loss (per lane).
 //!
 //! No allocation here: the caller owns every buffer.
 
@@ -114,7 +122,7 @@ pub const GEMM_MIN_WORK: usize = 1 << 10;
 
 /// Whether a run of this shape steps through faer's GEMM. A function of the
 /// shape alone, so the path (and with it every bit of the result) never
-/// depends on threads or batching.
+/// depends on threads or lanes.
 pub fn uses_gemm(m: usize, d: usize, batch: usize) -> bool {
     m * d * batch >= GEMM_MIN_WORK
 }
@@ -128,7 +136,7 @@ pub fn uses_gemm(m: usize, d: usize, batch: usize) -> bool {
 /// per run, `theta` is m×d, `coef` is B×m scratch.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn label_noise_step<A: Phi, D: Dim, const L: usize>(
+pub fn lanes_step<A: Phi, D: Dim, const L: usize>(
     act: A,
     dim: D,
     m: usize,
@@ -239,7 +247,7 @@ pub fn quads(m: usize) -> usize {
     m.div_ceil(QUAD)
 }
 
-/// Θ (m×d, row-major) into the layout of [`single_step`]: k-major, each k's
+/// Θ (m×d, row-major) into the layout of [`single_run_step`]: k-major, each k's
 /// m values `θ_·k` in [`quads`]`(m)` blocks, the padding zero.
 pub fn pack_theta(theta: &[f64], m: usize, d: usize, packed: &mut [Quad]) {
     let nq = quads(m);
@@ -263,20 +271,20 @@ pub fn unpack_theta(packed: &[Quad], m: usize, d: usize, theta: &mut [f64]) {
 
 /// One step of one run, vectorised over the neurons; returns the noisy batch
 /// loss `(1/B) Σ r_i²` (non-finite once the run has diverged). The same bits
-/// as [`label_noise_step`] with one lane.
+/// as [`lanes_step`] with one lane.
 ///
 /// `nq` is [`quads`]`(m)`, a compile-time constant for small m like `dim`
 /// (then every loop but the one over batch rows unrolls). `outer` is the
 /// second layer a in nq blocks, the padding zero ([`pack_theta`] with
 /// d = 1), `xs` holds the B batch rows (B×d, row-major), `ys` and `noise`
 /// their labels and label noise, `scale` is `2η/B`; `theta` is Θ packed by
-/// [`pack_theta`] (d·nq blocks), `coef` is [`single_scratch`]`(B, m)`
+/// [`pack_theta`] (d·nq blocks), `coef` is [`single_run_scratch`]`(B, m)`
 /// blocks of scratch. The padding neurons' a = 0 takes them out of `f_i`
 /// (their z is ±0, so φ(z) is finite and a·φ(z) a zero) and gives them
 /// `c_ij = 0`, so their θ stay zero.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn single_step<A: Phi, D: Dim, Q: Dim>(
+pub fn single_run_step<A: Phi, D: Dim, Q: Dim>(
     act: A,
     dim: D,
     nq: Q,
@@ -295,7 +303,7 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
         nq == quads(m)
             && outer.len() == nq
             && theta.len() == d * nq
-            && coef.len() >= single_scratch(b, m)
+            && coef.len() >= single_run_scratch(b, m)
             && xs.len() == b * d
             && noise.len() == b
     );
@@ -361,8 +369,8 @@ pub fn single_step<A: Phi, D: Dim, Q: Dim>(
 /// `+0`), so the first addition is exact and the compiler drops it.
 pub const ZERO: f64 = -0.0;
 
-/// The scratch blocks [`single_step`] needs for B rows and m neurons.
-pub fn single_scratch(b: usize, m: usize) -> usize {
+/// The scratch blocks [`single_run_step`] needs for B rows and m neurons.
+pub fn single_run_scratch(b: usize, m: usize) -> usize {
     b * quads(m)
 }
 
@@ -403,7 +411,7 @@ fn neuron<A: Phi, const L: usize>(
 /// then `Θ ← Θ − Cᵀ X_B`. Returns the noisy batch loss. `outer` is the second
 /// layer a (m), `z` is B×m scratch.
 ///
-/// Its rounding differs from [`label_noise_step`]'s (GEMM blocks and fuses
+/// Its rounding differs from [`lanes_step`]'s (GEMM blocks and fuses
 /// its sums), so the choice between them is by shape only ([`uses_gemm`]).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_step<A: Phi>(
@@ -478,7 +486,7 @@ mod tests {
     fn direct<A: Phi>(act: A, p: &Problem, noise: &[f64], eta: f64, theta: &mut [f64]) -> f64 {
         let m = theta.len() / p.d;
         let mut coef = vec![0.0; p.n * m];
-        label_noise_step::<A, Dynamic, 1>(
+        lanes_step::<A, Dynamic, 1>(
             act,
             Dynamic(p.d),
             m,
@@ -570,12 +578,12 @@ mod tests {
     }
 
     /// The single-run kernel (neurons as vector lanes, Θ packed) and the
-    /// batch kernel with one lane (runs as lanes) follow one operation order,
+    /// lanes kernel with one lane (runs as lanes) follow one operation order,
     /// so they agree bit for bit — for every m (padding of the last block of
     /// four neurons, m < 4), with φ(0) ≠ 0 (softplus: padding must not count),
     /// with d fixed or not, and with a second layer of ones or not.
     #[test]
-    fn the_single_run_kernel_gives_the_bits_of_the_batch_kernel() {
+    fn the_single_run_kernel_gives_the_bits_of_the_lanes_kernel() {
         fn check<A: Phi, D: Dim, Q: Dim>(act: A, dim: D, nq: Q, m: usize, mixed: bool) {
             let (n, d) = (3, dim.get());
             let x: Vec<f64> = (0..n * d).map(|k| (k as f64 * 0.91).sin()).collect();
@@ -587,11 +595,11 @@ mod tests {
             let mut lane: Vec<f64> = (0..m * d).map(|k| (k as f64 * 0.3).cos()).collect();
             let mut packed = vec![[0.0; QUAD]; d * quads(m)];
             pack_theta(&lane, m, d, &mut packed);
-            let mut coef = vec![[0.0; QUAD]; single_scratch(n, m)];
+            let mut coef = vec![[0.0; QUAD]; single_run_scratch(n, m)];
             for step in 0..200 {
                 let noise = [0.01 * step as f64, -0.03, 0.02];
                 let want = direct(act, &p, &noise, 0.01, &mut lane);
-                let got = single_step(
+                let got = single_run_step(
                     act,
                     dim,
                     nq,
@@ -638,7 +646,7 @@ mod tests {
         for _ in 0..100 {
             direct(act, &p, &noise, 0.05, &mut a);
             let mut coef = vec![[0.0]; n * m];
-            label_noise_step::<_, Fixed<3>, 1>(
+            lanes_step::<_, Fixed<3>, 1>(
                 act,
                 Fixed::<3>,
                 m,

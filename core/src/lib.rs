@@ -8,7 +8,6 @@
 
 pub mod activation;
 pub mod anneal;
-pub mod batch;
 pub mod config;
 pub mod curvature;
 pub mod data;
@@ -18,9 +17,11 @@ pub mod io;
 pub mod kdtree;
 pub mod kernel;
 pub mod lanczos;
+pub mod lanes;
 pub mod memory;
 pub mod metrics;
 pub mod model;
+mod named;
 pub mod rng;
 pub mod run;
 pub mod run_id;
@@ -30,11 +31,13 @@ pub mod stop_when;
 
 pub use activation::{Activation, ActivationName};
 pub use anneal::{Anneal, AnnealKind};
-pub use batch::BatchTrainer;
-pub use config::{AlgorithmName, NoiseKind, RunConfig, RunId, Source};
+pub use config::{AlgorithmName, NoiseKind, RunConfig, Source};
+pub use curvature::HessianStats;
 pub use data::Problem;
 pub use error::{CoreError, Result};
-pub use metrics::{HessianStats, Metrics, Optimum};
+pub use lanes::LaneTrainer;
+pub use metrics::{Metrics, Optimum};
 pub use run::Trainer;
+pub use run_id::RunId;
 pub use state::{RunState, Status, StopReason};
 pub use stop_when::StopWhen;

@@ -3,7 +3,7 @@
 //! distance to Theorem 3.3's optimum and the collapse of the neurons.
 
 use crate::activation::Activation;
-use crate::curvature::{HessianMethod, HessianOptions};
+use crate::curvature::{HessianOptions, HessianStats};
 use crate::data::Problem;
 pub use crate::dynamics::MarginStats;
 use crate::kdtree::KdTree;
@@ -33,19 +33,6 @@ impl Optimum {
             z_star,
         })
     }
-}
-
-/// The Hessian statistics recorded on request (curvature.rs).
-#[derive(Clone, Debug, PartialEq)]
-pub struct HessianStats {
-    /// ‖∇²L‖_F.
-    pub frobenius: f64,
-    /// λ_max(∇²L).
-    pub lambda_max: f64,
-    /// The `hessian_top_k` largest eigenvalues, descending.
-    pub eigs: Vec<f64>,
-    /// The method that computed them: `Dense` or `Lanczos`.
-    pub method: HessianMethod,
 }
 
 /// One record of a run. Fields that cannot be computed (no φ⁻¹, a singular
@@ -275,6 +262,7 @@ fn principal_coordinates(cols: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::curvature::HessianMethod;
 
     fn opts() -> MeasureOptions {
         MeasureOptions {

@@ -15,20 +15,9 @@
 //! fast path for training and is tested against [`loss_gradient`].
 
 use crate::activation::Activation;
-use crate::data::Problem;
+use crate::data::{Problem, preactivations};
 use crate::error::{CoreError, Result};
 use faer::{Mat, Side};
-
-/// `Z = XΘᵀ`: z_ij = θ_jᵀx_i.
-pub fn preactivations(x: &[f64], theta: &[f64], n: usize, d: usize, m: usize, z: &mut [f64]) {
-    for i in 0..n {
-        let xi = &x[i * d..(i + 1) * d];
-        for j in 0..m {
-            let tj = &theta[j * d..(j + 1) * d];
-            z[i * m + j] = xi.iter().zip(tj).map(|(a, b)| a * b).sum();
-        }
-    }
-}
 
 /// The model evaluated at Θ: everything the formulas below share.
 #[derive(Clone, Debug)]

@@ -146,7 +146,7 @@ impl Trainer {
     }
 
     /// After steps towards `target` (by this run's dynamics or by a
-    /// [`BatchTrainer`](crate::BatchTrainer)): the record, if one is due.
+    /// [`BatchTrainer`](crate::LaneTrainer)): the record, if one is due.
     /// At a check of `stop_when` that holds the run stops there, with a
     /// last record; a run its dynamics ended (diverged, stationary) gets
     /// its last record where it ended.
@@ -546,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn stop_when_ends_a_run_at_one_check_step_alone_batched_or_resumed() {
+    fn stop_when_ends_a_run_at_one_check_step_alone_in_lanes_or_resumed() {
         let configs = stopping_runs();
         let alone: Vec<Trace> = configs
             .iter()
@@ -577,33 +577,32 @@ mod tests {
             );
         }
 
-        // As lanes of one BatchTrainer, in chunks that straddle the checks.
-        let mut batch = crate::BatchTrainer::new(&configs).unwrap();
+        // As lanes of one LaneTrainer, in chunks that straddle the checks.
+        let mut lanes = crate::LaneTrainer::new(&configs).unwrap();
         let mut records = vec![Vec::new(); configs.len()];
-        while !batch.is_done() {
-            for (i, r) in batch.advance(33) {
+        while !lanes.is_done() {
+            for (i, r) in lanes.advance(33) {
                 records[i].push(r);
             }
         }
-        for (i, t) in batch.trainers().iter().enumerate() {
+        for (i, t) in lanes.trainers().iter().enumerate() {
             assert_eq!(trace_of(&records[i], t), alone[i], "lane {i}");
         }
 
         // Checkpointed from the lanes mid-run, at a check step and off it,
         // and resumed alone.
         for stop_at in [140, 251] {
-            let mut batch = crate::BatchTrainer::new(&configs).unwrap();
+            let mut lanes = crate::LaneTrainer::new(&configs).unwrap();
             let mut records = vec![Vec::new(); configs.len()];
             // The runs still going share one step; stopped ones are behind.
-            let step = |b: &crate::BatchTrainer| {
-                b.trainers().iter().map(|t| t.state().step).max().unwrap()
-            };
-            while step(&batch) < stop_at && !batch.is_done() {
-                for (i, r) in batch.advance(stop_at - step(&batch)) {
+            let step =
+                |b: &crate::LaneTrainer| b.trainers().iter().map(|t| t.state().step).max().unwrap();
+            while step(&lanes) < stop_at && !lanes.is_done() {
+                for (i, r) in lanes.advance(stop_at - step(&lanes)) {
                     records[i].push(r);
                 }
             }
-            for (i, t) in batch.into_trainers().into_iter().enumerate() {
+            for (i, t) in lanes.into_trainers().into_iter().enumerate() {
                 let state = RunState::from_bytes(&t.state().to_bytes()).unwrap();
                 let mut resumed = Trainer::resume(&configs[i], state).unwrap();
                 resumed.run(|r| records[i].push(r.clone()));

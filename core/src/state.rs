@@ -3,9 +3,9 @@
 //! saving this; resuming is rebuilding the problem from the config's seed
 //! and continuing from it, bit-identically.
 
-use crate::config::RunId;
 use crate::error::{CoreError, Result};
 use crate::rng::{Stream, Streams};
+use crate::run_id::RunId;
 use serde::{Deserialize, Serialize};
 
 /// Where a run stands.
@@ -124,6 +124,12 @@ impl RunState {
             on_manifold: false,
             stopped_early: None,
         }
+    }
+
+    /// Ends the run as diverged at the current step.
+    pub fn diverge(&mut self) {
+        self.status = Status::Diverged;
+        self.diverged_at = Some(self.step);
     }
 
     /// Ends the run as `finished` at the current step, for `reason`.

@@ -9,7 +9,6 @@
 //!
 //! A metric that is not defined at a record (NaN) satisfies no comparison.
 
-use crate::config::{AlgorithmName, RunConfig};
 use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -108,7 +107,7 @@ impl Metric {
     /// Its value at a record (NaN where the record does not define it).
     pub fn of(self, r: &Metrics) -> f64 {
         let hessian =
-            |f: fn(&crate::metrics::HessianStats) -> f64| r.hessian.as_ref().map_or(f64::NAN, f);
+            |f: fn(&crate::curvature::HessianStats) -> f64| r.hessian.as_ref().map_or(f64::NAN, f);
         let margin =
             |f: fn(&crate::metrics::MarginStats) -> f64| r.margin.as_ref().map_or(f64::NAN, f);
         match self {
@@ -131,28 +130,6 @@ impl Metric {
             Self::SvmMargin => margin(|s| s.svm),
             Self::MarginRatio => margin(|s| s.ratio),
             Self::MarginAngle => margin(|s| s.angle),
-        }
-    }
-
-    /// Whether runs of `c` record it: the square-loss quantities are not
-    /// the `margin` net's, the margin ones only its, the exact Hessian's
-    /// only with `hessian`, and the time not on SAM's or plain GD's clock.
-    pub fn recorded_by(self, c: &RunConfig) -> bool {
-        let margin = c.algorithm == AlgorithmName::Margin;
-        match self {
-            Self::TraceHessian | Self::SharpnessR | Self::RiemGradNorm | Self::DistToOptimum => {
-                !margin
-            }
-            Self::HessianFro | Self::HessianLambdaMax => c.hessian && !margin,
-            Self::Time => match c.algorithm {
-                AlgorithmName::Sam => false,
-                AlgorithmName::LabelNoise => c.sigma > 0.0,
-                AlgorithmName::Flow | AlgorithmName::Margin => true,
-            },
-            Self::NormalizedMargin | Self::SvmMargin | Self::MarginRatio | Self::MarginAngle => {
-                margin
-            }
-            _ => true,
         }
     }
 }
@@ -493,23 +470,5 @@ mod tests {
             let err = text.parse::<StopWhen>().unwrap_err();
             assert!(err.contains(why), "{text:?}: {err}");
         }
-    }
-
-    #[test]
-    fn each_algorithm_records_its_own_metrics() {
-        let margin = RunConfig {
-            algorithm: AlgorithmName::Margin,
-            ..Default::default()
-        };
-        let flow = RunConfig {
-            algorithm: AlgorithmName::Flow,
-            ..Default::default()
-        };
-        assert!(Metric::MarginRatio.recorded_by(&margin));
-        assert!(!Metric::MarginRatio.recorded_by(&flow));
-        assert!(!Metric::RiemGradNorm.recorded_by(&margin));
-        assert!(Metric::RiemGradNorm.recorded_by(&flow));
-        assert!(!Metric::HessianFro.recorded_by(&flow));
-        assert!(Metric::Loss.recorded_by(&margin));
     }
 }

@@ -4,8 +4,8 @@
 //! `f(x) = Σ_j a_j φ(θ_jᵀx)` with a second layer of mixed signs.
 
 use sharpsweep_core::activation::{Activation, Sinh};
-use sharpsweep_core::kernel::{Dynamic, label_noise_step};
-use sharpsweep_core::model::preactivations;
+use sharpsweep_core::data::preactivations;
+use sharpsweep_core::kernel::{Dynamic, lanes_step};
 
 /// L_t at Θ; the batch is (rows, their noise).
 #[allow(clippy::too_many_arguments)]
@@ -54,7 +54,7 @@ fn minibatch_step_matches_finite_difference_of_the_batch_loss() {
         .collect();
     let ys: Vec<[f64; 1]> = idx.iter().map(|&i| [y[i]]).collect();
     let mut coef = vec![[0.0]; idx.len() * m];
-    label_noise_step::<_, _, 1>(
+    lanes_step::<_, _, 1>(
         Sinh,
         Dynamic(d),
         m,

@@ -4,7 +4,7 @@
 //! parameter. The fingerprints below were written by `sharpsweep run` of
 //! the release before (the flags in each case's comment; its `export
 //! --csv` read back), on the direct kernel, the GEMM kernel, SAM and the
-//! flow (the lane kernel gives the single-run kernel's bits, batch.rs).
+//! flow (the lanes kernel gives the single-run kernel's bits, lanes.rs).
 
 use sharpsweep_core::config::{DataGen, OuterGen};
 use sharpsweep_core::{ActivationName, AlgorithmName, RunConfig, Source, Trainer};

@@ -36,10 +36,6 @@ pub const KEY_PARTNER_CHECKSUM: &str = "sharpsweep.trajectories_crc32";
 pub const TABLE_RUNS: &str = "runs";
 pub const TABLE_TRAJECTORY: &str = "trajectory";
 
-/// The columns the bookkeeping reads.
-pub const COLUMN_RUN_ID: &str = crate::schema::runs::RUN_ID.name;
-pub const COLUMN_STATUS: &str = crate::schema::runs::STATUS.name;
-
 /// The values of the `status` column.
 pub const STATUS_FINISHED: &str = "finished";
 pub const STATUS_DIVERGED: &str = "diverged";

@@ -22,9 +22,10 @@
 use crate::checksum::{Verdict, recorded, verify};
 use crate::layout::{RUNS, TRAJECTORIES, entries};
 use crate::metadata::{
-    COLUMN_RUN_ID, COLUMN_STATUS, KEY_CONFIG, KEY_PARTNER_CHECKSUM, KEY_REPLACES, KEY_TABLE,
-    STATUS_FAILED, TABLE_RUNS, TABLE_TRAJECTORY,
+    KEY_CONFIG, KEY_PARTNER_CHECKSUM, KEY_REPLACES, KEY_TABLE, STATUS_FAILED, TABLE_RUNS,
+    TABLE_TRAJECTORY,
 };
+use crate::schema::runs::{RUN_ID, STATUS};
 use crate::strings::{key_values, read_strings};
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -272,7 +273,7 @@ fn read_runs_part(path: &Path, verdict: Verdict) -> io::Result<RunsPart> {
     if get(KEY_TABLE).is_some_and(|t| t != TABLE_RUNS) {
         return Err(damaged("not a runs table"));
     }
-    let rows = read_strings(path, &[COLUMN_RUN_ID, COLUMN_STATUS])?;
+    let rows = read_strings(path, &[RUN_ID.name, STATUS.name])?;
     let runs = rows
         .into_iter()
         .map(|r| match <[Option<String>; 2]>::try_from(r) {
@@ -325,7 +326,7 @@ fn check_partner(path: &Path, verdict: Verdict, part: &RunsPart) -> io::Result<(
         return Err(damaged("its trajectories part is not a trajectory table"));
     }
     let mut seen = BTreeSet::new();
-    for r in read_strings(path, &[COLUMN_RUN_ID])? {
+    for r in read_strings(path, &[RUN_ID.name])? {
         seen.insert(
             r.into_iter()
                 .next()

@@ -2,7 +2,7 @@
 //! theory table and a report (index.html, report.md) from a dataset.
 
 use super::CliError;
-use sharpsweep_analyze::{Options, Outcome, Selection, report};
+use sharpsweep_analyze::{FigureOutcome, Options, Selection, report};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -57,10 +57,10 @@ pub fn main(args: Args) -> Result<(), CliError> {
         println!("{} cell(s) analysed", summary.cells.len());
         for (stem, outcome) in &summary.figures {
             match outcome {
-                Outcome::Drawn { .. } => {
+                FigureOutcome::Drawn { .. } => {
                     println!("  figure {stem}: {stem}.png, {stem}.svg, {stem}.parquet")
                 }
-                Outcome::Skipped(why) => println!("  figure {stem}: skipped ({why})"),
+                FigureOutcome::Skipped(why) => println!("  figure {stem}: skipped ({why})"),
             }
         }
         for note in &summary.notes {

@@ -146,7 +146,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         progress_every: seconds("--progress-secs", args.progress_secs)?,
         quiet: args.quiet,
         command: std::env::args().collect(),
-        batched: true,
+        lanes: true,
     };
     let start = Instant::now();
     // SIGUSR1 (SLURM's warning), SIGTERM, SIGINT: checkpoint and stop.

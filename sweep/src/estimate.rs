@@ -14,10 +14,10 @@
 use crate::execute::caught;
 use crate::grid::cost;
 use crate::lanes::{self, Item, Work};
-use sharpsweep_core::batch::{BatchKey, LANES};
 use sharpsweep_core::curvature::HessianMethod;
+use sharpsweep_core::lanes::{LANES, LaneKey};
 use sharpsweep_core::schedule::LogSchedule;
-use sharpsweep_core::{BatchTrainer, RunConfig, RunId, Trainer};
+use sharpsweep_core::{LaneTrainer, RunConfig, RunId, Trainer};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ const MIN_STEPS: u64 = 300;
 /// What determines the time of a step and of a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Shape {
-    key: BatchKey,
+    key: LaneKey,
     /// The Hessian's method and top k, with `hessian`.
     hessian: Option<(HessianMethod, usize)>,
 }
@@ -52,7 +52,7 @@ struct Shape {
 impl Shape {
     fn of(c: &RunConfig) -> Shape {
         Shape {
-            key: BatchKey::of(c),
+            key: LaneKey::of(c),
             hessian: c.hessian_options().map(|h| (h.method, h.top_k)),
         }
     }
@@ -288,7 +288,11 @@ fn calibrate(c: &RunConfig, budget: Duration) -> Timing {
         eta: c.eta * eta_scale,
         ..c.clone()
     };
-    let shares = if BatchKey::of(c).batches() { 3 } else { 2 };
+    let shares = if LaneKey::of(c).gains_from_lanes() {
+        3
+    } else {
+        2
+    };
     let share = budget / shares;
     let mut single = None;
     for scale in [1.0, 1e-2, 1e-4] {
@@ -305,8 +309,8 @@ fn calibrate(c: &RunConfig, budget: Duration) -> Timing {
     }
     // A point that cannot be trained is recorded as failed at once.
     let step = single.unwrap_or(0.0);
-    let group_step = if BatchKey::of(c).batches() {
-        BatchTrainer::new(&vec![probe(1e-4); LANES])
+    let group_step = if LaneKey::of(c).gains_from_lanes() {
+        LaneTrainer::new(&vec![probe(1e-4); LANES])
             .ok()
             .and_then(|mut b| {
                 time_steps(share, |n| {

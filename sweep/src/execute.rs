@@ -179,7 +179,7 @@ pub struct SweepOptions {
     /// Step label-noise points of one shape together as SIMD lanes
     /// (lanes.rs). The dataset is the same bit for bit either way; `false`
     /// runs every point alone, to compare the two paths.
-    pub batched: bool,
+    pub lanes: bool,
 }
 
 impl Default for SweepOptions {
@@ -196,7 +196,7 @@ impl Default for SweepOptions {
             quiet: false,
             progress_every: progress::LOG_EVERY,
             command: std::env::args().collect(),
-            batched: true,
+            lanes: true,
         }
     }
 }
@@ -498,7 +498,7 @@ pub fn run_plan(
     };
 
     let workers = pool.current_num_threads();
-    let queued = lanes::work(&todo, workers, opts.batched);
+    let queued = lanes::work(&todo, workers, opts.lanes);
     // Progress counts the run-steps of this process, or of the job at rank 0.
     let costs = if opts.quiet {
         StepCosts::default()
@@ -916,7 +916,7 @@ pub fn chunk_steps(config: &RunConfig, runs: usize) -> u64 {
 
 /// A run being trained: the rows it has recorded, and what it brought
 /// from a checkpoint. Its [`Trainer`] is held apart, alone or in a
-/// [`BatchTrainer`](sharpsweep_core::BatchTrainer). `sharpsweep run` keeps
+/// [`LaneTrainer`](sharpsweep_core::LaneTrainer). `sharpsweep run` keeps
 /// its one run in it too, so it checkpoints and resumes as a sweep does.
 pub struct InFlight {
     id: RunId,

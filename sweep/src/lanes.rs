@@ -1,6 +1,6 @@
 //! Batched runs in a sweep: pending label-noise points that share a
-//! [`BatchKey`] (activation and its parameter, m, d, n, B) are stepped
-//! together by [`BatchTrainer`]s, the run index as the SIMD lane.
+//! [`LaneKey`] (activation and its parameter, m, d, n, B) are stepped
+//! together by [`LaneTrainer`]s, the run index as the SIMD lane.
 //!
 //! Every lane does exactly its own run's operations on its own streams, so
 //! a run's rows do not depend on whether, when, or with which runs it was
@@ -13,7 +13,7 @@
 //! worker thread, and when a lane's run finishes or diverges the group
 //! takes the next pending run of its key into that lane. Once the queue is
 //! empty, the group drops its done runs and, below [`MIN_LANES`] live runs,
-//! steps the rest with the single-run kernel ([`BatchTrainer::compact`]).
+//! steps the rest with the single-run kernel ([`LaneTrainer::compact`]).
 //!
 //! Grouping follows cost. Points arrive largest cost first (shard.rs) and
 //! queues hand them out in that order, so runs of similar length share a
@@ -27,8 +27,8 @@ use crate::checkpoint;
 use crate::execute::{InFlight, Message, Worker, caught, chunk_steps, run_point};
 use crate::grid::cost;
 use crate::progress;
-use sharpsweep_core::batch::{BatchKey, LANES, MIN_LANES};
-use sharpsweep_core::{BatchTrainer, RunConfig, RunId};
+use sharpsweep_core::lanes::{LANES, LaneKey, MIN_LANES};
+use sharpsweep_core::{LaneTrainer, RunConfig, RunId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -65,7 +65,7 @@ impl Item<'_> {
     }
 }
 
-/// The pending runs of one [`BatchKey`], largest cost first, handed out
+/// The pending runs of one [`LaneKey`], largest cost first, handed out
 /// once each to the key's lane groups.
 #[derive(Debug)]
 pub struct Queue<'a> {
@@ -99,13 +99,13 @@ pub struct Work<'a> {
 pub fn work<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) -> Work<'a> {
     let mut items = Vec::new();
     // Batchable points by key, in order of first appearance.
-    let mut keys: HashMap<BatchKey, usize> = HashMap::new();
+    let mut keys: HashMap<LaneKey, usize> = HashMap::new();
     let mut by_key: Vec<Vec<(RunId, &RunConfig)>> = Vec::new();
     // The last key's group: neighbouring points mostly share their key.
-    let mut last: Option<(BatchKey, usize)> = None;
+    let mut last: Option<(LaneKey, usize)> = None;
     for &(id, config) in todo {
-        let key = BatchKey::of(config);
-        if batched && key.batches() {
+        let key = LaneKey::of(config);
+        if batched && key.gains_from_lanes() {
             let g = match last {
                 Some((k, g)) if k == key => g,
                 _ => {
@@ -254,7 +254,7 @@ fn train_group<'a>(
         trainers.push(trainer);
         places.push(place);
     }
-    let Ok(mut batch) = BatchTrainer::from_trainers(trainers) else {
+    let Ok(mut batch) = LaneTrainer::from_trainers(trainers) else {
         return true; // nothing left to train
     };
     let chunk = chunk_steps(taken.runs[places[0].taken].1, lanes);
@@ -293,7 +293,7 @@ fn train_group<'a>(
                 Some((trainer, place)) => {
                     batch
                         .replace(i, trainer)
-                        .expect("a queue's runs share one BatchKey");
+                        .expect("a queue's runs share one LaneKey");
                     places[i] = place;
                 }
                 None => (pending, ended) = (false, true),
@@ -342,7 +342,7 @@ fn place_holder() -> Place {
 }
 
 /// The steps each of the group's runs has taken (for progress).
-fn steps_taken(batch: &BatchTrainer) -> impl Iterator<Item = u64> + '_ {
+fn steps_taken(batch: &LaneTrainer) -> impl Iterator<Item = u64> + '_ {
     batch.trainers().iter().map(|t| t.state().step)
 }
 
@@ -398,9 +398,9 @@ mod tests {
                 }
             }
             for q in &work.queues {
-                let key = BatchKey::of(q.runs()[0].1);
-                assert!(q.runs().iter().all(|(_, c)| BatchKey::of(c) == key));
-                assert!(key.batches());
+                let key = LaneKey::of(q.runs()[0].1);
+                assert!(q.runs().iter().all(|(_, c)| LaneKey::of(c) == key));
+                assert!(key.gains_from_lanes());
                 let costs: Vec<f64> = q.runs().iter().map(|(_, c)| cost(c)).collect();
                 assert!(costs.windows(2).all(|w| w[0] >= w[1]), "largest first");
                 seen.extend(q.runs().iter().map(|(id, _)| *id));

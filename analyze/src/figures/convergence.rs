@@ -3,7 +3,9 @@
 //! an order of 1/(η²σ²) steps (the drift along the manifold is of order
 //! η²σ² per step), so the points should lie near a line of slope 1.
 
-use super::{Drawn, Figure, FigureData, Lines, Outcome, Plot, log_range};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, Drawn, Lines, Plot, log_range};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -46,7 +48,7 @@ pub fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     (points.len() >= 2 && sxx > 1e-12).then(|| (sxy / sxx, my - sxy / sxx * mx))
 }
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     // Label-noise runs only: the other dynamics have no η²σ² clock.
     let scale = |r: &crate::runs::Run| {
         let (eta, sigma) = (r.number("eta")?, r.number("sigma")?);
@@ -117,7 +119,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
     let logs: Vec<(f64, f64)> = cells.iter().map(|(x, y)| (x.log10(), y.log10())).collect();
     let fit = fit_line(&logs);
     let Some((slope, icept)) = fit else {
-        return super::skipped(
+        return skipped(
             "needs label-noise cells at two or more values of 1/(η²σ²) whose median run reached s2/s1 < 1e-2",
         );
     };
@@ -155,9 +157,9 @@ impl Plot for Convergence {
         let all = || self.runs.iter().chain(&self.cells);
         let x = log_range(all().map(|p| p.0));
         let y = log_range(all().map(|p| p.1));
-        let areas = super::panels(root, FIGURE.title, (1, 1), |_, _| vec![self.title.clone()])?;
+        let areas = plot::panels(root, FIGURE.title, (1, 1), |_, _| vec![self.title.clone()])?;
         let desc = ("1/(η²σ²)", "steps to s2/s1 < 1e-2");
-        let mut chart = super::log_log(&areas[0].2, x.clone(), y, desc)?;
+        let mut chart = plot::log_log(&areas[0].2, x.clone(), y, desc)?;
         let grey = RGBColor(150, 150, 150);
         chart
             .draw_series(self.runs.iter().map(|&p| Circle::new(p, 4, grey.filled())))?
@@ -174,11 +176,11 @@ impl Plot for Convergence {
         if let Some((slope, icept)) = self.fit {
             let line = |v: f64| 10f64.powf(slope * v.log10() + icept);
             let fitted = [x.start, x.end].map(|v| (v, line(v)));
-            chart.line(fitted, super::RED, &format!("fit: slope {slope:.2}"))?;
+            chart.line(fitted, plot::RED, &format!("fit: slope {slope:.2}"))?;
         }
         for note in &self.notes {
             chart.note(note)?;
         }
-        super::legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        plot::legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }

@@ -11,13 +11,49 @@
 //! run diverged or failed is drawn as a note: one row with null `x` and `y`
 //! and no seeds.
 
-use super::Band;
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::tables::Columns;
+use crate::trajectory::Point;
 use arrow_array::Int64Array;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+
+/// Median and quartiles across runs at each recorded step > 0 of a value.
+pub struct Band {
+    pub step: f64,
+    pub q25: f64,
+    pub median: f64,
+    pub q75: f64,
+    /// The runs with a value at this step.
+    pub seeds: usize,
+}
+
+/// The bands of `value` over `curves`, step by step; `value` returns `None`
+/// for what the axis cannot show (see [`positive`](super::plot::positive) for a log axis).
+pub fn bands(curves: &[&[Point]], value: impl Fn(&Point) -> Option<f64>) -> Vec<Band> {
+    let mut at: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for c in curves {
+        for p in c.iter().filter(|p| p.step > 0) {
+            if let Some(v) = value(p).filter(|v| v.is_finite()) {
+                at.entry(p.step).or_default().push(v);
+            }
+        }
+    }
+    at.into_iter()
+        .filter_map(|(step, v)| {
+            let seeds = v.len();
+            let q = crate::summary::Quartiles::of(v);
+            Some(Band {
+                step: step as f64,
+                q25: q.q25?,
+                median: q.median?,
+                q75: q.q75?,
+                seeds,
+            })
+        })
+        .collect()
+}
 
 /// One point drawn.
 struct Row {

@@ -6,11 +6,11 @@
 //! a straight descent on the log axis. One row of panels per problem
 //! (activation, m, d, n, data, …) that has flow runs.
 
-use super::{
-    Drawn, Figure, FigureData, Lines, Outcome, Plot, colour, linear_range, log_range, positive,
-};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, Drawn, Lines, Plot, colour, linear_range, log_range, positive};
 use crate::analysis::Analysis;
-use crate::cells::{Cell, Grid, compact};
+use crate::cells::{Cell, Cells, compact};
 use crate::error::Result;
 use crate::trajectory::Point;
 use plotters::coord::Shift;
@@ -29,8 +29,8 @@ const MAX_PROBLEMS: usize = 3;
 
 /// The flow cells, and the label-noise cells with noise (σ > 0, so their
 /// clock is defined) of the same problems.
-fn cells(grid: &Grid) -> Vec<usize> {
-    let flows = super::cells_of_algorithm(grid, "flow");
+fn cells(grid: &Cells) -> Vec<usize> {
+    let flows = crate::cells::cells_of_algorithm(grid, "flow");
     (0..grid.cells.len())
         .filter(|&c| {
             let cell = &grid.cells[c];
@@ -40,7 +40,7 @@ fn cells(grid: &Grid) -> Vec<usize> {
                     cell.number("sigma").is_some_and(|s| s > 0.0)
                         && flows
                             .iter()
-                            .any(|&f| super::same_problem(cell, &grid.cells[f]))
+                            .any(|&f| crate::cells::same_problem(cell, &grid.cells[f]))
                 }
                 _ => false,
             }
@@ -90,7 +90,7 @@ fn label(cell: &Cell) -> String {
     }
 }
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let shown = a.cells_of(FIGURE.stem);
     let grid = &a.grid;
     let mut problems: Vec<Problem> = Vec::new();
@@ -105,7 +105,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         let members: Vec<usize> = shown
             .iter()
             .copied()
-            .filter(|&c| super::same_problem(&grid.cells[c], &grid.cells[f]))
+            .filter(|&c| crate::cells::same_problem(&grid.cells[c], &grid.cells[f]))
             .collect();
         // A problem with several flow cells is drawn once, at its first.
         if members
@@ -144,7 +144,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         problems.push(Problem { title, lines });
     }
     if problems.is_empty() {
-        return super::skipped("no flow runs with a recorded time (algorithm = flow)");
+        return skipped("no flow runs with a recorded time (algorithm = flow)");
     }
     FIGURE.drawn(
         &Flow(problems),
@@ -163,12 +163,12 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 
 impl Plot for Flow {
     fn size(&self) -> (u32, u32) {
-        super::rows_size(self.0.len())
+        plot::rows_size(self.0.len())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let groups: Vec<String> = self.0.iter().map(|p| p.title.clone()).collect();
-        let areas = super::row_panels(root, FIGURE.title, &NAMES, &groups)?;
+        let areas = plot::row_panels(root, FIGURE.title, &NAMES, &groups)?;
         for (row, side, area) in &areas {
             let (problem, side) = (&self.0[*row], *side);
             let all = || {
@@ -179,7 +179,7 @@ impl Plot for Flow {
             };
             let x = linear_range(all().map(|p| p.0).chain([0.0]));
             let y = log_range(all().map(|p| p.1));
-            let mut chart = super::chart(area, x, y.log_scale(), ("time t", NAMES[side]))?;
+            let mut chart = plot::chart(area, x, y.log_scale(), ("time t", NAMES[side]))?;
             for (k, line) in problem.lines.iter().enumerate() {
                 if line.runs.is_empty() {
                     chart.note(&line.label)?;
@@ -198,7 +198,7 @@ impl Plot for Flow {
                     }
                 }
             }
-            super::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            plot::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     }

@@ -4,9 +4,11 @@
 //! problems never share a square. Runs that differ only in other swept keys
 //! (a budget, a seed count) are pooled, and the caption says so.
 
-use super::{Drawn, Figure, FigureData, Outcome, Plot};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, Drawn, Plot};
 use crate::analysis::Analysis;
-use crate::cells::{Grid as Cells, short_pair};
+use crate::cells::{Cells, short_pair};
 use crate::error::Result;
 use crate::summary::Quartiles;
 use plotters::coord::Shift;
@@ -23,7 +25,7 @@ pub const FIGURE: Figure = Figure {
 };
 
 /// Values per square, [x][y].
-type Grid = Vec<Vec<Option<f64>>>;
+type Squares = Vec<Vec<Option<f64>>>;
 
 /// Problems drawn (rows of panels); the caption names those left out.
 const MAX_PROBLEMS: usize = 6;
@@ -31,7 +33,7 @@ const MAX_PROBLEMS: usize = 6;
 /// Keys that make two runs different problems in a heatmap: the dynamics
 /// and what `same_problem` compares.
 fn problem_keys() -> impl Iterator<Item = &'static str> {
-    std::iter::once("algorithm").chain(super::PROBLEM)
+    std::iter::once("algorithm").chain(crate::cells::PROBLEM)
 }
 
 /// `cells` split into problems, in grid order: cells that differ in a
@@ -71,9 +73,9 @@ struct Problem {
     ys: Vec<f64>,
     /// [x][y]: median final s₂/s₁ of the runs that neither diverged nor
     /// failed; `Some(NaN)` where every run did (a note, not a colour).
-    ratio: Grid,
+    ratio: Squares,
     /// [x][y]: diverged / runs, `None` where there are no runs.
-    rate: Grid,
+    rate: Squares,
 }
 
 struct Heatmap {
@@ -88,9 +90,9 @@ const ALL_DIVERGED: &str = "all diverged";
 
 const NAMES: [&str; 2] = ["median final s2/s1", "divergence rate"];
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let Some([(xa, xs), (ya, ys)]) = a.heatmap_axes.clone() else {
-        return super::skipped("fewer than two numeric axes are swept");
+        return skipped("fewer than two numeric axes are swept");
     };
     let mut data = FigureData::new(a);
     let all = problems(&a.grid, &a.selected, [&xa, &ya]);
@@ -102,7 +104,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         }
     }
     if drawn.is_empty() {
-        return super::skipped(format!("no selected cell has numeric {xa} and {ya}"));
+        return skipped(format!("no selected cell has numeric {xa} and {ya}"));
     }
     let finite = drawn
         .iter()
@@ -257,10 +259,10 @@ impl Plot for Heatmap {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let (lo, hi) = self.log_ratio;
-        let areas = super::panels(root, FIGURE.title, (self.problems.len(), 2), |r, c| {
+        let areas = plot::panels(root, FIGURE.title, (self.problems.len(), 2), |r, c| {
             vec![self.problems[r].titles[c].clone()]
         })?;
-        let ratio_tick = |v: &f64| super::log_tick(&10f64.powf(*v));
+        let ratio_tick = |v: &f64| plot::log_tick(&10f64.powf(*v));
         for (row, side, area) in &areas {
             let p = &self.problems[*row];
             let (w, _) = area.dim_in_pixel();
@@ -271,7 +273,7 @@ impl Plot for Heatmap {
                 colour_bar(&bar, (lo, hi), &ratio_tick)?;
             } else {
                 self.squares(&squares, p, &p.rate, &|v| v)?;
-                colour_bar(&bar, (0.0, 1.0), &super::sci)?;
+                colour_bar(&bar, (0.0, 1.0), &plot::sci)?;
             }
         }
         Ok(())
@@ -284,7 +286,7 @@ impl Heatmap {
         &self,
         area: &DrawingArea<DB, Shift>,
         p: &Problem,
-        values: &Grid,
+        values: &Squares,
         scale: &dyn Fn(f64) -> f64,
     ) -> Drawn<DB> {
         let [xa, ya] = &self.axes;
@@ -302,7 +304,7 @@ impl Heatmap {
             let vals = vals.to_vec();
             move |v: &SegmentValue<i32>| match v {
                 SegmentValue::CenterOf(i) => {
-                    vals.get(*i as usize).map(super::sci).unwrap_or_default()
+                    vals.get(*i as usize).map(plot::sci).unwrap_or_default()
                 }
                 _ => String::new(),
             }
@@ -317,8 +319,8 @@ impl Heatmap {
             .y_labels(ys.len() + 1)
             .x_label_formatter(&fx)
             .y_label_formatter(&fy)
-            .label_style(super::label_style())
-            .axis_desc_style(super::label_style())
+            .label_style(plot::label_style())
+            .axis_desc_style(plot::label_style())
             .draw()?;
         for (x, col) in values.iter().enumerate() {
             for (y, v) in col.iter().enumerate() {
@@ -342,12 +344,12 @@ impl Heatmap {
                 let text = if v.is_nan() {
                     ALL_DIVERGED.to_string()
                 } else {
-                    super::value_label(v)
+                    plot::value_label(v)
                 };
                 chart.draw_series(std::iter::once(Text::new(
                     text,
                     (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
-                    super::label_style()
+                    plot::label_style()
                         .color(&ink)
                         .pos(plotters::style::text_anchor::Pos::new(
                             plotters::style::text_anchor::HPos::Center,
@@ -381,7 +383,7 @@ fn colour_bar<DB: DrawingBackend>(
         .disable_x_axis()
         .y_labels(6)
         .y_label_formatter(tick)
-        .label_style(super::label_style())
+        .label_style(plot::label_style())
         .draw()?;
     let at = |i: usize| lo + (hi - lo) * i as f64 / SLICES as f64;
     chart.draw_series((0..SLICES).map(|i| {

@@ -7,9 +7,9 @@
 //! (median and interquartile band over the runs: seeds, and any other swept
 //! key such as the width, pooled).
 
-use super::{
-    BandLine, Drawn, Figure, FigureData, Outcome, Plot, Quantity, log_range, ordered_colour,
-};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, BandLine, Drawn, Plot, Quantity, log_range, ordered_colour};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -19,7 +19,7 @@ use std::path::Path;
 pub const FIGURE: Figure = Figure {
     stem: "margin",
     title: "[L21] margins: normalised margin / max margin, and angle to the max-margin direction",
-    cells: Some(|grid| super::cells_of_algorithm(grid, "margin")),
+    cells: Some(|grid| crate::cells::cells_of_algorithm(grid, "margin")),
     make,
 };
 
@@ -44,7 +44,7 @@ const NAMES: [&str; 2] = ["margin ratio", "angle to max-margin direction (rad)"]
 /// axis, and the angle where a log axis can show it.
 const QUANTITIES: [Quantity; 2] = [
     |p| Some(p.margin_ratio.clamp(RATIO_FLOOR, RATIO_CEILING)),
-    |p| super::positive(p.margin_angle),
+    |p| plot::positive(p.margin_angle),
 ];
 
 /// Distinct values of `key` among `cells`, in the grid's (sorted) order.
@@ -59,7 +59,7 @@ fn values(a: &Analysis, cells: &[usize], key: &str) -> Vec<String> {
     out
 }
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let shown = a.cells_of(FIGURE.stem);
     let scales = values(a, shown, "init_scale");
     let of = |c: usize, key: &str| a.grid.cells[c].value(key);
@@ -94,7 +94,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .filter(|r: &Row| !r.lines.is_empty())
         .collect();
     if rows.is_empty() {
-        return super::skipped("no [L21] margin runs (algorithm = margin)");
+        return skipped("no [L21] margin runs (algorithm = margin)");
     }
     let pooled: Vec<&String> = a
         .grid
@@ -128,12 +128,12 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 
 impl Plot for Margin {
     fn size(&self) -> (u32, u32) {
-        super::rows_size(self.0.len())
+        plot::rows_size(self.0.len())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let groups: Vec<String> = self.0.iter().map(|r| format!("data={}", r.data)).collect();
-        let areas = super::row_panels(root, FIGURE.title, &NAMES, &groups)?;
+        let areas = plot::row_panels(root, FIGURE.title, &NAMES, &groups)?;
         for (row, side, area) in &areas {
             let (row, side, name) = (&self.0[*row], *side, NAMES[*side]);
             let all = || row.lines.iter().flat_map(|l| l.band(side));
@@ -142,7 +142,7 @@ impl Plot for Margin {
             let colour = |k| ordered_colour(k, n);
             if side == 0 {
                 let top = all().map(|b| b.q75).fold(1.0, f64::max) + 0.1;
-                let mut chart = super::chart(area, x, RATIO_FLOOR..top, ("step", name))?;
+                let mut chart = plot::chart(area, x, RATIO_FLOOR..top, ("step", name))?;
                 let ends = log_range(all().map(|b| b.step));
                 chart.draw_series(DashedLineSeries::new(
                     [(ends.start, 1.0), (ends.end, 1.0)],
@@ -150,13 +150,13 @@ impl Plot for Margin {
                     6,
                     BLACK.stroke_width(1),
                 ))?;
-                super::draw_lines(&mut chart, &row.lines, side, colour)?;
-                super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+                plot::draw_lines(&mut chart, &row.lines, side, colour)?;
+                plot::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             } else {
                 let y = log_range(all().flat_map(|b| [b.q25, b.q75])).log_scale();
-                let mut chart = super::chart(area, x, y, ("step", name))?;
-                super::draw_lines(&mut chart, &row.lines, side, colour)?;
-                super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+                let mut chart = plot::chart(area, x, y, ("step", name))?;
+                plot::draw_lines(&mut chart, &row.lines, side, colour)?;
+                plot::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
             }
         }
         Ok(())

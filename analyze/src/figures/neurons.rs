@@ -6,7 +6,9 @@
 //! (The final Z alone would not do: once the neurons have collapsed its
 //! columns have no spread and their principal directions are arbitrary.)
 
-use super::{Drawn, Figure, FigureData, Outcome, Plot, linear_range};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, Drawn, Plot, linear_range};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::pca::{Basis, columns};
@@ -73,7 +75,7 @@ fn panel(
     })
 }
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let labels = a.grid.short_labels(&a.figure_cells, "all runs");
     let mut data = FigureData::new(a);
     let panels: Vec<Panel> = a
@@ -97,7 +99,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         })
         .collect();
     if panels.iter().all(|p| p.moments.is_empty()) {
-        return super::skipped("no finite Z recorded in the trajectories");
+        return skipped("no finite Z recorded in the trajectories");
     }
     let n = panels.len();
     FIGURE.drawn(
@@ -116,19 +118,19 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 
 impl Plot for Neurons {
     fn size(&self) -> (u32, u32) {
-        super::panel_size(self.0.len())
+        plot::panel_size(self.0.len())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let titles = self.0.iter().map(|p| p.title.as_str());
-        let areas = super::cell_panels(root, FIGURE.title, titles)?;
+        let areas = plot::cell_panels(root, FIGURE.title, titles)?;
         for (panel, area) in self.0.iter().zip(&areas) {
             if panel.moments.is_empty() {
-                super::note_panel(area, &panel.note)?;
+                plot::note_panel(area, &panel.note)?;
                 continue;
             }
             let pts = || panel.moments.iter().flat_map(|(_, p)| p.iter());
-            let mut chart = super::chart(
+            let mut chart = plot::chart(
                 area,
                 linear_range(pts().map(|p| p.0)),
                 linear_range(pts().map(|p| p.1)),
@@ -142,7 +144,7 @@ impl Plot for Neurons {
                     .label(format!("step {step}"))
                     .legend(move |(x, y)| Circle::new((x + 8, y), 5, c.filled()));
             }
-            super::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            plot::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     }

@@ -4,7 +4,9 @@
 //! zero-loss manifold label noise descends R, the manifold's trace of the
 //! Hessian, so both fall together (the SAM figure draws the same for SAM).
 
-use super::{BandPanels, Figure, FigureData, Outcome, positive};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{BandPanels, positive};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use std::path::Path;
@@ -16,7 +18,7 @@ pub const FIGURE: Figure = Figure {
     make,
 };
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let cells: Vec<usize> = a
         .figure_cells
         .iter()
@@ -24,7 +26,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .filter(|&c| a.grid.cells[c].algorithm() == "label-noise")
         .collect();
     if cells.is_empty() {
-        return super::skipped("no label-noise cell among the per-cell figures' cells");
+        return skipped("no label-noise cell among the per-cell figures' cells");
     }
     let labels = a.grid.short_labels(&cells, "all runs");
     let mut data = FigureData::new(a);
@@ -39,7 +41,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         &mut data,
     );
     if plot.lines.is_empty() {
-        return super::skipped("no label-noise run recorded a positive tr ∇²L or R");
+        return skipped("no label-noise run recorded a positive tr ∇²L or R");
     }
     FIGURE.drawn(
         &plot,

@@ -4,9 +4,11 @@
 //! beside plain SGD with B = 1 and σ = 0 on the same problem (which 1-SAM
 //! with ρ = 0 equals bit for bit).
 
-use super::{BandPanels, Figure, FigureData, Outcome, positive};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{BandPanels, positive};
 use crate::analysis::Analysis;
-use crate::cells::Grid;
+use crate::cells::Cells;
 use crate::error::Result;
 use std::path::Path;
 
@@ -18,7 +20,7 @@ pub const FIGURE: Figure = Figure {
 };
 
 /// Whether a cell is plain SGD with batch size one and no label noise.
-fn is_sgd(grid: &Grid, c: usize) -> bool {
+fn is_sgd(grid: &Cells, c: usize) -> bool {
     let cell = &grid.cells[c];
     cell.algorithm() == "label-noise"
         && cell.number("batch_size") == Some(1.0)
@@ -26,13 +28,13 @@ fn is_sgd(grid: &Grid, c: usize) -> bool {
 }
 
 /// The SAM cells, then the SGD baselines of the same problem and η.
-fn cells(grid: &Grid) -> Vec<usize> {
-    let sam = super::cells_of_algorithm(grid, "sam");
+fn cells(grid: &Cells) -> Vec<usize> {
+    let sam = crate::cells::cells_of_algorithm(grid, "sam");
     let baselines = (0..grid.cells.len()).filter(|&c| {
         is_sgd(grid, c)
             && sam.iter().any(|&s| {
                 let (a, b) = (&grid.cells[c], &grid.cells[s]);
-                super::same_problem(a, b) && a.number("eta") == b.number("eta")
+                crate::cells::same_problem(a, b) && a.number("eta") == b.number("eta")
             })
     });
     let mut out = sam.clone();
@@ -40,13 +42,13 @@ fn cells(grid: &Grid) -> Vec<usize> {
     out
 }
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let (sgd, sam): (Vec<usize>, Vec<usize>) = a
         .cells_of(FIGURE.stem)
         .iter()
         .partition(|&&c| is_sgd(&a.grid, c));
     if sam.is_empty() {
-        return super::skipped("no 1-SAM runs (algorithm = sam)");
+        return skipped("no 1-SAM runs (algorithm = sam)");
     }
     // Labels over what differs among the SAM cells (ρ) and among the baselines.
     let label = |cells: &[usize], name: &str, fallback: String| -> Vec<(usize, String)> {
@@ -75,7 +77,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         &mut data,
     );
     if plot.lines.is_empty() {
-        return super::skipped("no 1-SAM run recorded a step > 0");
+        return skipped("no 1-SAM run recorded a step > 0");
     }
     FIGURE.drawn(
         &plot,

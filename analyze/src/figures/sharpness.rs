@@ -2,7 +2,9 @@
 //! log–log: [G24] Theorem 3.5's linear rate shows as a straight descent on
 //! the log axis. One line (median, interquartile band) per grid cell.
 
-use super::{BandPanels, Figure, FigureData, Outcome, positive};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{BandPanels, positive};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use std::path::Path;
@@ -14,7 +16,7 @@ pub const FIGURE: Figure = Figure {
     make,
 };
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let labels = a.grid.short_labels(&a.figure_cells, "all runs");
     let mut data = FigureData::new(a);
     let plot = BandPanels::of(
@@ -28,7 +30,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         &mut data,
     );
     if plot.lines.is_empty() {
-        return super::skipped(
+        return skipped(
             "no positive R − R* or gradient norm recorded (R* undefined for this activation?)",
         );
     }

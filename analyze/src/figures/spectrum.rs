@@ -2,9 +2,9 @@
 //! against the step on a log axis, one line per index k (median and
 //! interquartile band over seeds), one panel per grid cell.
 
-use super::{
-    Band, Drawn, Figure, FigureData, Lines, Outcome, Plot, bands, colour, log_range, positive,
-};
+use super::data::{Band, FigureData, bands};
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, Drawn, Lines, Plot, colour, log_range, positive};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -31,7 +31,7 @@ struct Panel {
 
 struct Spectrum(Vec<Panel>);
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let labels = a.grid.short_labels(&a.figure_cells, "all runs");
     let mut data = FigureData::new(a);
     let panels: Vec<Panel> = a
@@ -67,7 +67,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         })
         .collect();
     if panels.is_empty() {
-        return super::skipped("no recorded step > 0 with a finite spectrum");
+        return skipped("no recorded step > 0 with a finite spectrum");
     }
     let n = panels.len();
     FIGURE.drawn(
@@ -85,25 +85,25 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 
 impl Plot for Spectrum {
     fn size(&self) -> (u32, u32) {
-        super::panel_size(self.0.len())
+        plot::panel_size(self.0.len())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let titles = self.0.iter().map(|p| p.title.as_str());
-        let areas = super::cell_panels(root, FIGURE.title, titles)?;
+        let areas = plot::cell_panels(root, FIGURE.title, titles)?;
         for (panel, area) in self.0.iter().zip(&areas) {
             if panel.lines.is_empty() {
-                super::note_panel(area, &panel.note)?;
+                plot::note_panel(area, &panel.note)?;
                 continue;
             }
             let all = || panel.lines.iter().flatten();
             let x = log_range(all().map(|b| b.step));
             let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
-            let mut chart = super::log_log(area, x, y, ("step", "s_k / s_1 of Z"))?;
+            let mut chart = plot::log_log(area, x, y, ("step", "s_k / s_1 of Z"))?;
             for (k, line) in panel.lines.iter().enumerate() {
                 chart.band(line, colour(k), &format!("s{}/s1", k + 2))?;
             }
-            super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+            plot::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         }
         Ok(())
     }

@@ -11,7 +11,9 @@
 //! Every finished run with a recorded Hessian (`hessian = true`), coloured
 //! by its batch size B; hollow markers are runs with label noise.
 
-use super::{Drawn, Figure, FigureData, Lines, Outcome, Plot, log_range, ordered_colour};
+use super::data::FigureData;
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, Drawn, Lines, Plot, log_range, ordered_colour};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -68,7 +70,7 @@ pub fn fit_constant(points: &[(f64, f64)]) -> Option<f64> {
     (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
 }
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let ends: Vec<End> = a
         .runs
         .iter()
@@ -91,7 +93,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .map(|e| (e.batch.sqrt() / e.eta, e.fro))
         .collect();
     let Some(fit) = fit_constant(&ratios) else {
-        return super::skipped(
+        return skipped(
             "no finished run with a recorded Hessian (the [W22] experiment: hessian = true)",
         );
     };
@@ -229,7 +231,7 @@ impl Stability {
     /// One legend entry per batch size (drawn as an empty series).
     fn batch_legend<DB: DrawingBackend, X, Y>(
         &self,
-        chart: &mut super::Chart<'_, DB, X, Y>,
+        chart: &mut plot::Chart<'_, DB, X, Y>,
     ) -> Drawn<DB>
     where
         X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
@@ -253,7 +255,7 @@ impl Plot for Stability {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let titles = self.titles();
-        let areas = super::panels(root, FIGURE.title, (1, 2), |_, c| {
+        let areas = plot::panels(root, FIGURE.title, (1, 2), |_, c| {
             vec![titles[c].clone(), self.count()]
         })?;
         // Each end point at (x(e), y(e)), in its run's style.
@@ -272,27 +274,27 @@ impl Plot for Stability {
             .collect();
         let lines = fitted.iter().chain(&free).map(|p| p.1);
         let y = log_range(self.ends.iter().map(|e| e.fro).chain(lines));
-        let mut chart = super::log_log(&areas[0].2, x, y, ("√B/η", "‖H‖_F"))?;
+        let mut chart = plot::log_log(&areas[0].2, x, y, ("√B/η", "‖H‖_F"))?;
         chart.draw_series(at(over_b, |e| e.fro).map(|(p, s)| Circle::new(p, 5, s)))?;
         let fit = format!("‖H‖_F = {:.3}·√B/η (fit at slope 1)", self.fit);
-        chart.line(fitted, super::RED, &fit)?;
+        chart.line(fitted, plot::RED, &fit)?;
         if let Some((slope, _)) = self.free {
             let label = format!("free fit: slope {slope:.2}");
             chart.line(free, RGBColor(90, 90, 90), &label)?;
         }
         self.batch_legend(&mut chart)?;
-        super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        plot::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         // tr H and λ_max against 2/η with y = 2/η.
         let x = log_range(self.ends.iter().map(over_eta));
         let ends = self.ends.iter().flat_map(|e| [e.trace, e.lambda_max]);
         let y = log_range(ends.chain([x.start, x.end]));
         let diagonal = [x.start, x.end].map(|v| (v, v));
-        let mut chart = super::log_log(&areas[1].2, x, y, ("2/η", "tr H, λ_max(H)"))?;
+        let mut chart = plot::log_log(&areas[1].2, x, y, ("2/η", "tr H, λ_max(H)"))?;
         chart.draw_series(at(over_eta, |e| e.trace).map(|(p, s)| Circle::new(p, 5, s)))?;
         let lambda = at(over_eta, |e| e.lambda_max);
         chart.draw_series(lambda.map(|(p, s)| TriangleMarker::new(p, 7, s)))?;
-        chart.line(diagonal, super::RED, "y = 2/η")?;
+        chart.line(diagonal, plot::RED, "y = 2/η")?;
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
             .label("tr H")
@@ -301,7 +303,7 @@ impl Plot for Stability {
             .draw_series(std::iter::empty::<TriangleMarker<(f64, f64), i32>>())?
             .label("λ_max(H)")
             .legend(|(x, y)| TriangleMarker::new((x + 8, y), 7, BLACK.filled()));
-        super::legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        plot::legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }
 

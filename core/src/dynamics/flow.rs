@@ -28,7 +28,7 @@
 //! by every later step, so the run ends there as `finished` with stop
 //! reason `stationary`.
 
-use super::{Dynamics, diverged};
+use super::contract::{Dynamics, diverged};
 use crate::activation::Activation;
 use crate::config::RunConfig;
 use crate::data::Problem;
@@ -127,8 +127,7 @@ impl Flow {
         let e = self.eval(p, &state.theta);
         let Some(g) = self.riemannian_gradient(p, &e) else {
             // JJᵀ singular: the manifold is not smooth here; nothing to follow.
-            state.status = Status::Diverged;
-            state.diverged_at = Some(state.step);
+            state.diverge();
             return;
         };
         let g2: f64 = g.iter().map(|v| v * v).sum();

@@ -7,17 +7,17 @@
 //! then taken, so a run advanced in any chunks (or resumed from a checkpoint)
 //! consumes exactly the same numbers.
 
-use super::Dynamics;
+use super::contract::{Dynamics, diverged};
 use crate::activation::{Activation, Phi};
 use crate::anneal::Anneal;
 use crate::config::{NoiseKind, RunConfig};
 use crate::data::Problem;
 use crate::kernel::{
-    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_scratch, single_step, step_scale,
+    Dim, QUAD, Quad, gemm_step, pack_theta, quads, single_run_scratch, single_run_step, step_scale,
     unpack_theta, uses_gemm,
 };
 use crate::rng;
-use crate::state::{RunState, Status};
+use crate::state::RunState;
 use crate::{with_dim, with_phi};
 use std::cell::Cell;
 
@@ -56,7 +56,7 @@ impl Draws {
     pub fn new(c: &RunConfig) -> Self {
         let b = c.batch();
         let minibatch = (b < c.n).then_some(b);
-        let anneal = Anneal::of(c);
+        let anneal = c.anneal();
         Self {
             sigma: c.sigma,
             kind: c.noise,
@@ -102,7 +102,7 @@ impl Draws {
     }
 
     /// [`Self::draw`] straight into lane `lane` of a lane group's buffers
-    /// ([`crate::batch`]), B values per step each: the same numbers.
+    /// ([`crate::lanes`]), B values per step each: the same numbers.
     pub fn draw_lane<const L: usize>(
         &mut self,
         state: &mut RunState,
@@ -234,7 +234,7 @@ pub struct LabelNoise {
     outer_q: Vec<Quad>,
     /// GEMM path: kernel scratch, B×m.
     coef: Vec<f64>,
-    /// Direct path: Θ packed for [`single_step`] while stepping, and its
+    /// Direct path: Θ packed for [`single_run_step`] while stepping, and its
     /// scratch.
     packed: Vec<Quad>,
     coef_q: Vec<Quad>,
@@ -276,9 +276,7 @@ impl StepInputs {
                 let scale = self.draws.scale[t];
                 let loss = kernel.step(scale, xs, ys, noise, &mut state.theta);
                 state.step += 1;
-                if loss.is_nan() || loss > self.diverge_loss {
-                    state.status = Status::Diverged;
-                    state.diverged_at = Some(state.step);
+                if diverged(state, loss, self.diverge_loss) {
                     return;
                 }
             }
@@ -311,7 +309,7 @@ struct Direct<'a, A, D, Q> {
 impl<A: Phi, D: Dim, Q: Dim> Kernel for Direct<'_, A, D, Q> {
     #[inline(always)]
     fn step(&mut self, scale: f64, xs: &[f64], ys: &[f64], noise: &[f64], _: &mut [f64]) -> f64 {
-        single_step(
+        single_run_step(
             self.act,
             self.dim,
             self.nq,
@@ -360,7 +358,7 @@ impl LabelNoise {
             eta: c.eta,
             sigma: c.sigma,
             batch: b,
-            anneal: Anneal::of(c),
+            anneal: c.anneal(),
             noiseless: c.sigma == 0.0 && (c.schedule.is_constant() || c.sigma_end() == 0.0),
             clock: Cell::new((0, 0.0)),
             inputs: StepInputs {
@@ -373,7 +371,7 @@ impl LabelNoise {
             outer_q: vec![[0.0; QUAD]; quads(c.m)],
             coef: vec![0.0; b * c.m],
             packed: vec![[0.0; QUAD]; c.d * quads(c.m)],
-            coef_q: vec![[0.0; QUAD]; single_scratch(b, c.m)],
+            coef_q: vec![[0.0; QUAD]; single_run_scratch(b, c.m)],
         }
     }
 
@@ -442,7 +440,7 @@ fn gather(p: &Problem, idx: &[usize], xs: &mut [f64], ys: &mut [f64]) {
 
 impl LabelNoise {
     /// [`Self::advance_any`] compiled for AVX2 (4-wide vectors, the same
-    /// IEEE operations per value, so the same bits; see `batch.rs`).
+    /// IEEE operations per value, so the same bits; see `lanes.rs`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn advance_avx2(&mut self, problem: &Problem, state: &mut RunState, steps: u64) {

@@ -13,7 +13,7 @@
 //! Also here: the hard-margin linear SVM through the origin (the max-margin
 //! linear classifier the theory compares with) and the margin metrics.
 
-use super::{Dynamics, diverged};
+use super::contract::{Dynamics, diverged};
 use crate::anneal::Anneal;
 use crate::config::RunConfig;
 use crate::data::Problem;
@@ -37,7 +37,7 @@ impl Margin {
             m: c.m,
             alpha: c.alpha,
             eta: c.eta,
-            anneal: Anneal::of(c),
+            anneal: c.anneal(),
             loss_scaled_lr: c.loss_scaled_lr,
             diverge_loss: c.diverge_loss,
             z: vec![0.0; c.n * c.m],
@@ -128,7 +128,7 @@ fn scaled_logistic(q: f64, shift: f64) -> (f64, f64) {
 /// `Z = XWᵀ` into `z` and the margins `y_i f(x_i)`.
 fn outputs(p: &Problem, w: &[f64], a: &[f64], alpha: f64, z: &mut [f64]) -> Vec<f64> {
     let m = a.len();
-    crate::model::preactivations(&p.x, w, p.n, p.d, m, z);
+    crate::data::preactivations(&p.x, w, p.n, p.d, m, z);
     (0..p.n)
         .map(|i| {
             let f: f64 = z[i * m..(i + 1) * m]

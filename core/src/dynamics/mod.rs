@@ -1,31 +1,23 @@
-//! The algorithms of docs/science.md §5 behind one interface, [`Dynamics`]: a
-//! run asks its dynamics to advance the [`RunState`] by some steps; all
-//! randomness and all evolving values live in the state, so any dynamics
-//! checkpoints and resumes the same way. docs/dynamics.md describes each.
+//! The algorithms of docs/science.md §5 behind one interface, [`Dynamics`]
+//! (contract.rs): a run asks its dynamics to advance the
+//! [`RunState`](crate::state::RunState) by some steps; all randomness and all
+//! evolving values live in the state, so any dynamics checkpoints and
+//! resumes the same way. docs/dynamics.md describes each.
 
+mod contract;
 mod flow;
 pub(crate) mod label_noise;
 mod margin;
 mod sam;
 
+pub use contract::Dynamics;
+pub(crate) use contract::is_divergent;
 pub use flow::Flow;
 pub use label_noise::LabelNoise;
 pub use margin::{Margin, MarginStats, MaxMargin, logistic_loss, max_margin};
 pub use sam::Sam;
 
 use crate::config::{AlgorithmName, RunConfig};
-use crate::data::Problem;
-use crate::state::{RunState, Status};
-
-pub trait Dynamics: Send {
-    /// Takes up to `steps` steps. On divergence it stops there, with
-    /// `state.status = Diverged` and `state.diverged_at` set.
-    fn advance(&mut self, problem: &Problem, state: &mut RunState, steps: u64);
-
-    /// The run's time at `state`, on the clock that makes runs of different
-    /// dynamics comparable (docs/dynamics.md); NaN where none is defined.
-    fn time(&self, state: &RunState) -> f64;
-}
 
 /// The dynamics a configuration names.
 pub fn for_config(config: &RunConfig) -> Box<dyn Dynamics> {
@@ -35,15 +27,4 @@ pub fn for_config(config: &RunConfig) -> Box<dyn Dynamics> {
         AlgorithmName::Flow => Box::new(Flow::new(config)),
         AlgorithmName::Margin => Box::new(Margin::new(config)),
     }
-}
-
-/// Ends the run as diverged at the current step when `loss` is above
-/// `limit` or not a number; says whether it did.
-fn diverged(state: &mut RunState, loss: f64, limit: f64) -> bool {
-    if loss.is_nan() || loss > limit {
-        state.status = Status::Diverged;
-        state.diverged_at = Some(state.step);
-        return true;
-    }
-    false
 }

@@ -12,7 +12,7 @@
 //! is undefined) the floating-point operations are exactly those of the
 //! label-noise kernel with B = 1 and σ = 0, so 1-SAM with ρ = 0 *is* SGD.
 
-use super::{Dynamics, diverged};
+use super::contract::{Dynamics, diverged};
 use crate::activation::{Activation, Phi};
 use crate::anneal::Anneal;
 use crate::config::RunConfig;
@@ -44,7 +44,7 @@ impl Sam {
         Self {
             act: c.activation(),
             eta: c.eta,
-            anneal: Anneal::of(c),
+            anneal: c.anneal(),
             rho: c.rho,
             diverge_loss: c.diverge_loss,
             idx: (0..c.n).collect(),

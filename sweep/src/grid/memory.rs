@@ -16,8 +16,8 @@
 use super::Grid;
 use crate::error::GridError;
 use sharpsweep_core::RunConfig;
-use sharpsweep_core::batch::{BatchKey, LANES};
 use sharpsweep_core::curvature::HessianMethod;
+use sharpsweep_core::lanes::{LANES, LaneKey};
 use sharpsweep_core::memory::{Budget, human_bytes};
 use std::collections::HashSet;
 
@@ -36,7 +36,7 @@ fn shape(c: &RunConfig) -> Shape {
             c.log_points,
             c.log_every,
             c.steps,
-            BatchKey::of(c).batches(),
+            LaneKey::of(c).gains_from_lanes(),
         ),
     )
 }
@@ -75,7 +75,7 @@ impl Grid {
                 continue;
             }
             last = Some(shape);
-            let batched = BatchKey::of(&p.config).batches();
+            let batched = LaneKey::of(&p.config).gains_from_lanes();
             let lanes = if batched { LANES } else { 1 };
             let at = |key: &str| format!("grid[{}].{key}", p.table);
             let e = p.config.memory_estimate(lanes).map_err(|e| {

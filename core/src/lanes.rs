@@ -1,12 +1,12 @@
-//! [`BatchTrainer`]: many label-noise runs of one shape stepped together,
+//! [`LaneTrainer`]: many label-noise runs of one shape stepped together,
 //! the run index as the SIMD lane (structure of arrays), the way `jax.vmap`
-//! batches a step function.
+//! vectorises a step function over runs.
 //!
 //! Runs that share (algorithm, activation, m, d, n, B) — their
-//! [`BatchKey`] — may differ in everything else: seed (hence data X, labels,
+//! [`LaneKey`] — may differ in everything else: seed (hence data X, labels,
 //! initial weights and every stream), η, σ, noise kind, step budget, log
 //! schedule, second layer a. Each lane holds its own run's X and y, so one step costs the same
-//! per run as unbatched, but the lanes share every load of an index and every
+//! per run as stepped alone, but the lanes share every load of an index and every
 //! loop, and the arithmetic is vectorised across runs even at d = 3.
 //!
 //! Every lane performs exactly the single-run kernel's sequence of IEEE
@@ -16,9 +16,10 @@
 
 use crate::activation::{ActivationName, Phi};
 use crate::config::{AlgorithmName, RunConfig};
+use crate::dynamics::is_divergent;
 use crate::dynamics::label_noise::{BULK_STEPS, Draws};
 use crate::error::{CoreError, Result};
-use crate::kernel::{Dim, label_noise_step, step_scale, uses_gemm};
+use crate::kernel::{Dim, lanes_step, step_scale, uses_gemm};
 use crate::metrics::Metrics;
 use crate::run::Trainer;
 use crate::state::Status;
@@ -30,7 +31,7 @@ pub const LANES: usize = 8;
 
 /// What runs must share to be stepped together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BatchKey {
+pub struct LaneKey {
     pub algorithm: AlgorithmName,
     pub activation: ActivationName,
     /// The bits of the activation's parameter (β or α) where it has one.
@@ -41,7 +42,7 @@ pub struct BatchKey {
     pub batch: usize,
 }
 
-impl BatchKey {
+impl LaneKey {
     pub fn of(c: &RunConfig) -> Self {
         let activation_param = match c.activation {
             ActivationName::CubicLinear => c.beta.to_bits(),
@@ -59,10 +60,10 @@ impl BatchKey {
         }
     }
 
-    /// Whether runs of this key gain from batching: label noise on the
+    /// Whether runs of this key gain from lanes: label noise on the
     /// direct kernel. (GEMM-sized runs are stepped one by one; their matrix
     /// products already fill the SIMD units.)
-    pub fn batches(&self) -> bool {
+    pub fn gains_from_lanes(&self) -> bool {
         self.algorithm == AlgorithmName::LabelNoise && !uses_gemm(self.m, self.d, self.batch)
     }
 }
@@ -70,10 +71,10 @@ impl BatchKey {
 /// The fewest live runs worth a lane group: the 8-lane kernel costs nearly
 /// the same however many lanes are busy, so below this many runs the
 /// single-run kernel steps them for less (docs/performance.md, "Batched
-/// runs"). [`BatchTrainer::compact`] hands fewer live runs to it.
+/// runs"). [`LaneTrainer::compact`] hands fewer live runs to it.
 pub const MIN_LANES: usize = 5;
 
-/// Several runs of one [`BatchKey`], advanced together, each producing
+/// Several runs of one [`LaneKey`], advanced together, each producing
 /// exactly the records its own [`Trainer`] would.
 ///
 /// The set of runs may change while they train: a finished (or diverged,
@@ -81,12 +82,12 @@ pub const MIN_LANES: usize = 5;
 /// finished runs can be dropped and the live ones re-packed into fewer
 /// lanes or handed to the single-run kernel ([`Self::compact`]). Neither
 /// changes a bit of any run: every lane does only its own run's operations.
-pub struct BatchTrainer {
-    key: BatchKey,
+pub struct LaneTrainer {
+    key: LaneKey,
     trainers: Vec<Trainer>,
     /// Lane groups of up to [`LANES`] runs; empty when the runs are stepped
-    /// one by one (a key that does not batch, or few runs after compaction).
-    groups: Vec<Lanes>,
+    /// one by one (a key that gains nothing from lanes, or few runs after compaction).
+    groups: Vec<LaneGroup>,
     /// Steps the runs took (useful run-steps)…
     run_steps: u64,
     /// …and the lane-steps spent on them: [`LANES`] per step of a lane group
@@ -94,8 +95,8 @@ pub struct BatchTrainer {
     lane_steps: u64,
 }
 
-impl BatchTrainer {
-    /// Fresh runs at step 0; all must share one [`BatchKey`].
+impl LaneTrainer {
+    /// Fresh runs at step 0; all must share one [`LaneKey`].
     pub fn new(configs: &[RunConfig]) -> Result<Self> {
         let trainers = configs
             .iter()
@@ -104,26 +105,26 @@ impl BatchTrainer {
         Self::from_trainers(trainers)
     }
 
-    /// Runs (fresh or resumed) to step together; all must share one [`BatchKey`].
+    /// Runs (fresh or resumed) to step together; all must share one [`LaneKey`].
     pub fn from_trainers(trainers: Vec<Trainer>) -> Result<Self> {
         let Some(first) = trainers.first() else {
-            return Err(CoreError::invalid("batch", "no runs to batch"));
+            return Err(CoreError::invalid("lanes", "no runs to step"));
         };
-        let key = BatchKey::of(first.config());
+        let key = LaneKey::of(first.config());
         for t in &trainers {
             key.check(t)?;
         }
-        let mut batch = Self {
+        let mut lanes = Self {
             key,
             trainers,
             groups: Vec::new(),
             run_steps: 0,
             lane_steps: 0,
         };
-        if key.batches() {
-            batch.lane_up();
+        if key.gains_from_lanes() {
+            lanes.lane_up();
         }
-        Ok(batch)
+        Ok(lanes)
     }
 
     /// Cuts the runs into lane groups of [`LANES`].
@@ -131,11 +132,11 @@ impl BatchTrainer {
         let count = self.trainers.len();
         self.groups = (0..count)
             .step_by(LANES)
-            .map(|start| Lanes::new(&self.trainers, start..(start + LANES).min(count)))
+            .map(|start| LaneGroup::new(&self.trainers, start..(start + LANES).min(count)))
             .collect();
     }
 
-    pub fn key(&self) -> BatchKey {
+    pub fn key(&self) -> LaneKey {
         self.key
     }
     pub fn trainers(&self) -> &[Trainer] {
@@ -168,7 +169,7 @@ impl BatchTrainer {
         self.key.check(&trainer)?;
         if !self.trainers[i].is_done() {
             return Err(CoreError::invalid(
-                "batch",
+                "lanes",
                 format!(
                     "run {} is still training; only a done run's place can be taken",
                     self.trainers[i].config().run_id()
@@ -192,7 +193,7 @@ impl BatchTrainer {
         let trainers = std::mem::take(&mut self.trainers);
         self.trainers = trainers.into_iter().filter(|t| !t.is_done()).collect();
         self.groups.clear();
-        if self.key.batches() && self.trainers.len() >= MIN_LANES {
+        if self.key.gains_from_lanes() && self.trainers.len() >= MIN_LANES {
             self.lane_up();
         }
         kept
@@ -269,17 +270,17 @@ impl BatchTrainer {
     }
 }
 
-impl BatchKey {
+impl LaneKey {
     /// An error unless `t`'s run has this key.
     fn check(&self, t: &Trainer) -> Result<()> {
-        if BatchKey::of(t.config()) == *self {
+        if LaneKey::of(t.config()) == *self {
             return Ok(());
         }
         Err(CoreError::invalid(
-            "batch",
+            "lanes",
             format!(
                 "run {} does not share (algorithm, activation, m, d, n, batch_size) with the \
-                 batch's runs",
+                 other lanes' runs",
                 t.config().run_id()
             ),
         ))
@@ -289,11 +290,11 @@ impl BatchKey {
 /// One lane group: up to [`LANES`] runs' data, weights and per-step draws,
 /// lane-major. Lanes past the group's runs, and runs that have stopped, sit
 /// idle with zero weights and a zero step size.
-struct Lanes {
-    /// The trainers (indices into the batch) of the lanes.
+struct LaneGroup {
+    /// The lanes' runs: indices into the [`LaneTrainer`]'s trainers.
     runs: std::ops::Range<usize>,
     m: usize,
-    /// Batch size B.
+    /// Mini-batch size B.
     b: usize,
     /// Each run's X (n×d), y and second layer a (m), fixed for the run's
     /// life: runs of different a share a group.
@@ -318,7 +319,7 @@ struct Lanes {
     coef: Vec<[f64; LANES]>,
 }
 
-impl Lanes {
+impl LaneGroup {
     fn new(trainers: &[Trainer], runs: std::ops::Range<usize>) -> Self {
         let c = trainers[runs.start].config();
         let (n, d, m, b) = (c.n, c.d, c.m, c.batch());
@@ -459,7 +460,7 @@ impl Lanes {
                         }
                     }
                 }
-                let loss = label_noise_step::<A, D, LANES>(
+                let loss = lanes_step::<A, D, LANES>(
                     act,
                     dim,
                     m,
@@ -475,17 +476,16 @@ impl Lanes {
                 // per-lane loop only when some run diverged.
                 let mut diverged = false;
                 for l in 0..LANES {
-                    diverged |= live[l] & (loss[l].is_nan() | (loss[l] > self.diverge_loss[l]));
+                    diverged |= live[l] & is_divergent(loss[l], self.diverge_loss[l]);
                 }
                 if !diverged {
                     continue;
                 }
                 for (l, run) in trainers.iter_mut().enumerate() {
-                    if live[l] && (loss[l].is_nan() || loss[l] > self.diverge_loss[l]) {
+                    if live[l] && is_divergent(loss[l], self.diverge_loss[l]) {
                         let state = run.state_mut();
                         state.step += (steps - left) + t as u64 + 1;
-                        state.status = Status::Diverged;
-                        state.diverged_at = Some(state.step);
+                        state.diverge();
                         for (dst, th) in state.theta.iter_mut().zip(&mut self.theta) {
                             *dst = th[l];
                             th[l] = 0.0;
@@ -519,7 +519,7 @@ mod tests {
     type Fingerprints = Vec<Vec<(u64, Vec<u64>)>>;
 
     /// Every record of every run, as bits, from separate trainers.
-    fn unbatched(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
+    fn separately(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
         configs
             .iter()
             .map(|c| {
@@ -534,8 +534,8 @@ mod tests {
             .collect()
     }
 
-    fn batched(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
-        let mut b = BatchTrainer::new(configs).unwrap();
+    fn laned(configs: &[RunConfig]) -> Vec<Vec<(u64, Vec<u64>)>> {
+        let mut b = LaneTrainer::new(configs).unwrap();
         let mut out = vec![Vec::new(); configs.len()];
         b.run(|i, r| out[i].push(fingerprint(r)));
         for (o, t) in out.iter_mut().zip(b.trainers()) {
@@ -584,7 +584,7 @@ mod tests {
     }
 
     #[test]
-    fn batched_runs_are_bit_identical_to_separate_runs() {
+    fn laned_runs_are_bit_identical_to_separate_runs() {
         for (act, batch, noise) in [
             (ActivationName::CubicLinear, None, NoiseKind::Gaussian),
             (ActivationName::CubicLinear, Some(2), NoiseKind::Rademacher),
@@ -593,14 +593,14 @@ mod tests {
             (ActivationName::LeakyRelu, Some(4), NoiseKind::Gaussian),
         ] {
             let c = configs(act, batch, noise);
-            assert_eq!(batched(&c), unbatched(&c), "{act} B={batch:?} {noise:?}");
+            assert_eq!(laned(&c), separately(&c), "{act} B={batch:?} {noise:?}");
         }
     }
 
     /// Runs with different second layers (ones, ±1, a file) share a
     /// group, each lane with its own a, and keep their own bits.
     #[test]
-    fn runs_with_different_second_layers_batch_bit_identically() {
+    fn runs_with_different_second_layers_share_lanes_bit_identically() {
         let dir = std::env::temp_dir().join(format!("sharpsweep-outer-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("a.csv");
@@ -617,7 +617,7 @@ mod tests {
                     _ => Source::File(file.clone()),
                 };
             }
-            let want = unbatched(&c);
+            let want = separately(&c);
             // The second layer matters: the same run with a = 1 differs.
             let ones: Vec<RunConfig> = c
                 .iter()
@@ -626,8 +626,8 @@ mod tests {
                     ..r.clone()
                 })
                 .collect();
-            assert_ne!(unbatched(&ones)[1], want[1], "{act}");
-            assert_eq!(batched(&c), want, "{act} B={batch:?}");
+            assert_ne!(separately(&ones)[1], want[1], "{act}");
+            assert_eq!(laned(&c), want, "{act} B={batch:?}");
         }
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -660,7 +660,7 @@ mod tests {
             (ActivationName::Tanh, Some(3), NoiseKind::Rademacher),
         ] {
             let c = scheduled(act, batch, noise);
-            assert_eq!(batched(&c), unbatched(&c), "{act} B={batch:?} {noise:?}");
+            assert_eq!(laned(&c), separately(&c), "{act} B={batch:?} {noise:?}");
         }
     }
 
@@ -668,7 +668,7 @@ mod tests {
     #[test]
     fn scheduled_lanes_started_at_different_steps_match_separate_runs() {
         let c = scheduled(ActivationName::CubicLinear, Some(2), NoiseKind::Gaussian);
-        let want = unbatched(&c);
+        let want = separately(&c);
         let trainers: Vec<Trainer> = c
             .iter()
             .enumerate()
@@ -681,7 +681,7 @@ mod tests {
                 Trainer::resume(c, state).unwrap()
             })
             .collect();
-        let mut b = BatchTrainer::from_trainers(trainers).unwrap();
+        let mut b = LaneTrainer::from_trainers(trainers).unwrap();
         b.run(|_, _| {});
         for (i, t) in b.trainers().iter().enumerate() {
             let s = t.state();
@@ -691,25 +691,25 @@ mod tests {
     }
 
     #[test]
-    fn a_run_diverging_mid_batch_stops_alone_at_its_own_step() {
+    fn a_run_diverging_in_lanes_stops_alone_at_its_own_step() {
         let mut c = configs(ActivationName::CubicLinear, Some(3), NoiseKind::Gaussian);
         c[2].eta = 3.0;
         c[9].eta = 1.5;
-        let want = unbatched(&c);
+        let want = separately(&c);
         for i in [2, 9] {
             let status = &want[i].last().unwrap().1;
             assert_eq!(status, &ended_as_diverged(), "run {i} should diverge");
         }
-        assert_eq!(batched(&c), want);
+        assert_eq!(laned(&c), want);
     }
 
     #[test]
-    fn a_dimension_without_a_fixed_kernel_batches_too() {
+    fn a_dimension_without_a_fixed_kernel_takes_lanes_too() {
         let mut c = configs(ActivationName::Quadratic, None, NoiseKind::Gaussian);
         for r in &mut c {
             r.d = 7;
         }
-        assert_eq!(batched(&c), unbatched(&c));
+        assert_eq!(laned(&c), separately(&c));
     }
 
     fn ended_as_diverged() -> Vec<u64> {
@@ -717,7 +717,7 @@ mod tests {
     }
 
     /// What a run leaves at its end: its step and Θ, then its divergence
-    /// step and status, as [`unbatched`] appends them.
+    /// step and status, as [`separately`] appends them.
     fn ending(t: &Trainer) -> [(u64, Vec<u64>); 2] {
         let s = t.state();
         [
@@ -726,11 +726,11 @@ mod tests {
         ]
     }
 
-    /// The runs of `configs` through one batch of `capacity` places, as the
+    /// The runs of `configs` through one lane trainer of `capacity` places, as the
     /// sweep engine drives it: a done run's place goes to the next pending
     /// run; once none is pending, done runs are compacted away. After
     /// `checkpoint_at` calls, every run (none is done then) goes through its
-    /// checkpoint bytes into a new batch, in reverse order.
+    /// checkpoint bytes into a new lane trainer, in reverse order.
     fn continuous(
         configs: &[RunConfig],
         capacity: usize,
@@ -742,8 +742,7 @@ mod tests {
         let start = |i: usize| Trainer::new(&configs[i]).unwrap();
         // The config index of each place.
         let mut places: Vec<usize> = pending.by_ref().take(capacity).collect();
-        let mut b =
-            BatchTrainer::from_trainers(places.iter().map(|&i| start(i)).collect()).unwrap();
+        let mut b = LaneTrainer::from_trainers(places.iter().map(|&i| start(i)).collect()).unwrap();
         let (mut useful, mut lanes) = (0, 0);
         for call in 0.. {
             for (i, r) in b.advance(max_steps) {
@@ -784,7 +783,7 @@ mod tests {
                     })
                     .collect();
                 places.reverse();
-                b = BatchTrainer::from_trainers(resumed).unwrap();
+                b = LaneTrainer::from_trainers(resumed).unwrap();
             }
         }
         let (u, l) = b.steps();
@@ -819,7 +818,7 @@ mod tests {
             r.stop_when = Some(format!("loss < {half:e}").parse().unwrap());
             r.stop_check_every = Some(25 + r.seed % 7);
         }
-        let want = unbatched(&c);
+        let want = separately(&c);
         assert!(
             want.iter()
                 .filter(|w| w.last().unwrap().1 == ended_as_diverged())
@@ -854,13 +853,13 @@ mod tests {
     }
 
     #[test]
-    fn a_compacted_batch_below_min_lanes_steps_its_runs_one_by_one() {
+    fn a_compacted_lane_trainer_below_min_lanes_steps_its_runs_one_by_one() {
         let mut c = configs(ActivationName::Tanh, None, NoiseKind::Gaussian);
         c.truncate(LANES);
         for r in &mut c[MIN_LANES - 1..] {
             r.steps = 10;
         }
-        let mut b = BatchTrainer::new(&c).unwrap();
+        let mut b = LaneTrainer::new(&c).unwrap();
         assert!(b.is_laned());
         while !b.trainers()[LANES - 1].is_done() {
             b.advance(u64::MAX);
@@ -876,7 +875,7 @@ mod tests {
     fn runs_of_different_shapes_are_refused() {
         let mut c = configs(ActivationName::Tanh, None, NoiseKind::Gaussian);
         c[3].m = 7;
-        let err = BatchTrainer::new(&c).err().unwrap();
-        assert!(err.to_string().contains("batch"), "{err}");
+        let err = LaneTrainer::new(&c).err().unwrap();
+        assert!(err.to_string().contains("lanes"), "{err}");
     }
 }
