@@ -8,6 +8,7 @@
 //! many there were, and a line or panel with nothing else is a note.
 
 mod convergence;
+mod curvature;
 mod data;
 mod flow;
 mod heatmap;
@@ -84,6 +85,7 @@ pub const ALL: &[Figure] = &[
     convergence::FIGURE,
     sharpness::FIGURE,
     noise::FIGURE,
+    curvature::FIGURE,
     flow::FIGURE,
     sam::FIGURE,
     margin::FIGURE,
