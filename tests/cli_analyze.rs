@@ -637,3 +637,169 @@ fn steps_to_a_threshold_that_stopped_the_run_is_the_stop_step() {
     assert_eq!(floats(&summary, "steps_to_0_01_median"), [stop as f64]);
     assert_eq!(floats(&summary, "reached_0_01"), [1.0]);
 }
+
+/// numpy's linear quantile `q` of `v` (sorted ascending).
+fn linear_quantile(v: &[f64], q: f64) -> f64 {
+    let h = (v.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let frac = h - lo as f64;
+    if frac == 0.0 {
+        v[lo]
+    } else {
+        v[lo] + frac * (v[lo + 1] - v[lo])
+    }
+}
+
+#[test]
+fn the_curvature_figure_draws_the_recorded_eigenvalues_and_leaves_out_diverged_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("grid.toml");
+    // Three seeds that converge beside two (η = 4) that blow up at once.
+    std::fs::write(
+        &grid,
+        "seed = 3\nm = 4\nd = 2\nn = 3\nsigma = 0.2\nsteps = 3000\nlog_points = 12\n\
+         hessian = true\nhessian_method = \"lanczos\"\nhessian_top_k = 3\n\
+         [[grid]]\neta = 0.02\nseeds = 3\n[[grid]]\neta = 4.0\nseeds = 2\n",
+    )
+    .unwrap();
+    let (data, report) = (tmp.path().join("data"), tmp.path().join("report"));
+    let out = sharpsweep(&["sweep", path(&grid), "--out", path(&data), "-q"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = sharpsweep(&["analyze", path(&data), "--report", path(&report)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("figure curvature: curvature.png, curvature.svg"),
+        "{stdout}"
+    );
+
+    // The finished runs, and per recorded step > 0 their values, read
+    // straight from the dataset: λ1, λ2, λ3, tr ∇²L and the clusters.
+    let parts = |table: &str| {
+        std::fs::read_dir(data.join(table))
+            .unwrap()
+            .map(|p| p.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .map(|p| common::ParquetTable::read(&p))
+            .collect::<Vec<_>>()
+    };
+    let mut finished = std::collections::HashSet::new();
+    let mut statuses = Vec::new();
+    for t in parts("runs") {
+        let (ids, status, eta) = (
+            t.column_str("run_id"),
+            t.column_str("status"),
+            t.column_f64("eta"),
+        );
+        for i in 0..ids.len() {
+            statuses.push((eta[i], status[i].clone()));
+            if status[i] == "finished" {
+                finished.insert(ids[i].clone());
+            }
+        }
+    }
+    statuses.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let expect = [(0.02, "finished"), (0.02, "finished"), (0.02, "finished")]
+        .into_iter()
+        .chain([(4.0, "diverged"), (4.0, "diverged")])
+        .map(|(e, s)| (e, s.to_string()))
+        .collect::<Vec<_>>();
+    assert_eq!(statuses, expect);
+    let series = ["λ1", "λ2", "λ3", "tr ∇²L", "clusters"];
+    // (series, step) -> the finished runs' values.
+    let mut values: std::collections::BTreeMap<(usize, i64), Vec<f64>> = Default::default();
+    for t in parts("trajectories") {
+        let (ids, steps) = (t.column_str("run_id"), t.column_i64("step"));
+        let eigs = t.column_list_f64("hessian_eigs");
+        let trace = t.column_f64("trace_hessian");
+        let clusters = t.column_i64("neuron_clusters");
+        for i in 0..ids.len() {
+            if !finished.contains(&ids[i]) || steps[i] == 0 {
+                continue;
+            }
+            assert_eq!(eigs[i].len(), 3, "hessian_top_k = 3");
+            let row = [
+                eigs[i][0],
+                eigs[i][1],
+                eigs[i][2],
+                trace[i],
+                clusters[i] as f64,
+            ];
+            for (s, v) in row.into_iter().enumerate() {
+                // A log axis shows positive values only.
+                if v > 0.0 {
+                    values.entry((s, steps[i])).or_default().push(v);
+                }
+            }
+        }
+    }
+    assert!(values.len() > 5 * 8, "{} points", values.len());
+
+    let fig = common::ParquetTable::read(&report.join("curvature.parquet"));
+    let (panel, name) = (fig.column_str("panel"), fig.column_str("series"));
+    let (eta, x, y) = (
+        fig.column_f64("eta"),
+        fig.column_f64("x"),
+        fig.column_f64("y"),
+    );
+    let (q25, q75) = (fig.column_f64("y_q25"), fig.column_f64("y_q75"));
+    let (seeds, runs, diverged) = (
+        fig.column_i64("seeds"),
+        fig.column_i64("runs"),
+        fig.column_i64("diverged"),
+    );
+    let mut drawn: std::collections::BTreeMap<(usize, i64), [f64; 4]> = Default::default();
+    for i in 0..fig.num_rows() {
+        if eta[i] == 4.0 {
+            // The diverged cell: a note in each panel, its seeds counted.
+            assert!(x[i].is_nan() && y[i].is_nan() && seeds[i] == 0, "row {i}");
+            assert_eq!((runs[i], diverged[i]), (2, 2));
+            assert!(panel[i].ends_with("(all 2 seeds diverged)"), "{}", panel[i]);
+            continue;
+        }
+        assert_eq!((eta[i], runs[i], diverged[i]), (0.02, 3, 0));
+        assert!(panel[i].ends_with("(3 seeds, 0 diverged)"), "{}", panel[i]);
+        let Some(s) = series.iter().position(|s| *s == name[i]) else {
+            assert_eq!(name[i], "effective rank of Z");
+            continue;
+        };
+        let side = if s < 4 {
+            "Hessian — "
+        } else {
+            "neurons — "
+        };
+        assert!(panel[i].starts_with(side), "{} in {}", name[i], panel[i]);
+        drawn.insert((s, x[i] as i64), [y[i], q25[i], q75[i], seeds[i] as f64]);
+    }
+    assert_eq!(
+        drawn.keys().collect::<Vec<_>>(),
+        values.keys().collect::<Vec<_>>(),
+        "one point per series and recorded step"
+    );
+    for (key, mut v) in values {
+        v.sort_by(f64::total_cmp);
+        let want = [
+            linear_quantile(&v, 0.5),
+            linear_quantile(&v, 0.25),
+            linear_quantile(&v, 0.75),
+            v.len() as f64,
+        ];
+        assert_eq!(drawn[&key], want, "{} at step {}", series[key.0], key.1);
+    }
+    assert!(
+        std::fs::read_to_string(report.join("curvature.svg"))
+            .unwrap()
+            .contains("all 2 seeds diverged"),
+        "the note is not drawn"
+    );
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.contains("curvature.parquet"), "{md}");
+}

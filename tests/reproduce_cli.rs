@@ -38,3 +38,41 @@ fn reproduce_quick_reports_the_figure_one_cell_below_its_threshold() {
         again.stdout
     );
 }
+
+/// The marker of the last `[[grid]]` table of grids/reproduce-full.toml.
+const AT_SCALE: &str = "# [G24] Figure 2 at scale";
+
+#[test]
+fn the_full_grid_holds_figure_two_at_scale_with_the_hessian_and_keeps_the_other_runs() {
+    use sharpsweep_core::curvature::HessianMethod;
+    use sharpsweep_sweep::Grid;
+    let text = include_str!("../grids/reproduce-full.toml");
+    let grid = Grid::from_toml(text, &[]).expect("the full grid parses");
+    let at_scale: Vec<_> = grid.points.iter().filter(|p| p.config.m >= 100).collect();
+    assert!(!at_scale.is_empty(), "no cell with m >= 100");
+    for p in &at_scale {
+        let c = &p.config;
+        assert!(c.d < c.n, "d = {} >= n = {}", c.d, c.n);
+        assert!(c.hessian, "hessian off");
+        let h = c.hessian_options().expect("the Hessian recorded");
+        assert_eq!((h.method, h.top_k), (HessianMethod::Lanczos, 5));
+        assert_eq!(p.table, grid.tables - 1, "the cell is the last table");
+    }
+    // Every other point is what the grid without the new table expands to:
+    // its run ids (the identity of finished results) are unchanged.
+    let (before, _) = text.split_once(AT_SCALE).expect("the marker");
+    let old = Grid::from_toml(before, &[]).expect("the earlier tables parse");
+    let ids =
+        |ps: &[sharpsweep_sweep::grid::Point]| ps.iter().map(|p| p.run_id).collect::<Vec<_>>();
+    let kept: Vec<_> = grid
+        .points
+        .iter()
+        .filter(|p| p.config.m < 100)
+        .cloned()
+        .collect();
+    assert_eq!(ids(&kept), ids(&old.points));
+    // `reproduce --full` runs this very file.
+    let printed = run_bin(&["reproduce", "--full", "--print-grid"]);
+    assert!(printed.status.success(), "{}", printed.stderr);
+    assert_eq!(printed.stdout.trim_end(), text.trim_end());
+}

@@ -136,6 +136,16 @@ impl Batch<'_> {
             values,
         })
     }
+
+    /// A list-of-floats column that older or rewritten files may lack:
+    /// `None` when the batch has no such column.
+    pub fn float_lists_if_present(&self, name: &str) -> Result<Option<FloatLists<'_>>> {
+        if self.batch.column_by_name(name).is_some() {
+            self.float_lists(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
 }
 
 /// A string column of one batch, whatever its physical type.

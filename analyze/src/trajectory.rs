@@ -30,11 +30,29 @@ pub struct Point {
     /// (radians) to the max-margin direction; NaN for other dynamics.
     pub margin_ratio: f64,
     pub margin_angle: f64,
+    /// Single-linkage clusters of the neurons' columns of Z, and the
+    /// effective rank of Z (\[G24\] Figure 2's collapse).
+    pub clusters: f64,
+    pub effective_rank: f64,
+    /// The largest eigenvalues of ∇²L, descending (`hessian_eigs`; empty
+    /// without `hessian`).
+    pub hessian_eigs: Vec<f64>,
 }
 
-/// Columns only some dynamics fill, read where the file has them (a file
-/// rewritten without them still gives the [G24] figures).
-const SYSTEM_COLUMNS: [&str; 4] = ["time", "trace_hessian", "margin_ratio", "margin_angle"];
+/// Columns only some dynamics fill or only some figures draw, read where
+/// the file has them (a file rewritten without them still gives the [G24]
+/// figures).
+const SYSTEM_COLUMNS: [&str; 6] = [
+    "time",
+    "trace_hessian",
+    "margin_ratio",
+    "margin_angle",
+    "neuron_clusters",
+    "effective_rank_z",
+];
+
+/// The top eigenvalues of the Hessian, recorded with `hessian = true`.
+const HESSIAN_EIGS: &str = "hessian_eigs";
 
 /// What the pass learns about one run.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +96,9 @@ pub fn scan(ds: &LoadedDataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Ve
         file.require(&columns)?;
         let mut read = columns.to_vec();
         read.extend(SYSTEM_COLUMNS.into_iter().filter(|c| file.has(c)));
+        if file.has(HESSIAN_EIGS) {
+            read.push(HESSIAN_EIGS);
+        }
         for rg in 0..file.row_groups() {
             file.scan(rg, &read, |b| {
                 let ids = b.strings("run_id")?;
@@ -87,8 +108,11 @@ pub fn scan(ds: &LoadedDataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Ve
                 let riem = b.floats("riem_grad_norm")?;
                 // Decoded row by row, only for the runs that keep their curve.
                 let sv = b.float_lists("sv_z")?;
-                let [time, trace, ratio, angle] = SYSTEM_COLUMNS.map(|c| b.floats_if_present(c));
+                let eigs = b.float_lists_if_present(HESSIAN_EIGS)?;
+                let [time, trace, ratio, angle, clusters, rank] =
+                    SYSTEM_COLUMNS.map(|c| b.floats_if_present(c));
                 let (time, trace, ratio, angle) = (time?, trace?, ratio?, angle?);
+                let (clusters, rank) = (clusters?, rank?);
                 for i in 0..b.rows() {
                     let (Some(id), Some(step)) = (ids.get(i), steps[i]) else {
                         continue;
@@ -118,6 +142,9 @@ pub fn scan(ds: &LoadedDataset, runs: &[Run], keep_curve: &[bool]) -> Result<(Ve
                             trace_hessian: trace[i],
                             margin_ratio: ratio[i],
                             margin_angle: angle[i],
+                            clusters: clusters[i],
+                            effective_rank: rank[i],
+                            hessian_eigs: eigs.as_ref().map_or_else(Vec::new, |e| e.row(i)),
                         });
                     }
                 }

@@ -563,6 +563,7 @@ fn figures_without_data_are_skipped_with_a_note() {
         [
             "heatmap",
             "convergence",
+            "curvature",
             "flow",
             "sam",
             "margin",

@@ -8,6 +8,7 @@
 //! with nothing else is a note.
 
 mod convergence;
+mod curvature;
 mod data;
 mod figure;
 mod flow;
@@ -34,6 +35,7 @@ pub const ALL: &[Figure] = &[
     convergence::FIGURE,
     sharpness::FIGURE,
     noise::FIGURE,
+    curvature::FIGURE,
     flow::FIGURE,
     sam::FIGURE,
     margin::FIGURE,
