@@ -7,9 +7,9 @@
 //! same steps. Median and interquartile band over the seeds that did not
 //! diverge.
 
-use super::{
-    Band, Drawn, Figure, FigureData, Lines, Outcome, Plot, bands, colour, log_range, positive,
-};
+use super::data::{Band, FigureData, bands};
+use super::figure::{Figure, FigureOutcome, skipped};
+use super::plot::{self, Drawn, Lines, Plot, colour, log_range, positive};
 use crate::analysis::{Analysis, Shown};
 use crate::error::Result;
 use plotters::coord::Shift;
@@ -90,7 +90,7 @@ fn recorded_hessian(a: &Analysis, c: usize) -> bool {
     hessian.and_then(|v| v.as_bool()) == Some(true)
 }
 
-fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
+fn make(a: &Analysis, dir: &Path) -> Result<FigureOutcome> {
     let cells: Vec<usize> = a
         .figure_cells
         .iter()
@@ -98,7 +98,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         .filter(|&c| recorded_hessian(a, c))
         .collect();
     if cells.is_empty() {
-        return super::skipped(
+        return skipped(
             "no cell among the per-cell figures' cells recorded the Hessian (hessian = true)",
         );
     }
@@ -133,7 +133,7 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
         })
         .collect();
     if !eigs {
-        return super::skipped("no hessian_eigs recorded by a run that did not diverge");
+        return skipped("no hessian_eigs recorded by a run that did not diverge");
     }
     let n = rows.len();
     FIGURE.drawn(
@@ -155,29 +155,29 @@ fn make(a: &Analysis, dir: &Path) -> Result<Outcome> {
 
 impl Plot for Curvature {
     fn size(&self) -> (u32, u32) {
-        super::rows_size(self.0.len())
+        plot::rows_size(self.0.len())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let rows = &self.0;
-        let areas = super::panels(root, FIGURE.title, (rows.len(), SIDES.len()), |r, c| {
-            super::wrap(&panel(c, &rows[r].title), 60)
+        let areas = plot::panels(root, FIGURE.title, (rows.len(), SIDES.len()), |r, c| {
+            plot::wrap(&panel(c, &rows[r].title), 60)
         })?;
         for (r, side, area) in &areas {
             let row = &rows[*r];
             let lines = &row.sides[*side];
             if lines.is_empty() {
-                super::note_panel(area, &row.note)?;
+                plot::note_panel(area, &row.note)?;
                 continue;
             }
             let all = || lines.iter().flat_map(|(_, b)| b);
             let x = log_range(all().map(|b| b.step));
             let y = log_range(all().flat_map(|b| [b.q25, b.q75]));
-            let mut chart = super::log_log(area, x, y, ("step", AXES[*side]))?;
+            let mut chart = plot::log_log(area, x, y, ("step", AXES[*side]))?;
             for (i, (name, band)) in lines.iter().enumerate() {
                 chart.band(band, colour(i), name)?;
             }
-            super::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+            plot::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         }
         Ok(())
     }
