@@ -6,7 +6,7 @@ mod sweep_common;
 
 use sharpsweep_core::RunConfig;
 use sharpsweep_core::batch::BatchKey;
-use sharpsweep_sweep::lanes::{Item, work};
+use sharpsweep_sweep::queue::{Item, work};
 use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, SweepReport, run_plan};
 use std::collections::HashSet;
 use std::path::Path;

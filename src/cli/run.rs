@@ -22,7 +22,8 @@ use sharpsweep_core::{
 };
 use sharpsweep_dataset::metadata::KEY_PARTNER_CHECKSUM;
 use sharpsweep_dataset::write::{FileMeta, write_atomic};
-use sharpsweep_sweep::execute::{InFlight, chunk_steps};
+use sharpsweep_sweep::chunk_steps;
+use sharpsweep_sweep::in_flight::InFlight;
 use sharpsweep_sweep::progress::{Progress, clock, human};
 use sharpsweep_sweep::schema::{RunRecord, runs_batch};
 use std::path::{Path, PathBuf};

@@ -14,8 +14,10 @@
 //! calls `MPI_Abort`, so the launcher kills every rank instead of leaving
 //! the others waiting forever.
 
-use crate::execute::{SweepReport, Team, panic_is_caught};
+use crate::panics::panic_is_caught;
 use crate::progress::Tally;
+use crate::report::SweepReport;
+use crate::team::Team;
 use mpi::Threading;
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
