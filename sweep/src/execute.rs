@@ -34,15 +34,17 @@ use crate::error::{Result, SweepError};
 use crate::estimate::StepCosts;
 use crate::grid::Grid;
 use crate::in_flight::Outcome;
+use crate::journal::Scan;
 use crate::lanes;
 use crate::plan::Plan;
-use crate::progress::{self, Meter, Progress, Work};
+use crate::progress::{Meter, Work};
 use crate::queue::{self, Item};
 use crate::report::SweepReport;
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::shard::Shard;
 use crate::team::{Alone, Team, agree};
 use crate::utc::utc_now;
+use crate::warning::{Warning, Watch};
 use crate::worker::{Message, Occupancy, Outbox, Worker, run_point};
 use arrow_array::RecordBatch;
 use sharpsweep_core::{Metrics, RunConfig, RunId};
@@ -60,8 +62,9 @@ pub fn run_sweep(
     out: &Path,
     opts: &SweepOptions,
     stop: &AtomicBool,
+    watch: &mut dyn Watch,
 ) -> Result<SweepReport> {
-    run_plan(&Plan::from_grid(grid), out, opts, stop, &mut Alone)
+    run_plan(&Plan::from_grid(grid), out, opts, stop, &mut Alone, watch)
 }
 
 /// How to run a sweep.
@@ -84,10 +87,8 @@ pub struct SweepOptions {
     pub flush_rows: usize,
     /// …or when the oldest unwritten run is this old.
     pub flush_every: Duration,
-    /// No progress output.
+    /// Nobody watches the progress: the kernels are not timed for its ETA.
     pub quiet: bool,
-    /// A progress line this often when stderr is not a terminal (a log).
-    pub progress_every: Duration,
     /// The command line, for provenance.json.
     pub command: Vec<String>,
     /// Step label-noise points of one shape together as SIMD lanes
@@ -108,7 +109,6 @@ impl Default for SweepOptions {
             flush_rows: 1 << 15,
             flush_every: Duration::from_secs(30),
             quiet: false,
-            progress_every: progress::LOG_EVERY,
             command: std::env::args().collect(),
             batched: true,
         }
@@ -120,13 +120,15 @@ impl Default for SweepOptions {
 const CALIBRATION: Duration = Duration::from_millis(50);
 
 /// Runs `plan` into the dataset at `out` until every point of this
-/// process's shard is done or `stop` is set. See the module doc.
+/// process's shard is done or `stop` is set, telling `watch` its warnings
+/// and (at rank 0) the job's progress. See the module doc.
 pub fn run_plan(
     plan: &Plan,
     out: &Path,
     opts: &SweepOptions,
     stop: &AtomicBool,
     team: &mut dyn Team,
+    watch: &mut dyn Watch,
 ) -> Result<SweepReport> {
     let shard = if team.size() > 1 {
         opts.shard.split(team.rank(), team.size())
@@ -138,65 +140,8 @@ pub fn run_plan(
         .thread_name(|i| format!("sweep-{i}"))
         .build()
         .map_err(|e| SweepError::Refused(format!("--threads: {e}")))?;
-    // Two steps, each agreed on by every rank: a rank that fails stops all.
-    let opened = (|| {
-        let access = if shard.is_all() {
-            Access::Exclusive
-        } else {
-            Access::Shard(shard)
-        };
-        if !opts.force_new {
-            refuse_foreign(out)?;
-        }
-        let mut ds = Dataset::open(out, access)?;
-        ds.adopt(&plan.identity, opts.force_new)?;
-        // Rank 0 alone, before any rank scans.
-        if opts.retry_failed && team.rank() == 0 {
-            let forgotten = ds.forget_failed(opts.shard)?;
-            if forgotten > 0 && !opts.quiet {
-                eprintln!("--retry-failed: {forgotten} failed runs will run again");
-            }
-        }
-        Ok(ds)
-    })();
-    let mut ds = agree(team, opened)?;
-    // Rank 0 checks every byte and repairs; the other ranks then read the
-    // repaired journal's footers and run ids, so a job reads the dataset
-    // once, not once per rank.
-    let repaired = if team.rank() == 0 {
-        ds.scan(true).map(Some)
-    } else {
-        Ok(None)
-    };
-    let repaired = agree(team, repaired)?;
-    let scanned = (|| {
-        let scan = match repaired {
-            Some(scan) => scan,
-            None => ds.scan_checked_elsewhere()?,
-        };
-        let session = serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "command": opts.command,
-            "host": hostname(),
-            "pid": std::process::id(),
-            "shard": shard.to_string(),
-            "rank": team.rank(),
-            "ranks": team.size(),
-            "threads": pool.current_num_threads(),
-            "started": utc_now(),
-        });
-        ds.record_provenance(session.clone())?;
-        Ok((scan, session))
-    })();
-    let (scan, session) = agree(team, scanned)?;
-    for d in &scan.damaged {
-        eprintln!(
-            "warning: {} is damaged ({}); the part was moved to corrupt/ and its runs will be \
-             redone",
-            out.join(&d.file).display(),
-            d.why
-        );
-    }
+    let workers = pool.current_num_threads();
+    let (mut ds, scan, session) = open(plan, out, opts, shard, workers, team, &*watch)?;
     // The checkpoints, listed once: a run looks itself up here rather
     // than on disk.
     let mut checkpoints = HashSet::new();
@@ -229,7 +174,6 @@ pub fn run_plan(
         format!("s{}of{}", shard.index, shard.count)
     };
 
-    let workers = pool.current_num_threads();
     let queued = queue::work(&todo, workers, opts.batched);
     // Progress counts the run-steps of this process, or of the job at rank 0.
     let costs = if opts.quiet {
@@ -241,65 +185,26 @@ pub fn run_plan(
     let done = mine.iter().map(|&i| scan.done.contains_key(&plan.ids[i]));
     let work = Arc::new(Work::new(runs.zip(done), costs));
     let job_points = team.sum(report.assigned) as u64;
-    let mut progress = Progress::new("sweep", "run-steps", 0)
-        .of_runs(job_points)
-        .log_every(opts.progress_every);
-    if opts.quiet || team.rank() != 0 {
-        progress = progress.silent();
-    }
+    let watched = team.rank() == 0;
     let halt = AtomicBool::new(false);
-    let next = AtomicUsize::new(0);
     let steps = Occupancy::default();
     let (tx, rx) = mpsc::channel::<Vec<Message>>();
     let mut buffer: Vec<Outcome> = Vec::new();
     let mut buffered_rows = 0;
     let mut failure = None;
+    let halted = || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
     std::thread::scope(|s| {
-        let (queued, next, halt, checkpoints, steps, work) =
-            (&queued, &next, &halt, &checkpoints, &steps, &work);
-        let checkpoint_every = opts.checkpoint_every;
-        s.spawn(move || {
-            pool.scope(|ps| {
-                for _ in 0..workers {
-                    let outbox = Outbox::new(tx.clone());
-                    ps.spawn(move |_| {
-                        let _meter = Meter::attach(work.clone());
-                        let outbox = RefCell::new(outbox);
-                        let halted = || {
-                            outbox.borrow_mut().send_if_due();
-                            stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed)
-                        };
-                        let worker = Worker {
-                            dir: out,
-                            halted: &halted,
-                            checkpoint_every,
-                            checkpoints,
-                            steps,
-                        };
-                        let mut send = |msg| outbox.borrow_mut().push(msg);
-                        while !halted() {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let open = match queued.items.get(i) {
-                                None => break,
-                                Some(&Item::Single(id, config)) => {
-                                    send(run_point(id, config, &worker))
-                                }
-                                Some(Item::Group { queue, share, .. }) => lanes::run_group(
-                                    &queued.queues[*queue],
-                                    share.len(),
-                                    &worker,
-                                    &mut send,
-                                ),
-                            };
-                            if !open {
-                                break;
-                            }
-                        }
-                        outbox.borrow_mut().send();
-                    });
-                }
-            });
-        });
+        let training = Training {
+            queued: &queued,
+            next: AtomicUsize::new(0),
+            dir: out,
+            halted: &halted,
+            checkpoint_every: opts.checkpoint_every,
+            checkpoints: &checkpoints,
+            steps: &steps,
+            work: &work,
+        };
+        s.spawn(move || pool.scope(|ps| training.spawn(ps, workers, tx)));
         let mut oldest: Option<Instant> = None;
         loop {
             let msgs = match rx.recv_timeout(Duration::from_millis(100)) {
@@ -320,6 +225,7 @@ pub fn run_plan(
                         oldest.get_or_insert_with(Instant::now);
                     }
                     Some(Message::Checkpointed) => report.checkpointed += 1,
+                    Some(Message::Warning(w)) => watch.warn(w),
                     None => {}
                 }
                 let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
@@ -336,7 +242,10 @@ pub fn run_plan(
             }
             let tally = work.tally((report.already_done + report.ran + buffer.len()) as u64);
             team.report(tally);
-            progress.show(&team.done_everywhere(tally));
+            let job = team.done_everywhere(tally);
+            if watched {
+                watch.progress(&job, job_points);
+            }
         }
     });
     report.run_steps = steps.run_steps.load(Ordering::Relaxed);
@@ -346,8 +255,8 @@ pub fn run_plan(
         "lane_steps": report.lane_steps,
         "lane_occupancy": report.lane_occupancy(),
     });
-    if let Err(e) = ds.amend_provenance(&session, occupancy) {
-        eprintln!("warning: {e}; the lane occupancy is not in provenance.json");
+    if let Err(e) = ds.amend_provenance(&session, occupancy, &|w| watch.warn(w)) {
+        watch.warn(Warning::OccupancyNotRecorded(e.to_string()));
     }
     if failure.is_none()
         && let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report)
@@ -356,11 +265,157 @@ pub fn run_plan(
     }
     report.interrupted = !report.complete();
     let last = work.tally((report.already_done + report.ran) as u64);
-    let job = team.finish(report, last, &mut |t| progress.show(&t));
-    progress.finish_with(&team.done_everywhere(last));
+    let job = team.finish(report, last, &mut |t| {
+        if watched {
+            watch.progress(&t, job_points);
+        }
+    });
+    let everywhere = team.done_everywhere(last);
+    if watched {
+        watch.finish(&everywhere, job_points);
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok(job),
+    }
+}
+
+/// Opens the dataset at `out` for `plan` and scans it, each step agreed on
+/// by every rank (a rank that fails stops all): the dataset, what is done
+/// in it, and this session's provenance entry.
+fn open(
+    plan: &Plan,
+    out: &Path,
+    opts: &SweepOptions,
+    shard: Shard,
+    threads: usize,
+    team: &mut dyn Team,
+    watch: &dyn Watch,
+) -> Result<(Dataset, Scan, serde_json::Value)> {
+    let warn = |w| watch.warn(w);
+    let opened = (|| {
+        let access = if shard.is_all() {
+            Access::Exclusive
+        } else {
+            Access::Shard(shard)
+        };
+        if !opts.force_new {
+            refuse_foreign(out)?;
+        }
+        let mut ds = Dataset::open(out, access)?;
+        ds.adopt(&plan.identity, opts.force_new, &warn)?;
+        // Rank 0 alone, before any rank scans.
+        if opts.retry_failed && team.rank() == 0 {
+            let forgotten = ds.forget_failed(opts.shard)?;
+            if forgotten > 0 {
+                warn(Warning::FailedRunsForgotten(forgotten));
+            }
+        }
+        Ok(ds)
+    })();
+    let ds = agree(team, opened)?;
+    // Rank 0 checks every byte and repairs; the other ranks then read the
+    // repaired journal's footers and run ids, so a job reads the dataset
+    // once, not once per rank.
+    let repaired = if team.rank() == 0 {
+        ds.scan(true).map(Some)
+    } else {
+        Ok(None)
+    };
+    let repaired = agree(team, repaired)?;
+    let scanned = (|| {
+        let scan = match repaired {
+            Some(scan) => scan,
+            None => ds.scan_checked_elsewhere()?,
+        };
+        let session = serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": opts.command,
+            "host": hostname(),
+            "pid": std::process::id(),
+            "shard": shard.to_string(),
+            "rank": team.rank(),
+            "ranks": team.size(),
+            "threads": threads,
+            "started": utc_now(),
+        });
+        ds.record_provenance(session.clone(), &warn)?;
+        Ok((scan, session))
+    })();
+    let (scan, session) = agree(team, scanned)?;
+    for d in &scan.damaged {
+        warn(Warning::DamagedPart {
+            file: out.join(&d.file),
+            why: d.why.clone(),
+        });
+    }
+    Ok((ds, scan, session))
+}
+
+/// What the worker threads share: the queued work, taken an item at a
+/// time, and what each needs to train it.
+struct Training<'a> {
+    queued: &'a queue::Work<'a>,
+    /// The next item to take.
+    next: AtomicUsize,
+    dir: &'a Path,
+    halted: &'a (dyn Fn() -> bool + Sync),
+    checkpoint_every: Option<Duration>,
+    checkpoints: &'a HashSet<RunId>,
+    steps: &'a Occupancy,
+    work: &'a Arc<Work>,
+}
+
+impl Training<'_> {
+    /// Starts `workers` threads on `scope`, each taking items until none
+    /// is left, the sweep is halted or the writer (the other end of `tx`)
+    /// is gone.
+    fn spawn<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        workers: usize,
+        tx: mpsc::Sender<Vec<Message>>,
+    ) {
+        for _ in 0..workers {
+            let outbox = Outbox::new(tx.clone());
+            scope.spawn(move |_| self.train(outbox));
+        }
+    }
+
+    /// One worker thread's loop.
+    fn train(&self, outbox: Outbox) {
+        let _meter = Meter::attach(self.work.clone());
+        let outbox = RefCell::new(outbox);
+        let halted = || {
+            outbox.borrow_mut().send_if_due();
+            (self.halted)()
+        };
+        let warn = |w| {
+            outbox.borrow_mut().push(Message::Warning(w));
+        };
+        let worker = Worker {
+            dir: self.dir,
+            halted: &halted,
+            warn: &warn,
+            checkpoint_every: self.checkpoint_every,
+            checkpoints: self.checkpoints,
+            steps: self.steps,
+        };
+        let mut send = |msg| outbox.borrow_mut().push(msg);
+        while !halted() {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let open = match self.queued.items.get(i) {
+                None => break,
+                Some(&Item::Single(id, config)) => send(run_point(id, config, &worker)),
+                Some(Item::Group { queue, share, .. }) => {
+                    lanes::run_group(&self.queued.queues[*queue], share.len(), &worker, &mut send)
+                }
+            };
+            if !open {
+                break;
+            }
+        }
+        outbox.borrow_mut().send();
     }
 }
 

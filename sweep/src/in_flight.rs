@@ -2,8 +2,10 @@
 //! the rows it recorded, and what it brought from a checkpoint.
 
 use crate::checkpoint;
+use crate::error::{Result, SweepError};
 use crate::progress;
 use crate::schema::{RunRecord, trajectory_batch};
+use crate::warning::Warning;
 use arrow_array::RecordBatch;
 use sharpsweep_core::{Metrics, RunConfig, RunId, Trainer};
 use std::path::Path;
@@ -61,13 +63,14 @@ pub struct InFlight {
 
 impl InFlight {
     /// Run `id` from its checkpoint in `dir` if it has a usable one, else
-    /// from step 0.
+    /// from step 0; `warn` is told of a checkpoint that is not.
     pub fn start(
         id: RunId,
         config: &RunConfig,
         dir: &Path,
-    ) -> std::result::Result<(Trainer, InFlight), String> {
-        Self::from_saved(id, config, checkpoint::load(dir, id))
+        warn: &dyn Fn(Warning),
+    ) -> Result<(Trainer, InFlight)> {
+        Self::from_saved(id, config, checkpoint::load(dir, id, warn), warn)
     }
 
     /// [`Self::start`] in a sweep, which listed the checkpoints once at its
@@ -78,9 +81,10 @@ impl InFlight {
         config: &RunConfig,
         dir: &Path,
         listed: bool,
-    ) -> std::result::Result<(Trainer, InFlight), String> {
-        let saved = listed.then(|| checkpoint::load(dir, id)).flatten();
-        let (trainer, mut run) = Self::from_saved(id, config, saved)?;
+        warn: &dyn Fn(Warning),
+    ) -> Result<(Trainer, InFlight)> {
+        let saved = listed.then(|| checkpoint::load(dir, id, warn)).flatten();
+        let (trainer, mut run) = Self::from_saved(id, config, saved, warn)?;
         // An unusable checkpoint is removed once the run is written, too.
         run.checkpointed = listed;
         Ok((trainer, run))
@@ -90,12 +94,18 @@ impl InFlight {
         id: RunId,
         config: &RunConfig,
         saved: Option<checkpoint::Checkpoint>,
-    ) -> std::result::Result<(Trainer, InFlight), String> {
+        warn: &dyn Fn(Warning),
+    ) -> Result<(Trainer, InFlight)> {
         let had_checkpoint = saved.is_some();
         let resumed_from = saved.and_then(|c| {
             Trainer::resume(config, c.state)
                 .map(|t| (t, c.trajectory, c.wall_seconds))
-                .map_err(|e| eprintln!("warning: run {id}: {e}; it starts over"))
+                .map_err(|e| {
+                    warn(Warning::NotResumed {
+                        run: id,
+                        error: e.to_string(),
+                    })
+                })
                 .ok()
         });
         let resumed = resumed_from.is_some();
@@ -104,11 +114,7 @@ impl InFlight {
                 progress::count_carried(config, s.0.state().step);
                 s
             }
-            None => (
-                Trainer::new(config).map_err(|e| e.to_string())?,
-                Vec::new(),
-                0.0,
-            ),
+            None => (Trainer::new(config)?, Vec::new(), 0.0),
         };
         let run = InFlight {
             id,
@@ -122,8 +128,8 @@ impl InFlight {
     }
 
     /// Checkpoints the run at `trainer`'s state, `wall` seconds into this
-    /// session's share of it.
-    pub fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64) {
+    /// session's share of it; `warn` is told if it cannot be written.
+    pub fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64, warn: &dyn Fn(Warning)) {
         if !self.fresh.is_empty() {
             self.written.push(rows_batch(self.id, &self.fresh));
             self.fresh.clear();
@@ -133,19 +139,22 @@ impl InFlight {
         if let Err(e) =
             checkpoint::save(dir, trainer.config(), trainer.state(), &self.written, wall)
         {
-            eprintln!("warning: run {}: checkpoint not written: {e}", self.id);
+            warn(Warning::CheckpointNotWritten {
+                run: self.id,
+                error: e.to_string(),
+            });
         }
     }
 
     /// The run, `wall` seconds into this session's share of it: finished,
     /// or stopped short (`sharpsweep run` on a signal), whose final metrics
     /// are those of its current state and whose status is `interrupted`.
-    pub fn outcome(self, trainer: &Trainer, wall: f64) -> std::result::Result<Outcome, String> {
+    pub fn outcome(self, trainer: &Trainer, wall: f64) -> Result<Outcome> {
         let last = if trainer.is_done() {
             self.fresh
                 .last()
                 .cloned()
-                .ok_or("the run ended without a final record")?
+                .ok_or_else(|| SweepError::Run("the run ended without a final record".into()))?
         } else {
             trainer.measure()
         };

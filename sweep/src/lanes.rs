@@ -98,7 +98,7 @@ fn train_group<'a>(
             taken.runs.push((id, config));
             taken.sent.push(false);
             let i = taken.runs.len() - 1;
-            match InFlight::start_listed(id, config, worker.dir, worker.listed(id)) {
+            match InFlight::start_listed(id, config, worker.dir, worker.listed(id), worker.warn) {
                 Ok((trainer, flight)) => {
                     let place = Place {
                         taken: i,
@@ -186,7 +186,7 @@ fn train_group<'a>(
             for (place, trainer) in places.iter_mut().zip(batch.trainers()) {
                 let spent = wall(place);
                 if let Some(run) = &mut place.flight {
-                    run.checkpoint(worker.dir, trainer, spent);
+                    run.checkpoint(worker.dir, trainer, spent, worker.warn);
                     if stopping && !send(Message::Checkpointed) {
                         worker.steps.add(batch.steps());
                         return false;

@@ -25,6 +25,7 @@ pub mod summary;
 pub mod team;
 mod utc;
 pub mod verify;
+pub mod warning;
 mod worker;
 
 pub use error::{GridError, SweepError};
@@ -34,4 +35,5 @@ pub use plan::{Origin, Plan};
 pub use report::SweepReport;
 pub use shard::Shard;
 pub use team::{Alone, Team};
+pub use warning::{Unwatched, Warning, Watch};
 pub use worker::chunk_steps;

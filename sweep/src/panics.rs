@@ -1,9 +1,11 @@
 //! Panics inside a run are the run's failure, caught and recorded; any
 //! other panic is a bug of the engine, which nothing catches.
 
+use crate::error::{Result, SweepError};
+
 /// Runs `f` as a run's work: a panic in it is caught and returned as its
 /// message (`panicked: …`), for the run to be recorded as failed.
-pub(crate) fn caught<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+pub(crate) fn caught<T>(f: impl FnOnce() -> T) -> Result<T> {
     IN_RUN.set(true);
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     IN_RUN.set(false);
@@ -13,7 +15,7 @@ pub(crate) fn caught<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String>
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        format!("panicked: {text}")
+        SweepError::Run(format!("panicked: {text}"))
     })
 }
 

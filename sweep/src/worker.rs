@@ -1,10 +1,12 @@
 //! What a worker thread does with a point: trains it to its end or to a
 //! checkpoint, and hands the result to the writer a batch at a time.
 
+use crate::error::{Result, SweepError};
 use crate::in_flight::{InFlight, Outcome};
 use crate::panics::caught;
 use crate::progress;
 use crate::schema::RunRecord;
+use crate::warning::Warning;
 use sharpsweep_core::{RunConfig, RunId};
 use std::collections::HashSet;
 use std::path::Path;
@@ -17,13 +19,15 @@ pub(crate) enum Message {
     Done(Box<Outcome>),
     /// The stop flag caught a run in flight; it was checkpointed.
     Checkpointed,
+    /// For the sweep's caller, from the thread that trains.
+    Warning(Warning),
 }
 
 impl Message {
     /// A run that could not be carried out, as a `failed` record.
-    pub(crate) fn failed(config: &RunConfig, error: String, wall: f64) -> Message {
+    pub(crate) fn failed(config: &RunConfig, error: SweepError, wall: f64) -> Message {
         Message::Done(Box::new(Outcome {
-            record: RunRecord::failed(config, error, wall),
+            record: RunRecord::failed(config, error.to_string(), wall),
             saved: Vec::new(),
             fresh: Vec::new(),
             resumed: false,
@@ -46,13 +50,10 @@ pub(crate) fn run_point(id: RunId, config: &RunConfig, worker: &Worker) -> Messa
     Message::failed(config, error, start.elapsed().as_secs_f64())
 }
 
-fn train(
-    id: RunId,
-    config: &RunConfig,
-    worker: &Worker,
-) -> std::result::Result<Option<Outcome>, String> {
+fn train(id: RunId, config: &RunConfig, worker: &Worker) -> Result<Option<Outcome>> {
     let start = Instant::now();
-    let (mut trainer, mut run) = InFlight::start_listed(id, config, worker.dir, worker.listed(id))?;
+    let (mut trainer, mut run) =
+        InFlight::start_listed(id, config, worker.dir, worker.listed(id), worker.warn)?;
     let first = trainer.state().step;
     let chunk = chunk_steps(config, 1);
     let mut last_checkpoint = Instant::now();
@@ -68,7 +69,8 @@ fn train(
         }
         stopped = (worker.halted)();
         if stopped || worker.checkpoint_due(last_checkpoint) {
-            run.checkpoint(worker.dir, &trainer, start.elapsed().as_secs_f64());
+            let wall = start.elapsed().as_secs_f64();
+            run.checkpoint(worker.dir, &trainer, wall, worker.warn);
             last_checkpoint = Instant::now();
             if stopped {
                 break;
@@ -90,6 +92,8 @@ pub(crate) struct Worker<'a> {
     pub dir: &'a Path,
     /// Whether to stop (checkpointing the runs in hand).
     pub halted: &'a dyn Fn() -> bool,
+    /// Where its warnings go (to the writer, with its runs).
+    pub warn: &'a dyn Fn(Warning),
     pub checkpoint_every: Option<Duration>,
     /// The runs that had a checkpoint when the sweep started, listed once
     /// rather than looked up on disk for every run.
