@@ -268,11 +268,18 @@ impl Watch for Stderr {
 /// its flag (the library knows no flags), and is quiet under `--quiet`
 /// where it is only news.
 pub fn print_warning(warning: &Warning, quiet: bool) {
+    if let Some(line) = warning_line(warning, quiet) {
+        eprintln!("{line}");
+    }
+}
+
+/// The line [`print_warning`] prints, if any.
+fn warning_line(warning: &Warning, quiet: bool) -> Option<String> {
     match warning {
-        Warning::FailedRunsForgotten(_) if quiet => {}
-        Warning::FailedRunsForgotten(_) => eprintln!("--retry-failed: {warning}"),
-        Warning::Superseded(_) => eprintln!("--force-new: {warning}"),
-        _ => eprintln!("warning: {warning}"),
+        Warning::FailedRunsForgotten(_) if quiet => None,
+        Warning::FailedRunsForgotten(_) => Some(format!("--retry-failed: {warning}")),
+        Warning::Superseded(_) => Some(format!("--force-new: {warning}")),
+        _ => Some(format!("warning: {warning}")),
     }
 }
 
@@ -312,4 +319,36 @@ fn print_summary(r: &SweepReport, out: &std::path::Path, secs: f64) {
         );
     }
     println!("  dataset: {}", out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_the_flag_of_what_an_option_did_and_nothing_else() {
+        let forgotten = Warning::FailedRunsForgotten(3);
+        let line = warning_line(&forgotten, false);
+        assert_eq!(
+            line.as_deref(),
+            Some("--retry-failed: 3 failed runs will run again")
+        );
+        assert_eq!(warning_line(&forgotten, true), None);
+        let moved = Warning::Superseded(PathBuf::from("ds/superseded-x"));
+        assert_eq!(
+            warning_line(&moved, true).as_deref(),
+            Some("--force-new: the previous dataset was moved to ds/superseded-x")
+        );
+        let damaged = Warning::DamagedPart {
+            file: PathBuf::from("ds/runs/part-1.parquet"),
+            why: "bad footer".into(),
+        };
+        assert_eq!(
+            warning_line(&damaged, true).as_deref(),
+            Some(
+                "warning: ds/runs/part-1.parquet is damaged (bad footer); the part was moved to \
+                 corrupt/ and its runs will be redone"
+            )
+        );
+    }
 }
