@@ -71,26 +71,26 @@ pub(crate) fn parse_named<T: Copy>(
     all: &[T],
     name: fn(T) -> &'static str,
     what: &str,
-) -> std::result::Result<T, String> {
+) -> std::result::Result<T, CoreError> {
     all.iter().copied().find(|v| name(*v) == s).ok_or_else(|| {
         let names: Vec<_> = all.iter().map(|v| name(*v)).collect();
-        format!(
+        CoreError::Parse(format!(
             "unknown {what} '{s}' (expected one of {})",
             names.join(", ")
-        )
+        ))
     })
 }
 
 impl FromStr for AlgorithmName {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         parse_named(s, &Self::ALL, Self::as_str, "algorithm")
     }
 }
 
 impl FromStr for NoiseKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         parse_named(s, &Self::ALL, Self::as_str, "noise")
     }
 }
@@ -213,10 +213,10 @@ pub enum Source<G> {
 }
 
 impl<G: FromStr> FromStr for Source<G> {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         if s.trim().is_empty() {
-            return Err("empty value".into());
+            return Err(CoreError::Parse("empty value".into()));
         }
         Ok(match s.parse::<G>() {
             Ok(g) => Self::Generate(g),
@@ -967,6 +967,7 @@ mod tests {
             "sgd"
                 .parse::<AlgorithmName>()
                 .unwrap_err()
+                .to_string()
                 .contains("label-noise, sam, flow, margin")
         );
         let sam = RunConfig {
