@@ -124,7 +124,7 @@ fn calibrate_shapes<'a>(
         }
     }
     let per_shape = (budget / examples.len().max(1) as u32).clamp(MIN_PER_SHAPE, MAX_PER_SHAPE);
-    // A kernel that panics fails its runs (execute.rs), not the estimate.
+    // A kernel that panics fails its runs (panics.rs), not the estimate.
     let timed = |c| caught(|| calibrate(c, per_shape)).unwrap_or_default();
     examples
         .iter()
