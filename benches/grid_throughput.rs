@@ -11,7 +11,7 @@
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
-use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, run_plan};
+use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, Unwatched, run_plan};
 use std::sync::atomic::AtomicBool;
 
 const RUNS: u64 = 256;
@@ -53,6 +53,7 @@ fn sweep_10_3_3<const BATCHED: bool>(bencher: Bencher, threads: usize) {
                 &opts,
                 &AtomicBool::new(false),
                 &mut Alone,
+                &mut Unwatched,
             )
             .unwrap();
             assert_eq!((report.finished, report.diverged), (RUNS as usize, 0));

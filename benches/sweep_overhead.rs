@@ -23,7 +23,7 @@
 //! bare loop, and as a sweep (points/s).
 
 use sharpsweep_core::{RunConfig, Trainer};
-use sharpsweep_sweep::{Alone, Plan, SweepOptions, run_plan};
+use sharpsweep_sweep::{Alone, Plan, SweepOptions, Unwatched, run_plan};
 use std::sync::atomic::AtomicBool;
 
 const POINTS: u64 = 10_000;
@@ -76,6 +76,7 @@ fn sweep(plan: &Plan, dir: &tempfile::TempDir) {
         &one_thread(),
         &AtomicBool::new(false),
         &mut Alone,
+        &mut Unwatched,
     )
     .unwrap();
     assert_eq!(report.ran, plan.configs.len());

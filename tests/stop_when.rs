@@ -8,7 +8,7 @@ mod sweep_common;
 
 use common::{ParquetTable, TempDir, run_bin};
 use sharpsweep_core::RunConfig;
-use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, run_plan};
+use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, Unwatched, run_plan};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -42,7 +42,15 @@ seeds = 2
 "#;
 
 fn sweep_with(plan: &Plan, out: &Path, opts: SweepOptions) {
-    let report = run_plan(plan, out, &opts, &AtomicBool::new(false), &mut Alone).unwrap();
+    let report = run_plan(
+        plan,
+        out,
+        &opts,
+        &AtomicBool::new(false),
+        &mut Alone,
+        &mut Unwatched,
+    )
+    .unwrap();
     assert!(report.complete(), "{report:?}");
 }
 

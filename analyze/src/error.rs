@@ -47,6 +47,10 @@ pub enum AnalyzeError {
         option: &'static str,
         message: String,
     },
+    /// Text that is not what it should be (a `--select` value): what is
+    /// wrong with it; whoever read it says where.
+    #[error("{0}")]
+    Parse(String),
     #[error("figure {figure}: {message}")]
     Figure {
         figure: &'static str,

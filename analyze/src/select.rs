@@ -4,6 +4,7 @@
 //! matches when its value of KEY is one of them. Several selections must
 //! all match.
 
+use crate::error::AnalyzeError;
 use crate::runs::show;
 use serde_json::Value;
 use std::str::FromStr;
@@ -26,15 +27,19 @@ pub enum Wanted {
 }
 
 impl FromStr for Selection {
-    type Err = String;
+    type Err = AnalyzeError;
 
     /// Parses `KEY=VALUES`; the error says what is wrong with the text.
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, AnalyzeError> {
         let (key, values) = text
             .split_once('=')
             .map(|(k, v)| (k.trim(), v.trim()))
             .filter(|(k, v)| !k.is_empty() && !v.is_empty())
-            .ok_or_else(|| format!("expected KEY=VALUE[,VALUE…] or KEY=LO..HI, got '{text}'"))?;
+            .ok_or_else(|| {
+                AnalyzeError::Parse(format!(
+                    "expected KEY=VALUE[,VALUE…] or KEY=LO..HI, got '{text}'"
+                ))
+            })?;
         let values = values
             .split(',')
             .map(|v| wanted(v.trim()))
@@ -46,9 +51,9 @@ impl FromStr for Selection {
     }
 }
 
-fn wanted(v: &str) -> Result<Wanted, String> {
+fn wanted(v: &str) -> Result<Wanted, AnalyzeError> {
     if v.is_empty() {
-        return Err("an empty value in the list".into());
+        return Err(AnalyzeError::Parse("an empty value in the list".into()));
     }
     let Some((lo, hi)) = v.split_once("..") else {
         return Ok(Wanted::Value(v.to_string()));
@@ -58,11 +63,15 @@ fn wanted(v: &str) -> Result<Wanted, String> {
             .parse::<f64>()
             .ok()
             .filter(|x| x.is_finite())
-            .ok_or_else(|| format!("range '{v}': '{}' is not a number", s.trim()))
+            .ok_or_else(|| {
+                AnalyzeError::Parse(format!("range '{v}': '{}' is not a number", s.trim()))
+            })
     };
     let (lo, hi) = (end(lo)?, end(hi)?);
     if lo > hi {
-        return Err(format!("range '{v}' is empty (its start exceeds its end)"));
+        return Err(AnalyzeError::Parse(format!(
+            "range '{v}' is empty (its start exceeds its end)"
+        )));
     }
     Ok(Wanted::Range(lo, hi))
 }
@@ -121,7 +130,7 @@ mod tests {
             ("eta=a..0.2", "'a' is not a number"),
             ("eta=0.5..0.1", "is empty"),
         ] {
-            let e = text.parse::<Selection>().unwrap_err();
+            let e = text.parse::<Selection>().unwrap_err().to_string();
             assert!(e.contains(says), "{text}: {e}");
         }
     }

@@ -28,7 +28,7 @@ LINE = re.compile(
 
 
 def number(text):
-    """'12.3M' -> 12.3e6 (progress.rs's human())."""
+    """'12.3M' -> 12.3e6 (src/cli/progress.rs's human())."""
     scale = {"k": 1e3, "M": 1e6, "G": 1e9}.get(text[-1])
     return float(text[:-1]) * scale if scale else float(text)
 

@@ -7,6 +7,7 @@
 //!   kernel is monomorphised per activation and the compiler can inline and
 //!   vectorise φ and φ' ([`with_phi!`](crate::with_phi) picks the struct).
 
+use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -80,17 +81,17 @@ impl fmt::Display for ActivationName {
 }
 
 impl FromStr for ActivationName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, CoreError> {
         Self::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Self::ALL.iter().map(|a| a.as_str()).collect();
-                format!(
+                CoreError::Parse(format!(
                     "unknown activation '{s}' (expected one of {})",
                     names.join(", ")
-                )
+                ))
             })
     }
 }
@@ -541,7 +542,7 @@ mod tests {
         for name in ActivationName::ALL {
             assert_eq!(name.as_str().parse::<ActivationName>(), Ok(name));
         }
-        let err = "swish".parse::<ActivationName>().unwrap_err();
+        let err = "swish".parse::<ActivationName>().unwrap_err().to_string();
         assert!(err.contains("unknown activation 'swish'"), "{err}");
     }
 }

@@ -16,6 +16,7 @@
 //! value is a function of k alone (no recurrence), so a run resumed at any
 //! step, or stepped as a lane beside others, takes the same values.
 
+use crate::error::CoreError;
 use crate::named::parse_named;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -55,8 +56,8 @@ impl AnnealKind {
 }
 
 impl FromStr for AnnealKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         parse_named(s, &Self::ALL, Self::as_str, "schedule")
     }
 }
@@ -206,6 +207,7 @@ mod tests {
             "cos"
                 .parse::<AnnealKind>()
                 .unwrap_err()
+                .to_string()
                 .contains("constant, linear, cosine, exponential")
         );
     }

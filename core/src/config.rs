@@ -65,15 +65,15 @@ impl NoiseKind {
 }
 
 impl FromStr for AlgorithmName {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         parse_named(s, &Self::ALL, Self::as_str, "algorithm")
     }
 }
 
 impl FromStr for NoiseKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         parse_named(s, &Self::ALL, Self::as_str, "noise")
     }
 }
@@ -196,10 +196,10 @@ pub enum Source<G> {
 }
 
 impl<G: FromStr> FromStr for Source<G> {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         if s.trim().is_empty() {
-            return Err("empty value".into());
+            return Err(CoreError::Parse("empty value".into()));
         }
         Ok(match s.parse::<G>() {
             Ok(g) => Self::Generate(g),
@@ -986,6 +986,7 @@ mod tests {
             "sgd"
                 .parse::<AlgorithmName>()
                 .unwrap_err()
+                .to_string()
                 .contains("label-noise, sam, flow, margin")
         );
         let sam = RunConfig {

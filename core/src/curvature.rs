@@ -14,6 +14,7 @@
 //!   Gram every record already builds for the Riemannian gradient.
 
 use crate::data::Problem;
+use crate::error::CoreError;
 use crate::model::Eval;
 use crate::{lanczos, rng};
 use faer::{Mat, Side};
@@ -84,8 +85,8 @@ impl fmt::Display for HessianMethod {
 }
 
 impl FromStr for HessianMethod {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         crate::named::parse_named(s, &Self::ALL, Self::as_str, "hessian method")
     }
 }
@@ -354,6 +355,7 @@ mod tests {
             "power"
                 .parse::<HessianMethod>()
                 .unwrap_err()
+                .to_string()
                 .contains("auto, dense, lanczos")
         );
     }

@@ -322,7 +322,7 @@ pub fn read_file(path: &Path, field: &str) -> Result<Matrix> {
             generator_names(field).join(", ")
         )));
     }
-    let m = read_matrix(path).map_err(file_err)?;
+    let m = read_matrix(path).map_err(|e| file_err(e.to_string()))?;
     if m.data.is_empty() {
         return Err(file_err(format!(
             "holds no values (shape {}×{})",

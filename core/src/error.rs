@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-#[derive(Debug, Error)]
+#[derive(Debug, Error, PartialEq)]
 pub enum CoreError {
     /// A configuration value outside its domain; `field` is the config key
     /// (`batch_size`), which the CLI shows as a flag (`--batch-size`).
@@ -20,6 +20,17 @@ pub enum CoreError {
     /// A checkpoint that does not belong to this configuration or is damaged.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+
+    /// Text that is not a value of its kind (an activation's name, a size,
+    /// a `stop_when` condition, a data file's contents): what is wrong with
+    /// it. Whoever read it says where (the key, flag or file).
+    #[error("{0}")]
+    Parse(String),
+
+    /// A run that needs more memory than there is: its largest term's keys,
+    /// what it needs and what the budget is.
+    #[error("{0}")]
+    Memory(String),
 
     /// A dense linear-algebra routine failed (e.g. an SVD did not converge).
     #[error("linear algebra: {0}")]

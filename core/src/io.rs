@@ -2,6 +2,7 @@
 //! spreadsheet or `np.savetxt` writes) and NumPy's `.npy` (what `np.save`
 //! writes), so a paper's exact data, labels and weights can be rerun.
 
+use crate::error::CoreError;
 use std::path::Path;
 
 /// A dense row-major matrix read from a file. A 1-D array is one column.
@@ -13,15 +14,16 @@ pub struct Matrix {
 }
 
 /// Reads `path` by its extension: `.npy`, otherwise delimited text.
-pub fn read_matrix(path: &Path) -> Result<Matrix, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+pub fn read_matrix(path: &Path) -> Result<Matrix, CoreError> {
+    let bytes = std::fs::read(path).map_err(|e| CoreError::Parse(e.to_string()))?;
     let is_npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if is_npy {
         parse_npy(&bytes)
     } else {
-        let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| CoreError::Parse("not UTF-8 text".to_string()))?;
         parse_csv(&text)
     }
 }
@@ -33,7 +35,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, String> {
 /// (pandas' `df.to_csv(path)` writes one: a header whose first name is
 /// empty, or a first column 0, 1, …, n−1 under a header) is refused: it
 /// would be read as a feature.
-pub fn parse_csv(text: &str) -> Result<Matrix, String> {
+pub fn parse_csv(text: &str) -> Result<Matrix, CoreError> {
     let mut data = Vec::new();
     let mut rows = 0;
     let mut cols = None;
@@ -54,7 +56,10 @@ pub fn parse_csv(text: &str) -> Result<Matrix, String> {
         let first_line = rows == 0 && cols.is_none() && header.is_none();
         if first_line && parsed.iter().all(Option::is_none) {
             if line.trim_start_matches(' ').starts_with([',', ';', '\t']) {
-                return Err(index_column(lineno, "the header's first name is empty"));
+                return Err(CoreError::Parse(index_column(
+                    lineno,
+                    "the header's first name is empty",
+                )));
             }
             header = Some((lineno, fields[0].to_owned()));
             continue;
@@ -65,36 +70,36 @@ pub fn parse_csv(text: &str) -> Result<Matrix, String> {
             } else {
                 "a data row holds numbers only"
             };
-            return Err(format!(
+            return Err(CoreError::Parse(format!(
                 "line {lineno}, field {}: '{}' is not a number ({why})",
                 k + 1,
                 fields[k]
-            ));
+            )));
         }
         match cols {
             None => cols = Some(parsed.len()),
             Some(c) if c != parsed.len() => {
-                return Err(format!(
+                return Err(CoreError::Parse(format!(
                     "line {lineno}: {} values, but earlier rows have {c}",
                     parsed.len()
-                ));
+                )));
             }
             Some(_) => {}
         }
         data.extend(parsed.into_iter().flatten());
         rows += 1;
     }
-    let cols = cols.ok_or("no numbers in the file")?;
+    let cols = cols.ok_or_else(|| CoreError::Parse("no numbers in the file".into()))?;
     let counts = (0..rows).all(|i| data[i * cols] == i as f64);
     if let Some((lineno, name)) = header
         && rows >= 2
         && cols >= 2
         && counts
     {
-        return Err(index_column(
+        return Err(CoreError::Parse(index_column(
             lineno,
             &format!("its first column '{name}' is 0, 1, …, {}", rows - 1),
-        ));
+        )));
     }
     Ok(Matrix { rows, cols, data })
 }
@@ -111,10 +116,10 @@ fn index_column(lineno: usize, why: &str) -> String {
 /// NumPy's format (versions 1–3): magic, header dict, raw little-endian data.
 /// Accepts float64, float32 and integer arrays of one or two dimensions in C
 /// or Fortran order.
-pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
+pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, CoreError> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err("not a .npy file (bad magic)".into());
+        return Err(CoreError::Parse("not a .npy file (bad magic)".into()));
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
@@ -122,30 +127,37 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
         ),
-        v => return Err(format!("unsupported .npy version {v}")),
+        v => return Err(CoreError::Parse(format!("unsupported .npy version {v}"))),
     };
     let header = bytes
         .get(start..start + header_len)
         .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or("truncated .npy header")?;
-    let descr = dict_value(header, "descr").ok_or("no 'descr' in .npy header")?;
+        .ok_or_else(|| CoreError::Parse("truncated .npy header".into()))?;
+    let descr = dict_value(header, "descr")
+        .ok_or_else(|| CoreError::Parse("no 'descr' in .npy header".into()))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
-    let fortran = dict_value(header, "fortran_order").ok_or("no 'fortran_order'")? == "True";
-    let shape_text = dict_value(header, "shape").ok_or("no 'shape' in .npy header")?;
+    let fortran = dict_value(header, "fortran_order")
+        .ok_or_else(|| CoreError::Parse("no 'fortran_order'".into()))?
+        == "True";
+    let shape_text = dict_value(header, "shape")
+        .ok_or_else(|| CoreError::Parse("no 'shape' in .npy header".into()))?;
     let shape: Vec<usize> = shape_text
         .trim_matches(|c| c == '(' || c == ')')
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| format!("bad shape {shape_text}")))
+        .map(|s| {
+            s.parse()
+                .map_err(|_| CoreError::Parse(format!("bad shape {shape_text}")))
+        })
         .collect::<Result<_, _>>()?;
     let (rows, cols) = match shape[..] {
         [r] => (r, 1),
         [r, c] => (r, c),
         _ => {
-            return Err(format!(
+            return Err(CoreError::Parse(format!(
                 "expected a 1-D or 2-D array, got shape {shape_text}"
-            ));
+            )));
         }
     };
     let body = &bytes[start + header_len..];
@@ -154,17 +166,21 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
         "<f4" | "=f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap()) as f64),
         "<i8" | "=i8" => (8, |b| i64::from_le_bytes(b.try_into().unwrap()) as f64),
         "<i4" | "=i4" => (4, |b| i32::from_le_bytes(b.try_into().unwrap()) as f64),
-        other => return Err(format!("unsupported dtype {other} (use float64)")),
+        other => {
+            return Err(CoreError::Parse(format!(
+                "unsupported dtype {other} (use float64)"
+            )));
+        }
     };
     // A damaged header can claim any shape: the product is checked, and
     // must be what the file holds, before anything is allocated.
     let needed = rows.checked_mul(cols).and_then(|n| n.checked_mul(width));
     if needed != Some(body.len()) {
         let needs = needed.map_or("more than fits in memory".to_string(), |n| n.to_string());
-        return Err(format!(
+        return Err(CoreError::Parse(format!(
             "data section has {} bytes, shape {shape_text} of {descr} needs {needs}",
             body.len()
-        ));
+        )));
     }
     let flat: Vec<f64> = body.chunks_exact(width).map(decode).collect();
     let data = if fortran && cols > 1 {
@@ -230,15 +246,22 @@ mod tests {
     #[test]
     fn csv_header_only_when_no_field_is_a_number() {
         // A typo in the first data row is an error, not a header: no row is dropped.
-        let err = parse_csv("0.1,0.2x,0.3\n0.4,0.5,0.6\n").unwrap_err();
+        let err = parse_csv("0.1,0.2x,0.3\n0.4,0.5,0.6\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("line 1, field 2: '0.2x' is not a number"),
             "{err}"
         );
-        let err = parse_csv("a,b\n1,2\n3,x\n").unwrap_err();
+        let err = parse_csv("a,b\n1,2\n3,x\n").unwrap_err().to_string();
         assert!(err.starts_with("line 3, field 2: 'x'"), "{err}");
         // A second all-text line is not a second header either.
-        assert!(parse_csv("a,b\nc,d\n1,2\n").unwrap_err().contains("line 2"));
+        assert!(
+            parse_csv("a,b\nc,d\n1,2\n")
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
         let m = parse_csv("x1,x2\n1,2\n3,4\n").unwrap();
         assert_eq!((m.rows, m.cols), (2, 2));
     }
@@ -250,7 +273,7 @@ mod tests {
             "idx,a,b\n0,0.5,0.25\n1,0.5,0.75\n2,1,1\n",
             "\ta\tb\n0\t0.5\t0.25\n",
         ] {
-            let err = parse_csv(text).unwrap_err();
+            let err = parse_csv(text).unwrap_err().to_string();
             assert!(
                 err.contains("df.to_csv(path, index=False)"),
                 "{text:?}: {err}"
@@ -269,13 +292,13 @@ mod tests {
         bytes.extend((header.len() as u16).to_le_bytes());
         bytes.extend(header.as_bytes());
         // 2^62·4·8 wraps to 0 in unchecked arithmetic: an empty body matched.
-        let err = parse_npy(&bytes).unwrap_err();
+        let err = parse_npy(&bytes).unwrap_err().to_string();
         assert!(err.contains("needs more than fits in memory"), "{err}");
     }
 
     #[test]
     fn csv_ragged_rows_are_refused() {
-        let err = parse_csv("1,2\n3\n").unwrap_err();
+        let err = parse_csv("1,2\n3\n").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
     }
 
@@ -307,6 +330,6 @@ mod tests {
     fn npy_truncated_data_is_refused() {
         let mut bytes = write_npy(2, Some(2), &[1.0, 2.0, 3.0, 4.0]);
         bytes.truncate(bytes.len() - 3);
-        assert!(parse_npy(&bytes).unwrap_err().contains("bytes"));
+        assert!(parse_npy(&bytes).unwrap_err().to_string().contains("bytes"));
     }
 }

@@ -274,15 +274,15 @@ pub fn refuse_unless_fits(
     estimate: &Estimate,
     budget: Budget,
     show: impl Fn(&str, &str) -> String,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), CoreError> {
     if budget.fits(estimate.bytes) {
         return Ok(());
     }
-    Err(format!(
+    Err(CoreError::Memory(format!(
         "{}: needs ~{}, {budget}",
         estimate.largest.describe(show),
         human_bytes(estimate.bytes)
-    ))
+    )))
 }
 
 /// The memory this process may still use: Linux's `MemAvailable`, lowered
@@ -320,7 +320,7 @@ fn cgroup_headroom() -> Option<u64> {
 
 /// Parses a memory size: bytes (`1000000`) or a number with a binary
 /// suffix K, M, G or T (`512M`, `1.5G`; `KB`/`KiB` spellings too, any case).
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+pub fn parse_size(text: &str) -> std::result::Result<u64, CoreError> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     let body = lower
@@ -334,7 +334,11 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
         Some((i, 't')) => (&body[..i], 40),
         _ => (body, 0),
     };
-    let bad = || format!("expected a size such as 8G, 512M or 1000000 (bytes), got '{t}'");
+    let bad = || {
+        CoreError::Parse(format!(
+            "expected a size such as 8G, 512M or 1000000 (bytes), got '{t}'"
+        ))
+    };
     let value: f64 = number.trim().parse().map_err(|_| bad())?;
     let bytes = value * (1u64 << shift) as f64;
     if !(value.is_finite() && value > 0.0) || bytes >= u64::MAX as f64 || bytes < 1.0 {
@@ -381,7 +385,7 @@ mod tests {
         assert_eq!(parse_size("1.5K"), Ok(1536));
         assert_eq!(parse_size("2T"), Ok(2 << 40));
         for bad in ["", "G", "-1G", "0", "8X", "eightG", "1e30T", "nan", "inf"] {
-            let e = parse_size(bad).unwrap_err();
+            let e = parse_size(bad).unwrap_err().to_string();
             assert!(e.contains("8G"), "{bad}: {e}");
         }
     }
@@ -475,7 +479,9 @@ mod tests {
     fn refusals_name_the_keys_the_need_and_the_budget() {
         let e = config(1_000_000_000, 3).memory_estimate(1).unwrap();
         let flag = |k: &str, v: &str| format!("--{k} {v}");
-        let msg = refuse_unless_fits(&e, Budget::MaxMemory(8 << 30), flag).unwrap_err();
+        let msg = refuse_unless_fits(&e, Budget::MaxMemory(8 << 30), flag)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("--m 1000000000"), "{msg}");
         assert!(msg.contains("allowed by --max-memory"), "{msg}");
         assert!(msg.contains("8.0 GiB"), "{msg}");

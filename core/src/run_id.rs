@@ -11,6 +11,7 @@
 //! several encodings side by side.
 
 use crate::config::RunConfig;
+use crate::error::CoreError;
 use serde::{Deserialize, Serialize, ser};
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::fmt;
@@ -28,11 +29,11 @@ impl fmt::Display for RunId {
 }
 
 impl FromStr for RunId {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> std::result::Result<Self, CoreError> {
         u64::from_str_radix(s, 16)
             .map(RunId)
-            .map_err(|_| format!("not a run id: '{s}'"))
+            .map_err(|_| CoreError::Parse(format!("not a run id: '{s}'")))
     }
 }
 

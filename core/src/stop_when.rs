@@ -9,6 +9,7 @@
 //!
 //! A metric that is not defined at a record (NaN) satisfies no comparison.
 
+use crate::error::CoreError;
 use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -222,7 +223,7 @@ enum Token {
     Close,
 }
 
-fn tokens(s: &str) -> Result<Vec<Token>, String> {
+fn tokens(s: &str) -> Result<Vec<Token>, CoreError> {
     let mut out = Vec::new();
     let mut chars = s.char_indices().peekable();
     while let Some(&(i, c)) = chars.peek() {
@@ -262,13 +263,16 @@ fn tokens(s: &str) -> Result<Vec<Token>, String> {
             let x: f64 = text
                 .replace('_', "")
                 .parse()
-                .map_err(|_| format!("'{text}' is not a number"))?;
+                .map_err(|_| CoreError::Parse(format!("'{text}' is not a number")))?;
             if !x.is_finite() {
-                return Err(format!("'{text}' is not a finite number"));
+                return Err(CoreError::Parse(format!("'{text}' is not a finite number")));
             }
             out.push(Token::Number(x));
         } else {
-            return Err(format!("unexpected '{c}' at character {}", i + 1));
+            return Err(CoreError::Parse(format!(
+                "unexpected '{c}' at character {}",
+                i + 1
+            )));
         }
     }
     Ok(out)
@@ -298,7 +302,7 @@ impl Parser {
         found
     }
 
-    fn or(&mut self) -> Result<Expr, String> {
+    fn or(&mut self) -> Result<Expr, CoreError> {
         let mut e = self.and()?;
         while self.keyword("or") {
             e = Expr::Or(Box::new(e), Box::new(self.and()?));
@@ -306,7 +310,7 @@ impl Parser {
         Ok(e)
     }
 
-    fn and(&mut self) -> Result<Expr, String> {
+    fn and(&mut self) -> Result<Expr, CoreError> {
         let mut e = self.operand()?;
         while self.keyword("and") {
             e = Expr::And(Box::new(e), Box::new(self.operand()?));
@@ -314,41 +318,51 @@ impl Parser {
         Ok(e)
     }
 
-    fn operand(&mut self) -> Result<Expr, String> {
+    fn operand(&mut self) -> Result<Expr, CoreError> {
         match self.next() {
             Some(Token::Open) => {
                 let e = self.or()?;
                 match self.next() {
                     Some(Token::Close) => Ok(e),
-                    _ => Err("missing ')'".into()),
+                    _ => Err(CoreError::Parse("missing ')'".into())),
                 }
             }
             Some(Token::Word(w)) => {
                 let metric = metric(&w)?;
                 let Some(Token::Op(op)) = self.next() else {
-                    return Err(format!("expected <, <=, > or >= after '{w}'"));
+                    return Err(CoreError::Parse(format!(
+                        "expected <, <=, > or >= after '{w}'"
+                    )));
                 };
                 let Some(Token::Number(x)) = self.next() else {
-                    return Err(format!("expected a number after '{w} {}'", op.as_str()));
+                    return Err(CoreError::Parse(format!(
+                        "expected a number after '{w} {}'",
+                        op.as_str()
+                    )));
                 };
                 Ok(Expr::Compare(metric, op, x))
             }
-            Some(t) => Err(format!("expected a metric name, got {}", describe(&t))),
-            None => Err("expected a metric name, got the end".into()),
+            Some(t) => Err(CoreError::Parse(format!(
+                "expected a metric name, got {}",
+                describe(&t)
+            ))),
+            None => Err(CoreError::Parse(
+                "expected a metric name, got the end".into(),
+            )),
         }
     }
 }
 
-fn metric(name: &str) -> Result<Metric, String> {
+fn metric(name: &str) -> Result<Metric, CoreError> {
     Metric::ALL
         .into_iter()
         .find(|m| m.as_str() == name)
         .ok_or_else(|| {
             let names: Vec<_> = Metric::ALL.iter().map(|m| m.as_str()).collect();
-            format!(
+            CoreError::Parse(format!(
                 "unknown metric '{name}' (expected one of {})",
                 names.join(", ")
-            )
+            ))
         })
 }
 
@@ -363,8 +377,8 @@ fn describe(t: &Token) -> String {
 }
 
 impl FromStr for StopWhen {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, CoreError> {
         let mut p = Parser {
             tokens: tokens(s)?,
             at: 0,
@@ -372,10 +386,10 @@ impl FromStr for StopWhen {
         let e = p.or()?;
         match p.peek() {
             None => Ok(Self(e)),
-            Some(t) => Err(format!(
+            Some(t) => Err(CoreError::Parse(format!(
                 "unexpected {} after a complete condition",
                 describe(t)
-            )),
+            ))),
         }
     }
 }
@@ -467,7 +481,7 @@ mod tests {
             ("los < 1", "unknown metric 'los'"),
             ("1 > loss", "expected a metric name, got the number 1"),
         ] {
-            let err = text.parse::<StopWhen>().unwrap_err();
+            let err = text.parse::<StopWhen>().unwrap_err().to_string();
             assert!(err.contains(why), "{text:?}: {err}");
         }
     }

@@ -5,6 +5,7 @@ pub mod compact;
 pub mod completions;
 pub mod export;
 pub mod man;
+mod progress;
 pub mod reproduce;
 pub mod run;
 pub mod show;

@@ -4,6 +4,7 @@
 //! next to the threshold it was held to.
 
 use super::CliError;
+use super::progress::LOG_EVERY;
 use super::sweep::sweep_error;
 use serde_json::Value;
 use sharpsweep_analyze::{Options, ReportSummary, report};
@@ -98,7 +99,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
         quiet: args.quiet,
         ..SweepOptions::default()
     };
-    let sweep = run_sweep(&grid, &dataset, &opts, &AtomicBool::new(false)).map_err(sweep_error)?;
+    let mut watch = super::sweep::Stderr::new(args.quiet, LOG_EVERY);
+    let stop = AtomicBool::new(false);
+    let sweep = run_sweep(&grid, &dataset, &opts, &stop, &mut watch).map_err(sweep_error)?;
     if sweep.interrupted {
         return Err(CliError::failure(
             "the sweep was interrupted; rerun the same command to resume",

@@ -10,6 +10,8 @@
 
 mod output;
 
+use super::progress::{Progress, clock, human};
+use super::sweep::print_warning;
 use super::{CliError, flag_error, seconds};
 use output::RunDir;
 use sharpsweep_cluster::signals::StopSignals;
@@ -22,8 +24,8 @@ use sharpsweep_core::{
 };
 use sharpsweep_dataset::metadata::KEY_PARTNER_CHECKSUM;
 use sharpsweep_dataset::write::{FileMeta, write_atomic};
-use sharpsweep_sweep::execute::{InFlight, chunk_steps};
-use sharpsweep_sweep::progress::{Progress, clock, human};
+use sharpsweep_sweep::chunk_steps;
+use sharpsweep_sweep::in_flight::InFlight;
 use sharpsweep_sweep::schema::{RunRecord, runs_batch};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -277,8 +279,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
     let id = config.run_id();
     let out = RunDir::claim(&args.out, args.force, id)?;
     // From the checkpoint an interrupted run of this configuration left.
+    let warn = |w| print_warning(&w, args.quiet);
     let (mut trainer, mut run) =
-        InFlight::start(id, &config, out.dir()).map_err(CliError::failure)?;
+        InFlight::start(id, &config, out.dir(), &warn).map_err(CliError::failure)?;
 
     let start = Instant::now();
     let mut progress =
@@ -299,7 +302,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
         let stopping = signals.flag().load(Ordering::Relaxed);
         if stopping || checkpoint_every.is_some_and(|e| last_checkpoint.elapsed() >= e) {
             out.make_checkpoints_dir()?;
-            run.checkpoint(out.dir(), &trainer, start.elapsed().as_secs_f64());
+            run.checkpoint(out.dir(), &trainer, start.elapsed().as_secs_f64(), &warn);
             last_checkpoint = Instant::now();
             if stopping {
                 break true;

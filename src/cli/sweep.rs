@@ -2,14 +2,17 @@
 //! core (and every MPI rank with `--features mpi` under `mpirun`), into a
 //! resumable Parquet dataset. Rerunning the same command resumes.
 
+use super::progress::{LOG_EVERY, Progress, clock};
 use super::{CliError, seconds};
 use sharpsweep_cluster::env;
 use sharpsweep_cluster::signals::StopSignals;
 use sharpsweep_core::memory::{self, Budget};
 use sharpsweep_sweep::estimate;
 use sharpsweep_sweep::grid::{EXAMPLE, Grid, worker_threads};
-use sharpsweep_sweep::progress::{LOG_EVERY, clock};
-use sharpsweep_sweep::{Plan, Shard, SweepError, SweepOptions, SweepReport, run_plan};
+use sharpsweep_sweep::progress::Tally;
+use sharpsweep_sweep::{
+    Plan, Shard, SweepError, SweepOptions, SweepReport, Warning, Watch, run_plan,
+};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -143,7 +146,6 @@ pub fn main(args: Args) -> Result<(), CliError> {
         flush_runs: args.flush_runs.max(1),
         flush_rows: args.flush_rows.max(1),
         flush_every: seconds("--flush-secs", args.flush_secs)?,
-        progress_every: seconds("--progress-secs", args.progress_secs)?,
         quiet: args.quiet,
         command: std::env::args().collect(),
         lanes: true,
@@ -152,7 +154,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
     // SIGUSR1 (SLURM's warning), SIGTERM, SIGINT: checkpoint and stop.
     let signals = StopSignals::install().map_err(CliError::failure)?;
     let plan = Plan::from_grid(&grid);
-    let (report, rank) = run(&plan, &out, &opts, signals.flag())?;
+    let progress_every = seconds("--progress-secs", args.progress_secs)?;
+    let mut watch = Stderr::new(args.quiet, progress_every);
+    let (report, rank) = run(&plan, &out, &opts, signals.flag(), &mut watch)?;
     if !args.quiet && rank == 0 {
         print_summary(&report, &out, start.elapsed().as_secs_f64());
     }
@@ -206,21 +210,77 @@ fn run(
     out: &std::path::Path,
     opts: &SweepOptions,
     stop: &AtomicBool,
+    watch: &mut Stderr,
 ) -> Result<(SweepReport, usize), CliError> {
     #[cfg(feature = "mpi")]
-    if let Some(mut team) = sharpsweep_sweep::mpi::MpiTeam::init() {
+    if let Some(mut team) =
+        sharpsweep_sweep::mpi::MpiTeam::init(|| eprintln!("a rank panicked: aborting the MPI job"))
+    {
         use sharpsweep_sweep::Team;
         let rank = team.rank();
         return Ok((
-            run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?,
+            run_plan(plan, out, opts, stop, &mut team, watch).map_err(sweep_error)?,
             rank,
         ));
     }
     let mut team = sharpsweep_sweep::Alone;
     Ok((
-        run_plan(plan, out, opts, stop, &mut team).map_err(sweep_error)?,
+        run_plan(plan, out, opts, stop, &mut team, watch).map_err(sweep_error)?,
         0,
     ))
+}
+
+/// Shows a sweep on stderr: its warnings as they come, and its progress
+/// line unless `--quiet`.
+pub struct Stderr {
+    progress: Progress,
+    quiet: bool,
+}
+
+impl Stderr {
+    /// A progress line every `every` in a log (stderr not a terminal).
+    pub fn new(quiet: bool, every: std::time::Duration) -> Self {
+        let progress = Progress::new("sweep", "run-steps", 0).log_every(every);
+        Self {
+            progress: if quiet { progress.silent() } else { progress },
+            quiet,
+        }
+    }
+}
+
+impl Watch for Stderr {
+    fn warn(&self, warning: Warning) {
+        print_warning(&warning, self.quiet);
+    }
+
+    fn progress(&mut self, tally: &Tally, runs: u64) {
+        self.progress.set_runs(runs);
+        self.progress.show(tally);
+    }
+
+    fn finish(&mut self, tally: &Tally, runs: u64) {
+        self.progress.set_runs(runs);
+        self.progress.finish_with(tally);
+    }
+}
+
+/// Prints a warning of the sweep library; what an option did is named by
+/// its flag (the library knows no flags), and is quiet under `--quiet`
+/// where it is only news.
+pub fn print_warning(warning: &Warning, quiet: bool) {
+    if let Some(line) = warning_line(warning, quiet) {
+        eprintln!("{line}");
+    }
+}
+
+/// The line [`print_warning`] prints, if any.
+fn warning_line(warning: &Warning, quiet: bool) -> Option<String> {
+    match warning {
+        Warning::FailedRunsForgotten(_) if quiet => None,
+        Warning::FailedRunsForgotten(_) => Some(format!("--retry-failed: {warning}")),
+        Warning::Superseded(_) => Some(format!("--force-new: {warning}")),
+        _ => Some(format!("warning: {warning}")),
+    }
 }
 
 fn print_summary(r: &SweepReport, out: &std::path::Path, secs: f64) {
@@ -259,4 +319,36 @@ fn print_summary(r: &SweepReport, out: &std::path::Path, secs: f64) {
         );
     }
     println!("  dataset: {}", out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_the_flag_of_what_an_option_did_and_nothing_else() {
+        let forgotten = Warning::FailedRunsForgotten(3);
+        let line = warning_line(&forgotten, false);
+        assert_eq!(
+            line.as_deref(),
+            Some("--retry-failed: 3 failed runs will run again")
+        );
+        assert_eq!(warning_line(&forgotten, true), None);
+        let moved = Warning::Superseded(PathBuf::from("ds/superseded-x"));
+        assert_eq!(
+            warning_line(&moved, true).as_deref(),
+            Some("--force-new: the previous dataset was moved to ds/superseded-x")
+        );
+        let damaged = Warning::DamagedPart {
+            file: PathBuf::from("ds/runs/part-1.parquet"),
+            why: "bad footer".into(),
+        };
+        assert_eq!(
+            warning_line(&damaged, true).as_deref(),
+            Some(
+                "warning: ds/runs/part-1.parquet is damaged (bad footer); the part was moved to \
+                 corrupt/ and its runs will be redone"
+            )
+        );
+    }
 }

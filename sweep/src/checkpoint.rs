@@ -10,6 +10,7 @@
 //! run starts over. A run resumed from its checkpoint produces the same
 //! rows, bit for bit, as one that never stopped.
 
+use crate::warning::Warning;
 use arrow_array::RecordBatch;
 use sharpsweep_core::{RunConfig, RunId, RunState};
 use sharpsweep_dataset::layout::{CHECKPOINTS, CORRUPT, entries};
@@ -60,23 +61,21 @@ pub fn save(
 }
 
 /// The checkpoint of run `id`, if there is a usable one. A damaged
-/// checkpoint is moved to `DIR/corrupt/` with a warning.
-pub fn load(dir: &Path, id: RunId) -> Option<Checkpoint> {
+/// checkpoint is moved to `DIR/corrupt/`, and `warn` told.
+pub fn load(dir: &Path, id: RunId, warn: &dyn Fn(Warning)) -> Option<Checkpoint> {
     let p = path(dir, id);
     if !p.exists() {
         return None;
     }
-    let read = || -> Result<Checkpoint, String> {
-        verify(&p).map_err(|e| e.to_string())?;
-        let state = key_value(&p, KEY_STATE)
-            .map_err(|e| e.to_string())?
-            .ok_or("no state")?;
-        let state = RunState::from_bytes(state.as_bytes()).map_err(|e| e.to_string())?;
-        let wall_seconds = key_value(&p, KEY_WALL)
-            .map_err(|e| e.to_string())?
+    // Why it is unusable is only told, in the warning: any error will do.
+    let read = || -> Result<Checkpoint, Box<dyn std::error::Error>> {
+        verify(&p)?;
+        let state = key_value(&p, KEY_STATE)?.ok_or("no state")?;
+        let state = RunState::from_bytes(state.as_bytes())?;
+        let wall_seconds = key_value(&p, KEY_WALL)?
             .and_then(|w| w.parse().ok())
             .unwrap_or(0.0);
-        let trajectory = read_batches(&p).map_err(|e| e.to_string())?;
+        let trajectory = read_batches(&p)?;
         Ok(Checkpoint {
             state,
             trajectory,
@@ -86,14 +85,14 @@ pub fn load(dir: &Path, id: RunId) -> Option<Checkpoint> {
     match read() {
         Ok(c) => Some(c),
         Err(why) => {
-            eprintln!(
-                "warning: checkpoint {} is unreadable ({why}); the run starts over",
-                p.display()
-            );
             let aside = dir.join(CORRUPT);
             let _ = std::fs::create_dir_all(&aside);
             let name = p.file_name().unwrap_or_default().to_string_lossy();
             let _ = std::fs::rename(&p, aside.join(format!("checkpoint-{name}")));
+            warn(Warning::CheckpointUnreadable {
+                file: p,
+                why: why.to_string(),
+            });
             None
         }
     }
@@ -161,7 +160,10 @@ mod tests {
         .unwrap();
         assert_eq!(list(dir.path()), vec![id]);
 
-        let back = load(dir.path(), id).expect("a checkpoint");
+        let warned = std::cell::RefCell::new(Vec::new());
+        let warn = |w| warned.borrow_mut().push(w);
+        let back = load(dir.path(), id, &warn).expect("a checkpoint");
+        assert!(warned.borrow().is_empty());
         assert_eq!(back.state, *t.state());
         assert_eq!(back.wall_seconds, 1.5);
         assert_eq!(back.trajectory.len(), 1);
@@ -174,7 +176,11 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[bytes.len() / 3] ^= 0x10;
         std::fs::write(&p, &flipped).unwrap();
-        assert!(load(dir.path(), id).is_none());
+        assert!(load(dir.path(), id, &warn).is_none());
+        // The caller is told, naming the file.
+        assert!(
+            matches!(&warned.borrow()[..], [Warning::CheckpointUnreadable { file, .. }] if *file == p)
+        );
         std::fs::rename(
             dir.path()
                 .join(CORRUPT)
@@ -183,7 +189,8 @@ mod tests {
         )
         .unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
-        assert!(load(dir.path(), id).is_none());
+        assert!(load(dir.path(), id, &warn).is_none());
+        assert_eq!(warned.borrow().len(), 2);
         assert!(!p.exists());
         assert!(
             dir.path()

@@ -37,6 +37,7 @@
 use crate::error::{Result, SweepError};
 use crate::shard::Shard;
 use crate::utc::utc_now;
+use crate::warning::Warning;
 use serde::{Deserialize, Serialize};
 use sharpsweep_core::RunId;
 use sharpsweep_dataset::layout;
@@ -259,13 +260,11 @@ impl Dataset {
 
     /// The identity recorded in `grid.json`, if any.
     pub fn identity(&self) -> Result<Option<Identity>> {
-        self.read_identity()?
-            .transpose()
-            .map_err(SweepError::Refused)
+        self.read_identity()?.transpose()
     }
 
     /// `grid.json` as read: absent, or the identity, or why it is damaged.
-    fn read_identity(&self) -> Result<Option<std::result::Result<Identity, String>>> {
+    fn read_identity(&self) -> Result<Option<Result<Identity>>> {
         let path = self.dir.join(GRID_FILE);
         let text = match fs::read(&path) {
             Ok(t) => t,
@@ -273,12 +272,12 @@ impl Dataset {
             Err(e) => return Err(io(&path)(e)),
         };
         let damaged = |why: String| {
-            format!(
+            SweepError::Refused(format!(
                 "{}: {why}; `sharpsweep sweep GRID --out {}` with the grid that made the \
                  dataset rewrites it",
                 path.display(),
                 self.dir.display()
-            )
+            ))
         };
         let identity = serde_json::from_slice::<Identity>(&text)
             .map_err(|e| damaged(format!("not a sharpsweep grid file: {e}")))
@@ -297,7 +296,12 @@ impl Dataset {
     /// `grid.json` is rewritten when every part was written for this grid
     /// (each part records the fingerprint of its grid), the damaged file
     /// kept in `corrupt/`.
-    pub fn adopt(&self, identity: &Identity, force_new: bool) -> Result<()> {
+    pub fn adopt(
+        &self,
+        identity: &Identity,
+        force_new: bool,
+        warn: &dyn Fn(Warning),
+    ) -> Result<()> {
         let dir = self.dir.display();
         if force_new {
             if self.access != Access::Exclusive {
@@ -306,7 +310,7 @@ impl Dataset {
                         .into(),
                 ));
             }
-            self.supersede()?;
+            self.supersede(warn)?;
         } else {
             match self.read_identity()? {
                 Some(Ok(old)) if old.fingerprint == identity.fingerprint => return Ok(()),
@@ -317,7 +321,7 @@ impl Dataset {
                         old.fingerprint, identity.fingerprint
                     )));
                 }
-                Some(Err(why)) => self.replace_damaged_grid_file(identity, &why)?,
+                Some(Err(why)) => self.replace_damaged_grid_file(identity, &why, warn)?,
                 None => refuse_foreign(&self.dir)?,
             }
         }
@@ -327,7 +331,12 @@ impl Dataset {
 
     /// Moves a damaged `grid.json` into `corrupt/` if the parts say they
     /// belong to `identity`'s grid; refuses otherwise.
-    fn replace_damaged_grid_file(&self, identity: &Identity, why: &str) -> Result<()> {
+    fn replace_damaged_grid_file(
+        &self,
+        identity: &Identity,
+        why: &SweepError,
+        warn: &dyn Fn(Warning),
+    ) -> Result<()> {
         let scan = self.scan(false)?;
         if let Some(other) = scan
             .fingerprints
@@ -342,12 +351,10 @@ impl Dataset {
         }
         let from = self.dir.join(GRID_FILE);
         let to = self.set_aside(&from)?;
-        eprintln!(
-            "warning: {} was damaged; it is rewritten from this grid, whose fingerprint every \
-             part records (the damaged file is {})",
-            from.display(),
-            to.display()
-        );
+        warn(Warning::DamagedGrid {
+            file: from,
+            moved_to: to,
+        });
         Ok(())
     }
 
@@ -362,7 +369,7 @@ impl Dataset {
     }
 
     /// Moves every entry but the locks into `superseded-<time>/`.
-    fn supersede(&self) -> Result<()> {
+    fn supersede(&self, warn: &dyn Fn(Warning)) -> Result<()> {
         let mut entries = Vec::new();
         for e in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let name = e.map_err(io(&self.dir))?.file_name();
@@ -392,10 +399,7 @@ impl Dataset {
             let p = self.dir.join(sub);
             fs::create_dir_all(&p).map_err(io(&p))?;
         }
-        eprintln!(
-            "--force-new: the previous dataset was moved to {}",
-            aside.display()
-        );
+        warn(Warning::Superseded(aside));
         sync_dir(&self.dir).map_err(io(&self.dir))
     }
 
@@ -404,8 +408,12 @@ impl Dataset {
     /// `corrupt/` (and said so) rather than overwritten; JSON without a
     /// `sessions` list is refused, so a session is never silently not
     /// recorded.
-    pub fn record_provenance(&self, entry: serde_json::Value) -> Result<()> {
-        self.edit_provenance(|sessions| sessions.push(entry))
+    pub fn record_provenance(
+        &self,
+        entry: serde_json::Value,
+        warn: &dyn Fn(Warning),
+    ) -> Result<()> {
+        self.edit_provenance(|sessions| sessions.push(entry), warn)
     }
 
     /// Adds `fields` to the session entry `entry` that this process
@@ -414,20 +422,28 @@ impl Dataset {
         &self,
         entry: &serde_json::Value,
         fields: serde_json::Value,
+        warn: &dyn Fn(Warning),
     ) -> Result<()> {
-        self.edit_provenance(|sessions| {
-            let mine = sessions.iter_mut().rev().find(|s| *s == entry);
-            if let (Some(serde_json::Value::Object(mine)), serde_json::Value::Object(fields)) =
-                (mine, fields)
-            {
-                mine.extend(fields);
-            }
-        })
+        self.edit_provenance(
+            |sessions| {
+                let mine = sessions.iter_mut().rev().find(|s| *s == entry);
+                if let (Some(serde_json::Value::Object(mine)), serde_json::Value::Object(fields)) =
+                    (mine, fields)
+                {
+                    mine.extend(fields);
+                }
+            },
+            warn,
+        )
     }
 
     /// Rewrites provenance.json with `edit` applied to its session list,
     /// under its lock.
-    fn edit_provenance(&self, edit: impl FnOnce(&mut Vec<serde_json::Value>)) -> Result<()> {
+    fn edit_provenance(
+        &self,
+        edit: impl FnOnce(&mut Vec<serde_json::Value>),
+        warn: &dyn Fn(Warning),
+    ) -> Result<()> {
         let lock_path = self.dir.join(PROVENANCE_LOCK);
         let lock = lock_file(&lock_path)?;
         lock.lock().map_err(io(&lock_path))?;
@@ -437,11 +453,11 @@ impl Dataset {
                 Ok(doc) => doc,
                 Err(e) => {
                     let to = self.set_aside(&path)?;
-                    eprintln!(
-                        "warning: {} was not JSON ({e}); it was moved to {} and a new one begun",
-                        path.display(),
-                        to.display()
-                    );
+                    warn(Warning::ProvenanceNotJson {
+                        file: path.clone(),
+                        error: e.to_string(),
+                        moved_to: to,
+                    });
                     serde_json::json!({ "sessions": [] })
                 }
             },

@@ -32,6 +32,16 @@ pub enum SweepError {
         source: std::io::Error,
     },
 
+    /// A run could not be carried out (it panicked, or ended without a
+    /// record): it is recorded as failed with this message, and the sweep
+    /// goes on.
+    #[error("{0}")]
+    Run(String),
+
+    /// The trainer refused a run's configuration or checkpoint.
+    #[error(transparent)]
+    Core(#[from] sharpsweep_core::CoreError),
+
     /// Another rank of an MPI job failed before work started.
     #[error("rank {rank}: {message}")]
     Rank { rank: usize, message: String },

@@ -5,15 +5,15 @@
 //! activation, the dynamics and the machine. So each distinct shape of the
 //! grid is timed here for a moment: a few hundred steps of one run alone
 //! and, where its points are stepped as lanes, of a full lane group, and a
-//! few of its records. Every work item of the sweep (lanes.rs) then takes
+//! few of its records. Every work item of the sweep (queue.rs) then takes
 //! its steps at its shape's measured rate plus its records, and the items
 //! are dealt to the worker threads in the engine's order, largest first,
 //! each to the thread free first. Runs that diverge or stop early take less
 //! than their budget: the estimate assumes none does.
 
-use crate::execute::caught;
 use crate::grid::cost;
-use crate::lanes::{self, Item, Work};
+use crate::panics::caught;
+use crate::queue::{self, Item, Work};
 use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::lanes::{LANES, LaneKey};
 use sharpsweep_core::schedule::LogSchedule;
@@ -100,7 +100,7 @@ fn makespan(
     todo.sort_by(|a, b| b.0.total_cmp(&a.0));
     let todo: Vec<(RunId, &RunConfig)> = todo.into_iter().map(|(_, p)| p).collect();
     let mut free_at = vec![0.0_f64; threads];
-    let work = lanes::work(&todo, threads, true);
+    let work = queue::work(&todo, threads, true);
     let mut timing = Lookup::new(timings);
     for item in &work.items {
         let first_free = free_at
@@ -128,7 +128,7 @@ fn calibrate_shapes<'a>(
         }
     }
     let per_shape = (budget / examples.len().max(1) as u32).clamp(MIN_PER_SHAPE, MAX_PER_SHAPE);
-    // A kernel that panics fails its runs (execute.rs), not the estimate.
+    // A kernel that panics fails its runs (panics.rs), not the estimate.
     let timed = |c| caught(|| calibrate(c, per_shape)).unwrap_or_default();
     examples
         .iter()

@@ -13,7 +13,7 @@ use crate::dataset::{Access, Dataset, io};
 use crate::error::{Result, SweepError};
 use crate::schema::{RunRecord, runs_batch, trajectory_batch};
 use arrow_array::RecordBatch;
-use sharpsweep_core::RunId;
+use sharpsweep_core::{CoreError, RunId};
 use sharpsweep_dataset::layout::{CORRUPT, RUNS, TRAJECTORIES, WRITERS, writer_of};
 use sharpsweep_dataset::metadata::{KEY_PARTNER_CHECKSUM, TABLE_RUNS, TABLE_TRAJECTORY};
 use sharpsweep_dataset::write::{FileMeta, write_atomic};
@@ -73,7 +73,7 @@ impl Dataset {
                 *scan.fingerprints.entry(f.clone()).or_default() += 1;
             }
             for run in &part.runs {
-                let id: RunId = run.run_id.parse().map_err(|e: String| {
+                let id: RunId = run.run_id.parse().map_err(|e: CoreError| {
                     SweepError::Refused(format!(
                         "{}: {e}",
                         self.dir.join(RUNS).join(&part.name).display()

@@ -14,8 +14,10 @@
 //! calls `MPI_Abort`, so the launcher kills every rank instead of leaving
 //! the others waiting forever.
 
-use crate::execute::{SweepReport, Team, panic_is_caught};
+use crate::panics::panic_is_caught;
 use crate::progress::Tally;
+use crate::report::SweepReport;
+use crate::team::Team;
 use mpi::Threading;
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
@@ -50,8 +52,10 @@ pub fn launched_by_mpi() -> bool {
 }
 
 impl MpiTeam {
-    /// Initialises MPI if an MPI launcher started this process.
-    pub fn init() -> Option<MpiTeam> {
+    /// Initialises MPI if an MPI launcher started this process. A panic
+    /// that no run catches aborts the whole job, after `aborting` (which
+    /// tells the user so).
+    pub fn init(aborting: impl Fn() + Send + Sync + 'static) -> Option<MpiTeam> {
         if !launched_by_mpi() {
             return None;
         }
@@ -61,7 +65,7 @@ impl MpiTeam {
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
             if !panic_is_caught() {
-                eprintln!("a rank panicked: aborting the MPI job");
+                aborting();
                 // SAFETY: MPI is initialised (this hook is installed after
                 // it); MPI_Abort does not return.
                 unsafe {

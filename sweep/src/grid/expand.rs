@@ -183,7 +183,9 @@ impl<'a> Table<'a> {
             .zip(&self.values)
             .zip(&self.digit)
             .map(|((a, v), &g)| (a.key.as_str(), &v[choice[g]]));
-        let mut config = keys.build(set).map_err(|e| GridError::new(at, e))?;
+        let mut config = keys
+            .build(set)
+            .map_err(|e| GridError::new(at, e.to_string()))?;
         if names_a_file(&config) {
             let mut files = files.lock().unwrap_or_else(|p| p.into_inner());
             files

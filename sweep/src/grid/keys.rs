@@ -53,15 +53,15 @@ impl Keys {
     pub(crate) fn build<'a>(
         &self,
         values: impl IntoIterator<Item = (&'a str, &'a Json)> + Clone,
-    ) -> Result<RunConfig, String> {
+    ) -> Result<RunConfig, serde_json::Error> {
         let entries = MapDeserializer::<_, serde_json::Error>::new(values.clone().into_iter());
-        let mut config = RunConfig::deserialize(entries).map_err(|e| e.to_string())?;
+        let mut config = RunConfig::deserialize(entries)?;
         config.apply_algorithm_defaults(|key| values.clone().into_iter().any(|(k, _)| k == key));
         Ok(config)
     }
 
     /// Whether `value` is of a type `key` accepts.
-    pub(crate) fn check(&self, key: &str, value: &Json) -> Result<(), String> {
+    pub(crate) fn check(&self, key: &str, value: &Json) -> Result<(), serde_json::Error> {
         self.build([(key, value)]).map(drop)
     }
 
@@ -158,7 +158,7 @@ mod tests {
         assert!(!keys.takes_any_number("m") && !keys.takes_any_number("steps"));
         assert!(!keys.takes_any_number("activation") && !keys.takes_any_number("hessian"));
         assert!(keys.check("eta", &Json::from(1)).is_ok());
-        let err = keys.check("m", &Json::from(1.5)).unwrap_err();
+        let err = keys.check("m", &Json::from(1.5)).unwrap_err().to_string();
         assert!(err.contains("expected usize"), "{err}");
         assert!(keys.check("activation", &Json::from("tanh")).is_ok());
         assert!(keys.check("activation", &Json::from("tanhh")).is_err());

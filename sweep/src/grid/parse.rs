@@ -374,7 +374,8 @@ fn checked(keys: &Keys, at: &str, key: &str, values: Vec<Json>) -> Result<Vec<Js
     // A float key takes every number: its long ranges need no check per value.
     let any_number = keys.takes_any_number(key);
     for v in values.iter().filter(|v| !(any_number && v.is_number())) {
-        keys.check(key, v).map_err(|e| GridError::new(at, e))?;
+        keys.check(key, v)
+            .map_err(|e| GridError::new(at, e.to_string()))?;
     }
     let mut idents: Vec<(Ident, usize)> = values.iter().map(ident).zip(0..).collect();
     idents.par_sort_unstable();
