@@ -1,8 +1,6 @@
 //! `sharpsweep run` end to end: the real binary, its Parquet read back.
 
-mod common;
-
-use common::{ParquetTable, TempDir, run_bin};
+use crate::support::{ParquetTable, TempDir, run_bin};
 use std::path::Path;
 
 /// Flags of a short, stable run of the Figure-1 setting.
@@ -321,7 +319,7 @@ fn label_noise_gd_collapses_the_feature_matrix_to_rank_one() {
 }
 
 /// One line on stderr, starting `error: `, containing every `part`.
-fn assert_one_line_error(o: &common::Output, parts: &[&str]) {
+fn assert_one_line_error(o: &crate::support::TextOutput, parts: &[&str]) {
     let lines: Vec<&str> = o.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "not one line: {}", o.stderr);
     assert!(lines[0].starts_with("error: "), "{}", lines[0]);

@@ -2,15 +2,13 @@
 //! depend on threads, shards, kills or restarts; damage is detected and
 //! repaired by redoing runs; a wrong grid or a second sweep is refused.
 
-mod sweep_common;
-
+use crate::support::*;
 use sharpsweep_core::RunConfig;
 use sharpsweep_sweep::{Alone, Plan, SweepOptions, run_plan};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use sweep_common::*;
 use tempfile::tempdir;
 
 #[test]

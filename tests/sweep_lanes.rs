@@ -2,8 +2,7 @@
 //! shape into SIMD lane groups leaves every row of the dataset unchanged,
 //! whatever the grid, the threads, the stops and the kills.
 
-mod sweep_common;
-
+use crate::support::*;
 use sharpsweep_core::RunConfig;
 use sharpsweep_core::batch::BatchKey;
 use sharpsweep_sweep::lanes::{Item, work};
@@ -12,7 +11,6 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use sweep_common::*;
 use tempfile::tempdir;
 
 /// Three label-noise shapes (full batch with η = 0.055 lanes that diverge

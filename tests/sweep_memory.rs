@@ -2,9 +2,7 @@
 //! the grid's validation: exit 2, one line naming the key and the point,
 //! nothing written, instead of a sweep that aborts on that point every time.
 
-mod common;
-
-use common::{TempDir, run_bin};
+use crate::support::{TempDir, run_bin};
 
 fn write_grid(dir: &TempDir, text: &str) -> String {
     let path = dir.join("grid.toml");

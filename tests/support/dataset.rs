@@ -1,106 +1,110 @@
-//! Helpers of the sweep, MPI and cluster tests: run the real binary, and
-//! read a dataset's content independently of the engine, as a user's
-//! reader would (every column but wall_seconds, floats by their bits, rows
-//! sorted).
-
-#![allow(dead_code)]
+//! Datasets and Parquet files read back with the parquet crate,
+//! independently of the engine, as a user's reader would: a whole file as
+//! a [`ParquetTable`], or a dataset's rows as text (every column but
+//! `wall_seconds`, floats by their bits, rows sorted) for comparing
+//! content.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::hash::{BuildHasher, RandomState};
+use std::collections::HashMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+/// A reader of the Parquet file at `path`, which must open.
+fn open(path: &Path) -> ParquetRecordBatchReaderBuilder<File> {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Runs `sharpsweep sweep GRID --out OUT ARGS… --quiet`, asserting success.
-pub fn sweep(grid: &Path, out: &Path, args: &[&str]) -> Output {
-    let o = try_sweep(grid, out, args);
-    assert!(
-        o.status.success(),
-        "sweep failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
+/// Every batch of a Parquet file.
+pub fn read_batches(file: &Path) -> Vec<RecordBatch> {
+    open(file).build().unwrap().map(|b| b.unwrap()).collect()
 }
 
-/// Runs `sharpsweep sweep GRID --out OUT ARGS… --quiet`, which may fail.
-pub fn try_sweep(grid: &Path, out: &Path, args: &[&str]) -> Output {
-    bin()
-        .arg("sweep")
-        .arg(grid)
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .arg("--quiet")
-        .output()
-        .expect("sharpsweep runs")
+/// A whole Parquet file in memory, for comparing content.
+#[derive(Debug, PartialEq)]
+pub struct ParquetTable {
+    batch: RecordBatch,
+    metadata: HashMap<String, String>,
 }
 
-/// `mpirun -np 2 sharpsweep ARGS…` (one rayon thread per rank, `exports`
-/// set on both ranks), as root too; kills the job and fails if it is not
-/// over within `limit`, so a hang fails the test instead of stalling it.
-pub fn mpirun(args: &[&std::ffi::OsStr], exports: &[&str], limit: Duration) -> Output {
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["-np", "2", "--oversubscribe", "--bind-to", "none"])
-        .args(["-x", "RAYON_NUM_THREADS=1"]);
-    for e in exports {
-        cmd.args(["-x", e]);
+impl ParquetTable {
+    pub fn read(path: &Path) -> Self {
+        let builder = open(path);
+        let metadata = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .map(|kv| {
+                kv.iter()
+                    .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let schema = builder.schema().clone();
+        let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+        let batch = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+        Self { batch, metadata }
     }
-    let mut child = cmd
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .arg(env!("CARGO_BIN_EXE_sharpsweep"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mpirun runs");
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let o = child.wait_with_output().unwrap();
-            panic!(
-                "the MPI job hangs (killed after {limit:?}): {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+
+    /// The same table without one column (e.g. `wall_seconds`, the only
+    /// column that is not a function of the configuration), and without
+    /// the file metadata (whose checksums cover `wall_seconds` too).
+    pub fn without(mut self, column: &str) -> Self {
+        if let Ok(i) = self.batch.schema().index_of(column) {
+            self.batch.remove_column(i);
         }
-        std::thread::sleep(Duration::from_millis(50));
+        self.metadata.clear();
+        let schema = self
+            .batch
+            .schema()
+            .as_ref()
+            .clone()
+            .with_metadata(HashMap::new());
+        self.batch = RecordBatch::try_new(Arc::new(schema), self.batch.columns().to_vec()).unwrap();
+        self
     }
-    child.wait_with_output().unwrap()
-}
 
-pub fn write_grid(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("grid.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-/// A few dozen short runs: steps, η, σ and replicates vary; some diverge.
-pub const SMALL_GRID: &str = r#"
-seed = 7
-[[grid]]
-steps = [300, 3000]
-eta = { log = [1e-2, 6e-2], num = 4 }
-sigma = [0.0, 0.05]
-seeds = 3
-log_points = 12
-"#;
-
-/// One point of `long_steps` steps, which the cost-balanced split of 2 MPI
-/// ranks gives to rank 0 alone, and ten short ones, for rank 1.
-pub fn uneven_grid(long_steps: u64) -> String {
-    format!(
-        "seed = 5\n[[grid]]\nsteps = {long_steps}\nlog_points = 5\n\
-         [[grid]]\nsteps = 1000\neta = [0.01, 0.02]\nseeds = 5\nlog_points = 5\n"
-    )
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+    pub fn has(&self, column: &str) -> bool {
+        self.batch.schema().index_of(column).is_ok()
+    }
+    pub fn metadata(&self) -> &HashMap<String, String> {
+        &self.metadata
+    }
+    fn col(&self, name: &str) -> &dyn Array {
+        self.batch
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+            .as_ref()
+    }
+    /// Float column, nulls as NaN.
+    pub fn column_f64(&self, name: &str) -> Vec<f64> {
+        let a = self.col(name).as_primitive::<Float64Type>();
+        (0..a.len())
+            .map(|i| if a.is_null(i) { f64::NAN } else { a.value(i) })
+            .collect()
+    }
+    pub fn column_i64(&self, name: &str) -> Vec<i64> {
+        self.col(name).as_primitive::<Int64Type>().values().to_vec()
+    }
+    pub fn column_str(&self, name: &str) -> Vec<String> {
+        let a = self.col(name).as_string::<i32>();
+        (0..a.len()).map(|i| a.value(i).to_owned()).collect()
+    }
+    pub fn column_list_f64(&self, name: &str) -> Vec<Vec<f64>> {
+        let a = self.col(name).as_list::<i32>();
+        (0..a.len())
+            .map(|i| a.value(i).as_primitive::<Float64Type>().values().to_vec())
+            .collect()
+    }
 }
 
 /// The visible `*.parquet` files of `dir/table`.
@@ -114,17 +118,6 @@ pub fn parts(dir: &Path, table: &str) -> Vec<PathBuf> {
     });
     v.sort();
     v
-}
-
-/// Every batch of a Parquet file, read with the parquet crate.
-pub fn read_batches(file: &Path) -> Vec<RecordBatch> {
-    let f = std::fs::File::open(file).unwrap();
-    ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-        .build()
-        .unwrap()
-        .map(|b| b.unwrap())
-        .collect()
 }
 
 /// One value as text: floats by their bits, so equal text means equal bits.
@@ -233,33 +226,18 @@ pub fn assert_same_dataset(got: &Path, want: &Path) {
     }
 }
 
-/// Starts `sharpsweep sweep GRID --out OUT` (2 threads, frequent parts and
-/// checkpoints) `times` times and SIGKILLs it after a random 30–400 ms,
-/// checking after each kill that no committed run_id appears twice.
-/// Returns how many times it was killed mid-flight (not already finished).
-pub fn sweep_killed_at_random_moments(grid: &Path, out: &Path, times: usize) -> usize {
-    let mut kills = 0;
-    for _ in 0..times {
-        let mut child = bin()
-            .args(["sweep", "--threads", "2", "--quiet", "--flush-runs", "3"])
-            .args(["--flush-secs", "0.05", "--checkpoint-every", "0.02"])
-            .arg(grid)
-            .arg("--out")
-            .arg(out)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let millis = 30 + RandomState::new().hash_one(std::time::SystemTime::now()) % 370;
-        std::thread::sleep(Duration::from_millis(millis));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
-        }
-        child.wait().unwrap();
-        let mut ids = run_ids(out);
-        let n = ids.len();
-        ids.dedup();
-        assert_eq!(ids.len(), n, "a run_id appears twice after a kill");
+/// The number of run rows in a dataset (0 before the first part).
+pub fn run_count(dir: &Path) -> usize {
+    rows(dir, "runs").len()
+}
+
+/// The checkpoint files in a dataset.
+pub fn checkpoints(dir: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir.join("checkpoints")) {
+        Ok(entries) => entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "ckpt"))
+            .collect(),
+        Err(_) => Vec::new(),
     }
-    kills
 }
