@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn sharpsweep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+    crate::support::bin()
         .args(args)
         .output()
         .expect("the binary runs")
