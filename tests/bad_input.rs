@@ -3,9 +3,7 @@
 //! naming the field, flag or file at fault, and write nothing (the scratch
 //! directory holds exactly the case's files afterwards).
 
-mod common;
-
-use common::{TempDir, run_bin};
+use crate::support::{TempDir, run_bin};
 use std::collections::BTreeSet;
 use std::path::Path;
 

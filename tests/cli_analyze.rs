@@ -2,13 +2,11 @@
 //! single-run layout), on small sweeps of each dynamics' example grid (its
 //! figure drawn), and its exit code and one-line error on bad input.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn sharpsweep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+    crate::support::bin()
         .args(args)
         .output()
         .expect("the binary runs")
@@ -336,7 +334,7 @@ fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
     // ‖H‖_F·η/√B: its geometric mean over the finished runs.
     let mut logs = Vec::new();
     for part in std::fs::read_dir(tmp.path().join("data/runs")).unwrap() {
-        let t = common::ParquetTable::read(&part.unwrap().path());
+        let t = crate::support::ParquetTable::read(&part.unwrap().path());
         let status = t.column_str("status");
         for (s, r) in status.iter().zip(t.column_f64("hessian_fro_stability")) {
             if s == "finished" {
@@ -351,7 +349,7 @@ fn the_stability_figure_states_the_constant_fitted_to_the_runs() {
     // the largest λ_max·η/2, from the runs table's own columns.
     let (mut points, mut edge) = (Vec::new(), 0f64);
     for part in std::fs::read_dir(tmp.path().join("data/runs")).unwrap() {
-        let t = common::ParquetTable::read(&part.unwrap().path());
+        let t = crate::support::ParquetTable::read(&part.unwrap().path());
         let status = t.column_str("status");
         let (eta, fro) = (t.column_f64("eta"), t.column_f64("hessian_fro"));
         let batch = t.column_i64("batch_size");

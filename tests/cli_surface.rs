@@ -2,9 +2,7 @@
 //! defaults in --help, `reproduce --force-new`, completions, the man page,
 //! `show` and `export`.
 
-mod common;
-
-use common::{ParquetTable, TempDir, run_bin};
+use crate::support::{ParquetTable, TempDir, run_bin};
 use std::path::{Path, PathBuf};
 
 fn s(p: &Path) -> &str {

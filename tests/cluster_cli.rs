@@ -2,10 +2,7 @@
 //! binary, the grid and the output by absolute path, and refuses a grid or
 //! flags that would fail only once the job runs.
 
-mod cluster_support;
-mod sweep_common;
-
-use cluster_support::*;
+use crate::support::*;
 use std::process::{Command, Output};
 
 fn slurm_script(dir: &std::path::Path, args: &[&str]) -> Output {

@@ -4,16 +4,12 @@
 //! random moments while runs checkpoint many times a second never leaves a
 //! half-written checkpoint, and resuming still gives the same dataset.
 
-mod cluster_support;
-mod sweep_common;
-
-use cluster_support::*;
+use crate::support::*;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use sharpsweep_core::RunState;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
-use sweep_common::{assert_same_dataset, read_batches};
 
 /// Steps per run: about two seconds of CPU each at the kernel's ≈ 20 M
 /// steps/s (more on a slower machine), so a signal half a second in finds
@@ -38,7 +34,7 @@ fn setup() -> &'static Setup {
         let bin = private_binary(dir.path(), &binary());
         let grid = grid_file(dir.path(), STEPS);
         let reference = dir.path().join("uninterrupted");
-        sweep(&bin, &grid, &reference, &["-q"]);
+        sweep_with(&bin, &grid, &reference, &["-q"]);
         Setup {
             _dir: dir,
             bin,
@@ -84,7 +80,7 @@ fn stop_checkpoint_and_resume(signal: &str) {
         "every run finished before SIG{signal}:\n{text}"
     );
 
-    let output = sweep(&s.bin, &s.grid, &out, &[]);
+    let output = sweep_with(&s.bin, &s.grid, &out, &[]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("2 runs resumed from checkpoints"), "{text}");
     assert!(
@@ -155,7 +151,7 @@ fn sigkill_during_constant_checkpointing_leaves_only_whole_checkpoints_and_resum
         seen += assert_checkpoints_whole(&out);
     }
     assert!(seen > 0, "no kill found a checkpoint to check");
-    sweep(&s.bin, &s.grid, &out, &["-q"]);
+    sweep_with(&s.bin, &s.grid, &out, &["-q"]);
     assert!(
         !out.join("corrupt").exists(),
         "a checkpoint or part was unreadable"

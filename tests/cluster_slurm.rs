@@ -8,15 +8,11 @@
 //! `SHARPSWEEP_MPI_BIN`, a `sharpsweep` built with `--features mpi`.
 //! Paths live under /tmp, which the job (on this machine) can read.
 
-mod cluster_support;
-mod sweep_common;
-
-use cluster_support::*;
+use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use sweep_common::assert_same_dataset;
 
 /// A job's scratch directory with a private binary and the grid.
 struct Job {
@@ -44,7 +40,7 @@ impl Job {
     /// The dataset of a plain local sweep of the same grid.
     fn reference(&self) -> PathBuf {
         let out = self.path("local");
-        sweep(&self.bin, &self.grid, &out, &["-q"]);
+        sweep_with(&self.bin, &self.grid, &out, &["-q"]);
         out
     }
 

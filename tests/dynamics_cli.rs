@@ -2,9 +2,7 @@
 //! Parquet `algorithm` column tells them apart and each fills its own
 //! columns (time, margins, stability ratios), nulls elsewhere.
 
-mod common;
-
-use common::{ParquetTable, TempDir, run_bin};
+use crate::support::{ParquetTable, TempDir, run_bin};
 
 fn run(out: &std::path::Path, flags: &[&str]) -> (ParquetTable, ParquetTable) {
     let mut args = vec!["run", "--quiet", "--out", out.to_str().unwrap()];

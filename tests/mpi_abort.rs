@@ -6,13 +6,10 @@
 //! The panic is injected with `SHARPSWEEP_TEST_PANIC_AFTER_RUNS=N`, which
 //! makes the writer of a rank panic once it has committed N runs (outside
 //! any run, as a bug in the engine would; sweep/src/execute.rs, `panic_if_testing`).
-#![cfg(feature = "mpi")]
 
-mod sweep_common;
-
+use crate::support::*;
 use std::ffi::OsStr;
 use std::time::{Duration, Instant};
-use sweep_common::*;
 use tempfile::tempdir;
 
 #[test]

@@ -2,14 +2,11 @@
 //! same dataset content as a one-thread sweep, and finishes whichever rank
 //! is done first. Built only with `--features mpi`; needs OpenMPI's `mpirun`
 //! (.ci/suites/engine.sh runs it).
-#![cfg(feature = "mpi")]
 
-mod sweep_common;
-
+use crate::support::*;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
-use sweep_common::*;
 use tempfile::tempdir;
 
 /// `mpirun -np 2 sharpsweep sweep GRID --out OUT`, which must succeed.

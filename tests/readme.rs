@@ -18,9 +18,7 @@
 //! `.ci/suites/analyze.sh` makes them), which the analysis command and the
 //! Python blocks read.
 
-mod common;
-
-use common::TempDir;
+use crate::support::TempDir;
 use std::path::Path;
 use std::process::Command;
 

@@ -1,9 +1,7 @@
 //! `sharpsweep reproduce --quick` end to end: the embedded grid swept,
 //! analysed, and the Figure-1 cell judged in the report.
 
-mod common;
-
-use common::{TempDir, run_bin};
+use crate::support::{TempDir, run_bin};
 
 #[test]
 fn reproduce_quick_reports_the_figure_one_cell_below_its_threshold() {

@@ -1,8 +1,6 @@
 //! `sharpsweep run` end to end: the real binary, its Parquet read back.
 
-mod common;
-
-use common::{ParquetTable, TempDir, run_bin};
+use crate::support::{ParquetTable, TempDir, bin, kill, run_bin};
 use std::path::Path;
 
 /// Flags of a short, stable run of the Figure-1 setting.
@@ -321,7 +319,7 @@ fn label_noise_gd_collapses_the_feature_matrix_to_rank_one() {
 }
 
 /// One line on stderr, starting `error: `, containing every `part`.
-fn assert_one_line_error(o: &common::Output, parts: &[&str]) {
+fn assert_one_line_error(o: &crate::support::TextOutput, parts: &[&str]) {
     let lines: Vec<&str> = o.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "not one line: {}", o.stderr);
     assert!(lines[0].starts_with("error: "), "{}", lines[0]);
@@ -374,7 +372,7 @@ fn an_out_that_is_a_file_is_refused_before_training() {
     let file = dir.join("result");
     std::fs::write(&file, "not a directory").unwrap();
     // 10⁹ steps would train for most of a minute before writing.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+    let mut child = bin()
         .args(["run", "--quiet", "--steps", "1000000000", "--out"])
         .arg(&file)
         .stderr(std::process::Stdio::piped())
@@ -433,7 +431,7 @@ fn two_concurrent_runs_into_one_out_exactly_one_succeeds_and_the_pair_is_one_run
     for attempt in 0..3 {
         let out = dir.join(&format!("r{attempt}"));
         let spawn = |seed: &str| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+            bin()
                 .args([
                     "run", "--quiet", "--steps", "5000000", "--seed", seed, "--out",
                 ])
@@ -473,7 +471,7 @@ fn two_concurrent_runs_into_one_out_exactly_one_succeeds_and_the_pair_is_one_run
 #[test]
 fn a_signalled_run_keeps_its_rows_and_its_reruns_finish_as_an_uninterrupted_run() {
     use std::os::unix::fs::MetadataExt;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     // Seconds of stepping (≈ 20 M steps/s on one core): the signal, sent
     // as soon as the first checkpoint (after 20 ms) is there, finds it
     // running; `steps_done < STEPS` below checks that it did.
@@ -500,7 +498,7 @@ fn a_signalled_run_keeps_its_rows_and_its_reruns_finish_as_an_uninterrupted_run(
     // before, signals it; returns its exit code and the interrupted rows.
     let interrupt = |signal: &str| {
         let before = checkpoint();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sharpsweep"))
+        let mut child = bin()
             .args(flags(&out))
             .stderr(Stdio::piped())
             .spawn()
@@ -511,11 +509,7 @@ fn a_signalled_run_keeps_its_rows_and_its_reruns_finish_as_an_uninterrupted_run(
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        let killed = Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        kill(signal, child.id());
         let o = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(stderr.contains("rerun the same command"), "{stderr}");

@@ -3,17 +3,15 @@
 //! sweep ran it, the flow stops by itself once stationary, and the runs
 //! table says why each run ended (`stop_reason`).
 
-mod common;
-mod sweep_common;
-
-use common::{ParquetTable, TempDir, run_bin};
+use crate::support::{
+    ParquetTable, TempDir, assert_same_dataset, cell, rows, run_bin, try_sweep, write_grid,
+};
 use sharpsweep_core::RunConfig;
 use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, Unwatched, run_plan};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use sweep_common::{assert_same_dataset, cell, rows, try_sweep, write_grid};
 
 /// Plain GD stopped at `loss < 1e-4` (checked every 70 steps) at several
 /// η, some diverging (η = 0.055) and some too slow to get there; flow runs

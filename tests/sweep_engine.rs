@@ -2,15 +2,13 @@
 //! depend on threads, shards, kills or restarts; damage is detected and
 //! repaired by redoing runs; a wrong grid or a second sweep is refused.
 
-mod sweep_common;
-
+use crate::support::*;
 use sharpsweep_core::RunConfig;
 use sharpsweep_sweep::{Alone, Plan, SweepOptions, Unwatched, run_plan};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use sweep_common::*;
 use tempfile::tempdir;
 
 #[test]
@@ -74,10 +72,7 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_sweep() {
     sweep(&grid, &killed, &["--threads", "2"]);
     assert_same_dataset(&killed, &whole);
     assert!(
-        std::fs::read_dir(killed.join("checkpoints"))
-            .unwrap()
-            .next()
-            .is_none(),
+        checkpoints(&killed).is_empty(),
         "checkpoints of finished runs are removed"
     );
 }
@@ -130,9 +125,7 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     });
     assert!(report.interrupted, "{report:?}");
     assert!(report.checkpointed >= 1, "{report:?}");
-    let ckpts = std::fs::read_dir(stopped.join("checkpoints"))
-        .unwrap()
-        .count();
+    let ckpts = checkpoints(&stopped).len();
     assert_eq!(ckpts, report.checkpointed);
 
     let report = run_plan(
@@ -147,12 +140,7 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     assert!(!report.interrupted && report.complete(), "{report:?}");
     assert!(report.resumed >= 1, "{report:?}");
     assert_same_dataset(&stopped, &whole);
-    assert_eq!(
-        std::fs::read_dir(stopped.join("checkpoints"))
-            .unwrap()
-            .count(),
-        0
-    );
+    assert_eq!(checkpoints(&stopped).len(), 0);
 }
 
 #[test]

@@ -1,9 +1,7 @@
 //! `sharpsweep sweep --example NAME` prints each embedded grid, and each is
 //! a grid the sweep accepts (`--dry-run` expands and validates every point).
 
-mod common;
-
-use common::{TempDir, run_bin};
+use crate::support::{TempDir, run_bin};
 
 #[test]
 fn every_embedded_example_prints_and_dry_runs() {

@@ -2,8 +2,7 @@
 //! shape into SIMD lane groups leaves every row of the dataset unchanged,
 //! whatever the grid, the threads, the stops and the kills.
 
-mod sweep_common;
-
+use crate::support::*;
 use sharpsweep_core::RunConfig;
 use sharpsweep_core::lanes::LaneKey;
 use sharpsweep_sweep::queue::{Item, work};
@@ -12,7 +11,6 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use sweep_common::*;
 use tempfile::tempdir;
 
 /// Three label-noise shapes (full batch with η = 0.055 lanes that diverge
@@ -198,9 +196,7 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
     // left its lane to the next run of the queue.
     assert_eq!(report.diverged, 1, "{report:?}");
     assert_eq!(report.checkpointed + report.ran, 17, "{report:?}");
-    let ckpts = std::fs::read_dir(stopped.join("checkpoints"))
-        .unwrap()
-        .count();
+    let ckpts = checkpoints(&stopped).len();
     assert_eq!(ckpts, report.checkpointed);
 
     // On 3 threads the groups are made anew: runs checkpointed in
@@ -208,12 +204,7 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
     let report = sweep_plan(&plan, &stopped, &options(3, true));
     assert_eq!(report.resumed, 16, "{report:?}");
     assert_same_dataset(&stopped, &whole);
-    assert_eq!(
-        std::fs::read_dir(stopped.join("checkpoints"))
-            .unwrap()
-            .count(),
-        0
-    );
+    assert_eq!(checkpoints(&stopped).len(), 0);
 }
 
 /// Four shapes (m × B), two lengths, some runs diverging: a few hundred

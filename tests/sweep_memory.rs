@@ -2,26 +2,24 @@
 //! the grid's validation: exit 2, one line naming the key and the point,
 //! nothing written, instead of a sweep that aborts on that point every time.
 
-mod common;
-
-use common::{TempDir, run_bin};
-
-fn write_grid(dir: &TempDir, text: &str) -> String {
-    let path = dir.join("grid.toml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_owned()
-}
+use crate::support::{TempDir, run_bin, write_grid};
 
 #[test]
 fn a_grid_with_one_oversized_point_is_refused_at_validation_and_writes_nothing() {
     let dir = TempDir::new("sweep-memory");
     let grid = write_grid(
-        &dir,
+        dir.path(),
         "steps = 100\n[[grid]]\nalgorithm = \"sam\"\nm = [10, 20, 30, 1000000000]\n",
     );
     let out = dir.join("out");
     for extra in [&[][..], &["--max-memory", "1G"], &["--dry-run"]] {
-        let mut args = vec!["sweep", &grid, "--quiet", "--out", out.to_str().unwrap()];
+        let mut args = vec![
+            "sweep",
+            grid.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         let o = run_bin(&args);
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", o.stderr);
@@ -47,7 +45,7 @@ fn a_grid_with_one_oversized_point_is_refused_at_validation_and_writes_nothing()
 fn max_memory_bounds_every_worker_thread_plus_the_writer() {
     let dir = TempDir::new("sweep-max-memory");
     let grid = write_grid(
-        &dir,
+        dir.path(),
         "steps = 100\n[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\nseeds = 2\n",
     );
     let config = sharpsweep_core::RunConfig {
@@ -64,7 +62,7 @@ fn max_memory_bounds_every_worker_thread_plus_the_writer() {
     let sweep = |threads: &str| {
         run_bin(&[
             "sweep",
-            &grid,
+            grid.to_str().unwrap(),
             "--quiet",
             "--out",
             out.to_str().unwrap(),

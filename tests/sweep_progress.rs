@@ -3,9 +3,7 @@
 //! (a pipe here, a log under SLURM) writes plain progress lines in
 //! run-steps, never a redrawn bar.
 
-mod common;
-
-use common::{TempDir, run_bin};
+use crate::support::{TempDir, run_bin};
 
 /// The seconds of `progress::clock`'s `1h02m03s`, `2m03s` or `3.4s`.
 fn seconds(text: &str) -> f64 {

@@ -104,7 +104,8 @@ cp "$mpi_target/release/sharpsweep" "$state/sharpsweep-mpi"
 export SHARPSWEEP_MPI_BIN=$state/sharpsweep-mpi
 
 # --- the tests -------------------------------------------------------------
-# One at a time: the node has 2 CPUs, and the MPI job needs both.
-# CLUSTER_TEST_FILTER (a test name substring) runs some of them by hand.
-cargo test --release --workspace --test cluster_slurm -- --ignored --test-threads=1 \
-    ${CLUSTER_TEST_FILTER:+"$CLUSTER_TEST_FILTER"}
+# One at a time: the node has 2 CPUs, and the MPI job needs both. They are
+# the module cluster_slurm of the integration test binary; CLUSTER_TEST_FILTER
+# (the start of a test's name) runs some of them by hand.
+cargo test --release --workspace --test integration -- --ignored --test-threads=1 \
+    "cluster_slurm::${CLUSTER_TEST_FILTER:-}"

@@ -17,4 +17,4 @@ cargo build --release --workspace
 SHARPSWEEP="$TARGET/release/sharpsweep" python3 -m pytest -q tests/python/test_sweep_dataset.py
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-cargo test --release --workspace --features mpi --test mpi_determinism --test mpi_abort
+cargo test --release --workspace --features mpi --test integration -- mpi_determinism:: mpi_abort::
