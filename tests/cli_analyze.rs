@@ -2,6 +2,7 @@
 //! single-run layout), on small sweeps of each dynamics' example grid (its
 //! figure drawn), and its exit code and one-line error on bad input.
 
+use crate::support::ParquetTable;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -686,7 +687,7 @@ fn the_curvature_figure_draws_the_recorded_eigenvalues_and_leaves_out_diverged_s
             .unwrap()
             .map(|p| p.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-            .map(|p| common::ParquetTable::read(&p))
+            .map(|p| ParquetTable::read(&p))
             .collect::<Vec<_>>()
     };
     let mut finished = std::collections::HashSet::new();
@@ -741,7 +742,7 @@ fn the_curvature_figure_draws_the_recorded_eigenvalues_and_leaves_out_diverged_s
     }
     assert!(values.len() > 5 * 8, "{} points", values.len());
 
-    let fig = common::ParquetTable::read(&report.join("curvature.parquet"));
+    let fig = ParquetTable::read(&report.join("curvature.parquet"));
     let (panel, name) = (fig.column_str("panel"), fig.column_str("series"));
     let (eta, x, y) = (
         fig.column_f64("eta"),
