@@ -28,6 +28,7 @@ pub mod run_id;
 pub mod schedule;
 pub mod state;
 pub mod stop_when;
+mod validate;
 
 pub use activation::{Activation, ActivationName};
 pub use anneal::{Anneal, AnnealKind};

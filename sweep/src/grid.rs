@@ -12,6 +12,7 @@ mod keys;
 mod memory;
 mod overrides;
 mod parse;
+mod round;
 
 pub use crate::error::GridError;
 pub use expand::{MAX_POINTS, replicate_seed};
