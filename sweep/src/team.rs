@@ -5,7 +5,7 @@ use crate::progress::Tally;
 use crate::report::SweepReport;
 
 /// The processes that share a sweep: one ([`Alone`]) or MPI's ranks.
-/// Every method is called from the thread that called [`run_plan`].
+/// Every method is called from the thread that called [`run_plan`](crate::run_plan).
 pub trait Team {
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
