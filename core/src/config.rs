@@ -4,8 +4,8 @@
 
 use crate::activation::{Activation, ActivationName};
 use crate::anneal::{Anneal, AnnealKind};
-use crate::curvature::{HessianMethod, HessianOptions};
 use crate::error::CoreError;
+use crate::hessian_method::{HessianMethod, HessianOptions};
 use crate::named::parse_named;
 use crate::stop_when::{Metric, StopWhen};
 use serde::{Deserialize, Serialize};

@@ -13,6 +13,7 @@ pub mod curvature;
 pub mod data;
 pub mod dynamics;
 pub mod error;
+mod hessian_method;
 pub mod io;
 pub mod kdtree;
 pub mod kernel;

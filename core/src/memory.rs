@@ -26,8 +26,8 @@
 //! is an error naming its keys, never a wrapped number.
 
 use crate::config::RunConfig;
-use crate::curvature::HessianMethod;
 use crate::error::{CoreError, Result};
+use crate::hessian_method::HessianMethod;
 use crate::kernel::{QUAD, quads};
 use crate::lanczos;
 use std::fmt;

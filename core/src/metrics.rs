@@ -8,6 +8,7 @@ use crate::data::Problem;
 pub use crate::dynamics::MarginStats;
 use crate::kdtree::KdTree;
 use crate::model::Eval;
+use crate::stop_when::Metric;
 use faer::{Mat, Par};
 use std::sync::Once;
 
@@ -90,6 +91,35 @@ fn sequential_linear_algebra() {
 }
 
 impl Metrics {
+    /// The value of `metric` at this record (NaN where the record does
+    /// not define it): what a `stop_when` condition compares.
+    pub fn value(&self, metric: Metric) -> f64 {
+        let r = self;
+        let hessian = |f: fn(&HessianStats) -> f64| r.hessian.as_ref().map_or(f64::NAN, f);
+        let margin = |f: fn(&MarginStats) -> f64| r.margin.as_ref().map_or(f64::NAN, f);
+        match metric {
+            Metric::Loss => r.loss,
+            Metric::TraceHessian => r.trace_hessian,
+            Metric::SharpnessR => r.sharpness_r,
+            Metric::RiemGradNorm => r.riem_grad_norm,
+            Metric::DistToOptimum => r.dist_to_optimum,
+            Metric::SvRatio2Z => r.sv_ratio_z(2),
+            Metric::SvRatio3Z => r.sv_ratio_z(3),
+            Metric::SvRatio2Phi => r.sv_ratio_phi(2),
+            Metric::SvRatio3Phi => r.sv_ratio_phi(3),
+            Metric::EffectiveRankZ => r.effective_rank_z,
+            Metric::NeuronSpread => r.neuron_spread,
+            Metric::NeuronClusters => f64::from(r.neuron_clusters),
+            Metric::HessianFro => hessian(|h| h.frobenius),
+            Metric::HessianLambdaMax => hessian(|h| h.lambda_max),
+            Metric::Time => r.time,
+            Metric::NormalizedMargin => margin(|s| s.normalized),
+            Metric::SvmMargin => margin(|s| s.svm),
+            Metric::MarginRatio => margin(|s| s.ratio),
+            Metric::MarginAngle => margin(|s| s.angle),
+        }
+    }
+
     pub fn measure(
         p: &Problem,
         act: Activation,

@@ -167,7 +167,7 @@ impl Trainer {
                 .config
                 .stop_when
                 .as_ref()
-                .is_some_and(|c| c.holds(&record));
+                .is_some_and(|c| c.holds(&|m| record.value(m)));
         if stop {
             self.state.stop_early(StopReason::StopWhen);
         } else if !recorded {

@@ -10,7 +10,6 @@
 //! A metric that is not defined at a record (NaN) satisfies no comparison.
 
 use crate::error::CoreError;
-use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -104,41 +103,14 @@ impl Metric {
             Self::MarginAngle => "margin_angle",
         }
     }
-
-    /// Its value at a record (NaN where the record does not define it).
-    pub fn of(self, r: &Metrics) -> f64 {
-        let hessian =
-            |f: fn(&crate::curvature::HessianStats) -> f64| r.hessian.as_ref().map_or(f64::NAN, f);
-        let margin =
-            |f: fn(&crate::metrics::MarginStats) -> f64| r.margin.as_ref().map_or(f64::NAN, f);
-        match self {
-            Self::Loss => r.loss,
-            Self::TraceHessian => r.trace_hessian,
-            Self::SharpnessR => r.sharpness_r,
-            Self::RiemGradNorm => r.riem_grad_norm,
-            Self::DistToOptimum => r.dist_to_optimum,
-            Self::SvRatio2Z => r.sv_ratio_z(2),
-            Self::SvRatio3Z => r.sv_ratio_z(3),
-            Self::SvRatio2Phi => r.sv_ratio_phi(2),
-            Self::SvRatio3Phi => r.sv_ratio_phi(3),
-            Self::EffectiveRankZ => r.effective_rank_z,
-            Self::NeuronSpread => r.neuron_spread,
-            Self::NeuronClusters => f64::from(r.neuron_clusters),
-            Self::HessianFro => hessian(|h| h.frobenius),
-            Self::HessianLambdaMax => hessian(|h| h.lambda_max),
-            Self::Time => r.time,
-            Self::NormalizedMargin => margin(|s| s.normalized),
-            Self::SvmMargin => margin(|s| s.svm),
-            Self::MarginRatio => margin(|s| s.ratio),
-            Self::MarginAngle => margin(|s| s.angle),
-        }
-    }
 }
 
 impl StopWhen {
-    /// Whether the condition holds at record `r`.
-    pub fn holds(&self, r: &Metrics) -> bool {
-        self.0.holds(r)
+    /// Whether the condition holds where each metric has the value
+    /// `value` gives ([`Metrics::value`](crate::metrics::Metrics::value)
+    /// at a record).
+    pub fn holds(&self, value: &impl Fn(Metric) -> f64) -> bool {
+        self.0.holds(value)
     }
 
     /// The metrics it reads, in order of appearance.
@@ -150,10 +122,10 @@ impl StopWhen {
 }
 
 impl Expr {
-    fn holds(&self, r: &Metrics) -> bool {
+    fn holds(&self, value: &impl Fn(Metric) -> f64) -> bool {
         match self {
             Self::Compare(m, op, x) => {
-                let v = m.of(r);
+                let v = value(*m);
                 match op {
                     Op::Less => v < *x,
                     Op::LessEq => v <= *x,
@@ -161,8 +133,8 @@ impl Expr {
                     Op::GreaterEq => v >= *x,
                 }
             }
-            Self::And(a, b) => a.holds(r) && b.holds(r),
-            Self::Or(a, b) => a.holds(r) || b.holds(r),
+            Self::And(a, b) => a.holds(value) && b.holds(value),
+            Self::Or(a, b) => a.holds(value) || b.holds(value),
         }
     }
 
@@ -411,6 +383,12 @@ impl<'de> Deserialize<'de> for StopWhen {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Metrics;
+
+    /// Whether `c` holds at record `r`.
+    fn holds(c: &StopWhen, r: Metrics) -> bool {
+        c.holds(&|m| r.value(m))
+    }
 
     fn parse(s: &str) -> StopWhen {
         s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -452,16 +430,16 @@ mod tests {
     #[test]
     fn evaluates_with_precedence_and_nan_never_holds() {
         let c = parse("loss < 1e-20 or riem_grad_norm < 1e-12");
-        assert!(c.holds(&record(1e-21, 1.0)));
-        assert!(c.holds(&record(1.0, 1e-13)));
-        assert!(!c.holds(&record(1.0, 1.0)));
-        assert!(!c.holds(&record(f64::NAN, f64::NAN)));
+        assert!(holds(&c, record(1e-21, 1.0)));
+        assert!(holds(&c, record(1.0, 1e-13)));
+        assert!(!holds(&c, record(1.0, 1.0)));
+        assert!(!holds(&c, record(f64::NAN, f64::NAN)));
         let p = parse("loss > 2 or loss < 1 and riem_grad_norm < 1");
-        assert!(p.holds(&record(3.0, 5.0)), "or of (and)");
-        assert!(!p.holds(&record(0.5, 5.0)));
+        assert!(holds(&p, record(3.0, 5.0)), "or of (and)");
+        assert!(!holds(&p, record(0.5, 5.0)));
         let q = parse("(loss > 2 or loss < 1) and riem_grad_norm < 1");
-        assert!(!q.holds(&record(3.0, 5.0)));
-        assert!(!parse("loss >= 0").holds(&record(f64::NAN, 0.0)));
+        assert!(!holds(&q, record(3.0, 5.0)));
+        assert!(!holds(&parse("loss >= 0"), record(f64::NAN, 0.0)));
     }
 
     #[test]
