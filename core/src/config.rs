@@ -1,6 +1,9 @@
 //! [`RunConfig`]: everything that determines one run, flat, so that the same
 //! keys serve as CLI flags (`--batch-size`), grid keys (`batch_size`) and
 //! Parquet columns. Defaults are \[G24\]'s Figure-1 setting (docs/science.md §7).
+//!
+//! Past 600 lines only with its tests (parsing, defaults and the run id's
+//! stability under spelling); validation is validate.rs.
 
 use crate::activation::{Activation, ActivationName};
 use crate::anneal::{Anneal, AnnealKind};

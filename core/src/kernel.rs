@@ -47,6 +47,9 @@
 //! loss (per lane).
 //!
 //! No allocation here: the caller owns every buffer.
+//!
+//! Past 600 lines only with its tests, kept beside the kernels: each pins a
+//! kernel's bits against the plain formula and the other layouts.
 
 use crate::activation::Phi;
 use faer::{Accum, MatMut, MatRef, Par};

@@ -9,6 +9,10 @@
 //! whose values changed since the configuration before: the others' text
 //! is copied from the previous encoding. [`RunIds::of_each`] then hashes
 //! several encodings side by side.
+//!
+//! Past 600 lines for the encoder, a serde serializer that must write every
+//! kind of value a configuration holds byte for byte as serde_json does,
+//! and its tests against serde_json.
 
 use crate::config::RunConfig;
 use crate::error::CoreError;
