@@ -14,6 +14,7 @@ mod cluster_signals;
 /// Ignored without a SLURM cluster: `.ci/suites/cluster.sh` runs them.
 mod cluster_slurm;
 mod dynamics_cli;
+mod layout;
 /// Built with `--features mpi` only: `.ci/suites/engine.sh` runs them.
 #[cfg(feature = "mpi")]
 mod mpi_abort;
