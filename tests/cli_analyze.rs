@@ -2,7 +2,7 @@
 //! single-run layout), on small sweeps of each dynamics' example grid (its
 //! figure drawn), and its exit code and one-line error on bad input.
 
-use crate::support::ParquetTable;
+use crate::support::{ParquetTable, key_values, open};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -390,19 +390,8 @@ struct ParquetFile {
 }
 
 fn read_parquet(path: &Path) -> ParquetFile {
-    let file = std::fs::File::open(path).unwrap();
-    let builder =
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
-    let metadata = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .map(|kv| {
-            kv.iter()
-                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let builder = open(path);
+    let metadata = key_values(&builder);
     let types = builder
         .schema()
         .fields()

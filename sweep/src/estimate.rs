@@ -367,19 +367,7 @@ fn time_steps(budget: Duration, mut advance: impl FnMut(u64) -> bool) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn point(m: usize, steps: u64, seed: u64) -> RunConfig {
-        RunConfig {
-            m,
-            steps,
-            seed,
-            ..Default::default()
-        }
-    }
-
-    fn of(configs: &[RunConfig]) -> Vec<(RunId, &RunConfig)> {
-        configs.iter().map(|c| (c.run_id(), c)).collect()
-    }
+    use crate::queue::tests::{point, todo};
 
     #[test]
     fn items_take_their_steps_and_records_on_the_thread_free_first() {
@@ -395,7 +383,7 @@ mod tests {
         let records_of = |c| Lookup::new(&timings).records(c) as f64 * 0.5;
         let long = 3.0 + records_of(&configs[0]);
         let short = 1.0 + records_of(&configs[1]);
-        let time = |threads, cores| makespan(&of(&configs), &timings, threads, cores);
+        let time = |threads, cores| makespan(&todo(&configs), &timings, threads, cores);
         near(time(1, 1), long + 2.0 * short);
         // The long run on one thread, the two short ones on the other.
         near(time(2, 2), long.max(2.0 * short));
@@ -406,7 +394,7 @@ mod tests {
         let group: Vec<RunConfig> = (0..LANES as u64).map(|s| point(10, 1000, s)).collect();
         let all_records = LANES as f64 * records_of(&group[0]);
         near(
-            makespan(&of(&group), &timings, 1, 1),
+            makespan(&todo(&group), &timings, 1, 1),
             1000.0 * 2e-3 + all_records,
         );
     }
@@ -417,7 +405,7 @@ mod tests {
             .map(|s| point(10, 10_000_000, s))
             .chain([point(40, 1000, 0)])
             .collect();
-        let e = wall_time(&of(&configs), 1);
+        let e = wall_time(&todo(&configs), 1);
         assert_eq!((e.shapes, e.threads), (2, 1));
         // A step of (10, 3, 3) takes ≈ 50 ns alone: 4·10⁷ of them ≈ 2 s
         // (loose bounds: a loaded machine is slower).

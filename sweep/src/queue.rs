@@ -140,11 +140,12 @@ pub fn work<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use sharpsweep_core::AlgorithmName;
 
-    fn point(m: usize, steps: u64, seed: u64) -> RunConfig {
+    /// A label-noise point of m neurons and `steps` steps.
+    pub(crate) fn point(m: usize, steps: u64, seed: u64) -> RunConfig {
         RunConfig {
             m,
             steps,
@@ -153,7 +154,8 @@ mod tests {
         }
     }
 
-    fn todo(configs: &[RunConfig]) -> Vec<(RunId, &RunConfig)> {
+    /// Points with their run ids.
+    pub(crate) fn todo(configs: &[RunConfig]) -> Vec<(RunId, &RunConfig)> {
         configs.iter().map(|c| (c.run_id(), c)).collect()
     }
 

@@ -15,10 +15,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A reader of the Parquet file at `path`, which must open.
-fn open(path: &Path) -> ParquetRecordBatchReaderBuilder<File> {
+pub fn open(path: &Path) -> ParquetRecordBatchReaderBuilder<File> {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A file's key-value metadata.
+pub fn key_values(builder: &ParquetRecordBatchReaderBuilder<File>) -> HashMap<String, String> {
+    builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Every batch of a Parquet file.
@@ -36,16 +50,7 @@ pub struct ParquetTable {
 impl ParquetTable {
     pub fn read(path: &Path) -> Self {
         let builder = open(path);
-        let metadata = builder
-            .metadata()
-            .file_metadata()
-            .key_value_metadata()
-            .map(|kv| {
-                kv.iter()
-                    .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let metadata = key_values(&builder);
         let schema = builder.schema().clone();
         let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
         let batch = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
