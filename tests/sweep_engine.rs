@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use sharpsweep_core::RunConfig;
-use sharpsweep_sweep::{Alone, Plan, SweepOptions, Unwatched, run_plan};
+use sharpsweep_sweep::{Plan, SweepOptions};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,7 +103,7 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
     let plan = Plan::new("stop-test".into(), "null".into(), configs(10_000_000, 4));
     let (whole, stopped) = (t.path().join("whole"), t.path().join("stopped"));
     let never = AtomicBool::new(false);
-    let report = run_plan(&plan, &whole, &quiet(), &never, &mut Alone, &mut Unwatched).unwrap();
+    let report = sweep_alone(&plan, &whole, &quiet(), &never);
     assert!(!report.interrupted && report.ran == 4);
 
     let stop = AtomicBool::new(false);
@@ -121,22 +121,14 @@ fn stop_flag_checkpoints_in_flight_runs_and_a_restart_is_bit_identical() {
             std::thread::sleep(Duration::from_millis(100));
             stop.store(true, Ordering::Relaxed);
         });
-        run_plan(&plan, &stopped, &quiet(), &stop, &mut Alone, &mut Unwatched).unwrap()
+        sweep_alone(&plan, &stopped, &quiet(), &stop)
     });
     assert!(report.interrupted, "{report:?}");
     assert!(report.checkpointed >= 1, "{report:?}");
     let ckpts = checkpoints(&stopped).len();
     assert_eq!(ckpts, report.checkpointed);
 
-    let report = run_plan(
-        &plan,
-        &stopped,
-        &quiet(),
-        &never,
-        &mut Alone,
-        &mut Unwatched,
-    )
-    .unwrap();
+    let report = sweep_alone(&plan, &stopped, &quiet(), &never);
     assert!(!report.interrupted && report.complete(), "{report:?}");
     assert!(report.resumed >= 1, "{report:?}");
     assert_same_dataset(&stopped, &whole);
@@ -150,15 +142,7 @@ fn a_run_whose_data_file_vanished_is_recorded_as_failed_and_the_sweep_goes_on() 
     cs[1].data = "/nonexistent/x.csv".parse().unwrap();
     let plan = Plan::new("failed-test".into(), "null".into(), cs);
     let out = t.path().join("ds");
-    let report = run_plan(
-        &plan,
-        &out,
-        &quiet(),
-        &AtomicBool::new(false),
-        &mut Alone,
-        &mut Unwatched,
-    )
-    .unwrap();
+    let report = sweep_alone(&plan, &out, &quiet(), &AtomicBool::new(false));
     assert_eq!(
         (report.ran, report.failed, report.finished),
         (3, 1, 2),
@@ -176,15 +160,7 @@ fn a_run_whose_data_file_vanished_is_recorded_as_failed_and_the_sweep_goes_on() 
         failed[0]
     );
     // A rerun does not retry it, and status counts it.
-    let again = run_plan(
-        &plan,
-        &out,
-        &quiet(),
-        &AtomicBool::new(false),
-        &mut Alone,
-        &mut Unwatched,
-    )
-    .unwrap();
+    let again = sweep_alone(&plan, &out, &quiet(), &AtomicBool::new(false));
     assert_eq!(again.ran, 0);
     let o = bin().arg("status").arg(&out).output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
@@ -389,12 +365,12 @@ fn retry_failed_reruns_failed_points_and_replaces_their_rows() {
     let never = AtomicBool::new(false);
     // The data file is missing: the run fails, the others finish, all in
     // one part (so retrying must rewrite a part that holds good runs too).
-    let report = run_plan(&plan, &out, &quiet(), &never, &mut Alone, &mut Unwatched).unwrap();
+    let report = sweep_alone(&plan, &out, &quiet(), &never);
     assert_eq!((report.failed, report.finished), (1, 3), "{report:?}");
     assert_eq!(parts(&out, "runs").len(), 1);
 
     std::fs::write(&data, "0.1,0.2,0.3\n-0.4,0.5,0.6\n0.7,-0.8,0.9\n").unwrap();
-    let plain = run_plan(&plan, &out, &quiet(), &never, &mut Alone, &mut Unwatched).unwrap();
+    let plain = sweep_alone(&plan, &out, &quiet(), &never);
     assert_eq!(
         plain.ran, 0,
         "without --retry-failed a failed run stays done"
@@ -403,14 +379,14 @@ fn retry_failed_reruns_failed_points_and_replaces_their_rows() {
         retry_failed: true,
         ..quiet()
     };
-    let report = run_plan(&plan, &out, &retry, &never, &mut Alone, &mut Unwatched).unwrap();
+    let report = sweep_alone(&plan, &out, &retry, &never);
     assert_eq!(
         (report.already_done, report.ran, report.failed),
         (3, 1, 0),
         "{report:?}"
     );
     // Same content as a sweep that never failed, no run_id twice.
-    run_plan(&plan, &fresh, &quiet(), &never, &mut Alone, &mut Unwatched).unwrap();
+    sweep_alone(&plan, &fresh, &quiet(), &never);
     assert_same_dataset(&out, &fresh);
     assert!(
         !table(&out, "runs")
@@ -418,7 +394,7 @@ fn retry_failed_reruns_failed_points_and_replaces_their_rows() {
             .any(|r| r.contains("status=failed"))
     );
     // Nothing failed is left: retrying again runs nothing.
-    let again = run_plan(&plan, &out, &retry, &never, &mut Alone, &mut Unwatched).unwrap();
+    let again = sweep_alone(&plan, &out, &retry, &never);
     assert_eq!(again.ran, 0, "{again:?}");
 }
 

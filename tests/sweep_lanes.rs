@@ -6,7 +6,7 @@ use crate::support::*;
 use sharpsweep_core::RunConfig;
 use sharpsweep_core::lanes::LaneKey;
 use sharpsweep_sweep::queue::{Item, work};
-use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, SweepReport, Unwatched, run_plan};
+use sharpsweep_sweep::{Grid, Plan, SweepOptions, SweepReport};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,15 +69,7 @@ fn options(threads: usize, batched: bool) -> SweepOptions {
 }
 
 fn sweep_plan(plan: &Plan, out: &Path, opts: &SweepOptions) -> SweepReport {
-    let report = run_plan(
-        plan,
-        out,
-        opts,
-        &AtomicBool::new(false),
-        &mut Alone,
-        &mut Unwatched,
-    )
-    .unwrap();
+    let report = sweep_alone(plan, out, opts, &AtomicBool::new(false));
     assert!(report.complete(), "{report:?}");
     report
 }
@@ -181,15 +173,7 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
             std::thread::sleep(Duration::from_millis(300));
             stop.store(true, Ordering::Relaxed);
         });
-        run_plan(
-            &plan,
-            &stopped,
-            &options(2, true),
-            &stop,
-            &mut Alone,
-            &mut Unwatched,
-        )
-        .unwrap()
+        sweep_alone(&plan, &stopped, &options(2, true), &stop)
     });
     assert!(report.interrupted, "{report:?}");
     // Both groups were in flight, and seed 21, which diverges at step 4,
@@ -336,7 +320,7 @@ fn lanes_freed_by_stop_when_are_refilled_and_checkpointed_groups_resume_regroupe
             }
             stop.store(true, Ordering::Relaxed);
         });
-        run_plan(&plan, &stopped, &opts, &stop, &mut Alone, &mut Unwatched).unwrap()
+        sweep_alone(&plan, &stopped, &opts, &stop)
     });
     assert!(first.interrupted, "{first:?}");
     assert!(first.checkpointed >= 8, "a full group in flight: {first:?}");

@@ -1,11 +1,20 @@
 //! Sweeps run through the binary: to completion, killed at random moments,
-//! or as an MPI job of two ranks; and the grids the tests sweep.
+//! or as an MPI job of two ranks; sweeps of a plan through the library; and
+//! the grids the tests sweep.
 
 use crate::support::{binary, run_ids, write_grid};
+use sharpsweep_sweep::{Alone, Plan, SweepOptions, SweepReport, Unwatched, run_plan};
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+
+/// `plan` swept into `out` by this process alone (no MPI team), its
+/// warnings and progress not shown; stopped once `stop` is set.
+pub fn sweep_alone(plan: &Plan, out: &Path, opts: &SweepOptions, stop: &AtomicBool) -> SweepReport {
+    run_plan(plan, out, opts, stop, &mut Alone, &mut Unwatched).unwrap()
+}
 
 /// `BIN sweep GRID --out OUT`.
 fn sweep_of(bin: &Path, grid: &Path, out: &Path) -> Command {
