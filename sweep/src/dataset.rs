@@ -114,6 +114,40 @@ fn random_tag() -> String {
     format!("{:08x}", h as u32)
 }
 
+/// Takes this process's lock in `.writers/` under the first tag of `tags`
+/// whose lock it can hold. Another process may hold a fresh lock file for
+/// a moment (checking whether its writer is dead, before the lock was
+/// taken) and then unlink it: the tag is then skipped, and a lock taken on
+/// a file unlinked meanwhile is given up, so a live writer's lock file is
+/// always the one on disk.
+fn take_writer_lock(
+    writers: &Path,
+    mut tags: impl Iterator<Item = String>,
+) -> Result<(String, File)> {
+    const ATTEMPTS: usize = 16;
+    for tag in tags.by_ref().take(ATTEMPTS) {
+        let p = writers.join(format!("{tag}.lock"));
+        let f = lock_file(&p)?;
+        if f.try_lock().is_ok() && is_same_file(&f, &p) {
+            return Ok((tag, f));
+        }
+    }
+    Err(SweepError::Locked {
+        dir: writers.parent().unwrap_or(writers).to_path_buf(),
+        what: format!("no free writer tag after {ATTEMPTS} attempts"),
+        lock: writers.to_path_buf(),
+    })
+}
+
+/// Whether `path` still names the file `f` is open on.
+fn is_same_file(f: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
 /// Opens (creating) `path` for locking.
 fn lock_file(path: &Path) -> Result<File> {
     OpenOptions::new()
@@ -128,10 +162,11 @@ fn lock_file(path: &Path) -> Result<File> {
 /// data). Checked before [`Dataset::open`] creates anything in it, so a
 /// refused sweep leaves nothing behind; a missing directory is fine.
 pub fn refuse_foreign(dir: &Path) -> Result<()> {
-    if dir.join(GRID_FILE).is_file() {
-        return Ok(());
-    }
     match foreign_entry(dir)? {
+        // A sweep writes grid.json before anything else, so one looked for
+        // after the entries were listed tells a dataset from a stranger
+        // even while another shard is creating it.
+        Some(_) if dir.join(GRID_FILE).is_file() => Ok(()),
         None => Ok(()),
         Some(stranger) => Err(SweepError::Refused(format!(
             "{} is not empty ({stranger}) and is not a sharpsweep dataset (no {GRID_FILE})",
@@ -202,7 +237,7 @@ impl Dataset {
     /// needs; a lock held elsewhere is a [`SweepError::Locked`] refusal.
     pub fn open(dir: &Path, access: Access) -> Result<Dataset> {
         let mut locks = Vec::new();
-        let writer = random_tag();
+        let mut writer = String::new();
         if access != Access::Read {
             for sub in [RUNS, TRAJECTORIES, CHECKPOINTS, WRITERS] {
                 let p = dir.join(sub);
@@ -234,10 +269,9 @@ impl Dataset {
                 }
                 Access::Read => unreachable!(),
             }
-            let p = dir.join(WRITERS).join(format!("{writer}.lock"));
-            let f = lock_file(&p)?;
-            f.try_lock()
-                .map_err(|_| locked(&p, "writer tag collision"))?;
+            let (tag, f) =
+                take_writer_lock(&dir.join(WRITERS), std::iter::repeat_with(random_tag))?;
+            writer = tag;
             locks.push(f);
         } else if !dir.join(GRID_FILE).is_file() {
             return Err(SweepError::Refused(format!(
@@ -484,5 +518,31 @@ impl Drop for Dataset {
         if self.access != Access::Read {
             let _ = fs::remove_file(self.dir.join(WRITERS).join(format!("{}.lock", self.writer)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_writer_lock_held_by_another_process_for_a_moment_is_skipped_for_another_tag() {
+        let t = tempfile::tempdir().unwrap();
+        let busy = lock_file(&t.path().join("aaaa.lock")).unwrap();
+        busy.try_lock().unwrap();
+        let tags = ["aaaa", "bbbb"].map(String::from).into_iter();
+        let (tag, _lock) = take_writer_lock(t.path(), tags).unwrap();
+        assert_eq!(tag, "bbbb");
+        assert!(t.path().join("bbbb.lock").is_file());
+    }
+
+    #[test]
+    fn no_free_writer_tag_is_a_locked_refusal_not_a_hang() {
+        let t = tempfile::tempdir().unwrap();
+        let busy = lock_file(&t.path().join("aaaa.lock")).unwrap();
+        busy.try_lock().unwrap();
+        let err =
+            take_writer_lock(t.path(), std::iter::repeat_with(|| "aaaa".to_string())).unwrap_err();
+        assert!(matches!(err, SweepError::Locked { .. }), "{err}");
     }
 }

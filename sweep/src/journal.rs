@@ -162,8 +162,14 @@ impl Dataset {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(w) = name.strip_suffix(".lock")
-                && self.writer_is_dead(w)?
+            if name.strip_suffix(".lock").is_none_or(|w| w == self.writer) {
+                continue;
+            }
+            // Unlinked while held: a writer taking this lock meanwhile
+            // either fails to or finds its file gone, and takes another
+            // tag (dataset.rs, `take_writer_lock`).
+            if let Ok(f) = OpenOptions::new().write(true).open(e.path())
+                && f.try_lock().is_ok()
             {
                 remove_if_present(&e.path())?;
             }
