@@ -618,10 +618,18 @@ mod tests {
         }
     }
 
+    /// Seed 0 reaches a fixed point of (Θ, h); seed 1 a Θ that no step
+    /// moves while h cycles below its cap (it ran its whole budget before).
     #[test]
     fn the_flow_stops_by_itself_once_stationary_alone_or_resumed() {
+        for seed in [0, 1] {
+            flow_stops_once_stationary(seed);
+        }
+    }
+
+    fn flow_stops_once_stationary(seed: u64) {
         let c = RunConfig {
-            seed: 0,
+            seed,
             log_points: 40,
             ..RunConfig::defaults_for(AlgorithmName::Flow)
         };
@@ -637,18 +645,22 @@ mod tests {
             "a last record where it stopped"
         );
 
-        let mut first = Trainer::new(&c).unwrap();
-        let mut got = Vec::new();
-        while first.state().step < end / 2 {
-            got.extend(first.advance(end / 2 - first.state().step));
+        // Resumed half-way, and a few steps before the end (within a run
+        // of steps that leave Θ as it is, for seed 1).
+        for resume_at in [end / 2, end - 5] {
+            let mut first = Trainer::new(&c).unwrap();
+            let mut got = Vec::new();
+            while first.state().step < resume_at {
+                got.extend(first.advance(resume_at - first.state().step));
+            }
+            let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
+            let mut second = Trainer::resume(&c, state).unwrap();
+            second.run(|r| got.push(r.clone()));
+            assert_eq!(second.state().step, end);
+            assert_eq!(second.state().stop_reason(), Some(StopReason::Stationary));
+            // Debug prints every f64 exactly, and NaN (time before M) as itself.
+            assert_eq!(format!("{got:?}"), format!("{want:?}"));
         }
-        let state = RunState::from_bytes(&first.state().to_bytes()).unwrap();
-        let mut second = Trainer::resume(&c, state).unwrap();
-        second.run(|r| got.push(r.clone()));
-        assert_eq!(second.state().step, end);
-        assert_eq!(second.state().stop_reason(), Some(StopReason::Stationary));
-        // Debug prints every f64 exactly, and NaN (time before M) as itself.
-        assert_eq!(format!("{got:?}"), format!("{want:?}"));
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct RunState {
     /// `flow`: whether the plain-GD phase has reached the manifold.
     #[serde(default)]
     pub on_manifold: bool,
+    /// `flow`: how many steps in a row have left Θ as it was, bit for bit.
+    #[serde(default)]
+    pub flow_still: u32,
     /// Why a run that finished before its budget stopped (`stop_when`,
     /// `stationary`); `None` while running and after the budget is spent.
     #[serde(default)]
@@ -122,6 +125,7 @@ impl RunState {
             time: 0.0,
             flow_h: 0.0,
             on_manifold: false,
+            flow_still: 0,
             stopped_early: None,
         }
     }
@@ -214,6 +218,7 @@ mod tests {
         state.time = 1.0 / 7.0;
         state.flow_h = f64::MIN_POSITIVE;
         state.on_manifold = true;
+        state.flow_still = 7;
         let back = RunState::from_bytes(&state.to_bytes()).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back.theta), bits(&state.theta));
@@ -221,6 +226,7 @@ mod tests {
         assert_eq!(back.time.to_bits(), state.time.to_bits());
         assert_eq!(back.flow_h.to_bits(), state.flow_h.to_bits());
         assert!(back.on_manifold);
+        assert_eq!(back.flow_still, 7);
         assert_eq!(back.noise_rng, state.noise_rng);
         assert_eq!((back.step, back.last_record), (12345, Some(12000)));
     }

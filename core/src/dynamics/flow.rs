@@ -26,7 +26,11 @@
 //! A step that leaves Θ and h as they were, bit for bit (a null step, or
 //! an accepted one too small to change Θ at h's cap), would be repeated
 //! by every later step, so the run ends there as `finished` with stop
-//! reason `stationary`.
+//! reason `stationary`. So does a run whose Θ no step has changed for
+//! [`STILL_STEPS`] steps in a row: there the steps small enough to be
+//! accepted no longer move Θ by a rounding unit and the larger ones are
+//! rejected, so h cycles between them below its cap forever (and the flow
+//! time with it) while Θ stays where it is.
 
 use super::contract::{Dynamics, diverged};
 use crate::activation::Activation;
@@ -43,6 +47,12 @@ pub const RETRACTION_ITERS: usize = 10;
 pub const GROW: f64 = 1.2;
 /// Halvings of h within one step before it becomes a null step.
 pub const MAX_HALVINGS: usize = 50;
+/// Steps in a row that leave Θ unchanged, bit for bit, after which the
+/// flow is stationary to working precision although h still changes: h
+/// climbs back by [`GROW`] within four steps of a halving, so these are
+/// some sixteen rounds of h trying every size from the largest step that
+/// fails to half of it.
+pub const STILL_STEPS: u32 = 64;
 /// Armijo's sufficient-decrease constant.
 const ARMIJO: f64 = 1e-4;
 
@@ -170,12 +180,14 @@ impl Dynamics for Flow {
     fn advance(&mut self, problem: &Problem, state: &mut RunState, steps: u64) {
         for _ in 0..steps {
             if state.on_manifold {
-                let before = (bits(&state.theta), state.flow_h.to_bits());
+                let (theta, h) = (bits(&state.theta), state.flow_h.to_bits());
                 self.flow_step(problem, state);
+                let still = bits(&state.theta) == theta;
+                state.flow_still = if still { state.flow_still + 1 } else { 0 };
                 // The step is a function of (Θ, h) alone: if it left both
                 // as they were, so will every later one.
-                let after = (bits(&state.theta), state.flow_h.to_bits());
-                if state.status == Status::Running && after == before {
+                let fixed = still && state.flow_h.to_bits() == h;
+                if state.status == Status::Running && (fixed || state.flow_still >= STILL_STEPS) {
                     state.stop_early(StopReason::Stationary);
                 }
             } else {
