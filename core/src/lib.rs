@@ -27,6 +27,7 @@ pub mod rng;
 pub mod run;
 pub mod run_id;
 pub mod schedule;
+mod small_svd;
 pub mod state;
 pub mod stop_when;
 mod validate;

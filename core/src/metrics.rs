@@ -6,8 +6,9 @@ use crate::activation::Activation;
 use crate::curvature::{HessianOptions, HessianStats};
 use crate::data::Problem;
 pub use crate::dynamics::MarginStats;
-use crate::kdtree::KdTree;
+use crate::kdtree;
 use crate::model::Eval;
+use crate::small_svd;
 use crate::stop_when::Metric;
 use faer::{Mat, Par};
 use std::sync::Once;
@@ -218,8 +219,12 @@ fn ratio(sv: &[f64], k: usize) -> f64 {
     }
 }
 
-/// Singular values of an r×c row-major matrix, descending.
+/// Singular values of an r×c row-major matrix, descending: by one-sided
+/// Jacobi when the matrix is small (small_svd.rs), else by faer.
 pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
+    if small_svd::fits(r, c) {
+        return small_svd::singular_values(a, r, c);
+    }
     let mat = Mat::from_fn(r, c, |i, j| a[i * c + j]);
     mat.singular_values().unwrap_or_default()
 }
@@ -247,16 +252,15 @@ fn columns(z: &[f64], n: usize, m: usize) -> Vec<Vec<f64>> {
 
 /// The largest distance between two neurons' feature vectors and the
 /// number of clusters at `tol` (connected components of the graph joining
-/// neurons closer than `tol · max_j ‖z_{·j}‖`, single linkage), both from one
-/// k-d tree of the columns: exactly the answers of comparing every pair, at
-/// about O(n·m log m) instead of O(n·m²) per record (kdtree.rs).
+/// neurons closer than `tol · max_j ‖z_{·j}‖`, single linkage): exactly the
+/// answers of comparing every pair, with a k-d tree at about O(n·m log m)
+/// instead of O(n·m²) per record for many neurons (kdtree.rs).
 fn spread_and_clusters(cols: &[Vec<f64>], tol: f64) -> (f64, u32) {
     let scale = cols
         .iter()
         .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
         .fold(0.0, f64::max);
-    let tree = KdTree::new(cols);
-    (tree.diameter().0, tree.components(tol * scale).0)
+    kdtree::spread_and_components(cols, tol * scale)
 }
 
 /// Each neuron's coordinates on the first two principal components of the
@@ -267,16 +271,14 @@ fn principal_coordinates(cols: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
     let mean: Vec<f64> = (0..n)
         .map(|i| cols.iter().map(|c| c[i]).sum::<f64>() / m as f64)
         .collect();
-    let centred = Mat::from_fn(m, n, |j, i| cols[j][i] - mean[i]);
-    let Ok(svd) = centred.thin_svd() else {
+    let Some((coords, rank)) = scaled_left_singular_vectors(cols, &mean) else {
         return (vec![f64::NAN; m], vec![f64::NAN; m]);
     };
-    let (u, s) = (svd.U(), svd.S().column_vector());
     let component = |k: usize| -> Vec<f64> {
-        if k >= s.nrows() {
+        if k >= rank {
             return vec![0.0; m];
         }
-        let mut coords: Vec<f64> = (0..m).map(|j| u[(j, k)] * s[k]).collect();
+        let mut coords = coords[k * m..][..m].to_vec();
         let pivot = coords
             .iter()
             .copied()
@@ -287,6 +289,32 @@ fn principal_coordinates(cols: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
         coords
     };
     (component(0), component(1))
+}
+
+/// U·Σ of the thin SVD of the m×n matrix of centred feature vectors
+/// (neuron j's row `cols[j] − mean`), column after column, and its number
+/// of columns min(m, n); `None` if the SVD fails. By one-sided Jacobi when
+/// there are few features (small_svd.rs), else by faer.
+fn scaled_left_singular_vectors(cols: &[Vec<f64>], mean: &[f64]) -> Option<(Vec<f64>, usize)> {
+    let (m, n) = (cols.len(), mean.len());
+    let rank = m.min(n);
+    if small_svd::fits_columns(m, n) {
+        let mut g: Vec<f64> = (0..n)
+            .flat_map(|i| cols.iter().map(move |c| c[i] - mean[i]))
+            .collect();
+        let sv = small_svd::orthogonalise(&mut g, m);
+        return (sv.len() == n).then(|| {
+            g.truncate(rank * m);
+            (g, rank)
+        });
+    }
+    let centred = Mat::from_fn(m, n, |j, i| cols[j][i] - mean[i]);
+    let svd = centred.thin_svd().ok()?;
+    let (u, s) = (svd.U(), svd.S().column_vector());
+    let coords = (0..s.nrows())
+        .flat_map(|k| (0..m).map(move |j| u[(j, k)] * s[k]))
+        .collect();
+    Some((coords, s.nrows()))
 }
 
 #[cfg(test)]

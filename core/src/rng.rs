@@ -37,12 +37,15 @@ impl Streams {
             base.jump();
             s
         };
+        let (data, labels, init, batch) = (next(), next(), next(), next());
+        // The last stream is the base itself: jumping past it, as the
+        // others are, would be a fifth of the streams' setup for nothing.
         Self {
-            data: next(),
-            labels: next(),
-            init: next(),
-            batch: next(),
-            noise: next(),
+            data,
+            labels,
+            init,
+            batch,
+            noise: base,
         }
     }
 
@@ -201,6 +204,27 @@ mod tests {
             Streams::from_seed(8).data.next_u64(),
             Streams::from_seed(7).data.next_u64()
         );
+    }
+
+    #[test]
+    fn each_stream_is_the_seed_stream_jumped_once_more_than_the_one_before() {
+        let streams = Streams::from_seed(5);
+        let mut base = Stream::seed_from_u64(5);
+        let in_order = [
+            streams.data,
+            streams.labels,
+            streams.init,
+            streams.batch,
+            streams.noise,
+            Streams::curvature(5),
+        ];
+        for (k, mut s) in in_order.into_iter().enumerate() {
+            let mut expected = base.clone();
+            for _ in 0..1000 {
+                assert_eq!(s.next_u64(), expected.next_u64(), "stream {k}");
+            }
+            base.jump();
+        }
     }
 
     #[test]

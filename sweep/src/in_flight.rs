@@ -114,7 +114,7 @@ impl InFlight {
                 progress::count_carried(config, s.0.state().step);
                 s
             }
-            None => (Trainer::new(config)?, Vec::new(), 0.0),
+            None => (Trainer::with_run_id(config, id)?, Vec::new(), 0.0),
         };
         let run = InFlight {
             id,
