@@ -7,8 +7,9 @@
 //! differ in a field or two. [`RunIds`] writes the encoding itself, byte
 //! for byte serde_json's (the tests compare them), and only the fields
 //! whose values changed since the configuration before: the others' text
-//! is copied from the previous encoding. [`RunIds::of_each`] then hashes
-//! several encodings side by side.
+//! is copied from the previous encoding. The hash resumes from the state
+//! after the bytes an encoding shares with the previous one ([`Anchor`]),
+//! and [`RunIds::of_each`] hashes several encodings side by side.
 //!
 //! Past 600 lines for the encoder, a serde serializer that must write every
 //! kind of value a configuration holds byte for byte as serde_json does,
@@ -65,6 +66,28 @@ pub struct RunIds {
     display: String,
     /// The encodings of a group hashed together ([`RunIds::of_each`]).
     group: [Vec<u8>; GROUP],
+    /// The hash of a prefix of the previous encoding ([`Anchor`]).
+    anchor: Anchor,
+}
+
+/// The FNV-1a state after the first `len` bytes of the previous encoding.
+/// Neighbours share their text up to the first field that changed, so an
+/// encoding that starts with those `len` bytes is hashed from `state`, and
+/// only its bytes after them: FNV-1a reads bytes in order, so the result is
+/// the hash of the whole encoding.
+#[derive(Clone, Copy)]
+struct Anchor {
+    len: usize,
+    state: u64,
+}
+
+impl Default for Anchor {
+    fn default() -> Self {
+        Self {
+            len: 0,
+            state: FNV_OFFSET,
+        }
+    }
 }
 
 /// How many encodings [`RunIds::of_each`] hashes at once. FNV-1a is one
@@ -75,7 +98,8 @@ pub const GROUP: usize = 4;
 impl RunIds {
     pub fn of(&mut self, config: &RunConfig) -> RunId {
         self.encode(config);
-        RunId(fnv1a(&self.last))
+        let (from, state) = self.resume();
+        RunId(fnv1a_from(state, &self.last[from..]))
     }
 
     /// The ids of `configs`, the same as [`RunIds::of`] of each, into `ids`
@@ -87,22 +111,46 @@ impl RunIds {
     ) {
         let mut configs = configs.into_iter();
         for out in ids.chunks_mut(GROUP) {
-            for k in 0..out.len() {
+            let mut starts = [(0, FNV_OFFSET); GROUP];
+            for (k, start) in starts.iter_mut().enumerate().take(out.len()) {
                 self.encode(configs.next().expect("as many configurations as ids"));
+                *start = self.resume();
                 self.group[k].clear();
                 self.group[k].extend_from_slice(&self.last);
             }
+            let rests = std::array::from_fn(|k| {
+                let (from, state) = starts[k];
+                (state, &self.group[k][from..])
+            });
             if out.len() == GROUP {
-                let hashes = fnv1a_each(self.group.each_ref().map(Vec::as_slice));
-                for (id, h) in out.iter_mut().zip(hashes) {
+                for (id, h) in out.iter_mut().zip(fnv1a_each(rests)) {
                     *id = RunId(h);
                 }
             } else {
-                for (id, json) in out.iter_mut().zip(&self.group) {
-                    *id = RunId(fnv1a(json));
+                for (id, (state, rest)) in out.iter_mut().zip(rests) {
+                    *id = RunId(fnv1a_from(state, rest));
                 }
             }
         }
+    }
+
+    /// Where hashing the new encoding (`last`) starts and the FNV-1a state
+    /// there: past the text it shares with the previous one (`json`, after
+    /// [`RunIds::encode`]'s swap), cut back to a comma, where neighbours'
+    /// shared text tends to end whatever their digits, so the anchor holds
+    /// along an axis; moves the anchor there.
+    fn resume(&mut self) -> (usize, u64) {
+        let new = &self.last;
+        let shared = common_prefix(new, &self.json);
+        let at = new[..shared].iter().rposition(|&b| b == b',').unwrap_or(0);
+        let Anchor { len, state } = if self.anchor.len <= at {
+            self.anchor
+        } else {
+            Anchor::default()
+        };
+        let state = fnv1a_from(state, &new[len..at]);
+        self.anchor = Anchor { len: at, state };
+        (at, state)
     }
 
     /// The canonical encoding of `config` into `self.last`.
@@ -138,12 +186,15 @@ struct Field {
 
 /// What a field's value was, enough to tell whether it changed: the bits
 /// of a number, boolean, `None` or enum variant (a field's type is fixed,
-/// so these do not collide), or a string kept beside it.
+/// so these do not collide), or a string kept beside it (`Text`).
+/// [`Capture`] answers `Text` for the string the field had before (compared
+/// in place), `NewText` for another, copied to be kept.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Value {
     Bits(u64),
     None,
     Text,
+    NewText,
 }
 
 /// serde_json's compact encoding of a configuration: an object of
@@ -358,6 +409,9 @@ impl ser::SerializeStruct for Fields<'_, '_> {
     type Ok = ();
     type Error = Unsupported;
 
+    // Inlined into the configuration's `serialize`: most fields are only
+    // compared, and a call per field cost as much as the comparison.
+    #[inline(always)]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Done {
         // Field names are Rust identifiers: nothing to escape (the tests
         // compare every field with serde_json's encoding).
@@ -368,17 +422,16 @@ impl ser::SerializeStruct for Fields<'_, '_> {
         }
         let at = self.index;
         let ids = &mut *self.encoder.ids;
+        let last = ids.fields.get(at).filter(|f| std::ptr::eq(f.name, key));
         let now = value
             .serialize(Capture {
+                last: last
+                    .filter(|f| f.value == Some(Value::Text))
+                    .map(|f| f.text.as_slice()),
                 text: &mut ids.text,
             })
             .ok();
-        let same = ids.fields.get(at).is_some_and(|f| {
-            std::ptr::eq(f.name, key)
-                && now.is_some()
-                && f.value == now
-                && (now != Some(Value::Text) || f.text == ids.text)
-        });
+        let same = now.is_some() && last.is_some_and(|f| f.value == now);
         let start = ids.json.len() + self.copy.len();
         if same {
             let field = &mut ids.fields[at];
@@ -398,10 +451,14 @@ impl ser::SerializeStruct for Fields<'_, '_> {
             value.serialize(&mut *self.encoder)?;
             let ids = &mut *self.encoder.ids;
             let at_json = start..ids.json.len();
+            let new_text = now == Some(Value::NewText);
+            let now = if new_text { Some(Value::Text) } else { now };
             match ids.fields.get_mut(at) {
                 Some(f) => {
                     (f.name, f.value, f.at) = (key, now, at_json);
-                    std::mem::swap(&mut f.text, &mut ids.text);
+                    if new_text {
+                        std::mem::swap(&mut f.text, &mut ids.text);
+                    }
                 }
                 None => ids.fields.push(Field {
                     name: key,
@@ -427,10 +484,12 @@ impl ser::SerializeStruct for Fields<'_, '_> {
     }
 }
 
-/// A value reduced to what tells it apart ([`Value`]); a string's text
-/// goes to `text`. Whatever it cannot reduce (a path's `Display`, any
-/// compound) is an error: such a field is written anew every time.
+/// A value reduced to what tells it apart ([`Value`]); a string other
+/// than `last` (the field's string before, if it had one) goes to `text`.
+/// Whatever it cannot reduce (a path's `Display`, any compound) is an
+/// error: such a field is written anew every time.
 struct Capture<'a> {
+    last: Option<&'a [u8]>,
     text: &'a mut Vec<u8>,
 }
 
@@ -489,9 +548,12 @@ impl ser::Serializer for Capture<'_> {
     }
 
     fn serialize_str(self, v: &str) -> Result<Value, Unsupported> {
+        if self.last == Some(v.as_bytes()) {
+            return Ok(Value::Text);
+        }
         self.text.clear();
         self.text.extend_from_slice(v.as_bytes());
-        Ok(Value::Text)
+        Ok(Value::NewText)
     }
 
     fn collect_str<T: fmt::Display + ?Sized>(self, _: &T) -> Result<Value, Unsupported> {
@@ -541,26 +603,48 @@ fn fnv_byte(h: u64, b: u8) -> u64 {
     (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
-/// FNV-1a (64 bit).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(FNV_OFFSET, |h, &b| fnv_byte(h, b))
+/// FNV-1a (64 bit) continued from `state` over `bytes`.
+fn fnv1a_from(state: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(state, |h, &b| fnv_byte(h, b))
 }
 
-/// FNV-1a of each of [`GROUP`] byte strings, their common length hashed
-/// side by side (independent chains, [`GROUP`]'s doc).
-fn fnv1a_each(bytes: [&[u8]; GROUP]) -> [u64; GROUP] {
-    let common = bytes.iter().map(|b| b.len()).min().unwrap_or(0);
-    let heads = bytes.map(|b| &b[..common]);
-    let mut h = [FNV_OFFSET; GROUP];
-    for i in 0..common {
-        for (h, head) in h.iter_mut().zip(&heads) {
-            *h = fnv_byte(*h, head[i]);
+/// [`fnv1a_from`] of each of [`GROUP`] (state, bytes), their common length
+/// hashed side by side (independent chains, [`GROUP`]'s doc).
+fn fnv1a_each(rests: [(u64, &[u8]); GROUP]) -> [u64; GROUP] {
+    let common = rests.iter().map(|(_, b)| b.len()).min().unwrap_or(0);
+    let [(mut h0, b0), (mut h1, b1), (mut h2, b2), (mut h3, b3)] = rests;
+    let heads = b0[..common]
+        .iter()
+        .zip(&b1[..common])
+        .zip(&b2[..common])
+        .zip(&b3[..common]);
+    for (((&x0, &x1), &x2), &x3) in heads {
+        h0 = fnv_byte(h0, x0);
+        h1 = fnv_byte(h1, x1);
+        h2 = fnv_byte(h2, x2);
+        h3 = fnv_byte(h3, x3);
+    }
+    [(h0, b0), (h1, b1), (h2, b2), (h3, b3)].map(|(h, b)| fnv1a_from(h, &b[common..]))
+}
+
+/// How many leading bytes `a` and `b` share, compared 16 at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(16).zip(b.chunks_exact(16)) {
+        let x = u128::from_le_bytes(x.try_into().expect("16 bytes"));
+        let y = u128::from_le_bytes(y.try_into().expect("16 bytes"));
+        if x != y {
+            return i + (x ^ y).trailing_zeros() as usize / 8;
         }
+        i += 16;
     }
-    for (h, b) in h.iter_mut().zip(bytes) {
-        *h = b[common..].iter().fold(*h, |h, &b| fnv_byte(h, b));
-    }
-    h
+    i + a[i..]
+        .iter()
+        .zip(&b[i..])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 #[cfg(test)]
@@ -571,7 +655,10 @@ mod tests {
 
     /// The definition: FNV-1a over serde_json's encoding.
     fn reference(c: &RunConfig) -> RunId {
-        RunId(fnv1a(&serde_json::to_vec(&c.canonical()).unwrap()))
+        RunId(fnv1a_from(
+            FNV_OFFSET,
+            &serde_json::to_vec(&c.canonical()).unwrap(),
+        ))
     }
 
     #[test]
@@ -685,6 +772,60 @@ mod tests {
         let mut each = vec![RunId(0); configs.len()];
         RunIds::default().of_each(&configs, &mut each);
         assert_eq!(each, configs.iter().map(reference).collect::<Vec<_>>());
+    }
+
+    /// Hashing from the anchor (the previous encoding's shared prefix) must
+    /// give the whole encoding's hash whether the shared text grows, holds
+    /// or shrinks: an axis late in the field order, then one early, then
+    /// strings that differ only past their first bytes.
+    #[test]
+    fn ids_hashed_from_a_shared_prefix_match_serde_json() {
+        let mut configs = Vec::new();
+        for m in [10, 20, 10] {
+            for eta in [0.011, 0.012, 0.0123, 0.5, 0.0124] {
+                for seed in [1, 2] {
+                    configs.push(RunConfig {
+                        m,
+                        eta,
+                        seed,
+                        ..RunConfig::default()
+                    });
+                }
+            }
+        }
+        for path in ["a/x1.npy", "a/x2.npy", "b/x2.npy"] {
+            configs.push(RunConfig {
+                labels: Source::File(PathBuf::from(path)),
+                ..RunConfig::default()
+            });
+        }
+        let mut ids = RunIds::default();
+        let mut anchored = 0;
+        for c in &configs {
+            assert_eq!(ids.of(c), reference(c), "{c:?}");
+            anchored += usize::from(ids.anchor.len > 0);
+        }
+        assert!(anchored > configs.len() / 2, "the anchor is used");
+        for count in [3, 4, 9, configs.len()] {
+            let mut each = vec![RunId(0); count];
+            RunIds::default().of_each(&configs[..count], &mut each);
+            let expected: Vec<RunId> = configs[..count].iter().map(reference).collect();
+            assert_eq!(each, expected, "{count} configurations");
+        }
+    }
+
+    #[test]
+    fn common_prefix_counts_shared_leading_bytes() {
+        let text: Vec<u8> = (0..70u8).collect();
+        for n in [0, 1, 15, 16, 17, 40, 70] {
+            for cut in 0..n {
+                let mut other = text[..n].to_vec();
+                other[cut] ^= 1;
+                assert_eq!(common_prefix(&text[..n], &other), cut);
+                assert_eq!(common_prefix(&other, &text[..cut]), cut);
+            }
+            assert_eq!(common_prefix(&text[..n], &text), n);
+        }
     }
 
     #[test]
