@@ -9,10 +9,12 @@ use crate::metadata::{
     KEY_CHECKSUM, KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION,
 };
 use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ pub struct FileMeta<'a> {
     pub config_json: &'a str,
 }
 
-fn properties(meta: &FileMeta, extra: &[(&str, String)]) -> WriterProperties {
+fn properties(meta: &FileMeta, extra: &[(&str, String)], schema: &Schema) -> WriterProperties {
     let kv = |k: &str, v: String| KeyValue::new(k.to_string(), v);
     let mut pairs = vec![
         kv(KEY_SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
@@ -41,13 +43,11 @@ fn properties(meta: &FileMeta, extra: &[(&str, String)]) -> WriterProperties {
     ];
     pairs.extend(extra.iter().map(|(k, v)| kv(k, v.clone())));
     pairs.push(kv(KEY_CHECKSUM, PLACEHOLDER.to_string()));
-    WriterProperties::builder()
-        // Level -1: metrics and weights are floats, which zstd's matching
-        // barely shortens; at negative levels it leaves their bytes
-        // unencoded instead of Huffman coding them, for files 4-11 %
-        // larger than level 1 at under half its cost, level 1's being a
-        // fifth of a tiny run's engine cost (docs/performance.md, "Sweep
-        // overhead").
+    let mut builder = WriterProperties::builder()
+        // Level -1: at negative levels zstd leaves the bytes it cannot
+        // match unencoded instead of Huffman coding them, for files 4-11 %
+        // larger than level 1 at under half its cost (docs/performance.md,
+        // "Sweep overhead").
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(-1).expect("valid level"),
         ))
@@ -57,8 +57,34 @@ fn properties(meta: &FileMeta, extra: &[(&str, String)]) -> WriterProperties {
         // cost of writing a sweep's parts (docs/performance.md). zstd
         // still compresses the repeated strings (run_id, status).
         .set_dictionary_enabled(false)
-        .set_key_value_metadata(Some(pairs))
-        .build()
+        .set_key_value_metadata(Some(pairs));
+    for field in schema.fields() {
+        builder = float_list(builder, field);
+    }
+    builder.build()
+}
+
+/// Lists of floats (Θ, Z, singular values, principal components) are
+/// stored uncompressed and without min/max statistics: zstd cannot shorten
+/// their mantissas (Z's column came out 1.6 % smaller, from its list
+/// levels), and compressing them and computing statistics over every value
+/// were a third of what writing a tiny run's rows cost (docs/performance.md,
+/// "Sweep overhead"); nobody filters on an element of Θ. Scalar columns
+/// stay compressed: a grid's values repeat, and so do some metrics.
+fn float_list(builder: WriterPropertiesBuilder, field: &Field) -> WriterPropertiesBuilder {
+    match field.data_type() {
+        DataType::List(item) if *item.data_type() == DataType::Float64 => {
+            let path = ColumnPath::new(vec![
+                field.name().clone(),
+                "list".into(),
+                item.name().clone(),
+            ]);
+            builder
+                .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
+                .set_column_statistics_enabled(path, EnabledStatistics::None)
+        }
+        _ => builder,
+    }
 }
 
 /// The hidden temporary name `path` is written under before the rename.
@@ -98,8 +124,12 @@ pub fn write_atomic(
             .truncate(true)
             .open(&tmp)?;
         let file = HashingWriter::new(file);
-        let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties(meta, extra)))
-            .map_err(io::Error::other)?;
+        let mut writer = ArrowWriter::try_new(
+            file,
+            first.schema(),
+            Some(properties(meta, extra, &first.schema())),
+        )
+        .map_err(io::Error::other)?;
         for b in batches {
             writer.write(b).map_err(io::Error::other)?;
         }
@@ -140,4 +170,61 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
         dir
     };
     File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::builder::{Float64Builder, ListBuilder};
+    use arrow_array::{ArrayRef, Float64Array, StringArray};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use std::sync::Arc;
+
+    #[test]
+    fn float_lists_are_stored_uncompressed_without_statistics_and_the_rest_compressed() {
+        let mut theta = ListBuilder::new(Float64Builder::new());
+        for k in 0..3 {
+            theta
+                .values()
+                .append_slice(&[0.5 * f64::from(k), -1.25, 3.0]);
+            theta.append(true);
+        }
+        let arrays: [(&str, ArrayRef); 3] = [
+            ("loss", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
+            ("theta", Arc::new(theta.finish())),
+            ("run_id", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
+        ];
+        let batch = RecordBatch::try_from_iter(arrays).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.parquet");
+        let meta = FileMeta {
+            table: "runs",
+            config_json: "{}",
+        };
+        write_atomic(&path, std::slice::from_ref(&batch), &meta, &[]).unwrap();
+        let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        let group = reader.metadata().row_group(0);
+        let column = |path: &str| {
+            let c = (group.columns().iter())
+                .find(|c| c.column_path().string() == path)
+                .unwrap_or_else(|| panic!("{path}"));
+            let zstd = matches!(c.compression(), Compression::ZSTD(_));
+            assert!(zstd || c.compression() == Compression::UNCOMPRESSED);
+            (zstd, c.statistics().is_some())
+        };
+        // (compressed, with statistics)
+        assert_eq!(column("theta.list.item"), (false, false));
+        assert_eq!(column("loss"), (true, true));
+        assert_eq!(column("run_id"), (true, true));
+        // The values read back as written.
+        let back = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(
+            File::open(&path).unwrap(),
+            16,
+        )
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+        assert_eq!(back, batch);
+    }
 }

@@ -323,7 +323,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
     out.commit(|path, table| {
         let (batches, extra) = match table {
             "runs" => (
-                vec![runs_batch(std::slice::from_ref(record))],
+                vec![runs_batch(&[record])],
                 trajectory_crc
                     .map(|crc: u32| vec![(KEY_PARTNER_CHECKSUM, format!("{crc:08x}"))])
                     .unwrap_or_default(),

@@ -192,7 +192,7 @@ impl Dataset {
         &mut self,
         label: &str,
         config_json: &str,
-        records: &[RunRecord],
+        records: &[&RunRecord],
         trajectory: &[RecordBatch],
     ) -> Result<String> {
         let name = self.next_part_name(label);

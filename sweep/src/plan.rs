@@ -89,12 +89,11 @@ impl Plan {
         config.to_string()
     }
 
-    /// `record` with its place in the grid filled in.
-    pub(crate) fn placed(&self, mut record: RunRecord) -> RunRecord {
+    /// Fills in `record`'s place in the grid.
+    pub(crate) fn place(&self, record: &mut RunRecord) {
         if let Some(o) = self.origins.get(&record.run_id) {
             record.grid_table = Some(o.table);
             record.replicate = Some(o.replicate);
         }
-        record
     }
 }

@@ -246,7 +246,7 @@ fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
 }
 
 /// The configuration columns: every field of [`RunConfig`].
-fn config_columns(t: &mut Table, records: &[RunRecord]) {
+fn config_columns(t: &mut Table, records: &[&RunRecord]) {
     let c = |f: fn(&RunConfig) -> f64| records.iter().map(move |r| f(&r.config));
     let n = |f: fn(&RunConfig) -> usize| records.iter().map(move |r| f(&r.config) as i64);
     let text = |f: fn(&RunConfig) -> String| records.iter().map(move |r| f(&r.config));
@@ -321,7 +321,7 @@ fn config_columns(t: &mut Table, records: &[RunRecord]) {
 }
 
 /// The `runs` table for `records` (in the order given).
-pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
+pub fn runs_batch(records: &[&RunRecord]) -> RecordBatch {
     use contract::runs::*;
     let mut t = Table::default();
     t.utf8(&RUN_ID, records.iter().map(|r| r.run_id.to_string()));
@@ -334,28 +334,26 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         &GRID_TABLE,
         records.iter().map(|r| r.grid_table.map(|k| k as i64)),
     );
-    let canonical: Vec<RunConfig> = records.iter().map(|r| r.config.canonical()).collect();
+    // Each run's configuration as JSON, serialised once for the `config`
+    // column and the `cell` column both.
+    let configs: Vec<String> = records
+        .iter()
+        .map(|r| serde_json::to_string(&r.config.canonical()).expect("a RunConfig serialises"))
+        .collect();
     // A cell's replicates mostly follow each other: its id is hashed once
-    // for them (told apart by their text without the seed, as the id is:
-    // `==` would take 0.0 and -0.0 for the same).
-    let mut last: Option<(Vec<u8>, String)> = None;
+    // for them, told apart by their text without the seed as the id is
+    // (`==` would take 0.0 and -0.0 for the same).
+    let mut last: Option<(&str, String)> = None;
     t.utf8(
         &CELL,
-        canonical.iter().map(|c| {
-            let cell = serde_json::to_vec(&RunConfig {
-                seed: 0,
-                ..c.clone()
-            })
-            .expect("a RunConfig serialises");
-            match &last {
-                Some((same, id)) if *same == cell => id.clone(),
-                _ => {
-                    let id = match serde_json::to_value(c) {
-                        Ok(serde_json::Value::Object(map)) => contract::cell_id(&map),
-                        _ => unreachable!("a RunConfig serialises to a JSON object"),
-                    };
-                    last.insert((cell, id)).1.clone()
-                }
+        configs.iter().map(|json| match &last {
+            Some((same, id)) if same_but_seed(same, json) => id.clone(),
+            _ => {
+                let id = match serde_json::from_str(json) {
+                    Ok(serde_json::Value::Object(map)) => contract::cell_id(&map),
+                    _ => unreachable!("a RunConfig serialises to a JSON object"),
+                };
+                last.insert((json, id)).1.clone()
             }
         }),
     );
@@ -420,12 +418,7 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
             .map(|r| r.config.activation().meets_assumption_3_1()),
     );
     t.f64(&WALL_SECONDS, records.iter().map(|r| r.wall_seconds));
-    t.utf8(
-        &CONFIG,
-        canonical
-            .iter()
-            .map(|c| serde_json::to_string(c).unwrap_or_default()),
-    );
+    t.utf8(&CONFIG, configs.iter().map(String::as_str));
     t.utf8_opt(
         &STOP_REASON,
         records
@@ -441,6 +434,36 @@ pub fn runs_batch(records: &[RunRecord]) -> RecordBatch {
         }),
     );
     t.finish(&contract::runs())
+}
+
+/// Whether two configurations' JSON texts differ at most in their `seed`.
+/// A configuration is a flat object (no value is an object: checked by
+/// `every_configuration_field_is_a_column`) and text values escape their
+/// quotes, so `"seed":` occurs once, as the key.
+fn same_but_seed(a: &str, b: &str) -> bool {
+    const KEY: &[u8] = b"\"seed\":";
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let Some(differ) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return a.len() == b.len();
+    };
+    // Back over the seeds' common leading digits, to the key.
+    let digits = a[..differ]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let start = differ - digits;
+    if !a[..start].ends_with(KEY) {
+        return false;
+    }
+    let after = |json: &[u8]| {
+        start
+            + json[start..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count()
+    };
+    a[after(a)..] == b[after(b)..]
 }
 
 /// The `trajectory` table: one row per `(run_id, record)`.
@@ -491,6 +514,8 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
+        // Flat: what `same_but_seed` relies on.
+        assert!(json.as_object().unwrap().values().all(|v| !v.is_object()));
         let mut columns: Vec<&str> = cfg::ALL.iter().map(|c| c.name).collect();
         columns.sort_unstable();
         assert_eq!(fields, columns);
@@ -518,7 +543,7 @@ mod tests {
             .iter()
             .map(|c| RunRecord::failed(c, "x".into(), 0.0))
             .collect();
-        let runs = runs_batch(&records);
+        let runs = runs_batch(&records.iter().collect::<Vec<_>>());
         let cells = runs
             .column_by_name(contract::runs::CELL.name)
             .unwrap()
@@ -538,7 +563,7 @@ mod tests {
     #[test]
     fn batches_have_the_contract_schema() {
         let record = RunRecord::failed(&RunConfig::default(), "vanished".into(), 0.5);
-        let runs = runs_batch(&[record]);
+        let runs = runs_batch(&[&record]);
         assert_eq!(*runs.schema(), contract::arrow_schema(&contract::runs()));
         let trajectory = trajectory_batch(&[]);
         assert_eq!(
