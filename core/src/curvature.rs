@@ -15,7 +15,7 @@
 //!   n is so large that even this costs more than a few dozen products
 //!   ([`frobenius_is_estimated`]), ‖H‖_F is Hutchinson's estimate from
 //!   [`HUTCHINSON_PROBES`] products instead (hutchinson.rs), with its
-//!   standard error.
+//!   standard error, the top Ritz vectors of Lanczos counted exactly.
 
 use crate::data::Problem;
 pub use crate::hessian_method::{
@@ -114,10 +114,12 @@ impl Eval {
                 let dim = self.m * p.d;
                 let mut rng = rng::Streams::curvature(opts.seed);
                 let hv = |v: &[f64], out: &mut [f64]| self.hessian_vector(p, v, out);
-                let eigs = lanczos::top_eigenvalues(dim, opts.top_k, &mut rng, hv);
-                // The probes are the stream's draws after Lanczos's.
+                let (eigs, vectors) = lanczos::top_eigenpairs(dim, opts.top_k, &mut rng, hv);
+                // The probes are the stream's draws after Lanczos's, off
+                // the top Ritz vectors, which are counted exactly.
                 let (frobenius, frobenius_se) = if frobenius_is_estimated(self.m, p.d, p.n) {
-                    let e = hutchinson::frobenius_norm(dim, HUTCHINSON_PROBES, &mut rng, hv);
+                    let e =
+                        hutchinson::frobenius_norm(dim, HUTCHINSON_PROBES, &mut rng, &vectors, hv);
                     (e.value, Some(e.standard_error))
                 } else {
                     (self.hessian_frobenius(p), None)

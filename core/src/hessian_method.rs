@@ -29,8 +29,9 @@ pub enum HessianMethod {
 pub const AUTO_DENSE_MAX_DIM: usize = 512;
 
 /// The probes of the Hutchinson estimate of ‖∇²L‖_F (hutchinson.rs): each
-/// is one Hessian-vector product, and the estimate's relative standard
-/// error is at most 1/√(2·64) ≈ 9 % (less unless one eigenvalue dominates).
+/// is one Hessian-vector product. The top Ritz vectors are counted
+/// exactly, and the probes' relative standard error on the rest of
+/// ‖∇²L‖_F² is at most √(2/64) ≈ 18 %, so 9 % of ‖∇²L‖_F at worst.
 pub const HUTCHINSON_PROBES: usize = 64;
 
 /// Whether the matrix-free path estimates ‖∇²L‖_F (Hutchinson) instead of
