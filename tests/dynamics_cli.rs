@@ -299,3 +299,58 @@ fn lanczos_and_dense_hessians_agree_from_the_cli_and_the_runs_table_says_which_r
         }
     }
 }
+
+#[test]
+fn at_large_n_the_hessian_norm_is_an_estimate_with_its_standard_error_in_its_own_column() {
+    let dir = TempDir::new("hessian-estimate");
+    let run_at = |n: &str, method: &str| {
+        let flags = [
+            "--m",
+            "3",
+            "--d",
+            "2",
+            "--n",
+            n,
+            "--eta",
+            "1e-3",
+            "--steps",
+            "100",
+            "--log-points",
+            "4",
+            "--hessian",
+            "--hessian-method",
+            method,
+        ];
+        run(&dir.join(&format!("{n}-{method}")), &flags)
+    };
+    // n(m + d) = 2000 > 64·m·d = 384: ‖H‖_F is Hutchinson's estimate, its
+    // standard error beside it, in both tables.
+    let (runs, trajectory) = run_at("400", "lanczos");
+    assert!(trajectory.num_rows() >= 4);
+    for t in [&runs, &trajectory] {
+        let (fro, se) = (t.column_f64("hessian_fro"), t.column_f64("hessian_fro_se"));
+        for (f, s) in fro.iter().zip(&se) {
+            assert!(f.is_finite() && *f > 0.0, "hessian_fro {f}");
+            assert!(s.is_finite() && *s > 0.0 && *s < 0.1 * f, "SE {s} of {f}");
+        }
+    }
+    // The dense Hessian of the same run: the estimate is within four of
+    // its standard errors of the exact norm, at every record.
+    let (_, dense) = run_at("400", "dense");
+    let exact = dense.column_f64("hessian_fro");
+    let (fro, se) = (
+        trajectory.column_f64("hessian_fro"),
+        trajectory.column_f64("hessian_fro_se"),
+    );
+    assert_eq!(exact.len(), fro.len());
+    for ((x, f), s) in exact.iter().zip(&fro).zip(&se) {
+        assert!((x - f).abs() <= 4.0 * s, "{f} ± {s} vs {x}");
+    }
+    // Exact norms (the dense path, and the matrix-free one at small n)
+    // have a null standard error.
+    let (_, small) = run_at("60", "lanczos");
+    for t in [&dense, &small] {
+        assert!(t.column_f64("hessian_fro_se").iter().all(|s| s.is_nan()));
+        assert!(t.column_f64("hessian_fro").iter().all(|f| f.is_finite()));
+    }
+}

@@ -11,18 +11,24 @@
 //! * ‖H‖_F² = (2/n)² (‖G‖_F² + 2⟨G, D⟩ + ‖D‖_F²), each term a sum over pairs
 //!   of data points of (x_iᵀx_l)² times sums over the neurons, O(n²(m + d))
 //!   ([`Eval::hessian_frobenius`]): exact, and cheaper than the n×n normal
-//!   Gram every record already builds for the Riemannian gradient.
+//!   Gram every record already builds for the Riemannian gradient. Where
+//!   n is so large that even this costs more than a few dozen products
+//!   ([`frobenius_is_estimated`]), ‖H‖_F is Hutchinson's estimate from
+//!   [`HUTCHINSON_PROBES`] products instead (hutchinson.rs), with its
+//!   standard error, the top Ritz vectors of Lanczos counted exactly.
 
 use crate::data::Problem;
-pub use crate::hessian_method::{AUTO_DENSE_MAX_DIM, HessianMethod, HessianOptions};
+pub use crate::hessian_method::{
+    AUTO_DENSE_MAX_DIM, HUTCHINSON_PROBES, HessianMethod, HessianOptions, frobenius_is_estimated,
+};
 use crate::model::Eval;
-use crate::{lanczos, rng};
+use crate::{hutchinson, lanczos, rng};
 use faer::{Mat, Side};
 
 /// The Hessian statistics recorded on request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HessianStats {
-    /// ‖∇²L‖_F.
+    /// ‖∇²L‖_F: exact, or Hutchinson's estimate where `frobenius_se` is set.
     pub frobenius: f64,
     /// λ_max(∇²L).
     pub lambda_max: f64,
@@ -30,6 +36,9 @@ pub struct HessianStats {
     pub eigs: Vec<f64>,
     /// The method that computed them: `Dense` or `Lanczos`.
     pub method: HessianMethod,
+    /// The standard error of `frobenius` where it is an estimate
+    /// ([`frobenius_is_estimated`]); `None` where it is exact.
+    pub frobenius_se: Option<f64>,
 }
 
 impl Eval {
@@ -104,14 +113,23 @@ impl Eval {
             HessianMethod::Lanczos => {
                 let dim = self.m * p.d;
                 let mut rng = rng::Streams::curvature(opts.seed);
-                let eigs = lanczos::top_eigenvalues(dim, opts.top_k, &mut rng, |v, out| {
-                    self.hessian_vector(p, v, out)
-                });
+                let hv = |v: &[f64], out: &mut [f64]| self.hessian_vector(p, v, out);
+                let (eigs, vectors) = lanczos::top_eigenpairs(dim, opts.top_k, &mut rng, hv);
+                // The probes are the stream's draws after Lanczos's, off
+                // the top Ritz vectors, which are counted exactly.
+                let (frobenius, frobenius_se) = if frobenius_is_estimated(self.m, p.d, p.n) {
+                    let e =
+                        hutchinson::frobenius_norm(dim, HUTCHINSON_PROBES, &mut rng, &vectors, hv);
+                    (e.value, Some(e.standard_error))
+                } else {
+                    (self.hessian_frobenius(p), None)
+                };
                 HessianStats {
-                    frobenius: self.hessian_frobenius(p),
+                    frobenius,
                     lambda_max: eigs.first().copied().unwrap_or(f64::NAN),
                     eigs,
                     method: HessianMethod::Lanczos,
+                    frobenius_se,
                 }
             }
             _ => dense_stats(self.hessian(p), opts.top_k),
@@ -129,6 +147,7 @@ fn dense_stats(h: Mat<f64>, k: usize) -> HessianStats {
         lambda_max: ev.last().copied().unwrap_or(f64::NAN),
         eigs: ev.iter().rev().take(k).copied().collect(),
         method: HessianMethod::Dense,
+        frobenius_se: None,
     }
 }
 
@@ -264,6 +283,69 @@ mod tests {
                     lanczos.eigs
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_norm_is_estimated_only_where_the_exact_sum_costs_more_than_the_probes() {
+        // Every size that ran with `lanczos` before: exact.
+        for (m, d, n) in [
+            (40, 6, 9),
+            (12, 10, 30),
+            (4, 2, 3),
+            (100, 8, 16),
+            (200, 100, 50),
+        ] {
+            assert!(!frobenius_is_estimated(m, d, n), "({m}, {d}, {n})");
+        }
+        // n(m + d) against 64·m·d: 20n > 6400 from n = 321 on at m = d = 10.
+        assert!(!frobenius_is_estimated(10, 10, 320));
+        assert!(frobenius_is_estimated(10, 10, 321));
+        assert!(frobenius_is_estimated(10, 10, 100_000));
+        assert!(!frobenius_is_estimated(1000, 1000, 30_000));
+    }
+
+    #[test]
+    fn at_large_n_the_matrix_free_norm_is_an_estimate_within_its_standard_error() {
+        let opts = HessianOptions {
+            method: HessianMethod::Lanczos,
+            top_k: 2,
+            seed: 9,
+        };
+        // (3, 2, 60): 300 ≤ 64·6, exact, bit for bit the closed form.
+        let (p, a, theta) = setup(crate::ActivationName::CubicLinear, 3, 2, 60);
+        let e = Eval::new(&p, a, &theta, 3);
+        let small = e.hessian_stats(&p, opts);
+        assert_eq!(small.frobenius_se, None);
+        assert_eq!(small.frobenius.to_bits(), e.hessian_frobenius(&p).to_bits());
+        // (3, 2, 400): 2000 > 384, estimated; every activation agrees with
+        // the exact norm within four standard errors, and the same seed
+        // gives the same bits.
+        for act in ACTS {
+            let (p, a, theta) = setup(act, 3, 2, 400);
+            let e = Eval::new(&p, a, &theta, 3);
+            let stats = e.hessian_stats(&p, opts);
+            let exact = e.hessian_frobenius(&p);
+            let se = stats.frobenius_se.expect("an estimate at n = 400");
+            assert!(se > 0.0 && se < 0.1 * exact, "{act}: SE {se} of {exact}");
+            assert!(
+                (stats.frobenius - exact).abs() <= 4.0 * se,
+                "{act}: {} ± {se} vs {exact}",
+                stats.frobenius
+            );
+            assert_eq!(e.hessian_stats(&p, opts), stats);
+            // The eigenvalues are Lanczos's as before: the probes come after.
+            let dense = e.hessian_stats(
+                &p,
+                HessianOptions {
+                    method: HessianMethod::Dense,
+                    ..opts
+                },
+            );
+            assert!(
+                relative(dense.lambda_max, stats.lambda_max) <= 1e-8,
+                "{act}"
+            );
         }
     }
 

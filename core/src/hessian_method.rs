@@ -28,6 +28,23 @@ pub enum HessianMethod {
 /// (m·d ≤ 64) keeps its numbers bit for bit.
 pub const AUTO_DENSE_MAX_DIM: usize = 512;
 
+/// The probes of the Hutchinson estimate of ‖∇²L‖_F (hutchinson.rs): each
+/// is one Hessian-vector product. The top Ritz vectors are counted
+/// exactly, and the probes' relative standard error on the rest of
+/// ‖∇²L‖_F² is at most √(2/64) ≈ 18 %, so 9 % of ‖∇²L‖_F at worst.
+pub const HUTCHINSON_PROBES: usize = 64;
+
+/// Whether the matrix-free path estimates ‖∇²L‖_F (Hutchinson) instead of
+/// computing it exactly: where the exact sum over pairs of data points,
+/// O(n²(m + d)), would cost more than the probes' products,
+/// [`HUTCHINSON_PROBES`]·O(nmd), that is where n(m + d) > 64·m·d. Every
+/// size that ran with `lanczos` before the estimate existed (n ≤ 30,
+/// and (m, d, n) = (200, 100, 50)) is far below it and keeps its exact value.
+pub fn frobenius_is_estimated(m: usize, d: usize, n: usize) -> bool {
+    let (m, d, n) = (m as u128, d as u128, n as u128);
+    n * (m + d) > HUTCHINSON_PROBES as u128 * m * d
+}
+
 impl HessianMethod {
     pub const ALL: [HessianMethod; 3] = [Self::Auto, Self::Dense, Self::Lanczos];
 

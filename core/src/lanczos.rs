@@ -66,8 +66,8 @@ fn fresh_vector(dim: usize, rng: &mut Stream, basis: &[Vec<f64>]) -> Option<Vec<
 }
 
 /// The eigenvalues of the symmetric tridiagonal matrix with diagonal `alpha`
-/// and off-diagonal `beta`, ascending, and the last row of its eigenvectors.
-fn ritz(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+/// and off-diagonal `beta`, ascending, and its eigenvectors (columns).
+fn ritz(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Mat<f64>) {
     let s = alpha.len();
     let t = Mat::from_fn(s, s, |i, j| match i.abs_diff(j) {
         0 => alpha[i],
@@ -77,10 +77,9 @@ fn ritz(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
     match t.self_adjoint_eigen(Side::Lower) {
         Ok(eig) => {
             let values = eig.S().column_vector().iter().copied().collect();
-            let last = (0..s).map(|i| eig.U()[(s - 1, i)]).collect();
-            (values, last)
+            (values, eig.U().to_owned())
         }
-        Err(_) => (vec![f64::NAN; s], vec![f64::NAN; s]),
+        Err(_) => (vec![f64::NAN; s], Mat::from_fn(s, s, |_, _| f64::NAN)),
     }
 }
 
@@ -91,8 +90,19 @@ pub fn top_eigenvalues(
     dim: usize,
     k: usize,
     rng: &mut Stream,
-    mut apply: impl FnMut(&[f64], &mut [f64]),
+    apply: impl FnMut(&[f64], &mut [f64]),
 ) -> Vec<f64> {
+    top_eigenpairs(dim, k, rng, apply).0
+}
+
+/// [`top_eigenvalues`] and their Ritz vectors (unit, orthonormal to
+/// rounding: combinations of the reorthogonalised basis), in the same order.
+pub fn top_eigenpairs(
+    dim: usize,
+    k: usize,
+    rng: &mut Stream,
+    mut apply: impl FnMut(&[f64], &mut [f64]),
+) -> (Vec<f64>, Vec<Vec<f64>>) {
     let steps = max_steps(dim, k);
     let mut basis: Vec<Vec<f64>> = Vec::with_capacity(steps);
     let (mut alpha, mut beta) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
@@ -126,17 +136,29 @@ pub fn top_eigenvalues(
             q = Some(w.iter().map(|x| x / b).collect());
         }
     }
-    let (values, _) = ritz(&alpha, &beta[..alpha.len() - 1]);
-    values.iter().rev().take(k).copied().collect()
+    let (values, u) = ritz(&alpha, &beta[..alpha.len() - 1]);
+    let top: Vec<usize> = (0..values.len()).rev().take(k).collect();
+    let vectors = top
+        .iter()
+        .map(|&i| {
+            let mut y = vec![0.0; dim];
+            for (r, q) in basis.iter().enumerate() {
+                let c = u[(r, i)];
+                y.iter_mut().zip(q).for_each(|(yi, qi)| *yi += c * qi);
+            }
+            y
+        })
+        .collect();
+    (top.iter().map(|&i| values[i]).collect(), vectors)
 }
 
 /// Whether the top `k` Ritz values of the tridiagonal matrix so far have
 /// residual bounds `b·|e_sᵀy|` below [`TOLERANCE`] (relative).
 fn converged(alpha: &[f64], beta: &[f64], b: f64, k: usize) -> bool {
-    let (values, last) = ritz(alpha, beta);
+    let (values, u) = ritz(alpha, beta);
     let scale = values.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let s = values.len();
-    (s - k..s).all(|i| (b * last[i]).abs() <= TOLERANCE * scale)
+    (s - k..s).all(|i| (b * u[(s - 1, i)]).abs() <= TOLERANCE * scale)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod data;
 pub mod dynamics;
 pub mod error;
 mod hessian_method;
+pub mod hutchinson;
 pub mod io;
 pub mod kdtree;
 pub mod kernel;

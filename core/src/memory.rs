@@ -14,7 +14,7 @@
 //! | batch       | batch_size, m            | 2Bm + Bd + 128B (the kernel's coefficients, the batch, 64 steps of draws) |
 //! | features    | n, m                     | 9nm + 8m (Z, φ'(Z), φ''(Z), φ(Z), Z's columns, the SVDs' copies; the clustering's tree) |
 //! | normal gram | n                        | 3n² (JJᵀ and its factor, the max-margin Gram) |
-//! | hessian     | hessian, m, d            | with `hessian` only: `dense`, 2(md)² (∇²L and its eigenvalue solver's copy); `lanczos`, (s + 3)·md + 2s² + nm (s Lanczos vectors of at most `lanczos::max_steps`, the product's work vectors, the tridiagonal problem and its eigenvectors, c_ij of ‖H‖_F) |
+//! | hessian     | hessian, m, d            | with `hessian` only: `dense`, 2(md)² (∇²L and its eigenvalue solver's copy); `lanczos`, (s + 3 + k)·md + 3s² + nm (s Lanczos vectors of at most `lanczos::max_steps`, the product's work vectors, the k = `hessian_top_k` Ritz vectors the norm's estimate deflates by, the tridiagonal problem and two copies of its eigenvectors, c_ij of ‖H‖_F) |
 //! | trajectory  | log_points / log_every, n, m | 3R(nm + 2m + 2min(n, m) + 32): R records kept until written, as metrics, as an Arrow batch and in the Parquet writer |
 //!
 //! R, the number of records, is at most `min(log_points + 2, steps + 1)`
@@ -181,7 +181,8 @@ impl RunConfig {
             HessianMethod::Lanczos => {
                 let dim = usize::try_from(md).ok()?;
                 let s = lanczos::max_steps(dim, opts.top_k) as u64;
-                sum(&[f64s(&[s + 3, md]), f64s(&[2, s, s]), f64s(&[n, m])])
+                let k = opts.top_k as u64;
+                sum(&[f64s(&[s + 3 + k, md]), f64s(&[3, s, s]), f64s(&[n, m])])
             }
             _ => f64s(&[2, md, md]),
         }

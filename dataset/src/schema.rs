@@ -171,7 +171,7 @@ pub mod metrics {
             EFFECTIVE_RANK_Z: "effective_rank_z", Float, opt, "", "exp(−Σ_k p_k ln p_k), p_k = s_k / Σ_l s_l (Roy and Vetterli); 1 for a rank-one Z.";
             NEURON_SPREAD: "neuron_spread", Float, opt, "", "max_{j,k} ‖z_{·j} − z_{·k}‖ over the neurons' columns of Z.";
             NEURON_CLUSTERS: "neuron_clusters", Int, req, "neurons", "Single-linkage clusters of the columns of Z at `cluster_tol` × the largest column norm.";
-            HESSIAN_FRO: "hessian_fro", Float, opt, "", "‖∇²L‖_F (with `hessian`; else null).";
+            HESSIAN_FRO: "hessian_fro", Float, opt, "", "‖∇²L‖_F (with `hessian`; else null): exact, or an estimate where `hessian_fro_se` is not null.";
             HESSIAN_LAMBDA_MAX: "hessian_lambda_max", Float, opt, "", "λ_max(∇²L) (with `hessian`; else null).";
             TIME: "time", Float, opt, "time", "The dynamics' clock: k·η²σ²/(2B) for label noise, the flow's t, Σ_k η_k for `margin`; null for SAM.";
             NORMALIZED_MARGIN: "normalized_margin", Float, opt, "", "`margin` only: min_i y_i f(x_i) / ‖θ‖².";
@@ -179,6 +179,7 @@ pub mod metrics {
             MARGIN_RATIO: "margin_ratio", Float, opt, "", "`margin` only: `normalized_margin` / ((1+α)γ*/4); 1 is the maximal margin.";
             MARGIN_ANGLE: "margin_angle", Float, opt, "rad", "`margin` only: the angle between the max-margin direction and the net's linear part.";
             HESSIAN_EIGS: "hessian_eigs", Floats, req, "", "The `hessian_top_k` largest eigenvalues of ∇²L, descending (with `hessian`; else empty).";
+            HESSIAN_FRO_SE: "hessian_fro_se", Float, opt, "", "The standard error of `hessian_fro` where it is Hutchinson's estimate (the matrix-free path at n(m + d) > 64·m·d, docs/science.md §2.4); null where `hessian_fro` is exact or not recorded.";
         ]
     }
 }

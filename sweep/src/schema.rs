@@ -243,6 +243,10 @@ fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
         rows.iter()
             .map(|r| r.hessian.as_ref().map_or(&[][..], |h| h.eigs.as_slice())),
     );
+    t.metric(
+        &mt::HESSIAN_FRO_SE,
+        hessian(|h| h.frobenius_se.unwrap_or(f64::NAN)),
+    );
 }
 
 /// The configuration columns: every field of [`RunConfig`].
