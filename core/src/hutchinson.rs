@@ -1,7 +1,7 @@
 //! Hutchinson's estimate of the Frobenius norm of a symmetric operator
 //! known only through its products `v ↦ Av` (Hutchinson 1990, for traces).
 //!
-//! For a probe v of independent Rademacher entries (±1), E[vvᵀ] = I, so
+//! For a probe v of independent Rademacher entries (±1), E\[vvᵀ\] = I, so
 //! `E‖Av‖² = E[vᵀA²v] = tr(A²) = ‖A‖_F²`: each probe is one product and
 //! one unbiased sample of ‖A‖_F². Rademacher probes give the smallest
 //! variance among probes of independent entries,

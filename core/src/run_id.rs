@@ -8,7 +8,7 @@
 //! for byte serde_json's (the tests compare them), and only the fields
 //! whose values changed since the configuration before: the others' text
 //! is copied from the previous encoding. The hash resumes from the state
-//! after the bytes an encoding shares with the previous one ([`Anchor`]),
+//! after the bytes an encoding shares with the previous one (`Anchor`),
 //! and [`RunIds::of_each`] hashes several encodings side by side.
 //!
 //! Past 600 lines for the encoder, a serde serializer that must write every
