@@ -14,6 +14,11 @@ use divan::counter::ItemsCount;
 use sharpsweep_sweep::{Alone, Grid, Plan, SweepOptions, Unwatched, run_plan};
 use std::sync::atomic::AtomicBool;
 
+/// The CLI's allocator (src/main.rs says why), so that the engine is timed
+/// as a user runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RUNS: u64 = 256;
 const STEPS: u64 = 100_000;
 

@@ -26,6 +26,11 @@ use sharpsweep_core::{RunConfig, Trainer};
 use sharpsweep_sweep::{Alone, Plan, SweepOptions, Unwatched, run_plan};
 use std::sync::atomic::AtomicBool;
 
+/// The CLI's allocator (src/main.rs says why), so that the engine is timed
+/// as a user runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const POINTS: u64 = 10_000;
 
 fn tiny_runs(steps: u64) -> Vec<RunConfig> {

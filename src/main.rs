@@ -6,6 +6,14 @@
 
 mod cli;
 
+/// mimalloc, not glibc's malloc: a sweep's worker threads allocate each
+/// run's records and its writer frees them, and glibc pays for that
+/// cross-thread traffic in arena locking, chunk unlinking and
+/// consolidation (a third of a 100-step tiny sweep's CPU time;
+/// docs/performance.md, *Sweep overhead*).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
