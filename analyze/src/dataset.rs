@@ -171,8 +171,8 @@ pub struct LoadedDataset {
 }
 
 /// Bytes of a provenance file shown in a report. A sweep's `grid.json` lists
-/// every point with its whole configuration (tens of MB for 10⁵ runs): the
-/// report shows its beginning and says where the rest is.
+/// every point (about 100 bytes each, megabytes for 10⁵ runs): the report
+/// shows its beginning and says where the rest is.
 const PROVENANCE_BYTES: u64 = 16 * 1024;
 
 /// The first [`PROVENANCE_BYTES`] of a text file, with a note if there is more.

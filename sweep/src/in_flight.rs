@@ -129,20 +129,34 @@ impl InFlight {
 
     /// Checkpoints the run at `trainer`'s state, `wall` seconds into this
     /// session's share of it; `warn` is told if it cannot be written.
-    pub fn checkpoint(&mut self, dir: &Path, trainer: &Trainer, wall: f64, warn: &dyn Fn(Warning)) {
+    /// Returns whether a checkpoint was saved: a run that has recorded
+    /// nothing yet (taken into a lane just before a stop) has nothing worth
+    /// keeping, and starts afresh next time.
+    pub fn checkpoint(
+        &mut self,
+        dir: &Path,
+        trainer: &Trainer,
+        wall: f64,
+        warn: &dyn Fn(Warning),
+    ) -> bool {
         if !self.fresh.is_empty() {
             self.written.push(rows_batch(self.id, &self.fresh));
             self.fresh.clear();
         }
+        if self.written.is_empty() {
+            return false;
+        }
         let wall = self.wall_before + wall;
         self.checkpointed = true;
-        if let Err(e) =
-            checkpoint::save(dir, trainer.config(), trainer.state(), &self.written, wall)
-        {
-            warn(Warning::CheckpointNotWritten {
-                run: self.id,
-                error: e.to_string(),
-            });
+        match checkpoint::save(dir, trainer.config(), trainer.state(), &self.written, wall) {
+            Ok(()) => true,
+            Err(e) => {
+                warn(Warning::CheckpointNotWritten {
+                    run: self.id,
+                    error: e.to_string(),
+                });
+                false
+            }
         }
     }
 
@@ -165,5 +179,35 @@ impl InFlight {
             resumed: self.resumed,
             checkpointed: self.checkpointed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[test]
+    fn a_run_that_has_recorded_nothing_is_not_checkpointed_and_not_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(sharpsweep_dataset::layout::CHECKPOINTS)).unwrap();
+        let config = RunConfig {
+            steps: 100,
+            ..Default::default()
+        };
+        let warned = RefCell::new(Vec::new());
+        let warn = |w: Warning| warned.borrow_mut().push(w.to_string());
+        let (mut trainer, mut run) =
+            InFlight::start(config.run_id(), &config, dir.path(), &warn).unwrap();
+        assert!(!run.checkpoint(dir.path(), &trainer, 0.0, &warn));
+        assert!(warned.borrow().is_empty(), "{:?}", warned.borrow());
+        assert!(!checkpoint::path(dir.path(), run.id).exists());
+        // Once it has recorded, it is.
+        while run.fresh.is_empty() {
+            run.fresh.extend(trainer.advance(10));
+        }
+        assert!(run.checkpoint(dir.path(), &trainer, 0.0, &warn));
+        assert!(warned.borrow().is_empty(), "{:?}", warned.borrow());
+        assert!(checkpoint::path(dir.path(), run.id).exists());
     }
 }

@@ -186,8 +186,8 @@ fn train_group<'a>(
             for (place, trainer) in places.iter_mut().zip(batch.trainers()) {
                 let spent = wall(place);
                 if let Some(run) = &mut place.flight {
-                    run.checkpoint(worker.dir, trainer, spent, worker.warn);
-                    if stopping && !send(Message::Checkpointed) {
+                    let saved = run.checkpoint(worker.dir, trainer, spent, worker.warn);
+                    if stopping && saved && !send(Message::Checkpointed) {
                         worker.steps.add(batch.steps());
                         return false;
                     }

@@ -70,6 +70,7 @@ fn train(id: RunId, config: &RunConfig, worker: &Worker) -> Result<Option<Outcom
         stopped = (worker.halted)();
         if stopped || worker.checkpoint_due(last_checkpoint) {
             let wall = start.elapsed().as_secs_f64();
+            // It has advanced at least once, so it has a record to keep.
             run.checkpoint(worker.dir, &trainer, wall, worker.warn);
             last_checkpoint = Instant::now();
             if stopped {

@@ -273,18 +273,30 @@ fn fingerprint_ignores_point_order_but_not_content() {
 }
 
 #[test]
-fn json_lists_every_point_with_its_full_configuration() {
-    let g = grid("[[grid]]\neta = [0.01, 0.02]\nseeds = 2\n");
+fn json_lists_every_point_and_the_definition_that_expands_to_them() {
+    let g = Grid::from_toml(
+        "steps = 100\n[[grid]]\neta = [0.01, 0.02]\nseeds = 2\n[[grid]]\nm = 20\n",
+        &["sigma=0.1".into()],
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&g.to_json()).unwrap();
     assert_eq!(v["fingerprint"], g.fingerprint());
+    assert_eq!(v["tables"], 2);
     let points = v["points"].as_array().unwrap();
-    assert_eq!(points.len(), 4);
+    assert_eq!(points.len(), 5);
     for (p, j) in g.points.iter().zip(points) {
+        assert_eq!(j["index"], p.index);
         assert_eq!(j["run_id"], p.run_id.to_string());
+        assert_eq!(j["table"], p.table);
         assert_eq!(j["replicate"], p.replicate);
-        let config: RunConfig = serde_json::from_value(j["config"].clone()).unwrap();
-        assert_eq!(config, p.config);
     }
+    // The definition, written back as TOML with its overrides, expands to
+    // the very points listed: every configuration is recoverable.
+    let mut definition = v["definition"].clone();
+    let set: Vec<String> = serde_json::from_value(definition["set"].take()).unwrap();
+    definition.as_object_mut().unwrap().remove("set");
+    let again = Grid::from_toml(&toml::to_string(&definition).unwrap(), &set).unwrap();
+    assert_eq!(again.points, g.points);
 }
 
 #[test]
