@@ -102,6 +102,15 @@ impl RunIds {
         RunId(fnv1a_from(state, &self.last[from..]))
     }
 
+    /// The canonical JSON `config`'s id hashes, byte for byte
+    /// `serde_json::to_string(&config.canonical())`, written by the same
+    /// encoder (reusing the text of unchanged fields): a sweep's writer
+    /// stores it as each run's `config`.
+    pub fn json(&mut self, config: &RunConfig) -> &str {
+        self.encode(config);
+        std::str::from_utf8(&self.last).expect("serde_json writes UTF-8")
+    }
+
     /// The ids of `configs`, the same as [`RunIds::of`] of each, into `ids`
     /// (of the same length), hashed [`GROUP`] at a time.
     pub fn of_each<'c>(
@@ -768,6 +777,10 @@ mod tests {
         let mut ids = RunIds::default();
         for c in &configs {
             assert_eq!(ids.of(c), reference(c), "{c:?}");
+        }
+        let mut text = RunIds::default();
+        for c in &configs {
+            assert_eq!(text.json(c), serde_json::to_string(&c.canonical()).unwrap());
         }
         let mut each = vec![RunId(0); configs.len()];
         RunIds::default().of_each(&configs, &mut each);

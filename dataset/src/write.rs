@@ -59,20 +59,26 @@ fn properties(meta: &FileMeta, extra: &[(&str, String)], schema: &Schema) -> Wri
         .set_dictionary_enabled(false)
         .set_key_value_metadata(Some(pairs));
     for field in schema.fields() {
-        builder = float_list(builder, field);
+        builder = uncompressed_floats(builder, field);
     }
     builder.build()
 }
 
-/// Lists of floats (Θ, Z, singular values, principal components) are
-/// stored uncompressed and without min/max statistics: zstd cannot shorten
-/// their mantissas (Z's column came out 1.6 % smaller, from its list
-/// levels), and compressing them and computing statistics over every value
-/// were a third of what writing a tiny run's rows cost (docs/performance.md,
-/// "Sweep overhead"); nobody filters on an element of Θ. Scalar columns
-/// stay compressed: a grid's values repeat, and so do some metrics.
-fn float_list(builder: WriterPropertiesBuilder, field: &Field) -> WriterPropertiesBuilder {
+/// Floats are stored uncompressed: zstd cannot shorten their mantissas
+/// (Z's column came out 1.6 % smaller, from its list levels; a tiny sweep's
+/// files 1.5 % smaller in all), and compressing them was a third of what
+/// writing a tiny run's rows cost (docs/performance.md, "Sweep overhead").
+/// Lists of floats (Θ, Z, singular values, principal components) also go
+/// without min/max statistics, which were another tenth: nobody filters on
+/// an element of Θ. Scalar floats keep theirs, for readers that skip row
+/// groups by `loss` or `eta`. Strings and integers stay compressed: ids,
+/// statuses, configurations and steps repeat.
+fn uncompressed_floats(builder: WriterPropertiesBuilder, field: &Field) -> WriterPropertiesBuilder {
     match field.data_type() {
+        DataType::Float64 => builder.set_column_compression(
+            ColumnPath::new(vec![field.name().clone()]),
+            Compression::UNCOMPRESSED,
+        ),
         DataType::List(item) if *item.data_type() == DataType::Float64 => {
             let path = ColumnPath::new(vec![
                 field.name().clone(),
@@ -176,12 +182,12 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use arrow_array::builder::{Float64Builder, ListBuilder};
-    use arrow_array::{ArrayRef, Float64Array, StringArray};
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use std::sync::Arc;
 
     #[test]
-    fn float_lists_are_stored_uncompressed_without_statistics_and_the_rest_compressed() {
+    fn floats_are_stored_uncompressed_lists_without_statistics_and_the_rest_compressed() {
         let mut theta = ListBuilder::new(Float64Builder::new());
         for k in 0..3 {
             theta
@@ -189,8 +195,9 @@ mod tests {
                 .append_slice(&[0.5 * f64::from(k), -1.25, 3.0]);
             theta.append(true);
         }
-        let arrays: [(&str, ArrayRef); 3] = [
+        let arrays: [(&str, ArrayRef); 4] = [
             ("loss", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
+            ("step", Arc::new(Int64Array::from(vec![0, 10, 100]))),
             ("theta", Arc::new(theta.finish())),
             ("run_id", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
         ];
@@ -214,7 +221,8 @@ mod tests {
         };
         // (compressed, with statistics)
         assert_eq!(column("theta.list.item"), (false, false));
-        assert_eq!(column("loss"), (true, true));
+        assert_eq!(column("loss"), (false, true));
+        assert_eq!(column("step"), (true, true));
         assert_eq!(column("run_id"), (true, true));
         // The values read back as written.
         let back = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(

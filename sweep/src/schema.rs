@@ -12,6 +12,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field};
+use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{AlgorithmName, Metrics, RunConfig, RunId, Status, StopReason, Trainer};
 use sharpsweep_dataset::schema::{self as contract, Column, config as cfg, metrics as mt};
 use std::sync::Arc;
@@ -340,9 +341,10 @@ pub fn runs_batch(records: &[&RunRecord]) -> RecordBatch {
     );
     // Each run's configuration as JSON, serialised once for the `config`
     // column and the `cell` column both.
+    let mut encoder = RunIds::default();
     let configs: Vec<String> = records
         .iter()
-        .map(|r| serde_json::to_string(&r.config.canonical()).expect("a RunConfig serialises"))
+        .map(|r| encoder.json(&r.config).to_owned())
         .collect();
     // A cell's replicates mostly follow each other: its id is hashed once
     // for them, told apart by their text without the seed as the id is
