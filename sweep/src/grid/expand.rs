@@ -11,7 +11,8 @@ use serde_json::Value as Json;
 use sharpsweep_core::Source;
 use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{CoreError, RunConfig, RunId};
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 /// More points than this is almost surely a mistake (and would not fit in
@@ -50,13 +51,9 @@ pub(crate) fn points(
     let mut distinct = Distinct::new(keys);
     for (t, spec) in specs.iter().enumerate() {
         let table = Table::new(keys, t, spec)?;
-        distinct.add_table(&table.axes, &table.values);
-        let replicates: Vec<u64> = spec
-            .seeds
-            .as_ref()
-            .unwrap_or(&Replicates::ONE)
-            .iter()
-            .collect();
+        let replicates = spec.seeds.as_ref().unwrap_or(&Replicates::ONE);
+        distinct.add_table(&table.axes, &table.values, replicates);
+        let replicates: Vec<u64> = replicates.iter().collect();
         let start = points.len();
         // The failure of the earliest combination, whichever thread finds it.
         let failed: Mutex<Option<(usize, GridError)>> = Mutex::new(None);
@@ -79,12 +76,18 @@ pub(crate) fn points(
                     });
                 }
                 let replicate = replicates[j % r];
+                // The last replicate takes the configuration built for them.
+                let config = if j % r == r - 1 {
+                    std::mem::take(built)
+                } else {
+                    built.clone()
+                };
                 Point {
                     index: start + j,
                     run_id: RunId(0), // below
                     config: RunConfig {
                         seed: replicate_seed(grid_seed, replicate),
-                        ..built.clone()
+                        ..config
                     },
                     table: t,
                     replicate,
@@ -210,29 +213,41 @@ fn names_a_file(c: &RunConfig) -> bool {
 }
 
 /// The first point (in grid order) that is the same run as an earlier one,
-/// found by sorting the run_ids: O(n log n) however long the grid.
+/// found by sorting the run_ids: O(n log n) however long the grid. Only
+/// the ids are sorted (a grid has no duplicate almost always); the points
+/// are searched for the repeat once one is known to exist.
 fn refuse_duplicates(points: &[Point]) -> Result<(), GridError> {
-    let mut ids: Vec<(RunId, usize)> = points.iter().map(|p| (p.run_id, p.index)).collect();
+    let mut ids: Vec<RunId> = points.par_iter().map(|p| p.run_id).collect();
     ids.par_sort_unstable();
-    let Some((first, again)) = ids
+    let repeated: HashSet<RunId> = ids
         .windows(2)
-        .filter(|w| w[0].0 == w[1].0)
-        .map(|w| (w[0].1, w[1].1))
-        .min_by_key(|&(_, again)| again)
-    else {
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    if repeated.is_empty() {
         return Ok(());
-    };
-    // The earliest point of that run.
-    let first = ids[ids.partition_point(|&(id, _)| id < points[first].run_id)].1;
-    let (p, q) = (&points[first], &points[again]);
+    }
+    // The first point whose run came before, and that run's first point.
+    let mut first: HashMap<RunId, usize> = HashMap::new();
+    let (p, q) = points
+        .iter()
+        .filter(|q| repeated.contains(&q.run_id))
+        .find_map(|q| match first.entry(q.run_id) {
+            Entry::Occupied(p) => Some((&points[*p.get()], q)),
+            Entry::Vacant(v) => {
+                v.insert(q.index);
+                None
+            }
+        })
+        .expect("a repeated run_id repeats a point");
     Err(GridError::new(
         format!("grid[{}]", q.table),
         format!(
-            "duplicate point: the same run (run_id {}) as point {first} of grid[{}]",
-            q.run_id, p.table
+            "duplicate point: the same run (run_id {}) as point {} of grid[{}]",
+            q.run_id, p.index, p.table
         ),
     )
-    .at_point(again))
+    .at_point(q.index))
 }
 
 /// The number of points, from the axes' and replicates' counts alone, or
@@ -303,6 +318,9 @@ pub(crate) struct Distinct {
     values: BTreeMap<String, Vec<Ident>>,
     /// The last n, d, m added, so a run of equal sizes adds nothing.
     last: [Option<usize>; 3],
+    /// The replicates: 0 up to the largest count given, and those listed.
+    counted: u64,
+    listed: Vec<u64>,
 }
 
 /// The keys a point may take from its files (n, d from data, m from init).
@@ -322,12 +340,15 @@ impl Distinct {
             defaults,
             values,
             last: [None; 3],
+            counted: 0,
+            listed: Vec::new(),
         }
     }
 
     /// A table's values: its axes', and the defaults of the keys it does
-    /// not set (but n, d, m: [`Distinct::add_sizes`] takes them per point).
-    fn add_table(&mut self, axes: &[&Axis], values: &[Vec<Json>]) {
+    /// not set (but n, d, m: [`Distinct::add_sizes`] takes them per point),
+    /// and its replicates.
+    fn add_table(&mut self, axes: &[&Axis], values: &[Vec<Json>], replicates: &Replicates) {
         for (key, seen) in &mut self.values {
             match axes.iter().position(|a| a.key == *key) {
                 Some(i) => seen.extend(values[i].iter().map(ident)),
@@ -335,6 +356,10 @@ impl Distinct {
                 // A key written only when set (`stop_when`) defaults to null.
                 None => seen.push(ident(self.defaults.get(key).unwrap_or(&Json::Null))),
             }
+        }
+        match replicates {
+            Replicates::Count(n) => self.counted = self.counted.max(*n),
+            Replicates::List(list) => self.listed.extend(list),
         }
     }
 
@@ -349,15 +374,38 @@ impl Distinct {
         }
     }
 
-    /// The number of distinct values of `key`.
+    /// The number of distinct values of `key`: numbers sorted by their
+    /// bits (a long axis has 10^6), the rest by their text.
     pub(crate) fn count(&self, key: &str) -> usize {
         let Some(values) = self.values.get(key) else {
             return 1;
         };
-        let mut values: Vec<&Ident> = values.iter().collect();
-        values.par_sort_unstable();
-        values.dedup();
-        values.len()
+        let mut numbers: Vec<u64> = Vec::new();
+        let mut others: Vec<&str> = Vec::new();
+        for v in values {
+            match v {
+                Ident::Number(bits) => numbers.push(*bits),
+                Ident::Other(text) => others.push(text),
+            }
+        }
+        numbers.par_sort_unstable();
+        numbers.dedup();
+        others.sort_unstable();
+        others.dedup();
+        numbers.len() + others.len()
+    }
+
+    /// The number of distinct replicates.
+    pub(crate) fn replicates(&self) -> usize {
+        let mut listed: Vec<u64> = self
+            .listed
+            .iter()
+            .copied()
+            .filter(|&r| r >= self.counted)
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        usize::try_from(self.counted).unwrap_or(usize::MAX) + listed.len()
     }
 }
 
