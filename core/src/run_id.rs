@@ -214,27 +214,29 @@ impl RunIds {
         }
         self.json.clear();
         let mut copied = 0;
-        let mut spliced = self.spliced.iter().peekable();
-        // Fields after a spliced one move by the change in its length.
+        // The fields after a spliced one move by the change in its length,
+        // up to the next spliced one.
         let mut shift: isize = 0;
-        for (i, field) in self.fields.iter_mut().enumerate() {
+        let ends = self
+            .spliced
+            .iter()
+            .map(|s| s.2)
+            .skip(1)
+            .chain([self.fields.len()]);
+        for ((_, text, at), end) in self.spliced.iter().zip(ends) {
+            let field = &mut self.fields[*at];
             let old = field.at.clone();
-            match spliced.next_if(|(_, _, at)| *at == i) {
-                Some((_, text, _)) => {
-                    self.json.extend_from_slice(&self.last[copied..old.start]);
-                    let start = self.json.len();
-                    self.json.extend_from_slice(&self.side[text.clone()]);
-                    field.at = start..self.json.len();
-                    // Not captured: written anew should the next
-                    // configuration be encoded field by field.
-                    field.value = None;
-                    shift += field.at.len() as isize - old.len() as isize;
-                    copied = old.end;
-                }
-                None => {
-                    field.at =
-                        old.start.wrapping_add_signed(shift)..old.end.wrapping_add_signed(shift);
-                }
+            self.json.extend_from_slice(&self.last[copied..old.start]);
+            let start = self.json.len();
+            self.json.extend_from_slice(&self.side[text.clone()]);
+            field.at = start..self.json.len();
+            // Not captured: written anew should the next configuration be
+            // encoded field by field.
+            field.value = None;
+            shift += field.at.len() as isize - old.len() as isize;
+            copied = old.end;
+            for f in &mut self.fields[at + 1..end] {
+                f.at = f.at.start.wrapping_add_signed(shift)..f.at.end.wrapping_add_signed(shift);
             }
         }
         self.json.extend_from_slice(&self.last[copied..]);
