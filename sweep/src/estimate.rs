@@ -14,6 +14,7 @@
 use crate::grid::cost;
 use crate::panics::caught;
 use crate::queue::{self, Item, Work};
+use rayon::prelude::*;
 use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::lanes::{LANES, LaneKey};
 use sharpsweep_core::schedule::LogSchedule;
@@ -89,8 +90,14 @@ pub fn wall_time(points: &[(RunId, &RunConfig)], threads: usize) -> Estimate {
 /// the points largest cost first (already so, as in a grid of one shape,
 /// they are taken as they are).
 fn work_items<'a>(points: &[(RunId, &'a RunConfig)], threads: usize) -> Work<'a> {
-    let largest_first = |a: f64, b: f64| a.total_cmp(&b).is_ge();
-    if points.is_sorted_by(|a, b| largest_first(cost(a.1), cost(b.1))) {
+    let mut before: Option<f64> = None;
+    let largest_first = points.iter().all(|p| {
+        let cost = cost(p.1);
+        before
+            .replace(cost)
+            .is_none_or(|b| b.total_cmp(&cost).is_ge())
+    });
+    if largest_first {
         return queue::work(points, threads, true);
     }
     let mut todo: Vec<(f64, (RunId, &RunConfig))> =
@@ -105,14 +112,23 @@ fn work_items<'a>(points: &[(RunId, &'a RunConfig)], threads: usize) -> Work<'a>
 fn makespan(work: &Work, timings: &HashMap<Shape, Timing>, threads: usize, cores: usize) -> f64 {
     // More threads than cores share them.
     let slowdown = (threads as f64 / cores as f64).max(1.0);
+    // Each item's seconds on every core (10^6 points' lookups), then
+    // dealt in order.
+    let seconds: Vec<f64> = work
+        .items
+        .par_iter()
+        .map_init(
+            || Lookup::new(timings),
+            |timing, item| item_seconds(item, work, timing),
+        )
+        .collect();
     let mut free_at = vec![0.0_f64; threads];
-    let mut timing = Lookup::new(timings);
-    for item in &work.items {
+    for s in seconds {
         let first_free = free_at
             .iter_mut()
             .min_by(|a, b| a.total_cmp(b))
             .expect("at least one thread");
-        *first_free += slowdown * item_seconds(item, work, &mut timing);
+        *first_free += slowdown * s;
     }
     free_at.into_iter().fold(0.0, f64::max)
 }
