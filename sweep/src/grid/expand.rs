@@ -4,6 +4,7 @@
 use super::Point;
 use super::files::Files;
 use super::keys::Keys;
+use super::memory::{Shape, shape};
 use super::parse::{Axis, Group, Ident, Replicates, SEED, SEEDS, Spec, ident, path};
 use crate::error::GridError;
 use rayon::prelude::*;
@@ -62,12 +63,12 @@ pub(crate) fn points(
         // a combination's configuration is built once for its r replicates,
         // which follow each other in a job.
         points.par_extend((0..table.combinations * r).into_par_iter().map_init(
-            || (usize::MAX, RunConfig::default()),
-            |(last, built), j| {
+            || (usize::MAX, RunConfig::default(), None),
+            |(last, built, sized), j| {
                 let i = j / r;
                 if *last != i {
                     *last = i;
-                    *built = table.config(keys, i, &files).unwrap_or_else(|e| {
+                    *built = table.config(keys, i, &files, sized).unwrap_or_else(|e| {
                         let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
                         if failed.as_ref().is_none_or(|(k, _)| i < *k) {
                             *failed = Some((i, e.at_point(start + i * r)));
@@ -166,26 +167,30 @@ impl<'a> Table<'a> {
         })
     }
 
-    /// Which value of each group combination `i` takes: the last group
+    /// Which value of group `g` combination `i` takes: the last group
     /// varies fastest.
-    fn choice(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.lens
-            .iter()
-            .zip(&self.strides)
-            .map(move |(&len, &stride)| i / stride % len)
+    fn choice(&self, i: usize, g: usize) -> usize {
+        i / self.strides[g] % self.lens[g]
     }
 
     /// Combination `i`'s configuration, completed from its files and
     /// validated; `files` is locked only by configurations that name one.
-    fn config(&self, keys: &Keys, i: usize, files: &Mutex<Files>) -> Result<RunConfig, GridError> {
+    /// Its sizes are checked unless they are `sized`, the last ones checked
+    /// (neighbours mostly share theirs).
+    fn config(
+        &self,
+        keys: &Keys,
+        i: usize,
+        files: &Mutex<Files>,
+        sized: &mut Option<Shape>,
+    ) -> Result<RunConfig, GridError> {
         let at = self.at.as_str();
-        let choice: Vec<usize> = self.choice(i).collect();
         let set = self
             .axes
             .iter()
             .zip(&self.values)
             .zip(&self.digit)
-            .map(|((a, v), &g)| (a.key.as_str(), &v[choice[g]]));
+            .map(|((a, v), &g)| (a.key.as_str(), &v[self.choice(i, g)]));
         let mut config = keys
             .build(set)
             .map_err(|e| GridError::new(at, e.to_string()))?;
@@ -194,13 +199,25 @@ impl<'a> Table<'a> {
             files
                 .complete(&mut config, |key| self.spec.mentions(key))
                 .map_err(|e| invalid(at, &e))?;
-            config.validate().map_err(|e| invalid(at, &e))?;
+            validate(&config, sized).map_err(|e| invalid(at, &e))?;
             files.check(&config).map_err(|e| invalid(at, &e))?;
         } else {
-            config.validate().map_err(|e| invalid(at, &e))?;
+            validate(&config, sized).map_err(|e| invalid(at, &e))?;
         }
         Ok(config)
     }
+}
+
+/// `config.validate()`, its sizes checked only if they are not `sized`
+/// (which they then become).
+fn validate(config: &RunConfig, sized: &mut Option<Shape>) -> Result<(), CoreError> {
+    config.validate_settings()?;
+    let shape = shape(config);
+    if sized.as_ref() != Some(&shape) {
+        config.validate_sizes()?;
+        *sized = Some(shape);
+    }
+    Ok(())
 }
 
 /// Whether a configuration reads data, labels, an initialisation or a
@@ -315,12 +332,29 @@ fn too_many(t: usize, spec: &Spec, replicates: usize, before: usize) -> GridErro
 pub(crate) struct Distinct {
     defaults: serde_json::Map<String, Json>,
     /// Per key, the values of every table (with repeats).
-    values: BTreeMap<String, Vec<Ident>>,
+    values: BTreeMap<String, Seen>,
     /// The last n, d, m added, so a run of equal sizes adds nothing.
     last: [Option<usize>; 3],
     /// The replicates: 0 up to the largest count given, and those listed.
     counted: u64,
     listed: Vec<u64>,
+}
+
+/// A key's values (with repeats) by their [`Ident`]: a number's bits, or
+/// the text of anything else.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Seen {
+    numbers: Vec<u64>,
+    others: Vec<String>,
+}
+
+impl Seen {
+    fn add(&mut self, value: &Json) {
+        match ident(value) {
+            Ident::Number(bits) => self.numbers.push(bits),
+            Ident::Other(text) => self.others.push(text),
+        }
+    }
 }
 
 /// The keys a point may take from its files (n, d from data, m from init).
@@ -334,7 +368,7 @@ impl Distinct {
         let values = keys
             .names()
             .filter(|&k| k != SEED)
-            .map(|k| (k.to_owned(), Vec::new()))
+            .map(|k| (k.to_owned(), Seen::default()))
             .collect();
         Self {
             defaults,
@@ -351,10 +385,10 @@ impl Distinct {
     fn add_table(&mut self, axes: &[&Axis], values: &[Vec<Json>], replicates: &Replicates) {
         for (key, seen) in &mut self.values {
             match axes.iter().position(|a| a.key == *key) {
-                Some(i) => seen.extend(values[i].iter().map(ident)),
+                Some(i) => values[i].iter().for_each(|v| seen.add(v)),
                 None if SIZES.contains(&key.as_str()) => {}
                 // A key written only when set (`stop_when`) defaults to null.
-                None => seen.push(ident(self.defaults.get(key).unwrap_or(&Json::Null))),
+                None => seen.add(self.defaults.get(key).unwrap_or(&Json::Null)),
             }
         }
         match replicates {
@@ -369,7 +403,7 @@ impl Distinct {
             if *last != Some(value) {
                 *last = Some(value);
                 let seen = self.values.get_mut(*key).expect("n, d, m are keys");
-                seen.push(ident(&Json::from(value)));
+                seen.add(&Json::from(value));
             }
         }
     }
@@ -380,14 +414,8 @@ impl Distinct {
         let Some(values) = self.values.get(key) else {
             return 1;
         };
-        let mut numbers: Vec<u64> = Vec::new();
-        let mut others: Vec<&str> = Vec::new();
-        for v in values {
-            match v {
-                Ident::Number(bits) => numbers.push(*bits),
-                Ident::Other(text) => others.push(text),
-            }
-        }
+        let mut numbers = values.numbers.clone();
+        let mut others: Vec<&String> = values.others.iter().collect();
         numbers.par_sort_unstable();
         numbers.dedup();
         others.sort_unstable();
@@ -439,7 +467,9 @@ mod tests {
         let spec = super::super::parse::spec(&keys, "grid[0]", table.iter()).unwrap();
         let table = Table::new(&keys, 0, &spec).unwrap();
         assert_eq!(table.combinations, 6);
-        let seen: Vec<Vec<usize>> = (0..6).map(|i| table.choice(i).collect()).collect();
+        let seen: Vec<Vec<usize>> = (0..6)
+            .map(|i| (0..2).map(|g| table.choice(i, g)).collect())
+            .collect();
         assert_eq!(seen[1], [0, 1]);
         assert_eq!(seen[3], [1, 0]);
         assert_eq!(seen[5], [1, 2]);
