@@ -118,6 +118,9 @@ pub fn main(args: Args) -> Result<(), CliError> {
     .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     if args.dry_run {
         super::print_text(&dry_run(&grid, args.threads));
+        // The process ends here: its memory goes back at once, whereas
+        // dropping a long grid frees its configurations one by one.
+        std::mem::forget(grid);
         return Ok(());
     }
     let out = args.out.clone().unwrap_or_default();

@@ -14,6 +14,7 @@
 use crate::grid::cost;
 use crate::panics::caught;
 use crate::queue::{self, Item, Work};
+use rayon::prelude::*;
 use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::lanes::{LANES, LaneKey};
 use sharpsweep_core::schedule::LogSchedule;
@@ -78,36 +79,56 @@ pub fn wall_time(points: &[(RunId, &RunConfig)], threads: usize) -> Estimate {
     let threads = threads.max(1);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Estimate {
-        seconds: makespan(points, &timings, threads, cores),
+        seconds: makespan(&work_items(points, threads), &timings, threads, cores),
         threads,
         shapes: timings.len(),
         calibration,
     }
 }
 
-/// The seconds until the last of `threads` threads on `cores` cores ends,
-/// taking `points`' work items as the engine does.
-fn makespan(
-    points: &[(RunId, &RunConfig)],
-    timings: &HashMap<Shape, Timing>,
-    threads: usize,
-    cores: usize,
-) -> f64 {
-    // More threads than cores share them.
-    let slowdown = (threads as f64 / cores as f64).max(1.0);
+/// `points`' work items as the engine makes them for `threads` threads:
+/// the points largest cost first (already so, as in a grid of one shape,
+/// they are taken as they are).
+fn work_items<'a>(points: &[(RunId, &'a RunConfig)], threads: usize) -> Work<'a> {
+    let mut before: Option<f64> = None;
+    let largest_first = points.iter().all(|p| {
+        let cost = cost(p.1);
+        before
+            .replace(cost)
+            .is_none_or(|b| b.total_cmp(&cost).is_ge())
+    });
+    if largest_first {
+        return queue::work(points, threads, true);
+    }
     let mut todo: Vec<(f64, (RunId, &RunConfig))> =
         points.iter().map(|&p| (cost(p.1), p)).collect();
     todo.sort_by(|a, b| b.0.total_cmp(&a.0));
     let todo: Vec<(RunId, &RunConfig)> = todo.into_iter().map(|(_, p)| p).collect();
+    queue::work(&todo, threads, true)
+}
+
+/// The seconds until the last of `threads` threads on `cores` cores ends,
+/// taking the work items as the engine does.
+fn makespan(work: &Work, timings: &HashMap<Shape, Timing>, threads: usize, cores: usize) -> f64 {
+    // More threads than cores share them.
+    let slowdown = (threads as f64 / cores as f64).max(1.0);
+    // Each item's seconds on every core (10^6 points' lookups), then
+    // dealt in order.
+    let seconds: Vec<f64> = work
+        .items
+        .par_iter()
+        .map_init(
+            || Lookup::new(timings),
+            |timing, item| item_seconds(item, work, timing),
+        )
+        .collect();
     let mut free_at = vec![0.0_f64; threads];
-    let work = queue::work(&todo, threads, true);
-    let mut timing = Lookup::new(timings);
-    for item in &work.items {
+    for s in seconds {
         let first_free = free_at
             .iter_mut()
             .min_by(|a, b| a.total_cmp(b))
             .expect("at least one thread");
-        *first_free += slowdown * item_seconds(item, &work, &mut timing);
+        *first_free += slowdown * s;
     }
     free_at.into_iter().fold(0.0, f64::max)
 }
@@ -383,7 +404,14 @@ mod tests {
         let records_of = |c| Lookup::new(&timings).records(c) as f64 * 0.5;
         let long = 3.0 + records_of(&configs[0]);
         let short = 1.0 + records_of(&configs[1]);
-        let time = |threads, cores| makespan(&todo(&configs), &timings, threads, cores);
+        let time = |threads, cores| {
+            makespan(
+                &work_items(&todo(&configs), threads),
+                &timings,
+                threads,
+                cores,
+            )
+        };
         near(time(1, 1), long + 2.0 * short);
         // The long run on one thread, the two short ones on the other.
         near(time(2, 2), long.max(2.0 * short));
@@ -394,7 +422,7 @@ mod tests {
         let group: Vec<RunConfig> = (0..LANES as u64).map(|s| point(10, 1000, s)).collect();
         let all_records = LANES as f64 * records_of(&group[0]);
         near(
-            makespan(&todo(&group), &timings, 1, 1),
+            makespan(&work_items(&todo(&group), 1), &timings, 1, 1),
             1000.0 * 2e-3 + all_records,
         );
     }

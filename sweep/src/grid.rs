@@ -22,7 +22,6 @@ use keys::Keys;
 use parse::{GRID, SEED, SEEDS};
 use rayon::slice::ParallelSliceMut;
 use sharpsweep_core::{RunConfig, RunId};
-use std::collections::HashSet;
 use toml::Value as Toml;
 
 /// The embedded example grid, documented field by field
@@ -196,7 +195,6 @@ impl Grid {
             .map(|k| (k, self.distinct.count(k)))
             .filter(|&(_, n)| n > 1)
             .collect();
-        let replicates: HashSet<u64> = self.points.iter().map(|p| p.replicate).collect();
         let total_cost: f64 = self.points.iter().map(|p| cost(&p.config)).sum();
         let mut out = format!(
             "{} points in {} [[grid]] table{}, cost estimate {:.3e} (sum of steps·m·d·batch)\n",
@@ -206,7 +204,7 @@ impl Grid {
             total_cost
         );
         let mut axes: Vec<String> = varying.iter().map(|(k, n)| format!("{k} ({n})")).collect();
-        axes.push(format!("replicates ({})", replicates.len()));
+        axes.push(format!("replicates ({})", self.distinct.replicates()));
         out += &format!("varying: {}\n", axes.join(", "));
         for p in self.points.iter().take(first) {
             let c = serde_json::to_value(&p.config).expect("a RunConfig always serialises");

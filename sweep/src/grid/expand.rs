@@ -4,6 +4,7 @@
 use super::Point;
 use super::files::Files;
 use super::keys::Keys;
+use super::memory::{Shape, shape};
 use super::parse::{Axis, Group, Ident, Replicates, SEED, SEEDS, Spec, ident, path};
 use crate::error::GridError;
 use rayon::prelude::*;
@@ -11,7 +12,8 @@ use serde_json::Value as Json;
 use sharpsweep_core::Source;
 use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{CoreError, RunConfig, RunId};
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 /// More points than this is almost surely a mistake (and would not fit in
@@ -50,13 +52,9 @@ pub(crate) fn points(
     let mut distinct = Distinct::new(keys);
     for (t, spec) in specs.iter().enumerate() {
         let table = Table::new(keys, t, spec)?;
-        distinct.add_table(&table.axes, &table.values);
-        let replicates: Vec<u64> = spec
-            .seeds
-            .as_ref()
-            .unwrap_or(&Replicates::ONE)
-            .iter()
-            .collect();
+        let replicates = spec.seeds.as_ref().unwrap_or(&Replicates::ONE);
+        distinct.add_table(&table.axes, &table.values, replicates);
+        let replicates: Vec<u64> = replicates.iter().collect();
         let start = points.len();
         // The failure of the earliest combination, whichever thread finds it.
         let failed: Mutex<Option<(usize, GridError)>> = Mutex::new(None);
@@ -65,12 +63,12 @@ pub(crate) fn points(
         // a combination's configuration is built once for its r replicates,
         // which follow each other in a job.
         points.par_extend((0..table.combinations * r).into_par_iter().map_init(
-            || (usize::MAX, RunConfig::default()),
-            |(last, built), j| {
+            || (usize::MAX, RunConfig::default(), None),
+            |(last, built, sized), j| {
                 let i = j / r;
                 if *last != i {
                     *last = i;
-                    *built = table.config(keys, i, &files).unwrap_or_else(|e| {
+                    *built = table.config(keys, i, &files, sized).unwrap_or_else(|e| {
                         let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
                         if failed.as_ref().is_none_or(|(k, _)| i < *k) {
                             *failed = Some((i, e.at_point(start + i * r)));
@@ -79,12 +77,18 @@ pub(crate) fn points(
                     });
                 }
                 let replicate = replicates[j % r];
+                // The last replicate takes the configuration built for them.
+                let config = if j % r == r - 1 {
+                    std::mem::take(built)
+                } else {
+                    built.clone()
+                };
                 Point {
                     index: start + j,
                     run_id: RunId(0), // below
                     config: RunConfig {
                         seed: replicate_seed(grid_seed, replicate),
-                        ..built.clone()
+                        ..config
                     },
                     table: t,
                     replicate,
@@ -163,26 +167,30 @@ impl<'a> Table<'a> {
         })
     }
 
-    /// Which value of each group combination `i` takes: the last group
+    /// Which value of group `g` combination `i` takes: the last group
     /// varies fastest.
-    fn choice(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.lens
-            .iter()
-            .zip(&self.strides)
-            .map(move |(&len, &stride)| i / stride % len)
+    fn choice(&self, i: usize, g: usize) -> usize {
+        i / self.strides[g] % self.lens[g]
     }
 
     /// Combination `i`'s configuration, completed from its files and
     /// validated; `files` is locked only by configurations that name one.
-    fn config(&self, keys: &Keys, i: usize, files: &Mutex<Files>) -> Result<RunConfig, GridError> {
+    /// Its sizes are checked unless they are `sized`, the last ones checked
+    /// (neighbours mostly share theirs).
+    fn config(
+        &self,
+        keys: &Keys,
+        i: usize,
+        files: &Mutex<Files>,
+        sized: &mut Option<Shape>,
+    ) -> Result<RunConfig, GridError> {
         let at = self.at.as_str();
-        let choice: Vec<usize> = self.choice(i).collect();
         let set = self
             .axes
             .iter()
             .zip(&self.values)
             .zip(&self.digit)
-            .map(|((a, v), &g)| (a.key.as_str(), &v[choice[g]]));
+            .map(|((a, v), &g)| (a.key.as_str(), &v[self.choice(i, g)]));
         let mut config = keys
             .build(set)
             .map_err(|e| GridError::new(at, e.to_string()))?;
@@ -191,13 +199,25 @@ impl<'a> Table<'a> {
             files
                 .complete(&mut config, |key| self.spec.mentions(key))
                 .map_err(|e| invalid(at, &e))?;
-            config.validate().map_err(|e| invalid(at, &e))?;
+            validate(&config, sized).map_err(|e| invalid(at, &e))?;
             files.check(&config).map_err(|e| invalid(at, &e))?;
         } else {
-            config.validate().map_err(|e| invalid(at, &e))?;
+            validate(&config, sized).map_err(|e| invalid(at, &e))?;
         }
         Ok(config)
     }
+}
+
+/// `config.validate()`, its sizes checked only if they are not `sized`
+/// (which they then become).
+fn validate(config: &RunConfig, sized: &mut Option<Shape>) -> Result<(), CoreError> {
+    config.validate_settings()?;
+    let shape = shape(config);
+    if sized.as_ref() != Some(&shape) {
+        config.validate_sizes()?;
+        *sized = Some(shape);
+    }
+    Ok(())
 }
 
 /// Whether a configuration reads data, labels, an initialisation or a
@@ -210,29 +230,41 @@ fn names_a_file(c: &RunConfig) -> bool {
 }
 
 /// The first point (in grid order) that is the same run as an earlier one,
-/// found by sorting the run_ids: O(n log n) however long the grid.
+/// found by sorting the run_ids: O(n log n) however long the grid. Only
+/// the ids are sorted (a grid has no duplicate almost always); the points
+/// are searched for the repeat once one is known to exist.
 fn refuse_duplicates(points: &[Point]) -> Result<(), GridError> {
-    let mut ids: Vec<(RunId, usize)> = points.iter().map(|p| (p.run_id, p.index)).collect();
+    let mut ids: Vec<RunId> = points.par_iter().map(|p| p.run_id).collect();
     ids.par_sort_unstable();
-    let Some((first, again)) = ids
+    let repeated: HashSet<RunId> = ids
         .windows(2)
-        .filter(|w| w[0].0 == w[1].0)
-        .map(|w| (w[0].1, w[1].1))
-        .min_by_key(|&(_, again)| again)
-    else {
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    if repeated.is_empty() {
         return Ok(());
-    };
-    // The earliest point of that run.
-    let first = ids[ids.partition_point(|&(id, _)| id < points[first].run_id)].1;
-    let (p, q) = (&points[first], &points[again]);
+    }
+    // The first point whose run came before, and that run's first point.
+    let mut first: HashMap<RunId, usize> = HashMap::new();
+    let (p, q) = points
+        .iter()
+        .filter(|q| repeated.contains(&q.run_id))
+        .find_map(|q| match first.entry(q.run_id) {
+            Entry::Occupied(p) => Some((&points[*p.get()], q)),
+            Entry::Vacant(v) => {
+                v.insert(q.index);
+                None
+            }
+        })
+        .expect("a repeated run_id repeats a point");
     Err(GridError::new(
         format!("grid[{}]", q.table),
         format!(
-            "duplicate point: the same run (run_id {}) as point {first} of grid[{}]",
-            q.run_id, p.table
+            "duplicate point: the same run (run_id {}) as point {} of grid[{}]",
+            q.run_id, p.index, p.table
         ),
     )
-    .at_point(again))
+    .at_point(q.index))
 }
 
 /// The number of points, from the axes' and replicates' counts alone, or
@@ -300,9 +332,29 @@ fn too_many(t: usize, spec: &Spec, replicates: usize, before: usize) -> GridErro
 pub(crate) struct Distinct {
     defaults: serde_json::Map<String, Json>,
     /// Per key, the values of every table (with repeats).
-    values: BTreeMap<String, Vec<Ident>>,
+    values: BTreeMap<String, Seen>,
     /// The last n, d, m added, so a run of equal sizes adds nothing.
     last: [Option<usize>; 3],
+    /// The replicates: 0 up to the largest count given, and those listed.
+    counted: u64,
+    listed: Vec<u64>,
+}
+
+/// A key's values (with repeats) by their [`Ident`]: a number's bits, or
+/// the text of anything else.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Seen {
+    numbers: Vec<u64>,
+    others: Vec<String>,
+}
+
+impl Seen {
+    fn add(&mut self, value: &Json) {
+        match ident(value) {
+            Ident::Number(bits) => self.numbers.push(bits),
+            Ident::Other(text) => self.others.push(text),
+        }
+    }
 }
 
 /// The keys a point may take from its files (n, d from data, m from init).
@@ -316,25 +368,32 @@ impl Distinct {
         let values = keys
             .names()
             .filter(|&k| k != SEED)
-            .map(|k| (k.to_owned(), Vec::new()))
+            .map(|k| (k.to_owned(), Seen::default()))
             .collect();
         Self {
             defaults,
             values,
             last: [None; 3],
+            counted: 0,
+            listed: Vec::new(),
         }
     }
 
     /// A table's values: its axes', and the defaults of the keys it does
-    /// not set (but n, d, m: [`Distinct::add_sizes`] takes them per point).
-    fn add_table(&mut self, axes: &[&Axis], values: &[Vec<Json>]) {
+    /// not set (but n, d, m: [`Distinct::add_sizes`] takes them per point),
+    /// and its replicates.
+    fn add_table(&mut self, axes: &[&Axis], values: &[Vec<Json>], replicates: &Replicates) {
         for (key, seen) in &mut self.values {
             match axes.iter().position(|a| a.key == *key) {
-                Some(i) => seen.extend(values[i].iter().map(ident)),
+                Some(i) => values[i].iter().for_each(|v| seen.add(v)),
                 None if SIZES.contains(&key.as_str()) => {}
                 // A key written only when set (`stop_when`) defaults to null.
-                None => seen.push(ident(self.defaults.get(key).unwrap_or(&Json::Null))),
+                None => seen.add(self.defaults.get(key).unwrap_or(&Json::Null)),
             }
+        }
+        match replicates {
+            Replicates::Count(n) => self.counted = self.counted.max(*n),
+            Replicates::List(list) => self.listed.extend(list),
         }
     }
 
@@ -344,20 +403,37 @@ impl Distinct {
             if *last != Some(value) {
                 *last = Some(value);
                 let seen = self.values.get_mut(*key).expect("n, d, m are keys");
-                seen.push(ident(&Json::from(value)));
+                seen.add(&Json::from(value));
             }
         }
     }
 
-    /// The number of distinct values of `key`.
+    /// The number of distinct values of `key`: numbers sorted by their
+    /// bits (a long axis has 10^6), the rest by their text.
     pub(crate) fn count(&self, key: &str) -> usize {
         let Some(values) = self.values.get(key) else {
             return 1;
         };
-        let mut values: Vec<&Ident> = values.iter().collect();
-        values.par_sort_unstable();
-        values.dedup();
-        values.len()
+        let mut numbers = values.numbers.clone();
+        let mut others: Vec<&String> = values.others.iter().collect();
+        numbers.par_sort_unstable();
+        numbers.dedup();
+        others.sort_unstable();
+        others.dedup();
+        numbers.len() + others.len()
+    }
+
+    /// The number of distinct replicates.
+    pub(crate) fn replicates(&self) -> usize {
+        let mut listed: Vec<u64> = self
+            .listed
+            .iter()
+            .copied()
+            .filter(|&r| r >= self.counted)
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        usize::try_from(self.counted).unwrap_or(usize::MAX) + listed.len()
     }
 }
 
@@ -391,7 +467,9 @@ mod tests {
         let spec = super::super::parse::spec(&keys, "grid[0]", table.iter()).unwrap();
         let table = Table::new(&keys, 0, &spec).unwrap();
         assert_eq!(table.combinations, 6);
-        let seen: Vec<Vec<usize>> = (0..6).map(|i| table.choice(i).collect()).collect();
+        let seen: Vec<Vec<usize>> = (0..6)
+            .map(|i| (0..2).map(|g| table.choice(i, g)).collect())
+            .collect();
         assert_eq!(seen[1], [0, 1]);
         assert_eq!(seen[3], [1, 0]);
         assert_eq!(seen[5], [1, 2]);

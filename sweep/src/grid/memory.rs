@@ -23,12 +23,12 @@ use std::collections::HashSet;
 
 /// What a point's memory estimate depends on: points that agree on it are
 /// checked once.
-type Shape = (
+pub(super) type Shape = (
     (usize, usize, usize, usize, Option<(HessianMethod, usize)>),
     (usize, Option<u64>, u64, bool),
 );
 
-fn shape(c: &RunConfig) -> Shape {
+pub(super) fn shape(c: &RunConfig) -> Shape {
     let hessian = c.hessian_options().map(|h| (h.method, h.top_k));
     (
         (c.m, c.d, c.n, c.batch(), hessian),

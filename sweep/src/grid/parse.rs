@@ -365,13 +365,17 @@ pub(crate) fn axis(
 }
 
 /// `values` if each is of a type `key` takes and none is listed twice
-/// (found by sorting: a long axis costs O(n log n)).
+/// (found by sorting: a long axis costs O(n log n); numbers strictly
+/// increasing or decreasing, as a range's are, cannot repeat).
 fn checked(keys: &Keys, at: &str, key: &str, values: Vec<Json>) -> Result<Vec<Json>, GridError> {
     // A float key takes every number: its long ranges need no check per value.
     let any_number = keys.takes_any_number(key);
     for v in values.iter().filter(|v| !(any_number && v.is_number())) {
         keys.check(key, v)
             .map_err(|e| GridError::new(at, e.to_string()))?;
+    }
+    if strictly_monotone(&values, |a, b| a < b) || strictly_monotone(&values, |a, b| a > b) {
+        return Ok(values);
     }
     let mut idents: Vec<(Ident, usize)> = values.iter().map(ident).zip(0..).collect();
     idents.par_sort_unstable();
@@ -387,6 +391,16 @@ fn checked(keys: &Keys, at: &str, key: &str, values: Vec<Json>) -> Result<Vec<Js
         )),
         None => Ok(values),
     }
+}
+
+/// Whether `values` are numbers, each after the one before in `order`.
+fn strictly_monotone(values: &[Json], order: fn(f64, f64) -> bool) -> bool {
+    values
+        .windows(2)
+        .all(|w| match (w[0].as_f64(), w[1].as_f64()) {
+            (Some(a), Some(b)) => order(a, b),
+            _ => false,
+        })
 }
 
 /// A value as a run sees it: a number by its f64 (so `1` and `1.0`, `0.0`
@@ -526,22 +540,31 @@ impl Range {
                 }
             })
             .collect();
-        xs.into_iter()
+        let whole = |x: f64| x.fract() == 0.0 && x.abs() < 2f64.powi(53);
+        if let Some(&x) = xs
+            .iter()
+            .find(|&&x| !whole(x) && (integers || !x.is_finite()))
+        {
+            if integers {
+                return Err(GridError::new(
+                    at,
+                    format!(
+                        "the range gives {x}, but {key} takes integers (choose ends and num so every step is whole)"
+                    ),
+                ));
+            }
+            finite(at, x)?;
+        }
+        Ok(xs
+            .into_par_iter()
             .map(|x| {
-                if x.fract() == 0.0 && x.abs() < 2f64.powi(53) {
-                    Ok(Json::from(x as i64))
-                } else if integers {
-                    Err(GridError::new(
-                        at,
-                        format!(
-                            "the range gives {x}, but {key} takes integers (choose ends and num so every step is whole)"
-                        ),
-                    ))
+                if whole(x) {
+                    Json::from(x as i64)
                 } else {
-                    finite(at, x)
+                    Json::from(x)
                 }
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -325,6 +325,9 @@ fn dry_run_lists_count_cost_and_the_varying_keys() {
     );
     assert_eq!(lines[5], "    … 5 more");
     assert_eq!(lines.len(), 6);
+    // Replicates counted over the tables: 0..3, then 1 and 5 listed.
+    let g = grid("[[grid]]\nseeds = 3\n[[grid]]\neta = 0.1\nseeds = [5, 1]\n");
+    assert!(g.dry_run_summary(0).contains("replicates (4)"));
 }
 
 #[test]
@@ -493,6 +496,10 @@ fn duplicates_are_found_wherever_they_are() {
     );
     let e = error("[[grid]]\neta = { lin = [0.1, 0.1], num = 3 }\n", &[]);
     assert_eq!(e, "grid[0].eta: value 0.1 is listed twice");
+    // Decreasing values are distinct; a value written twice is not.
+    assert_eq!(grid("[[grid]]\neta = [0.3, 0.2, 0.1]\n").points.len(), 3);
+    let e = error("[[grid]]\neta = [0.2, 0.1, 0.2]\n", &[]);
+    assert_eq!(e, "grid[0].eta: value 0.2 is listed twice");
 }
 
 #[test]
