@@ -8,7 +8,7 @@
 //! for byte serde_json's (the tests compare them), and only the fields
 //! whose values changed since the configuration before: the others' text
 //! is copied from the previous encoding. Which fields changed is found by
-//! comparing the two configurations directly ([`RunIds::splice`]), or,
+//! comparing the two configurations directly (`RunIds::splice`), or,
 //! where a field written only when set changed, field by field through
 //! serde (`Fields`). The hash resumes from the state
 //! after the bytes an encoding shares with the previous one (`Anchor`),
