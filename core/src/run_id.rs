@@ -830,6 +830,17 @@ mod tests {
         ))
     }
 
+    /// [`RunIds::of_each`] of the first `count` of `configs`, for each of
+    /// `counts`, gives each one's id from serde_json's text.
+    fn each_matches_serde_json(configs: &[RunConfig], counts: &[usize]) {
+        for &count in counts {
+            let mut ids = vec![RunId(0); count];
+            RunIds::default().of_each(&configs[..count], &mut ids);
+            let each: Vec<RunId> = configs[..count].iter().map(reference).collect();
+            assert_eq!(ids, each, "{count} configurations");
+        }
+    }
+
     #[test]
     fn ids_are_fnv1a_of_serde_json_however_many_floats_are_reused() {
         let mut ids = RunIds::default();
@@ -892,12 +903,7 @@ mod tests {
                 ..RunConfig::default()
             })
             .collect();
-        for count in [0, 1, 3, 4, 5, 8, 11] {
-            let mut ids = vec![RunId(0); count];
-            RunIds::default().of_each(&configs[..count], &mut ids);
-            let each: Vec<RunId> = configs[..count].iter().map(reference).collect();
-            assert_eq!(ids, each, "{count} configurations");
-        }
+        each_matches_serde_json(&configs, &[0, 1, 3, 4, 5, 8, 11]);
     }
 
     /// Neighbours that differ in a few fields, options coming and going,
@@ -979,12 +985,7 @@ mod tests {
             anchored += usize::from(ids.anchor.len > 0);
         }
         assert!(anchored > configs.len() / 2, "the anchor is used");
-        for count in [3, 4, 9, configs.len()] {
-            let mut each = vec![RunId(0); count];
-            RunIds::default().of_each(&configs[..count], &mut each);
-            let expected: Vec<RunId> = configs[..count].iter().map(reference).collect();
-            assert_eq!(each, expected, "{count} configurations");
-        }
+        each_matches_serde_json(&configs, &[3, 4, 9, configs.len()]);
     }
 
     /// The changed fields spliced into the previous encoding: values whose
