@@ -14,6 +14,7 @@
 //! reads them; both go through this crate and neither through the other.
 
 pub mod checksum;
+mod encode;
 pub mod layout;
 pub mod metadata;
 pub mod schema;

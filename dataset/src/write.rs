@@ -5,23 +5,17 @@
 //! directory is fsynced so the rename survives a crash.
 
 use crate::checksum::{HashingWriter, PLACEHOLDER, seal};
+use crate::encode::write_parquet;
 use crate::metadata::{
     KEY_CHECKSUM, KEY_CONFIG, KEY_SCHEMA_VERSION, KEY_TABLE, KEY_TOOL_VERSION, SCHEMA_VERSION,
 };
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
-use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Rows per row group: large enough for good compression and fast scans,
-/// small enough that a reader streaming row groups stays in memory.
-pub const ROW_GROUP_ROWS: usize = 65_536;
+pub use crate::encode::ROW_GROUP_ROWS;
 
 /// What a file says about itself in its key-value metadata.
 #[derive(Clone, Debug)]
@@ -33,7 +27,9 @@ pub struct FileMeta<'a> {
     pub config_json: &'a str,
 }
 
-fn properties(meta: &FileMeta, extra: &[(&str, String)], schema: &Schema) -> WriterProperties {
+/// The footer's key-value metadata: the contract's keys, `extra`, and the
+/// checksum's placeholder last.
+fn key_values(meta: &FileMeta, extra: &[(&str, String)]) -> Vec<KeyValue> {
     let kv = |k: &str, v: String| KeyValue::new(k.to_string(), v);
     let mut pairs = vec![
         kv(KEY_SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
@@ -43,54 +39,7 @@ fn properties(meta: &FileMeta, extra: &[(&str, String)], schema: &Schema) -> Wri
     ];
     pairs.extend(extra.iter().map(|(k, v)| kv(k, v.clone())));
     pairs.push(kv(KEY_CHECKSUM, PLACEHOLDER.to_string()));
-    let mut builder = WriterProperties::builder()
-        // Level -1: at negative levels zstd leaves the bytes it cannot
-        // match unencoded instead of Huffman coding them, for files 4-11 %
-        // larger than level 1 at under half its cost (docs/performance.md,
-        // "Sweep overhead").
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(-1).expect("valid level"),
-        ))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        // Dictionaries only pay for repeated values; metrics and weights
-        // never repeat, and hashing each value into one was the largest
-        // cost of writing a sweep's parts (docs/performance.md). zstd
-        // still compresses the repeated strings (run_id, status).
-        .set_dictionary_enabled(false)
-        .set_key_value_metadata(Some(pairs));
-    for field in schema.fields() {
-        builder = uncompressed_floats(builder, field);
-    }
-    builder.build()
-}
-
-/// Floats are stored uncompressed: zstd cannot shorten their mantissas
-/// (Z's column came out 1.6 % smaller, from its list levels; a tiny sweep's
-/// files 1.5 % smaller in all), and compressing them was a third of what
-/// writing a tiny run's rows cost (docs/performance.md, "Sweep overhead").
-/// Lists of floats (Θ, Z, singular values, principal components) also go
-/// without min/max statistics, which were another tenth: nobody filters on
-/// an element of Θ. Scalar floats keep theirs, for readers that skip row
-/// groups by `loss` or `eta`. Strings and integers stay compressed: ids,
-/// statuses, configurations and steps repeat.
-fn uncompressed_floats(builder: WriterPropertiesBuilder, field: &Field) -> WriterPropertiesBuilder {
-    match field.data_type() {
-        DataType::Float64 => builder.set_column_compression(
-            ColumnPath::new(vec![field.name().clone()]),
-            Compression::UNCOMPRESSED,
-        ),
-        DataType::List(item) if *item.data_type() == DataType::Float64 => {
-            let path = ColumnPath::new(vec![
-                field.name().clone(),
-                "list".into(),
-                item.name().clone(),
-            ]);
-            builder
-                .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
-                .set_column_statistics_enabled(path, EnabledStatistics::None)
-        }
-        _ => builder,
-    }
+    pairs
 }
 
 /// The hidden temporary name `path` is written under before the rename.
@@ -130,16 +79,9 @@ pub fn write_atomic(
             .truncate(true)
             .open(&tmp)?;
         let file = HashingWriter::new(file);
-        let mut writer = ArrowWriter::try_new(
-            file,
-            first.schema(),
-            Some(properties(meta, extra, &first.schema())),
-        )
-        .map_err(io::Error::other)?;
-        for b in batches {
-            writer.write(b).map_err(io::Error::other)?;
-        }
-        let (mut file, crc) = writer.into_inner().map_err(io::Error::other)?.finish();
+        let schema = first.schema();
+        let (mut file, crc) =
+            write_parquet(file, &schema, batches, key_values(meta, extra))?.finish();
         seal(&mut file, crc)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -183,6 +125,7 @@ mod tests {
     use super::*;
     use arrow_array::builder::{Float64Builder, ListBuilder};
     use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use parquet::basic::Compression;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use std::sync::Arc;
 
