@@ -30,9 +30,17 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RunId(pub u64);
 
+impl RunId {
+    /// Its 16 lowercase hex digits, as [`fmt::Display`] shows them, without
+    /// the formatting machinery: a sweep writes one per row it stores.
+    pub fn hex(self) -> [u8; 16] {
+        std::array::from_fn(|i| b"0123456789abcdef"[(self.0 >> (60 - 4 * i)) as usize & 0xf])
+    }
+}
+
 impl fmt::Display for RunId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        f.write_str(std::str::from_utf8(&self.hex()).expect("hex digits are ASCII"))
     }
 }
 
@@ -821,6 +829,15 @@ mod tests {
     use super::*;
     use crate::config::{AlgorithmName, Source};
     use std::path::PathBuf;
+
+    #[test]
+    fn hex_digits_are_the_formatted_ones() {
+        for v in [0, 1, 0xa, 0x0123_4567_89ab_cdef, u64::MAX, 1 << 63] {
+            let id = RunId(v);
+            assert_eq!(std::str::from_utf8(&id.hex()).unwrap(), format!("{v:016x}"));
+            assert_eq!(id.to_string().parse::<RunId>().unwrap(), id);
+        }
+    }
 
     /// The definition: FNV-1a over serde_json's encoding.
     fn reference(c: &RunConfig) -> RunId {

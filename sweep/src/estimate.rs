@@ -19,7 +19,9 @@ use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::lanes::{LANES, LaneKey};
 use sharpsweep_core::schedule::LogSchedule;
 use sharpsweep_core::{LaneTrainer, RunConfig, RunId, Trainer};
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What the calibration of a grid found.
@@ -163,7 +165,19 @@ fn calibrate_shapes<'a>(
 /// (progress.rs), so that its ETA knows a short run recording densely, or a
 /// larger shape, from a long cheap one before reaching them.
 #[derive(Debug, Default)]
-pub struct StepCosts(HashMap<Class, f64>);
+pub struct StepCosts {
+    costs: HashMap<Class, f64>,
+    /// Tells this table's entries in [`LAST_COST`] from another's.
+    id: u64,
+}
+
+thread_local! {
+    /// The last cost this thread looked up, and the id of its table. A
+    /// worker counts a run's steps after every chunk of training, and its
+    /// runs mostly share a class: hashing the class each time was ≈ 23k
+    /// instructions a tiny run (docs/performance.md, "Sweep overhead").
+    static LAST_COST: Cell<Option<(u64, Class, f64)>> = const { Cell::new(None) };
+}
 
 /// Runs whose steps cost the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -215,16 +229,28 @@ impl StepCosts {
     /// The seconds per step of runs like each config (the first of a kind
     /// counts).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a RunConfig, f64)>) -> StepCosts {
+        static IDS: AtomicU64 = AtomicU64::new(1);
         let mut costs = HashMap::new();
         for (c, seconds) in pairs {
             costs.entry(Class::of(c)).or_insert(seconds);
         }
-        StepCosts(costs)
+        StepCosts {
+            costs,
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     /// The estimated seconds of a step of `c` (0 if not timed).
     pub fn of(&self, c: &RunConfig) -> f64 {
-        self.0.get(&Class::of(c)).copied().unwrap_or(0.0)
+        let class = Class::of(c);
+        match LAST_COST.get() {
+            Some((id, last, seconds)) if id == self.id && last == class => seconds,
+            _ => {
+                let seconds = self.costs.get(&class).copied().unwrap_or(0.0);
+                LAST_COST.set(Some((self.id, class, seconds)));
+                seconds
+            }
+        }
     }
 }
 
@@ -389,6 +415,23 @@ fn time_steps(budget: Duration, mut advance: impl FnMut(u64) -> bool) -> Option<
 mod tests {
     use super::*;
     use crate::queue::tests::{point, todo};
+
+    #[test]
+    fn each_table_gives_its_own_cost_whatever_was_looked_up_last() {
+        let (a, b) = (point(10, 1000, 0), point(10, 1000, 1));
+        let mut other = point(10, 1000, 2);
+        other.steps = 7;
+        let first = StepCosts::from_pairs([(&a, 1e-6), (&other, 5e-6)]);
+        let second = StepCosts::from_pairs([(&a, 2e-6)]);
+        for _ in 0..2 {
+            // `b` is of `a`'s class (only the seed differs).
+            assert_eq!(first.of(&b), 1e-6);
+            assert_eq!(second.of(&b), 2e-6);
+            assert_eq!(first.of(&other), 5e-6);
+            assert_eq!(second.of(&other), 0.0);
+            assert_eq!(StepCosts::default().of(&a), 0.0);
+        }
+    }
 
     #[test]
     fn items_take_their_steps_and_records_on_the_thread_free_first() {

@@ -82,6 +82,8 @@ struct Place {
     flight: Option<InFlight>,
     /// When it entered the group.
     since: Instant,
+    /// The estimated seconds of one of its steps ([`progress::step_seconds`]).
+    step_seconds: f64,
 }
 
 fn train_group<'a>(
@@ -104,6 +106,7 @@ fn train_group<'a>(
                         taken: i,
                         flight: Some(flight),
                         since: Instant::now(),
+                        step_seconds: progress::step_seconds(config),
                     };
                     return Some((trainer, place));
                 }
@@ -140,9 +143,12 @@ fn train_group<'a>(
                 run.fresh.push(record);
             }
         }
-        for ((t, after), before) in batch.trainers().iter().zip(steps_taken(&batch)).zip(before) {
-            progress::count_steps(t.config(), after - before);
+        let (mut steps, mut seconds) = (0, 0.0);
+        for ((place, after), before) in places.iter().zip(steps_taken(&batch)).zip(before) {
+            steps += after - before;
+            seconds += (after - before) as f64 * place.step_seconds;
         }
+        progress::count_timed(steps, seconds);
         let mut ended = false;
         for i in 0..places.len() {
             let trainer = &batch.trainers()[i];
@@ -209,6 +215,7 @@ fn place_holder() -> Place {
         taken: 0,
         flight: None,
         since: Instant::now(),
+        step_seconds: 0.0,
     }
 }
 

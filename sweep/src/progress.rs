@@ -47,9 +47,10 @@ struct Count {
 }
 
 impl Count {
-    fn add(&self, steps: u64, seconds_per_step: f64) {
+    /// `steps` more, of `seconds` estimated time in all.
+    fn add(&self, steps: u64, seconds: f64) {
         self.steps.fetch_add(steps, Ordering::Relaxed);
-        let nanos = (steps as f64 * seconds_per_step * 1e9).round() as u64;
+        let nanos = (seconds * 1e9).round() as u64;
         self.nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
@@ -70,10 +71,10 @@ impl Work {
     ) -> Work {
         let (budget, before) = (Count::default(), Count::default());
         for (c, done) in runs {
-            let cost = costs.of(c);
-            budget.add(c.steps, cost);
+            let seconds = c.steps as f64 * costs.of(c);
+            budget.add(c.steps, seconds);
             if done {
-                before.add(c.steps, cost);
+                before.add(c.steps, seconds);
             }
         }
         Work {
@@ -90,7 +91,8 @@ impl Work {
     /// for every run it receives): the steps it did not take leave the work.
     pub fn ended(&self, config: &RunConfig, steps_done: u64) {
         let unused = config.steps.saturating_sub(steps_done);
-        self.dropped.add(unused, self.costs.of(config));
+        self.dropped
+            .add(unused, unused as f64 * self.costs.of(config));
     }
 
     /// The work now, with `runs` runs done.
@@ -143,13 +145,27 @@ impl Drop for Meter {
 /// A run of `config` just took `steps` steps on this thread (nothing
 /// happens outside a sweep's worker).
 pub fn count_steps(config: &RunConfig, steps: u64) {
-    with_work(|w| w.stepped.add(steps, w.costs.of(config)));
+    count_timed(steps, steps as f64 * step_seconds(config));
+}
+
+/// The estimated seconds of a step of `config` in the sweep this thread
+/// works for (0 outside one). A lane group looks it up once per run and
+/// counts all its lanes' steps with one [`count_timed`] per chunk: a tiny
+/// run's chunks are a few steps long.
+pub fn step_seconds(config: &RunConfig) -> f64 {
+    METER.with(|m| m.borrow().as_ref().map_or(0.0, |w| w.costs.of(config)))
+}
+
+/// This thread's runs just took `steps` steps, of `seconds` estimated time
+/// in all.
+pub fn count_timed(steps: u64, seconds: f64) {
+    with_work(|w| w.stepped.add(steps, seconds));
 }
 
 /// A run of `config` resumed from a checkpoint had taken `steps` in
 /// earlier sessions.
 pub fn count_carried(config: &RunConfig, steps: u64) {
-    with_work(|w| w.carried.add(steps, w.costs.of(config)));
+    with_work(|w| w.carried.add(steps, steps as f64 * w.costs.of(config)));
 }
 
 fn with_work(f: impl FnOnce(&Work)) {

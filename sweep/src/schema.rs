@@ -15,6 +15,7 @@ use arrow_schema::{DataType, Field};
 use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{AlgorithmName, Metrics, RunConfig, RunId, Status, StopReason, Trainer};
 use sharpsweep_dataset::schema::{self as contract, Column, config as cfg, metrics as mt};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// The version and metadata keys are the dataset contract's, which
@@ -133,12 +134,36 @@ impl Table {
     fn push(&mut self, c: &Column, array: ArrayRef) {
         self.arrays.push((c.name, array));
     }
-    fn utf8<S: AsRef<str>>(&mut self, c: &Column, v: impl Iterator<Item = S>) {
-        let mut b = StringBuilder::new();
+    fn utf8<S: AsRef<str>>(&mut self, c: &Column, v: impl ExactSizeIterator<Item = S>) {
+        let mut b = StringBuilder::with_capacity(v.len(), 0);
         for s in v {
             b.append_value(s);
         }
         self.push(c, Arc::new(b.finish()));
+    }
+    /// Values written straight into the column (generators' and files'
+    /// names), with no string allocated for each.
+    fn text<D: std::fmt::Display>(&mut self, c: &Column, v: impl ExactSizeIterator<Item = D>) {
+        let mut b = StringBuilder::with_capacity(v.len(), 0);
+        for s in v {
+            write!(b, "{s}").expect("a string builder takes any text");
+            b.append_value("");
+        }
+        self.push(c, Arc::new(b.finish()));
+    }
+    /// The `run_id` column (a run's trajectory rows are consecutive: its
+    /// digits are written once for them).
+    fn ids(&mut self, v: impl ExactSizeIterator<Item = RunId>) {
+        let mut b = StringBuilder::with_capacity(v.len(), 16 * v.len());
+        let mut last = None;
+        for id in v {
+            let (_, hex) = last
+                .filter(|&(l, _)| l == id)
+                .unwrap_or_else(|| (id, id.hex()));
+            b.append_value(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
+            last = Some((id, hex));
+        }
+        self.push(&contract::runs::RUN_ID, Arc::new(b.finish()));
     }
     fn utf8_opt<'a>(&mut self, c: &Column, v: impl Iterator<Item = Option<&'a str>>) {
         let a: StringArray = v.collect();
@@ -254,7 +279,6 @@ fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
 fn config_columns(t: &mut Table, records: &[&RunRecord]) {
     let c = |f: fn(&RunConfig) -> f64| records.iter().map(move |r| f(&r.config));
     let n = |f: fn(&RunConfig) -> usize| records.iter().map(move |r| f(&r.config) as i64);
-    let text = |f: fn(&RunConfig) -> String| records.iter().map(move |r| f(&r.config));
     let flag = |f: fn(&RunConfig) -> bool| records.iter().map(move |r| f(&r.config));
     t.utf8(
         &cfg::ALGORITHM,
@@ -275,9 +299,9 @@ fn config_columns(t: &mut Table, records: &[&RunRecord]) {
     t.utf8(&cfg::NOISE, records.iter().map(|r| r.config.noise.as_str()));
     t.i64(&cfg::STEPS, records.iter().map(|r| r.config.steps as i64));
     t.u64(&cfg::SEED, records.iter().map(|r| r.config.seed));
-    t.utf8(&cfg::DATA, text(|c| c.data.to_string()));
-    t.utf8(&cfg::LABELS, text(|c| c.labels.to_string()));
-    t.utf8(&cfg::INIT, text(|c| c.init.to_string()));
+    t.text(&cfg::DATA, records.iter().map(|r| &r.config.data));
+    t.text(&cfg::LABELS, records.iter().map(|r| &r.config.labels));
+    t.text(&cfg::INIT, records.iter().map(|r| &r.config.init));
     t.f64(&cfg::INIT_SCALE, c(|c| c.init_scale));
     t.i64(&cfg::LOG_POINTS, n(|c| c.log_points));
     t.i64_opt(
@@ -302,7 +326,7 @@ fn config_columns(t: &mut Table, records: &[&RunRecord]) {
             .iter()
             .map(|r| r.config.stop_check_every.map(|k| k as i64)),
     );
-    t.utf8(&cfg::OUTER, text(|c| c.outer.to_string()));
+    t.text(&cfg::OUTER, records.iter().map(|r| &r.config.outer));
     t.utf8_opt(
         &cfg::SCHEDULE,
         records
@@ -329,7 +353,7 @@ fn config_columns(t: &mut Table, records: &[&RunRecord]) {
 pub fn runs_batch(records: &[&RunRecord]) -> RecordBatch {
     use contract::runs::*;
     let mut t = Table::default();
-    t.utf8(&RUN_ID, records.iter().map(|r| r.run_id.to_string()));
+    t.ids(records.iter().map(|r| r.run_id));
     config_columns(&mut t, records);
     t.i64_opt(
         &REPLICATE,
@@ -477,15 +501,7 @@ pub fn trajectory_batch(rows: &[(RunId, &Metrics)]) -> RecordBatch {
     use contract::trajectory::*;
     let mut t = Table::default();
     // A run's rows are consecutive: its id is formatted once.
-    let mut ids = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
-    let mut last: Option<(RunId, String)> = None;
-    for (id, _) in rows {
-        if last.as_ref().is_none_or(|(l, _)| l != id) {
-            last = Some((*id, id.to_string()));
-        }
-        ids.append_value(&last.as_ref().expect("just set").1);
-    }
-    t.push(&contract::runs::RUN_ID, Arc::new(ids.finish()));
+    t.ids(rows.iter().map(|(id, _)| *id));
     t.i64(&STEP, rows.iter().map(|(_, r)| r.step as i64));
     let metrics: Vec<&Metrics> = rows.iter().map(|(_, r)| *r).collect();
     metric_columns(&mut t, &metrics);
