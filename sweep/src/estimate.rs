@@ -239,22 +239,26 @@ impl StepCosts {
 /// Shapes' timings and schedules' record counts, each last one found kept:
 /// runs of one shape and schedule mostly follow each other, and a grid may
 /// have 10^6 of them.
-struct Lookup<'a> {
+struct Lookup<'a, 'c> {
     timings: &'a HashMap<Shape, Timing>,
     last: Option<(Shape, Timing)>,
     /// Each log schedule's record count (building one costs microseconds,
     /// and a grid has few distinct ones), the last one kept.
     logged: HashMap<(u64, usize), u64>,
     last_logged: Option<((u64, usize), u64)>,
+    /// The last configuration whose records were timed, and their seconds:
+    /// a dry run's points share their shape's configuration (`Grid::shape`).
+    last_recording: Option<(&'c RunConfig, f64)>,
 }
 
-impl<'a> Lookup<'a> {
+impl<'a, 'c> Lookup<'a, 'c> {
     fn new(timings: &'a HashMap<Shape, Timing>) -> Self {
         Self {
             timings,
             last: None,
             logged: HashMap::new(),
             last_logged: None,
+            last_recording: None,
         }
     }
 
@@ -283,13 +287,20 @@ impl<'a> Lookup<'a> {
     }
 
     /// The seconds of `c`'s records.
-    fn recording(&mut self, c: &RunConfig) -> f64 {
-        self.records(c) as f64 * self.timing(c).record
+    fn recording(&mut self, c: &'c RunConfig) -> f64 {
+        if let Some((last, seconds)) = self.last_recording
+            && std::ptr::eq(last, c)
+        {
+            return seconds;
+        }
+        let seconds = self.records(c) as f64 * self.timing(c).record;
+        self.last_recording = Some((c, seconds));
+        seconds
     }
 }
 
 /// The seconds of one work item of `work` on one thread.
-fn item_seconds(item: &Item, work: &Work, timing: &mut Lookup) -> f64 {
+fn item_seconds<'c>(item: &Item<'c>, work: &Work<'c>, timing: &mut Lookup<'_, 'c>) -> f64 {
     match item {
         Item::Single(_, c) => c.steps as f64 * timing.timing(c).step + timing.recording(c),
         // A group keeps its lanes busy with its share of the queue (refilled
