@@ -169,17 +169,18 @@ fn example_grids_expand_into_points_of_their_algorithms() {
         let text = std::fs::read_to_string(&path).unwrap();
         let grid = Grid::from_toml(&text, &[]).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(grid.points.len(), *points, "{name}");
-        for p in &grid.points {
+        let configs = grid.configs();
+        for (p, c) in grid.points.iter().zip(&configs) {
             assert!(
-                algorithms.contains(&p.config.algorithm),
+                algorithms.contains(&c.algorithm),
                 "{name}: {:?}",
-                p.config.algorithm
+                c.algorithm
             );
-            Trainer::new(&p.config).unwrap_or_else(|e| panic!("{name} point {}: {e}", p.index));
+            Trainer::new(c).unwrap_or_else(|e| panic!("{name} point {}: {e}", p.index));
         }
         for a in *algorithms {
             assert!(
-                grid.points.iter().any(|p| p.config.algorithm == *a),
+                configs.iter().any(|c| c.algorithm == *a),
                 "{name} lacks {a:?}"
             );
         }

@@ -46,10 +46,15 @@ fn the_full_grid_holds_figure_two_at_scale_with_the_hessian_and_keeps_the_other_
     use sharpsweep_sweep::Grid;
     let text = include_str!("../grids/reproduce-full.toml");
     let grid = Grid::from_toml(text, &[]).expect("the full grid parses");
-    let at_scale: Vec<_> = grid.points.iter().filter(|p| p.config.m >= 100).collect();
+    let configs = grid.configs();
+    let at_scale: Vec<_> = grid
+        .points
+        .iter()
+        .zip(&configs)
+        .filter(|(_, c)| c.m >= 100)
+        .collect();
     assert!(!at_scale.is_empty(), "no cell with m >= 100");
-    for p in &at_scale {
-        let c = &p.config;
+    for (p, c) in &at_scale {
         assert!(c.d < c.n, "d = {} >= n = {}", c.d, c.n);
         assert!(c.hessian, "hessian off");
         let h = c.hessian_options().expect("the Hessian recorded");
@@ -65,8 +70,9 @@ fn the_full_grid_holds_figure_two_at_scale_with_the_hessian_and_keeps_the_other_
     let kept: Vec<_> = grid
         .points
         .iter()
-        .filter(|p| p.config.m < 100)
-        .cloned()
+        .zip(&configs)
+        .filter(|(_, c)| c.m < 100)
+        .map(|(p, _)| p.clone())
         .collect();
     assert_eq!(ids(&kept), ids(&old.points));
     // `reproduce --full` runs this very file.

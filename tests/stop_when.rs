@@ -56,7 +56,7 @@ fn sweep_with(plan: &Plan, out: &Path, opts: SweepOptions) {
 fn runs_stop_at_the_same_step_on_any_thread_count_batched_or_not() {
     let t = TempDir::new("stop-sweep");
     let grid = Grid::from_toml(GRID, &[]).unwrap();
-    let configs: Vec<RunConfig> = grid.points.iter().map(|p| p.config.clone()).collect();
+    let configs: Vec<RunConfig> = grid.configs();
     let plan = Plan::new("stop".into(), "null".into(), configs);
     let (single, lanes) = (t.join("single"), t.join("lanes"));
     let opts = |threads, batched| SweepOptions {

@@ -95,7 +95,7 @@ fn groups(plan: &Plan, threads: usize) -> (Vec<Vec<RunConfig>>, Vec<usize>) {
 fn a_batched_sweep_of_a_mixed_grid_writes_the_rows_of_the_unbatched_one_bit_for_bit() {
     let t = tempdir().unwrap();
     let grid = Grid::from_toml(MIXED_GRID, &[]).unwrap();
-    let mut configs: Vec<RunConfig> = grid.points.iter().map(|p| p.config.clone()).collect();
+    let mut configs: Vec<RunConfig> = grid.configs();
     // A run of a batched shape whose data file is missing fails alone.
     let tanh = configs.iter().find(|c| c.batch_size == Some(2)).unwrap();
     let missing = RunConfig {

@@ -239,10 +239,10 @@ mod tests {
     fn embedded_grids_are_valid() {
         for p in [QUICK, DEFAULT, FULL] {
             let g = Grid::from_toml(p.grid, &[]).unwrap_or_else(|e| panic!("{}: {e}", p.name));
-            let fig1 = g.points.iter().filter(|pt| {
-                let c = &pt.config;
-                (c.m, c.d, c.n, c.eta, c.sigma) == (10, 3, 3, 0.05, p.figure1_sigma)
-            });
+            let fig1 = g
+                .configs()
+                .into_iter()
+                .filter(|c| (c.m, c.d, c.n, c.eta, c.sigma) == (10, 3, 3, 0.05, p.figure1_sigma));
             assert!(
                 fig1.count() >= 8,
                 "{}: the Figure-1 cell needs several seeds",
@@ -254,8 +254,9 @@ mod tests {
     #[test]
     fn the_full_grid_runs_every_system_with_the_paper_cells_on_their_own_data() {
         let g = Grid::from_toml(FULL.grid, &[]).unwrap();
+        let configs = g.configs();
         let count = |f: &dyn Fn(&sharpsweep_core::RunConfig) -> bool| {
-            g.points.iter().filter(|p| f(&p.config)).count()
+            configs.iter().filter(|c| f(c)).count()
         };
         for algorithm in ["label-noise", "flow", "sam", "margin"] {
             let n = count(&|c| c.algorithm.as_str() == algorithm);

@@ -176,7 +176,12 @@ pub fn main(args: Args) -> Result<(), CliError> {
 /// What `--dry-run` prints: the grid's summary with the estimated wall time
 /// on `threads` after its first line (the count and cost).
 fn dry_run(grid: &Grid, threads: Option<usize>) -> String {
-    let points: Vec<_> = grid.points.iter().map(|p| (p.run_id, &p.config)).collect();
+    // The estimate reads what a point's shape holds (Grid::shape).
+    let points: Vec<_> = grid
+        .points
+        .iter()
+        .map(|p| (p.run_id, grid.shape(p)))
+        .collect();
     let e = estimate::wall_time(&points, worker_threads(super::worker_threads(threads)));
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let line = format!(

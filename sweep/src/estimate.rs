@@ -43,6 +43,10 @@ const MIN_PER_SHAPE: Duration = Duration::from_millis(10);
 const MAX_PER_SHAPE: Duration = Duration::from_millis(200);
 /// Steps timed at least, per kernel (time allowing).
 const MIN_STEPS: u64 = 300;
+/// A kernel timed this long (and at least [`MIN_STEPS`] times) is timed
+/// precisely enough: what a sweep's own calibration (execute.rs) gives each
+/// shape. A long budget then serves slow kernels, not fast ones.
+const ENOUGH: Duration = Duration::from_millis(10);
 
 /// What determines the time of a step and of a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,13 +96,11 @@ pub fn wall_time(points: &[(RunId, &RunConfig)], threads: usize) -> Estimate {
 /// the points largest cost first (already so, as in a grid of one shape,
 /// they are taken as they are).
 fn work_items<'a>(points: &[(RunId, &'a RunConfig)], threads: usize) -> Work<'a> {
-    let mut before: Option<f64> = None;
-    let largest_first = points.iter().all(|p| {
-        let cost = cost(p.1);
-        before
-            .replace(cost)
-            .is_none_or(|b| b.total_cmp(&cost).is_ge())
-    });
+    // A dry run's points hold their shape's configuration (`Grid::shape`),
+    // the same one as their neighbour's, mostly: no cost to compare then.
+    let largest_first = points
+        .par_windows(2)
+        .all(|w| std::ptr::eq(w[0].1, w[1].1) || cost(w[0].1).total_cmp(&cost(w[1].1)).is_ge());
     if largest_first {
         return queue::work(points, threads, true);
     }
@@ -142,11 +144,17 @@ fn calibrate_shapes<'a>(
     budget: Duration,
 ) -> HashMap<Shape, Timing> {
     let mut examples: Vec<(Shape, &RunConfig)> = Vec::new();
-    let mut last = None;
+    let mut last: Option<(&RunConfig, Shape)> = None;
     for c in configs {
+        // Neighbouring points mostly share their shape, or even their
+        // configuration (a dry run's, `Grid::shape`).
+        if last.is_some_and(|(l, _)| std::ptr::eq(l, c)) {
+            continue;
+        }
         let shape = Shape::of(c);
-        // Neighbouring points mostly share their shape.
-        if last.replace(shape) != Some(shape) && !examples.iter().any(|(s, _)| *s == shape) {
+        if last.replace((c, shape)).map(|(_, s)| s) != Some(shape)
+            && !examples.iter().any(|(s, _)| *s == shape)
+        {
             examples.push((shape, c));
         }
     }
@@ -257,22 +265,26 @@ impl StepCosts {
 /// Shapes' timings and schedules' record counts, each last one found kept:
 /// runs of one shape and schedule mostly follow each other, and a grid may
 /// have 10^6 of them.
-struct Lookup<'a> {
+struct Lookup<'a, 'c> {
     timings: &'a HashMap<Shape, Timing>,
     last: Option<(Shape, Timing)>,
     /// Each log schedule's record count (building one costs microseconds,
     /// and a grid has few distinct ones), the last one kept.
     logged: HashMap<(u64, usize), u64>,
     last_logged: Option<((u64, usize), u64)>,
+    /// The last configuration whose records were timed, and their seconds:
+    /// a dry run's points share their shape's configuration (`Grid::shape`).
+    last_recording: Option<(&'c RunConfig, f64)>,
 }
 
-impl<'a> Lookup<'a> {
+impl<'a, 'c> Lookup<'a, 'c> {
     fn new(timings: &'a HashMap<Shape, Timing>) -> Self {
         Self {
             timings,
             last: None,
             logged: HashMap::new(),
             last_logged: None,
+            last_recording: None,
         }
     }
 
@@ -301,13 +313,20 @@ impl<'a> Lookup<'a> {
     }
 
     /// The seconds of `c`'s records.
-    fn recording(&mut self, c: &RunConfig) -> f64 {
-        self.records(c) as f64 * self.timing(c).record
+    fn recording(&mut self, c: &'c RunConfig) -> f64 {
+        if let Some((last, seconds)) = self.last_recording
+            && std::ptr::eq(last, c)
+        {
+            return seconds;
+        }
+        let seconds = self.records(c) as f64 * self.timing(c).record;
+        self.last_recording = Some((c, seconds));
+        seconds
     }
 }
 
 /// The seconds of one work item of `work` on one thread.
-fn item_seconds(item: &Item, work: &Work, timing: &mut Lookup) -> f64 {
+fn item_seconds<'c>(item: &Item<'c>, work: &Work<'c>, timing: &mut Lookup<'_, 'c>) -> f64 {
     match item {
         Item::Single(_, c) => c.steps as f64 * timing.timing(c).step + timing.recording(c),
         // A group keeps its lanes busy with its share of the queue (refilled
@@ -376,7 +395,7 @@ fn calibrate(c: &RunConfig, budget: Duration) -> Timing {
             std::hint::black_box(t.measure());
             times += 1;
             let elapsed = start.elapsed();
-            if (times >= 3 && elapsed >= share / 2) || elapsed >= share {
+            if (times >= 3 && elapsed >= (share / 2).min(ENOUGH)) || elapsed >= share {
                 return elapsed.as_secs_f64() / times as f64;
             }
         }
@@ -389,8 +408,9 @@ fn calibrate(c: &RunConfig, budget: Duration) -> Timing {
 }
 
 /// Seconds per step of `advance(n)` (which returns false once the run
-/// ended), over at least [`MIN_STEPS`] steps or `budget`, whichever is more
-/// (but within `budget` once a step is slow); None if it ended first.
+/// ended), over at least [`MIN_STEPS`] steps and half the `budget` or
+/// [`ENOUGH`], whichever is less (but within `budget` once a step is slow);
+/// None if it ended first.
 fn time_steps(budget: Duration, mut advance: impl FnMut(u64) -> bool) -> Option<f64> {
     // The first step warms the caches and is not timed.
     if !advance(1) {
@@ -404,7 +424,7 @@ fn time_steps(budget: Duration, mut advance: impl FnMut(u64) -> bool) -> Option<
         }
         steps += chunk;
         let elapsed = start.elapsed();
-        if (steps >= MIN_STEPS && elapsed >= budget / 2) || elapsed >= budget {
+        if (steps >= MIN_STEPS && elapsed >= (budget / 2).min(ENOUGH)) || elapsed >= budget {
             return Some(elapsed.as_secs_f64() / steps as f64);
         }
         chunk = (chunk * 2).min(1 << 14);

@@ -3,6 +3,12 @@
 //! [`RunId`]. The format is described in docs/grid.md; [`EXAMPLE`] is a
 //! commented example.
 //!
+//! A point holds its run id and place, not its configuration: 10^6 of
+//! those would take hundreds of MB. [`Grid::config`] builds a point's
+//! configuration again from its table's axes; [`Grid::shape`] gives, without
+//! building anything, a configuration that agrees with it in all that the
+//! cost, memory and wall-time estimates read.
+//!
 //! The grid's keys are `RunConfig`'s fields, read from it through serde, so a
 //! field added to `RunConfig` is a grid key without any change here.
 
@@ -20,8 +26,9 @@ pub use memory::worker_threads;
 
 use keys::Keys;
 use parse::{GRID, SEED, SEEDS};
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 use sharpsweep_core::{RunConfig, RunId};
+use std::sync::Mutex;
 use toml::Value as Toml;
 
 /// The embedded example grid, documented field by field
@@ -42,19 +49,28 @@ pub struct Grid {
     pub definition: serde_json::Value,
     /// Every key's distinct values, for `--dry-run`'s varying keys.
     distinct: expand::Distinct,
+    keys: Keys,
+    /// Each table's axes, which the points' configurations are built from…
+    layouts: Vec<expand::Table>,
+    /// …the files they read…
+    files: files::Files,
+    /// …and one configuration of each shape ([`Grid::shape`]).
+    shapes: Vec<RunConfig>,
 }
 
-/// One run of the grid.
+/// One run of the grid; [`Grid::config`] is its configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
     /// Position in the expanded grid (0-based; what errors and `--dry-run` show).
     pub index: usize,
     pub run_id: RunId,
-    pub config: RunConfig,
     /// The `[[grid]]` table it comes from (0-based, `grid[table]`).
     pub table: usize,
-    /// Its replicate index; `config.seed` is `replicate_seed(grid.seed, replicate)`.
+    /// Its replicate index; its configuration's seed is
+    /// `replicate_seed(grid.seed, replicate)`.
     pub replicate: u64,
+    /// Its shape's index in the grid's shapes.
+    shape: usize,
 }
 
 impl Grid {
@@ -124,18 +140,52 @@ impl Grid {
                 }
             }
         }
-        let (points, distinct) = expand::points(&keys, seed, &specs)?;
+        let expanded = expand::points(&keys, seed, &specs)?;
         let mut definition = serde_json::to_value(&doc).expect("TOML is JSON");
         if !overrides.is_empty() {
             definition["set"] = serde_json::Value::from(overrides.to_vec());
         }
         Ok(Grid {
             seed,
-            points,
+            points: expanded.points,
             tables: specs.len(),
             definition,
-            distinct,
+            distinct: expanded.distinct,
+            keys,
+            layouts: expanded.tables,
+            files: expanded.files,
+            shapes: expanded.shapes,
         })
+    }
+
+    /// Point `p`'s configuration, built again from its table's axes (as it
+    /// was when the grid was expanded, the files' shapes as read then).
+    pub fn config(&self, p: &Point) -> RunConfig {
+        let files = Mutex::new(self.files.clone());
+        self.layouts[p.table].point_config(&self.keys, self.seed, p, &files, &mut None)
+    }
+
+    /// Every point's configuration, in order, built on every core.
+    pub fn configs(&self) -> Vec<RunConfig> {
+        let files = Mutex::new(self.files.clone());
+        self.points
+            .par_iter()
+            .map_init(
+                || None,
+                |sized, p| {
+                    self.layouts[p.table].point_config(&self.keys, self.seed, p, &files, sized)
+                },
+            )
+            .collect()
+    }
+
+    /// A configuration of point `p`'s shape: the same as `p`'s own in its
+    /// sizes (m, d, n, batch), steps, log schedule, Hessian, algorithm and
+    /// activation (what [`cost`], the memory estimate, lane grouping and
+    /// the wall-time estimate read), not necessarily in anything else (η, σ,
+    /// seed…). Points mostly share a few shapes, so this builds nothing.
+    pub fn shape(&self, p: &Point) -> &RunConfig {
+        &self.shapes[p.shape]
     }
 
     /// The identity of the expanded grid: FNV-1a (64 bit) over the sorted
@@ -188,14 +238,14 @@ impl Grid {
     /// estimate, the keys that vary, and the first `first` points, one line
     /// each (index, run_id, the values of the varying keys).
     pub fn dry_run_summary(&self, first: usize) -> String {
-        let keys = Keys::new();
-        let varying: Vec<(&str, usize)> = keys
+        let varying: Vec<(&str, usize)> = self
+            .keys
             .names()
             .filter(|&k| k != SEED)
             .map(|k| (k, self.distinct.count(k)))
             .filter(|&(_, n)| n > 1)
             .collect();
-        let total_cost: f64 = self.points.iter().map(|p| cost(&p.config)).sum();
+        let total_cost: f64 = self.points.iter().map(|p| cost(self.shape(p))).sum();
         let mut out = format!(
             "{} points in {} [[grid]] table{}, cost estimate {:.3e} (sum of steps·m·d·batch)\n",
             self.points.len(),
@@ -207,7 +257,7 @@ impl Grid {
         axes.push(format!("replicates ({})", self.distinct.replicates()));
         out += &format!("varying: {}\n", axes.join(", "));
         for p in self.points.iter().take(first) {
-            let c = serde_json::to_value(&p.config).expect("a RunConfig always serialises");
+            let c = serde_json::to_value(self.config(p)).expect("a RunConfig always serialises");
             let mut line = format!("{:>7}  {}", p.index, p.run_id);
             if self.tables > 1 {
                 line += &format!("  grid[{}]", p.table);

@@ -62,7 +62,7 @@ impl Plan {
 impl Plan {
     /// The plan of an expanded grid.
     pub fn from_grid(grid: &Grid) -> Plan {
-        let points = grid.points.iter().map(|p| (p.run_id, p.config.clone()));
+        let points = grid.points.iter().map(|p| p.run_id).zip(grid.configs());
         let mut plan = Plan::of_points(grid.fingerprint(), grid.to_json(), points);
         plan.origins = grid
             .points

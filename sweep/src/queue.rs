@@ -84,24 +84,29 @@ pub fn work<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) 
     // Batchable points by key, in order of first appearance.
     let mut keys: HashMap<LaneKey, usize> = HashMap::new();
     let mut by_key: Vec<Vec<(RunId, &RunConfig)>> = Vec::new();
-    // The last key's group: neighbouring points mostly share their key.
-    let mut last: Option<(LaneKey, usize)> = None;
+    // The last point's configuration, key and group (None: not batched):
+    // neighbouring points mostly share their key, and a dry run's their
+    // configuration (`Grid::shape`).
+    let mut last: Option<(&RunConfig, LaneKey, Option<usize>)> = None;
     for &(id, config) in todo {
-        let key = LaneKey::of(config);
-        if batched && key.gains_from_lanes() {
-            let g = match last {
-                Some((k, g)) if k == key => g,
-                _ => {
-                    let g = *keys.entry(key).or_insert_with(|| {
+        let group = match last {
+            Some((c, _, g)) if std::ptr::eq(c, config) => g,
+            _ => {
+                let key = LaneKey::of(config);
+                let g = (batched && key.gains_from_lanes()).then(|| match last {
+                    Some((_, k, Some(g))) if k == key => g,
+                    _ => *keys.entry(key).or_insert_with(|| {
                         by_key.push(Vec::new());
                         by_key.len() - 1
-                    });
-                    last.insert((key, g)).1
-                }
-            };
-            by_key[g].push((id, config));
-        } else {
-            items.push(Item::Single(id, config));
+                    }),
+                });
+                last = Some((config, key, g));
+                g
+            }
+        };
+        match group {
+            Some(g) => by_key[g].push((id, config)),
+            None => items.push(Item::Single(id, config)),
         }
     }
     let batchable: usize = by_key.iter().map(Vec::len).sum();
@@ -112,7 +117,7 @@ pub fn work<'a>(todo: &[(RunId, &'a RunConfig)], workers: usize, batched: bool) 
         // groups' places, and the runs each would hold if none ended early.
         let count = runs.len().div_ceil(size);
         let (base, extra) = (runs.len() / count, runs.len() % count);
-        let mut queued = Vec::new();
+        let mut queued = Vec::with_capacity(runs.len());
         let mut rest = &runs[..];
         for g in 0..count {
             let (group, tail) = rest.split_at(base + usize::from(g < extra));

@@ -10,6 +10,7 @@ use crate::error::GridError;
 use rayon::prelude::*;
 use serde_json::Value as Json;
 use sharpsweep_core::Source;
+use sharpsweep_core::lanes::LaneKey;
 use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{CoreError, RunConfig, RunId};
 use std::collections::hash_map::Entry;
@@ -33,99 +34,135 @@ pub fn replicate_seed(grid_seed: u64, replicate: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// What a grid expands into: its points, each table's axes (from which a
+/// point's configuration is built again when it is wanted), one
+/// configuration of each shape the points have, the files read, and every
+/// key's distinct values.
+pub(crate) struct Expansion {
+    pub points: Vec<Point>,
+    pub tables: Vec<Table>,
+    pub shapes: Vec<RunConfig>,
+    pub files: Files,
+    pub distinct: Distinct,
+}
+
 /// Every table's points in file order. Within a table, groups nest in
 /// `RunConfig`'s field order (the first field outermost, a zip group where
 /// its first field stands) and replicates vary fastest. The size is checked
 /// from the counts before anything is built; a point's configuration is
 /// built, completed from its files and validated once for all its
-/// replicates, on every core (a combination is found from its index, so
-/// the order does not depend on which thread builds it). Also returns
-/// every key's distinct values (as text).
-pub(crate) fn points(
-    keys: &Keys,
-    grid_seed: u64,
-    specs: &[Spec],
-) -> Result<(Vec<Point>, Distinct), GridError> {
+/// replicates, on every core, in jobs of consecutive points (a combination
+/// is found from its index, so the result does not depend on which thread
+/// builds it). A configuration is kept only long enough to hash its run id
+/// and note its shape: 10^6 points then take tens of MB, not the hundreds
+/// that a `RunConfig` each would.
+pub(crate) fn points(keys: &Keys, grid_seed: u64, specs: &[Spec]) -> Result<Expansion, GridError> {
     let total = size(specs)?;
     let mut points: Vec<Point> = Vec::with_capacity(total);
     let files = Mutex::new(Files::default());
     let mut distinct = Distinct::new(keys);
+    let mut shapes = Shapes::default();
+    let mut tables = Vec::with_capacity(specs.len());
     for (t, spec) in specs.iter().enumerate() {
-        let table = Table::new(keys, t, spec)?;
         let replicates = spec.seeds.as_ref().unwrap_or(&Replicates::ONE);
+        let table = Table::new(keys, t, spec, points.len(), replicates)?;
         distinct.add_table(&table.axes, &table.values, replicates);
-        let replicates: Vec<u64> = replicates.iter().collect();
-        let start = points.len();
-        // The failure of the earliest combination, whichever thread finds it.
-        let failed: Mutex<Option<(usize, GridError)>> = Mutex::new(None);
-        let r = replicates.len();
-        // Every point of the table, written in place (an indexed iterator);
-        // a combination's configuration is built once for its r replicates,
-        // which follow each other in a job.
-        points.par_extend((0..table.combinations * r).into_par_iter().map_init(
-            || (usize::MAX, RunConfig::default(), None),
-            |(last, built, sized), j| {
-                let i = j / r;
-                if *last != i {
-                    *last = i;
-                    *built = table.config(keys, i, &files, sized).unwrap_or_else(|e| {
-                        let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
-                        if failed.as_ref().is_none_or(|(k, _)| i < *k) {
-                            *failed = Some((i, e.at_point(start + i * r)));
-                        }
-                        RunConfig::default()
-                    });
+        let len = table.combinations * table.replicates.len();
+        let placeholder = Point {
+            index: 0,
+            run_id: RunId(0),
+            table: t,
+            replicate: 0,
+            shape: 0,
+        };
+        points.resize(table.start + len, placeholder);
+        let jobs: Vec<Result<Vec<(Kind, RunConfig)>, GridError>> = points[table.start..]
+            .par_chunks_mut(JOB)
+            .enumerate()
+            .map_init(RunIds::default, |ids, (k, job)| {
+                table.job(keys, grid_seed, &files, ids, k * JOB, job)
+            })
+            .collect();
+        // The earliest failure: jobs are in order, and a job stops at its first.
+        for (k, job) in jobs.into_iter().enumerate() {
+            let global: Vec<usize> = job?
+                .into_iter()
+                .map(|(kind, config)| shapes.index(kind, config))
+                .collect();
+            if global.iter().enumerate().any(|(local, &g)| local != g) {
+                let from = table.start + k * JOB;
+                for p in &mut points[from..(table.start + len).min(from + JOB)] {
+                    p.shape = global[p.shape];
                 }
-                let replicate = replicates[j % r];
-                // The last replicate takes the configuration built for them.
-                let config = if j % r == r - 1 {
-                    std::mem::take(built)
-                } else {
-                    built.clone()
-                };
-                Point {
-                    index: start + j,
-                    run_id: RunId(0), // below
-                    config: RunConfig {
-                        seed: replicate_seed(grid_seed, replicate),
-                        ..config
-                    },
-                    table: t,
-                    replicate,
-                }
-            },
-        ));
-        if let Some((_, e)) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
-        for p in &points[start..] {
-            distinct.add_sizes(&p.config);
-        }
-    }
-    // Hashing the canonical JSON is most of a point's cost: on every core,
-    // each reusing the float text of the point before.
-    points
-        .par_chunks_mut(RUN_ID_CHUNK)
-        .for_each_init(RunIds::default, |ids, chunk| {
-            let mut run_ids = [RunId(0); RUN_ID_CHUNK];
-            let run_ids = &mut run_ids[..chunk.len()];
-            ids.of_each(chunk.iter().map(|p| &p.config), run_ids);
-            for (p, id) in chunk.iter_mut().zip(run_ids) {
-                p.run_id = *id;
             }
-        });
+        }
+        for p in &points[table.start..] {
+            distinct.add_sizes(&shapes.configs[p.shape]);
+        }
+        tables.push(table);
+    }
     refuse_duplicates(&points)?;
-    Ok((points, distinct))
+    Ok(Expansion {
+        points,
+        tables,
+        shapes: shapes.configs,
+        files: files.into_inner().unwrap_or_else(|p| p.into_inner()),
+        distinct,
+    })
 }
+
+/// Points built together by one thread: enough that merging the jobs'
+/// shapes costs nothing, few enough that every core gets some.
+const JOB: usize = 4096;
 
 /// Points given their run ids together (a multiple of the group hashed at once).
 const RUN_ID_CHUNK: usize = 64;
 
-/// One `[[grid]]` table's axes in nesting order and their values.
-struct Table<'a> {
+/// What [`Grid::shape`](super::Grid::shape) promises a point's shape
+/// shares with its configuration: what the memory check reads (sizes, steps,
+/// log schedule, Hessian) and what groups runs into lanes (algorithm,
+/// activation). The cost, the memory estimate and the wall-time estimate
+/// depend on nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Kind {
+    memory: Shape,
+    lanes: LaneKey,
+}
+
+impl Kind {
+    fn of(c: &RunConfig) -> Self {
+        Self {
+            memory: shape(c),
+            lanes: LaneKey::of(c),
+        }
+    }
+}
+
+/// The grid's shapes, each by the configuration of its first point.
+#[derive(Default)]
+struct Shapes {
+    index: HashMap<Kind, usize>,
+    configs: Vec<RunConfig>,
+}
+
+impl Shapes {
+    /// The index of `kind`, `config` becoming its configuration if new.
+    fn index(&mut self, kind: Kind, config: RunConfig) -> usize {
+        *self.index.entry(kind).or_insert_with(|| {
+            self.configs.push(config);
+            self.configs.len() - 1
+        })
+    }
+}
+
+/// One `[[grid]]` table's axes in nesting order, their values, and where
+/// its points stand in the grid.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Table {
     at: String,
-    spec: &'a Spec,
-    axes: Vec<&'a Axis>,
+    t: usize,
+    /// The axes' keys and values.
+    axes: Vec<String>,
     values: Vec<Vec<Json>>,
     /// Each axis's group (its digit in a combination's mixed-radix index).
     digit: Vec<usize>,
@@ -134,10 +171,19 @@ struct Table<'a> {
     strides: Vec<usize>,
     /// The product of the groups' lengths.
     combinations: usize,
+    /// Its replicates, and the index of its first point in the grid.
+    replicates: Vec<u64>,
+    start: usize,
 }
 
-impl<'a> Table<'a> {
-    fn new(keys: &Keys, t: usize, spec: &'a Spec) -> Result<Self, GridError> {
+impl Table {
+    fn new(
+        keys: &Keys,
+        t: usize,
+        spec: &Spec,
+        start: usize,
+        replicates: &Replicates,
+    ) -> Result<Self, GridError> {
         let mut groups: Vec<&Group> = spec.groups.iter().collect();
         groups.sort_by_key(|g| g.axes.iter().filter_map(|a| keys.position(&a.key)).min());
         let axes: Vec<&Axis> = groups.iter().flat_map(|g| &g.axes).collect();
@@ -157,13 +203,15 @@ impl<'a> Table<'a> {
         }
         Ok(Self {
             at: format!("grid[{t}]"),
-            spec,
-            axes,
+            t,
+            axes: axes.iter().map(|a| a.key.clone()).collect(),
             values,
             digit,
             combinations: lens.iter().product(),
             lens,
             strides,
+            replicates: replicates.iter().collect(),
+            start,
         })
     }
 
@@ -171,6 +219,96 @@ impl<'a> Table<'a> {
     /// varies fastest.
     fn choice(&self, i: usize, g: usize) -> usize {
         i / self.strides[g] % self.lens[g]
+    }
+
+    /// Whether the table sets `key`.
+    fn mentions(&self, key: &str) -> bool {
+        self.axes.iter().any(|a| a == key)
+    }
+
+    /// Writes the table's points from its `from`-th on into `job`, their
+    /// run ids hashed by `ids`; returns their shapes in order of first
+    /// appearance (which the points' `shape` indexes), or the first
+    /// combination that fails.
+    fn job(
+        &self,
+        keys: &Keys,
+        grid_seed: u64,
+        files: &Mutex<Files>,
+        ids: &mut RunIds,
+        from: usize,
+        job: &mut [Point],
+    ) -> Result<Vec<(Kind, RunConfig)>, GridError> {
+        let r = self.replicates.len();
+        let js = from..from + job.len();
+        let mut shapes = Vec::new();
+        let mut kinds: HashMap<Kind, usize> = HashMap::new();
+        let mut last: Option<(Kind, usize)> = None;
+        // A combination's configuration, built once for its replicates.
+        let mut built: Option<(usize, RunConfig)> = None;
+        let mut sized = None;
+        let mut configs: Vec<RunConfig> = Vec::with_capacity(RUN_ID_CHUNK);
+        let mut run_ids = [RunId(0); RUN_ID_CHUNK];
+        for first in js.clone().step_by(RUN_ID_CHUNK) {
+            let chunk = first..js.end.min(first + RUN_ID_CHUNK);
+            for j in chunk.clone() {
+                let i = j / r;
+                let mut config = match built.take() {
+                    Some((b, config)) if b == i => config,
+                    _ => self
+                        .config(keys, i, files, &mut sized)
+                        .map_err(|e| e.at_point(self.start + i * r))?,
+                };
+                // The last replicate takes the configuration built for them.
+                if j % r != r - 1 {
+                    built = Some((i, config.clone()));
+                }
+                config.seed = replicate_seed(grid_seed, self.replicates[j % r]);
+                configs.push(config);
+            }
+            let run_ids = &mut run_ids[..configs.len()];
+            ids.of_each(&configs, run_ids);
+            for ((j, config), &run_id) in chunk.zip(&configs).zip(run_ids.iter()) {
+                // Neighbours mostly share their shape: no hashing for those.
+                let kind = Kind::of(config);
+                let shape = match last {
+                    Some((k, s)) if k == kind => s,
+                    _ => *kinds.entry(kind).or_insert_with(|| {
+                        shapes.push((kind, config.clone()));
+                        shapes.len() - 1
+                    }),
+                };
+                last = Some((kind, shape));
+                job[j - from] = Point {
+                    index: self.start + j,
+                    run_id,
+                    table: self.t,
+                    replicate: self.replicates[j % r],
+                    shape,
+                };
+            }
+            configs.clear();
+        }
+        Ok(shapes)
+    }
+
+    /// Point `p`'s configuration (one of this table's), built again.
+    pub(crate) fn point_config(
+        &self,
+        keys: &Keys,
+        grid_seed: u64,
+        p: &Point,
+        files: &Mutex<Files>,
+        sized: &mut Option<Shape>,
+    ) -> RunConfig {
+        let i = (p.index - self.start) / self.replicates.len();
+        let config = self
+            .config(keys, i, files, sized)
+            .expect("a point's configuration was valid when its grid was expanded");
+        RunConfig {
+            seed: replicate_seed(grid_seed, p.replicate),
+            ..config
+        }
     }
 
     /// Combination `i`'s configuration, completed from its files and
@@ -190,14 +328,14 @@ impl<'a> Table<'a> {
             .iter()
             .zip(&self.values)
             .zip(&self.digit)
-            .map(|((a, v), &g)| (a.key.as_str(), &v[self.choice(i, g)]));
+            .map(|((key, v), &g)| (key.as_str(), &v[self.choice(i, g)]));
         let mut config = keys
             .build(set)
             .map_err(|e| GridError::new(at, e.to_string()))?;
         if names_a_file(&config) {
             let mut files = files.lock().unwrap_or_else(|p| p.into_inner());
             files
-                .complete(&mut config, |key| self.spec.mentions(key))
+                .complete(&mut config, |key| self.mentions(key))
                 .map_err(|e| invalid(at, &e))?;
             validate(&config, sized).map_err(|e| invalid(at, &e))?;
             files.check(&config).map_err(|e| invalid(at, &e))?;
@@ -382,9 +520,9 @@ impl Distinct {
     /// A table's values: its axes', and the defaults of the keys it does
     /// not set (but n, d, m: [`Distinct::add_sizes`] takes them per point),
     /// and its replicates.
-    fn add_table(&mut self, axes: &[&Axis], values: &[Vec<Json>], replicates: &Replicates) {
+    fn add_table(&mut self, axes: &[String], values: &[Vec<Json>], replicates: &Replicates) {
         for (key, seen) in &mut self.values {
-            match axes.iter().position(|a| a.key == *key) {
+            match axes.iter().position(|a| a == key) {
                 Some(i) => values[i].iter().for_each(|v| seen.add(v)),
                 None if SIZES.contains(&key.as_str()) => {}
                 // A key written only when set (`stop_when`) defaults to null.
@@ -465,7 +603,7 @@ mod tests {
             unreachable!()
         };
         let spec = super::super::parse::spec(&keys, "grid[0]", table.iter()).unwrap();
-        let table = Table::new(&keys, 0, &spec).unwrap();
+        let table = Table::new(&keys, 0, &spec, 0, &Replicates::ONE).unwrap();
         assert_eq!(table.combinations, 6);
         let seen: Vec<Vec<usize>> = (0..6)
             .map(|i| (0..2).map(|g| table.choice(i, g)).collect())

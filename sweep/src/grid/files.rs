@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The shapes of the files read so far, by path.
-#[derive(Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Files {
     shapes: HashMap<PathBuf, (usize, usize)>,
 }

@@ -10,6 +10,7 @@ use sharpsweep_core::{RunConfig, Source};
 use std::fmt;
 
 /// `RunConfig`'s fields in declaration order.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Keys {
     names: Vec<String>,
 }

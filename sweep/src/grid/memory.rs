@@ -19,7 +19,6 @@ use sharpsweep_core::RunConfig;
 use sharpsweep_core::curvature::HessianMethod;
 use sharpsweep_core::lanes::{LANES, LaneKey};
 use sharpsweep_core::memory::{Budget, human_bytes};
-use std::collections::HashSet;
 
 /// What a point's memory estimate depends on: points that agree on it are
 /// checked once.
@@ -64,21 +63,18 @@ impl Grid {
         // A thread holds a point at most; threads beyond the points idle.
         let threads = threads.min(self.points.len());
         let in_flight = threads.saturating_add(1);
-        let mut checked = HashSet::new();
-        let mut last = None;
+        // Each shape once (the estimate depends on nothing else), at its
+        // first point.
+        let mut checked = vec![false; self.shapes.len()];
         for p in &self.points {
-            // Neighbours mostly share a shape (replicates, an η axis): no
-            // hashing for those.
-            let shape = shape(&p.config);
-            if last == Some(shape) || !checked.insert(shape) {
-                last = Some(shape);
+            if std::mem::replace(&mut checked[p.shape], true) {
                 continue;
             }
-            last = Some(shape);
-            let batched = LaneKey::of(&p.config).gains_from_lanes();
+            let config = self.shape(p);
+            let batched = LaneKey::of(config).gains_from_lanes();
             let lanes = if batched { LANES } else { 1 };
             let at = |key: &str| format!("grid[{}].{key}", p.table);
-            let e = p.config.memory_estimate(lanes).map_err(|e| {
+            let e = config.memory_estimate(lanes).map_err(|e| {
                 let key = e.field().unwrap_or("m");
                 let message = e.to_string();
                 let message = message
@@ -133,7 +129,7 @@ mod tests {
     #[test]
     fn the_budget_covers_every_worker_thread_and_the_writer() {
         let g = grid("[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\nseeds = 4\n");
-        let one = g.points[0].config.memory_estimate(1).unwrap().bytes;
+        let one = g.shape(&g.points[0]).memory_estimate(1).unwrap().bytes;
         let budget = Budget::MaxMemory(3 * one);
         assert!(g.check_memory(budget, 2).is_ok());
         let e = g.check_memory(budget, 3).unwrap_err();
@@ -144,8 +140,8 @@ mod tests {
     fn lane_groups_count_every_lane() {
         // Label noise at (10, 3, 3) batches: a group of 8 runs is one item.
         let g = grid("[[grid]]\nseeds = 8\n");
-        let run = g.points[0].config.memory_estimate(1).unwrap().bytes;
-        let group = g.points[0].config.memory_estimate(LANES).unwrap().bytes;
+        let run = g.shape(&g.points[0]).memory_estimate(1).unwrap().bytes;
+        let group = g.shape(&g.points[0]).memory_estimate(LANES).unwrap().bytes;
         assert!(group > LANES as u64 * run);
         let e = g.check_memory(Budget::MaxMemory(2 * run), 1).unwrap_err();
         assert!(e.message.contains("per lane group of 8 runs"), "{e}");
@@ -157,7 +153,7 @@ mod tests {
         assert_eq!(worker_threads(Some(3)), 3);
         assert!(worker_threads(None) >= 1);
         let g = grid("[[grid]]\nalgorithm = \"sam\"\nm = 20000\nd = 50\n");
-        let one = g.points[0].config.memory_estimate(1).unwrap().bytes;
+        let one = g.shape(&g.points[0]).memory_estimate(1).unwrap().bytes;
         assert!(g.check_memory(Budget::MaxMemory(2 * one), 100_000).is_ok());
     }
 }

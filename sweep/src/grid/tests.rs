@@ -1,4 +1,5 @@
 use super::*;
+use sharpsweep_core::lanes::LaneKey;
 use sharpsweep_core::{ActivationName, NoiseKind};
 
 fn grid(text: &str) -> Grid {
@@ -14,14 +15,14 @@ fn error(text: &str, overrides: &[&str]) -> String {
 }
 
 fn etas(g: &Grid) -> Vec<f64> {
-    g.points.iter().map(|p| p.config.eta).collect()
+    g.configs().iter().map(|c| c.eta).collect()
 }
 
 #[test]
 fn a_scalar_is_one_point_with_defaults_elsewhere() {
     let g = grid("[[grid]]\neta = 0.1\n");
     assert_eq!(g.points.len(), 1);
-    let c = &g.points[0].config;
+    let c = &g.config(&g.points[0]);
     assert_eq!(c.eta, 0.1);
     let expected = RunConfig {
         eta: 0.1,
@@ -36,18 +37,14 @@ fn a_scalar_is_one_point_with_defaults_elsewhere() {
 fn an_empty_table_is_the_default_run() {
     let g = grid("[[grid]]\n");
     assert_eq!(g.points.len(), 1);
-    assert_eq!(g.points[0].config.m, RunConfig::default().m);
+    assert_eq!(g.config(&g.points[0]).m, RunConfig::default().m);
 }
 
 #[test]
 fn lists_multiply_with_later_fields_varying_fastest() {
     // sigma is written first, but eta is declared first in RunConfig and nests outside.
     let g = grid("[[grid]]\nsigma = [0.0, 0.1]\neta = [0.01, 0.02, 0.03]\n");
-    let pairs: Vec<(f64, f64)> = g
-        .points
-        .iter()
-        .map(|p| (p.config.eta, p.config.sigma))
-        .collect();
+    let pairs: Vec<(f64, f64)> = g.configs().iter().map(|c| (c.eta, c.sigma)).collect();
     assert_eq!(
         pairs,
         [
@@ -87,10 +84,10 @@ fn log_ranges_are_evenly_spaced_in_the_logarithm() {
 #[test]
 fn integer_keys_take_ranges_that_land_on_integers_only() {
     let g = grid("[[grid]]\nm = { lin = [10, 100], num = 4 }\n");
-    let ms: Vec<usize> = g.points.iter().map(|p| p.config.m).collect();
+    let ms: Vec<usize> = g.configs().iter().map(|c| c.m).collect();
     assert_eq!(ms, [10, 40, 70, 100]);
     let g = grid("[[grid]]\nsteps = { log = [1000, 1000000], num = 4 }\n");
-    let steps: Vec<u64> = g.points.iter().map(|p| p.config.steps).collect();
+    let steps: Vec<u64> = g.configs().iter().map(|c| c.steps).collect();
     assert_eq!(steps, [1000, 10_000, 100_000, 1_000_000]);
     let e = error("[[grid]]\nm = { lin = [10, 100], num = 5 }\n", &[]);
     assert_eq!(
@@ -104,11 +101,8 @@ fn zipped_axes_vary_together() {
     let g = grid(
         "[[grid]]\nm = [5, 10]\nzip = [{ eta = [0.01, 0.02, 0.04], sigma = [0.2, 0.1, 0.05] }]\n",
     );
-    let triples: Vec<(usize, f64, f64)> = g
-        .points
-        .iter()
-        .map(|p| (p.config.m, p.config.eta, p.config.sigma))
-        .collect();
+    let triples: Vec<(usize, f64, f64)> =
+        g.configs().iter().map(|c| (c.m, c.eta, c.sigma)).collect();
     assert_eq!(
         triples,
         [
@@ -133,21 +127,24 @@ fn seeds_give_replicates_with_common_random_numbers() {
     assert_eq!(g.points.len(), 6);
     let reps: Vec<u64> = g.points.iter().map(|p| p.replicate).collect();
     assert_eq!(reps, [0, 1, 2, 0, 1, 2]);
-    for p in &g.points {
-        assert_eq!(p.config.seed, replicate_seed(7, p.replicate));
+    for (p, c) in g.points.iter().zip(g.configs()) {
+        assert_eq!(c.seed, replicate_seed(7, p.replicate));
     }
     // Same replicate, different η: same seed, hence same data and init.
-    assert_eq!(g.points[1].config.seed, g.points[4].config.seed);
-    assert_ne!(g.points[0].config.seed, g.points[1].config.seed);
+    assert_eq!(g.config(&g.points[1]).seed, g.config(&g.points[4]).seed);
+    assert_ne!(g.config(&g.points[0]).seed, g.config(&g.points[1]).seed);
     let listed = grid("seed = 7\n[[grid]]\neta = 0.01\nseeds = [0, 2]\n");
-    assert_eq!(listed.points[1].config.seed, g.points[2].config.seed);
+    assert_eq!(
+        listed.config(&listed.points[1]).seed,
+        g.config(&g.points[2]).seed
+    );
     // The base seed changes every run.
     let other = grid("seed = 8\n[[grid]]\neta = [0.01, 0.02]\nseeds = 3\n");
     assert!(
-        g.points
+        g.configs()
             .iter()
-            .zip(&other.points)
-            .all(|(a, b)| a.config.seed != b.config.seed)
+            .zip(&other.configs())
+            .all(|(a, b)| a.seed != b.seed)
     );
     assert_ne!(g.fingerprint(), other.fingerprint());
 }
@@ -159,8 +156,8 @@ fn tables_concatenate_in_file_order() {
     assert_eq!(etas(&g), [0.01, 0.02, 0.03]);
     let tables: Vec<usize> = g.points.iter().map(|p| p.table).collect();
     assert_eq!(tables, [0, 0, 1]);
-    assert_eq!(g.points[2].config.m, 5);
-    assert_eq!(g.points[0].config.m, RunConfig::default().m);
+    assert_eq!(g.config(&g.points[2]).m, 5);
+    assert_eq!(g.config(&g.points[0]).m, RunConfig::default().m);
 }
 
 #[test]
@@ -173,15 +170,8 @@ fn top_level_keys_are_defaults_a_table_can_override() {
     let rows: Vec<(usize, usize, f64, f64, u64)> = g
         .points
         .iter()
-        .map(|p| {
-            (
-                p.table,
-                p.config.m,
-                p.config.eta,
-                p.config.sigma,
-                p.replicate,
-            )
-        })
+        .zip(g.configs())
+        .map(|(p, c)| (p.table, c.m, c.eta, c.sigma, p.replicate))
         .collect();
     assert_eq!(
         rows,
@@ -206,31 +196,23 @@ fn overrides_replace_a_key_in_every_table() {
     };
     let g = set(&["m=7,8", "activation=tanh", "noise=rademacher"]);
     assert!(
-        g.points
+        g.configs()
             .iter()
-            .all(|p| p.config.activation == ActivationName::Tanh)
+            .all(|c| c.activation == ActivationName::Tanh)
     );
-    assert!(
-        g.points
-            .iter()
-            .all(|p| p.config.noise == NoiseKind::Rademacher)
-    );
+    assert!(g.configs().iter().all(|c| c.noise == NoiseKind::Rademacher));
     assert_eq!(g.points.len(), 4 + 4);
-    assert_eq!(g.points[0].config.m, 7);
+    assert_eq!(g.config(&g.points[0]).m, 7);
     // A zipped key set from the command line leaves its zip group and varies alone.
     let g = set(&["eta=0.05"]);
-    let rows: Vec<(f64, f64)> = g
-        .points
-        .iter()
-        .map(|p| (p.config.eta, p.config.sigma))
-        .collect();
+    let rows: Vec<(f64, f64)> = g.configs().iter().map(|c| (c.eta, c.sigma)).collect();
     let s = RunConfig::default().sigma;
     assert_eq!(rows, [(0.05, s), (0.05, 0.1), (0.05, 0.2)]);
     // A range, replicates and the base seed.
     let g = set(&["eta={ log = [1e-3, 1e-1], num = 3 }", "seeds=2", "seed=9"]);
     assert_eq!(g.points.len(), 3 * 2 + 3 * 2 * 2);
     assert_eq!(g.seed, 9);
-    assert_eq!(g.points[1].config.seed, replicate_seed(9, 1));
+    assert_eq!(g.config(&g.points[1]).seed, replicate_seed(9, 1));
 }
 
 #[test]
@@ -256,8 +238,9 @@ fn run_ids_are_stable_across_reparses_and_key_order() {
     // The same points; the definition records each file as written.
     assert_eq!(grid(a).points, grid(b).points);
     assert_eq!(grid(a).fingerprint(), grid(b).fingerprint());
-    for p in grid(a).points {
-        assert_eq!(p.run_id, p.config.run_id());
+    let g = grid(a);
+    for (p, c) in g.points.iter().zip(g.configs()) {
+        assert_eq!(p.run_id, c.run_id());
     }
 }
 
@@ -354,11 +337,7 @@ fn the_example_parses_into_figure_one_runs() {
     let g = grid(EXAMPLE);
     assert_eq!(g.points.len(), 3 * 3 * 4 + 3 * 4);
     assert_eq!(g.tables, 2);
-    assert!(
-        g.points
-            .iter()
-            .all(|p| (p.config.m, p.config.d, p.config.n) == (10, 3, 3))
-    );
+    assert!(g.configs().iter().all(|c| (c.m, c.d, c.n) == (10, 3, 3)));
 }
 
 #[test]
@@ -476,11 +455,41 @@ fn a_million_value_axis_expands_with_distinct_values_and_run_ids() {
     assert!(e.windows(2).all(|w| w[0] < w[1]), "increasing");
     let ids: std::collections::HashSet<RunId> = g.points.iter().map(|p| p.run_id).collect();
     assert_eq!(ids.len(), 1_000_000);
-    assert_eq!(g.points[123_456].run_id, g.points[123_456].config.run_id());
+    assert_eq!(
+        g.points[123_456].run_id,
+        g.config(&g.points[123_456]).run_id()
+    );
     assert!(
         g.dry_run_summary(1)
             .contains("varying: eta (1000000), replicates (1)")
     );
+}
+
+#[test]
+fn a_points_shape_agrees_with_its_configuration_and_it_is_built_again_as_it_was() {
+    // 12 000 points of two m, in jobs of 4096: the last job's only shape
+    // is the grid's second; then 16 shapes of a second table.
+    let g = grid(
+        "[[grid]]\neta = { log = [1e-3, 1e-1], num = 3000 }\nm = [5, 10]\nseeds = 2\n\
+         [[grid]]\nactivation = [\"tanh\", \"cube\"]\nm = [10, 5]\nsteps = [100, 200]\n\
+         hessian = [false, true]\n",
+    );
+    let configs = g.configs();
+    assert_eq!(configs.len(), 12_016);
+    let of = |c: &RunConfig| {
+        (
+            (c.m, c.d, c.n, c.batch(), c.steps),
+            (c.log_points, c.log_every, c.hessian_options()),
+            LaneKey::of(c),
+        )
+    };
+    for (p, c) in g.points.iter().zip(&configs) {
+        assert_eq!(of(g.shape(p)), of(c), "point {}", p.index);
+        assert_eq!(p.run_id, c.run_id(), "point {}", p.index);
+    }
+    assert_eq!(g.shapes.len(), 2 + 16);
+    assert_eq!(g.shape(&g.points[11_999]).m, 10);
+    assert_eq!(g.config(&g.points[11_999]), configs[11_999]);
 }
 
 #[test]
@@ -513,11 +522,7 @@ fn points_take_n_and_d_from_their_data_file_unless_set() {
         x, x
     );
     let g = grid(&text);
-    let shapes: Vec<_> = g
-        .points
-        .iter()
-        .map(|p| (p.config.n, p.config.d, p.config.m))
-        .collect();
+    let shapes: Vec<_> = g.configs().iter().map(|c| (c.n, c.d, c.m)).collect();
     assert_eq!(shapes, [(4, 2, 10), (4, 2, 7)]);
     assert!(
         g.dry_run_summary(2)
