@@ -438,7 +438,6 @@ impl Scalar for u64 {
 
 /// The buffers a column chunk encodes its pages in, handed from each
 /// chunk of a file to the next so that they are allocated once.
-#[derive(Default)]
 struct Buffers {
     rep: Levels,
     def: Levels,
@@ -447,6 +446,21 @@ struct Buffers {
     body: Vec<u8>,
     packed: Vec<u8>,
     header: Vec<u8>,
+}
+
+impl Default for Buffers {
+    /// A page's values take a page and (at most) a row more: reserved at
+    /// once rather than regrown and copied page after page.
+    fn default() -> Self {
+        Self {
+            rep: Levels::default(),
+            def: Levels::default(),
+            values: Vec::with_capacity(PAGE_BYTES + PAGE_BYTES / 4),
+            body: Vec::new(),
+            packed: Vec::new(),
+            header: Vec::new(),
+        }
+    }
 }
 
 /// One column chunk being encoded: the open page's levels and values,

@@ -189,7 +189,8 @@ pub fn run_plan(
     let halt = AtomicBool::new(false);
     let steps = Occupancy::default();
     let (tx, rx) = mpsc::channel::<Vec<Message>>();
-    let mut buffer: Vec<Outcome> = Vec::new();
+    // Boxed as they arrive: an outcome is large, and the buffer grows.
+    let mut buffer: Vec<Box<Outcome>> = Vec::new();
     let mut buffered_rows = 0;
     let mut failure = None;
     let halted = || stop.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
@@ -221,7 +222,7 @@ pub fn run_plan(
                     Some(Message::Done(o)) => {
                         work.ended(&o.record.config, o.record.steps_done);
                         buffered_rows += o.rows();
-                        buffer.push(*o);
+                        buffer.push(o);
                         oldest.get_or_insert_with(Instant::now);
                     }
                     Some(Message::Checkpointed) => report.checkpointed += 1,
@@ -425,7 +426,7 @@ fn flush(
     ds: &mut Dataset,
     label: &str,
     plan: &Plan,
-    buffer: &mut Vec<Outcome>,
+    buffer: &mut Vec<Box<Outcome>>,
     report: &mut SweepReport,
 ) -> Result<()> {
     if buffer.is_empty() {
