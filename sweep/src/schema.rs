@@ -7,10 +7,12 @@
 //! and the configuration. Every column is a pure function of the
 //! configuration except `wall_seconds`.
 
-use arrow_array::builder::{Float64Builder, ListBuilder, StringBuilder};
+use arrow_array::builder::StringBuilder;
 use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
+    UInt64Array,
 };
+use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field};
 use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{AlgorithmName, Metrics, RunConfig, RunId, Status, StopReason, Trainer};
@@ -191,19 +193,23 @@ impl Table {
     }
     /// A metric: NaN becomes null.
     fn metric(&mut self, c: &Column, v: impl Iterator<Item = f64>) {
-        let a: Float64Array = v.map(defined).collect();
+        // Most columns have no undefined value: no null buffer to build.
+        let values: Vec<f64> = v.collect();
+        let a = if values.iter().any(|x| x.is_nan()) {
+            values.into_iter().map(defined).collect()
+        } else {
+            Float64Array::from(values)
+        };
         self.push(c, Arc::new(a));
     }
+    /// A list per row, its values copied once into the column's.
     fn list<'a>(&mut self, c: &Column, v: impl Iterator<Item = &'a [f64]>) {
         let lists: Vec<&[f64]> = v.collect();
-        let values = Float64Builder::with_capacity(lists.iter().map(|l| l.len()).sum());
-        let mut b = ListBuilder::with_capacity(values, lists.len())
-            .with_field(Arc::new(Field::new("item", DataType::Float64, true)));
-        for xs in lists {
-            b.values().append_slice(xs);
-            b.append(true);
-        }
-        self.push(c, Arc::new(b.finish()));
+        let offsets = OffsetBuffer::from_lengths(lists.iter().map(|l| l.len()));
+        let values = Float64Array::from(lists.concat());
+        let item = Arc::new(Field::new("item", DataType::Float64, true));
+        let a = ListArray::new(item, offsets, Arc::new(values), None);
+        self.push(c, Arc::new(a));
     }
     /// The batch of the contract's `columns`, in their order: a column
     /// the contract has and the writer did not fill (or the reverse), or
