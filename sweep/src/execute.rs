@@ -422,6 +422,10 @@ impl Training<'_> {
 
 /// Writes the buffered runs as one pair of parts, sorted by run_id, and
 /// removes their checkpoints once the parts are committed.
+#[expect(
+    clippy::vec_box,
+    reason = "outcomes arrive boxed, and unboxing each into a growing Vec moved it at every regrowth"
+)]
 fn flush(
     ds: &mut Dataset,
     label: &str,
