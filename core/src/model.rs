@@ -17,6 +17,7 @@
 use crate::activation::Activation;
 use crate::data::{Problem, preactivations};
 use crate::error::{CoreError, Result};
+use crate::small_cholesky;
 use faer::{Mat, Side};
 
 /// The model evaluated at Θ: everything the formulas below share.
@@ -162,25 +163,32 @@ impl Eval {
     /// `JJᵀ = (XXᵀ) ∘ (D D ᵀ)` with D_ij = a_j φ'(z_ij), n×n: the Gram matrix of the manifold's
     /// normal space, computed without forming J.
     pub fn normal_gram(&self, p: &Problem) -> Mat<f64> {
-        let m = self.m;
-        Mat::from_fn(p.n, p.n, |i, k| {
-            let xx: f64 = p.row(i).iter().zip(p.row(k)).map(|(a, b)| a * b).sum();
-            let pp: f64 = self.d1[i * m..(i + 1) * m]
-                .iter()
-                .zip(&self.d1[k * m..(k + 1) * m])
-                .map(|(a, b)| a * b)
-                .sum();
-            xx * pp
-        })
+        Mat::from_fn(p.n, p.n, |i, k| self.normal_gram_entry(p, i, k))
     }
 
-    /// Solves `(JJᵀ) a = b` by Cholesky; fails when the rows of J are
+    /// Entry (i, k) of [`Eval::normal_gram`].
+    fn normal_gram_entry(&self, p: &Problem, i: usize, k: usize) -> f64 {
+        let m = self.m;
+        let xx: f64 = p.row(i).iter().zip(p.row(k)).map(|(a, b)| a * b).sum();
+        let pp: f64 = self.d1[i * m..(i + 1) * m]
+            .iter()
+            .zip(&self.d1[k * m..(k + 1) * m])
+            .map(|(a, b)| a * b)
+            .sum();
+        xx * pp
+    }
+
+    /// Solves `(JJᵀ) a = b` by Cholesky (for small n on the stack,
+    /// small_cholesky.rs, else by faer); fails when the rows of J are
     /// dependent (then the tangent space is not defined by J).
     pub fn solve_normal(&self, p: &Problem, b: &[f64]) -> Result<Vec<f64>> {
+        let singular = || CoreError::LinearAlgebra("JJᵀ is not positive definite".into());
+        if p.n <= small_cholesky::MAX_DIM {
+            return small_cholesky::solve(|i, k| self.normal_gram_entry(p, i, k), b)
+                .ok_or_else(singular);
+        }
         let g = self.normal_gram(p);
-        let llt = g
-            .llt(Side::Lower)
-            .map_err(|_| CoreError::LinearAlgebra("JJᵀ is not positive definite".into()))?;
+        let llt = g.llt(Side::Lower).map_err(|_| singular())?;
         let rhs = Mat::from_fn(p.n, 1, |i, _| b[i]);
         let sol = faer::linalg::solvers::Solve::solve(&llt, &rhs);
         Ok((0..p.n).map(|i| sol[(i, 0)]).collect())
