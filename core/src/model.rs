@@ -147,8 +147,14 @@ impl Eval {
 
     /// `Jᵀ u` for u ∈ Rⁿ: (Jᵀu)_j = Σ_i u_i a_j φ'(z_ij) x_i.
     pub fn jacobian_t(&self, p: &Problem, u: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.m * p.d];
+        self.add_jacobian_t(p, u, &mut out);
+        out
+    }
+
+    /// `out += Jᵀ u`.
+    fn add_jacobian_t(&self, p: &Problem, u: &[f64], out: &mut [f64]) {
         let (m, d) = (self.m, p.d);
-        let mut out = vec![0.0; m * d];
         for i in 0..p.n {
             for j in 0..m {
                 let w = u[i] * self.d1[i * m + j];
@@ -157,7 +163,6 @@ impl Eval {
                 }
             }
         }
-        out
     }
 
     /// `JJᵀ = (XXᵀ) ∘ (D D ᵀ)` with D_ij = a_j φ'(z_ij), n×n: the Gram matrix of the manifold's
@@ -197,14 +202,24 @@ impl Eval {
     /// `P_T v = v − Jᵀ(JJᵀ)⁻¹J v`: the projection onto the tangent space of
     /// the level set {F(Θ) = F(Θ₀)} (the zero-loss manifold when L = 0).
     pub fn project_tangent(&self, p: &Problem, v: &[f64]) -> Result<Vec<f64>> {
-        let a = self.solve_normal(p, &self.jacobian(p, v))?;
-        let jta = self.jacobian_t(p, &a);
-        Ok(v.iter().zip(jta).map(|(vi, wi)| vi - wi).collect())
+        let mut out = v.to_vec();
+        self.project_tangent_in_place(p, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Eval::project_tangent`] of `v`, in its place: Jᵀ(−a) added term
+    /// by term, without a vector for Jᵀa.
+    fn project_tangent_in_place(&self, p: &Problem, v: &mut [f64]) -> Result<()> {
+        let mut a = self.solve_normal(p, &self.jacobian(p, v))?;
+        a.iter_mut().for_each(|v| *v = -*v);
+        self.add_jacobian_t(p, &a, v);
+        Ok(())
     }
 
     /// `‖P_T ∇R‖`, the Riemannian gradient norm (stationarity on M).
     pub fn riemannian_grad_norm(&self, p: &Problem) -> Result<f64> {
-        let g = self.project_tangent(p, &self.sharpness_gradient(p))?;
+        let mut g = self.sharpness_gradient(p);
+        self.project_tangent_in_place(p, &mut g)?;
         Ok(g.iter().map(|v| v * v).sum::<f64>().sqrt())
     }
 

@@ -76,10 +76,9 @@ pub fn orthogonalise(g: &mut [f64], len: usize) -> Vec<f64> {
 /// a few ulps of A.
 fn decompose(g: &mut [f64], len: usize, vectors: bool) -> Vec<f64> {
     let count = g.len().checked_div(len).unwrap_or(0);
-    if g.iter().any(|v| !v.is_finite()) {
+    let Some((scale, unscale)) = power_of_two_scaling(g) else {
         return Vec::new();
-    }
-    let (scale, unscale) = power_of_two_scaling(g);
+    };
     g.iter_mut().for_each(|v| *v *= scale);
     let reduced: Option<fn(&mut [f64], usize, bool, f64) -> Vec<f64>> = match count {
         _ if count >= len => None,
@@ -235,15 +234,23 @@ fn reflect(v: &[f64], tau: f64, y: &mut [f64]) {
 }
 
 /// A power of two bringing the largest |entry| into [1, 2), and its
-/// inverse: multiplying by either is exact (short of subnormals).
-fn power_of_two_scaling(g: &[f64]) -> (f64, f64) {
-    let largest = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+/// inverse: multiplying by either is exact (short of subnormals). `None`
+/// when an entry is not finite.
+fn power_of_two_scaling(g: &[f64]) -> Option<(f64, f64)> {
+    let (largest, finite) = g.iter().fold((0.0f64, true), |(m, finite), v| {
+        // False for ±∞ and NaN.
+        let a = v.abs();
+        (m.max(a), finite && a < f64::INFINITY)
+    });
+    if !finite {
+        return None;
+    }
     let exponent = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
     if largest == 0.0 || !(-1000..=1000).contains(&exponent) {
-        return (1.0, 1.0);
+        return Some((1.0, 1.0));
     }
     let pow2 = |e: i64| f64::from_bits(((1023 + e) as u64) << 52);
-    (pow2(-exponent), pow2(exponent))
+    Some((pow2(-exponent), pow2(exponent)))
 }
 
 fn dot(x: &[f64], y: &[f64]) -> f64 {
