@@ -20,7 +20,7 @@ pub fn solve(lower: impl Fn(usize, usize) -> f64, b: &[f64]) -> Option<Vec<f64>>
         for i in j..n {
             let s = lower(i, j) - dot(&l[i][..j], &l[j][..j]);
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return None;
                 }
                 l[j][j] = s.sqrt();

@@ -9,12 +9,15 @@
 //! to working precision; the columns are then A·V, whose norms are the
 //! singular values and which are the left singular vectors scaled by them
 //! (U·Σ). The matrix is first scaled by a power of two (exactly) so that no
-//! sum of squares overflows or underflows. Each rotation is orthogonal to
-//! rounding, so the values are those of a matrix within a few ulps of A,
-//! as faer's are: they agree with faer's to a few ulps of the largest
-//! singular value, and a value below about 10⁻¹⁵·s₁ (a collapsed rank, set
-//! by the rounding of A's entries themselves) agrees only to that absolute
-//! level. The result is a deterministic function of A.
+//! sum of squares overflows or underflows, and columns longer than they are
+//! many are first reduced to a small triangular R by a Householder QR, the
+//! rotations then acting on R's short columns. Each reflection and rotation
+//! is orthogonal to rounding, so the values are those of a matrix within a
+//! few ulps of A, as faer's are: they agree with faer's to a few ulps of
+//! the largest singular value, and a value below about 10⁻¹⁵·s₁ (a
+//! collapsed rank, set by the rounding of A's entries themselves) agrees
+//! only to that absolute level. The result is a deterministic function of
+//! A.
 
 /// Matrices whose shorter side is at most this go to [`singular_values`]
 /// here: a sweep rotates each pair of the shorter side's vectors, so its
@@ -80,7 +83,7 @@ fn decompose(g: &mut [f64], len: usize, vectors: bool) -> Vec<f64> {
         return Vec::new();
     };
     g.iter_mut().for_each(|v| *v *= scale);
-    let reduced: Option<fn(&mut [f64], usize, bool, f64) -> Vec<f64>> = match count {
+    let reduced: Option<Reduced> = match count {
         _ if count >= len => None,
         1 => Some(reduced::<1>),
         2 => Some(reduced::<2>),
@@ -113,6 +116,10 @@ fn decompose(g: &mut [f64], len: usize, vectors: bool) -> Vec<f64> {
     }
     order.iter().map(|&k| norms[k] * unscale).collect()
 }
+
+/// [`reduced`] for one C: the columns, their length, whether A·V is
+/// wanted, and the inverse of the scaling.
+type Reduced = fn(&mut [f64], usize, bool, f64) -> Vec<f64>;
 
 /// [`decompose`] of C < `len` columns, already scaled, through their QR.
 fn reduced<const C: usize>(g: &mut [f64], len: usize, vectors: bool, unscale: f64) -> Vec<f64> {
