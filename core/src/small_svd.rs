@@ -83,6 +83,10 @@ fn decompose(g: &mut [f64], len: usize, vectors: bool) -> Vec<f64> {
         return Vec::new();
     };
     g.iter_mut().for_each(|v| *v *= scale);
+    // One instance per count up to MAX_SHORT (the assertion below keeps
+    // the two in step); more columns, or columns no longer than they are
+    // many, are rotated as they are.
+    const _: () = assert!(MAX_SHORT == 8);
     let reduced: Option<Reduced> = match count {
         _ if count >= len => None,
         1 => Some(reduced::<1>),
