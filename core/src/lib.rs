@@ -28,6 +28,7 @@ pub mod rng;
 pub mod run;
 pub mod run_id;
 pub mod schedule;
+mod small_cholesky;
 mod small_svd;
 pub mod state;
 pub mod stop_when;

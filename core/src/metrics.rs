@@ -149,8 +149,8 @@ impl Metrics {
                 })
                 .fold(0.0, f64::max)
         });
+        let (neuron_pc1, neuron_pc2) = principal_coordinates(&e.z, m);
         let columns = columns(&e.z, n, m);
-        let (neuron_pc1, neuron_pc2) = principal_coordinates(&columns, n);
         let hessian = opts.hessian.map(|h| e.hessian_stats(p, h));
         let (neuron_spread, neuron_clusters) = spread_and_clusters(&columns, opts.cluster_tol);
         Self {
@@ -264,14 +264,15 @@ fn spread_and_clusters(cols: &[Vec<f64>], tol: f64) -> (f64, u32) {
 }
 
 /// Each neuron's coordinates on the first two principal components of the
-/// centred feature vectors. Signs are fixed (largest-magnitude coordinate
-/// positive) so consecutive records are comparable.
-fn principal_coordinates(cols: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
-    let m = cols.len();
-    let mean: Vec<f64> = (0..n)
-        .map(|i| cols.iter().map(|c| c[i]).sum::<f64>() / m as f64)
+/// centred feature vectors (the columns of the n×m row-major Z). Signs are
+/// fixed (largest-magnitude coordinate positive) so consecutive records are
+/// comparable.
+fn principal_coordinates(z: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+    let mean: Vec<f64> = z
+        .chunks_exact(m)
+        .map(|row| row.iter().sum::<f64>() / m as f64)
         .collect();
-    let Some((coords, rank)) = scaled_left_singular_vectors(cols, &mean) else {
+    let Some((coords, rank)) = scaled_left_singular_vectors(z, &mean) else {
         return (vec![f64::NAN; m], vec![f64::NAN; m]);
     };
     let component = |k: usize| -> Vec<f64> {
@@ -292,15 +293,19 @@ fn principal_coordinates(cols: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// U·Σ of the thin SVD of the m×n matrix of centred feature vectors
-/// (neuron j's row `cols[j] − mean`), column after column, and its number
+/// (neuron j's row `z_{·j} − mean`), column after column, and its number
 /// of columns min(m, n); `None` if the SVD fails. By one-sided Jacobi when
 /// there are few features (small_svd.rs), else by faer.
-fn scaled_left_singular_vectors(cols: &[Vec<f64>], mean: &[f64]) -> Option<(Vec<f64>, usize)> {
-    let (m, n) = (cols.len(), mean.len());
+fn scaled_left_singular_vectors(z: &[f64], mean: &[f64]) -> Option<(Vec<f64>, usize)> {
+    let n = mean.len();
+    let m = z.len() / n;
     let rank = m.min(n);
     if small_svd::fits_columns(m, n) {
-        let mut g: Vec<f64> = (0..n)
-            .flat_map(|i| cols.iter().map(move |c| c[i] - mean[i]))
+        // Column i of the m×n matrix is row i of Z, centred.
+        let mut g: Vec<f64> = z
+            .chunks_exact(m)
+            .zip(mean)
+            .flat_map(|(row, mu)| row.iter().map(move |v| v - mu))
             .collect();
         let sv = small_svd::orthogonalise(&mut g, m);
         return (sv.len() == n).then(|| {
@@ -308,7 +313,7 @@ fn scaled_left_singular_vectors(cols: &[Vec<f64>], mean: &[f64]) -> Option<(Vec<
             (g, rank)
         });
     }
-    let centred = Mat::from_fn(m, n, |j, i| cols[j][i] - mean[i]);
+    let centred = Mat::from_fn(m, n, |j, i| z[i * m + j] - mean[i]);
     let svd = centred.thin_svd().ok()?;
     let (u, s) = (svd.U(), svd.S().column_vector());
     let coords = (0..s.nrows())

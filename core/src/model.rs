@@ -17,6 +17,7 @@
 use crate::activation::Activation;
 use crate::data::{Problem, preactivations};
 use crate::error::{CoreError, Result};
+use crate::small_cholesky;
 use faer::{Mat, Side};
 
 /// The model evaluated at Θ: everything the formulas below share.
@@ -146,8 +147,14 @@ impl Eval {
 
     /// `Jᵀ u` for u ∈ Rⁿ: (Jᵀu)_j = Σ_i u_i a_j φ'(z_ij) x_i.
     pub fn jacobian_t(&self, p: &Problem, u: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.m * p.d];
+        self.add_jacobian_t(p, u, &mut out);
+        out
+    }
+
+    /// `out += Jᵀ u`.
+    fn add_jacobian_t(&self, p: &Problem, u: &[f64], out: &mut [f64]) {
         let (m, d) = (self.m, p.d);
-        let mut out = vec![0.0; m * d];
         for i in 0..p.n {
             for j in 0..m {
                 let w = u[i] * self.d1[i * m + j];
@@ -156,31 +163,37 @@ impl Eval {
                 }
             }
         }
-        out
     }
 
     /// `JJᵀ = (XXᵀ) ∘ (D D ᵀ)` with D_ij = a_j φ'(z_ij), n×n: the Gram matrix of the manifold's
     /// normal space, computed without forming J.
     pub fn normal_gram(&self, p: &Problem) -> Mat<f64> {
-        let m = self.m;
-        Mat::from_fn(p.n, p.n, |i, k| {
-            let xx: f64 = p.row(i).iter().zip(p.row(k)).map(|(a, b)| a * b).sum();
-            let pp: f64 = self.d1[i * m..(i + 1) * m]
-                .iter()
-                .zip(&self.d1[k * m..(k + 1) * m])
-                .map(|(a, b)| a * b)
-                .sum();
-            xx * pp
-        })
+        Mat::from_fn(p.n, p.n, |i, k| self.normal_gram_entry(p, i, k))
     }
 
-    /// Solves `(JJᵀ) a = b` by Cholesky; fails when the rows of J are
+    /// Entry (i, k) of [`Eval::normal_gram`].
+    fn normal_gram_entry(&self, p: &Problem, i: usize, k: usize) -> f64 {
+        let m = self.m;
+        let xx: f64 = p.row(i).iter().zip(p.row(k)).map(|(a, b)| a * b).sum();
+        let pp: f64 = self.d1[i * m..(i + 1) * m]
+            .iter()
+            .zip(&self.d1[k * m..(k + 1) * m])
+            .map(|(a, b)| a * b)
+            .sum();
+        xx * pp
+    }
+
+    /// Solves `(JJᵀ) a = b` by Cholesky (for small n on the stack,
+    /// small_cholesky.rs, else by faer); fails when the rows of J are
     /// dependent (then the tangent space is not defined by J).
     pub fn solve_normal(&self, p: &Problem, b: &[f64]) -> Result<Vec<f64>> {
+        let singular = || CoreError::LinearAlgebra("JJᵀ is not positive definite".into());
+        if p.n <= small_cholesky::MAX_DIM {
+            return small_cholesky::solve(|i, k| self.normal_gram_entry(p, i, k), b)
+                .ok_or_else(singular);
+        }
         let g = self.normal_gram(p);
-        let llt = g
-            .llt(Side::Lower)
-            .map_err(|_| CoreError::LinearAlgebra("JJᵀ is not positive definite".into()))?;
+        let llt = g.llt(Side::Lower).map_err(|_| singular())?;
         let rhs = Mat::from_fn(p.n, 1, |i, _| b[i]);
         let sol = faer::linalg::solvers::Solve::solve(&llt, &rhs);
         Ok((0..p.n).map(|i| sol[(i, 0)]).collect())
@@ -189,14 +202,24 @@ impl Eval {
     /// `P_T v = v − Jᵀ(JJᵀ)⁻¹J v`: the projection onto the tangent space of
     /// the level set {F(Θ) = F(Θ₀)} (the zero-loss manifold when L = 0).
     pub fn project_tangent(&self, p: &Problem, v: &[f64]) -> Result<Vec<f64>> {
-        let a = self.solve_normal(p, &self.jacobian(p, v))?;
-        let jta = self.jacobian_t(p, &a);
-        Ok(v.iter().zip(jta).map(|(vi, wi)| vi - wi).collect())
+        let mut out = v.to_vec();
+        self.project_tangent_in_place(p, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Eval::project_tangent`] of `v`, in its place: Jᵀ(−a) added term
+    /// by term, without a vector for Jᵀa.
+    fn project_tangent_in_place(&self, p: &Problem, v: &mut [f64]) -> Result<()> {
+        let mut a = self.solve_normal(p, &self.jacobian(p, v))?;
+        a.iter_mut().for_each(|v| *v = -*v);
+        self.add_jacobian_t(p, &a, v);
+        Ok(())
     }
 
     /// `‖P_T ∇R‖`, the Riemannian gradient norm (stationarity on M).
     pub fn riemannian_grad_norm(&self, p: &Problem) -> Result<f64> {
-        let g = self.project_tangent(p, &self.sharpness_gradient(p))?;
+        let mut g = self.sharpness_gradient(p);
+        self.project_tangent_in_place(p, &mut g)?;
         Ok(g.iter().map(|v| v * v).sum::<f64>().sqrt())
     }
 

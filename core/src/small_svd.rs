@@ -9,12 +9,15 @@
 //! to working precision; the columns are then A·V, whose norms are the
 //! singular values and which are the left singular vectors scaled by them
 //! (U·Σ). The matrix is first scaled by a power of two (exactly) so that no
-//! sum of squares overflows or underflows. Each rotation is orthogonal to
-//! rounding, so the values are those of a matrix within a few ulps of A,
-//! as faer's are: they agree with faer's to a few ulps of the largest
-//! singular value, and a value below about 10⁻¹⁵·s₁ (a collapsed rank, set
-//! by the rounding of A's entries themselves) agrees only to that absolute
-//! level. The result is a deterministic function of A.
+//! sum of squares overflows or underflows, and columns longer than they are
+//! many are first reduced to a small triangular R by a Householder QR, the
+//! rotations then acting on R's short columns. Each reflection and rotation
+//! is orthogonal to rounding, so the values are those of a matrix within a
+//! few ulps of A, as faer's are: they agree with faer's to a few ulps of
+//! the largest singular value, and a value below about 10⁻¹⁵·s₁ (a
+//! collapsed rank, set by the rounding of A's entries themselves) agrees
+//! only to that absolute level. The result is a deterministic function of
+//! A.
 
 /// Matrices whose shorter side is at most this go to [`singular_values`]
 /// here: a sweep rotates each pair of the shorter side's vectors, so its
@@ -51,7 +54,7 @@ pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
             .flat_map(|j| (0..r).map(move |i| a[i * c + j]))
             .collect()
     };
-    orthogonalise(&mut g, r.max(c))
+    decompose(&mut g, r.max(c), false)
 }
 
 /// Rotates the columns of a matrix A, stored one after another in `g`,
@@ -61,48 +64,204 @@ pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
 /// values, descending; if an entry is not finite, leaves `g` as it is and
 /// returns an empty vector.
 pub fn orthogonalise(g: &mut [f64], len: usize) -> Vec<f64> {
+    decompose(g, len, true)
+}
+
+/// The singular values of the columns in `g` and, with `vectors`, A·V in
+/// place of A ([`orthogonalise`]); without, `g` is left overwritten.
+///
+/// Columns longer than they are many (and at most [`MAX_SHORT`] of them)
+/// are first reduced by a Householder QR, A = QR, and the Jacobi sweeps
+/// rotate the columns of the count×count R instead (then A·V = Q·(R·V)):
+/// each rotation costs O(count) instead of O(len), on arrays whose size
+/// the compiler knows. Householder reflections are orthogonal to rounding
+/// as the rotations are, so the values are still those of a matrix within
+/// a few ulps of A.
+fn decompose(g: &mut [f64], len: usize, vectors: bool) -> Vec<f64> {
     let count = g.len().checked_div(len).unwrap_or(0);
-    if g.iter().any(|v| !v.is_finite()) {
+    let Some((scale, unscale)) = power_of_two_scaling(g) else {
         return Vec::new();
-    }
-    let (scale, unscale) = power_of_two_scaling(g);
+    };
     g.iter_mut().for_each(|v| *v *= scale);
+    // One instance per count up to MAX_SHORT (the assertion below keeps
+    // the two in step); more columns, or columns no longer than they are
+    // many, are rotated as they are.
+    const _: () = assert!(MAX_SHORT == 8);
+    let reduced: Option<Reduced> = match count {
+        _ if count >= len => None,
+        1 => Some(reduced::<1>),
+        2 => Some(reduced::<2>),
+        3 => Some(reduced::<3>),
+        4 => Some(reduced::<4>),
+        5 => Some(reduced::<5>),
+        6 => Some(reduced::<6>),
+        7 => Some(reduced::<7>),
+        8 => Some(reduced::<8>),
+        _ => None,
+    };
+    if let Some(reduced) = reduced {
+        return reduced(g, len, vectors, unscale);
+    }
     let tol = (len as f64).sqrt() * f64::EPSILON;
+    sweep(count, |i, j| {
+        let (head, tail) = g.split_at_mut(j * len);
+        rotate(&mut head[i * len..][..len], &mut tail[..len], tol)
+    });
+    let norms: Vec<f64> = g.chunks_exact(len).map(|c| dot(c, c).sqrt()).collect();
+    let mut order = vec![0; count];
+    descending(&norms, &mut order);
+    if vectors {
+        let sorted: Vec<f64> = order
+            .iter()
+            .flat_map(|&k| &g[k * len..][..len])
+            .map(|v| v * unscale)
+            .collect();
+        g.copy_from_slice(&sorted);
+    }
+    order.iter().map(|&k| norms[k] * unscale).collect()
+}
+
+/// [`reduced`] for one C: the columns, their length, whether A·V is
+/// wanted, and the inverse of the scaling.
+type Reduced = fn(&mut [f64], usize, bool, f64) -> Vec<f64>;
+
+/// [`decompose`] of C < `len` columns, already scaled, through their QR.
+fn reduced<const C: usize>(g: &mut [f64], len: usize, vectors: bool, unscale: f64) -> Vec<f64> {
+    let mut qr = Householder::<C>::of(g, len);
+    let r = &mut qr.r;
+    let tol = (C as f64).sqrt() * f64::EPSILON;
+    sweep(C, |i, j| {
+        let (head, tail) = r.split_at_mut(j);
+        rotate(&mut head[i], &mut tail[0], tol)
+    });
+    let norms = r.map(|c| dot(&c, &c).sqrt());
+    let mut order = [0; C];
+    descending(&norms, &mut order);
+    if vectors {
+        qr.form_q(g, len);
+        // Row by row, Q·(R·V) in the place of Q, columns in `order`.
+        for t in 0..len {
+            let row: [f64; C] = std::array::from_fn(|k| g[k * len + t]);
+            for (c, &k) in order.iter().enumerate() {
+                g[c * len + t] = dot(&row, &qr.r[k]) * unscale;
+            }
+        }
+    }
+    order.iter().map(|&k| norms[k] * unscale).collect()
+}
+
+/// Jacobi sweeps over every pair i < j of `count` columns, `rotate_pair`
+/// rotating one unless it is already orthogonal (and telling whether it
+/// did), until a sweep rotates none.
+fn sweep(count: usize, mut rotate_pair: impl FnMut(usize, usize) -> bool) {
     for _ in 0..MAX_SWEEPS {
         let mut rotated = false;
         for i in 0..count {
             for j in i + 1..count {
-                let (head, tail) = g.split_at_mut(j * len);
-                let (x, y) = (&mut head[i * len..][..len], &mut tail[..len]);
-                rotated |= rotate(x, y, tol);
+                rotated |= rotate_pair(i, j);
             }
         }
         if !rotated {
             break;
         }
     }
-    let norms: Vec<f64> = g.chunks_exact(len).map(|c| dot(c, c).sqrt()).collect();
-    let mut order: Vec<usize> = (0..count).collect();
+}
+
+/// Fills `order` with the indices of `norms` by descending value, ties in
+/// their order.
+fn descending(norms: &[f64], order: &mut [usize]) {
+    for (k, o) in order.iter_mut().enumerate() {
+        *o = k;
+    }
     order.sort_by(|&a, &b| norms[b].total_cmp(&norms[a]));
-    let sorted: Vec<f64> = order
-        .iter()
-        .flat_map(|&k| &g[k * len..][..len])
-        .map(|v| v * unscale)
-        .collect();
-    g.copy_from_slice(&sorted);
-    order.iter().map(|&k| norms[k] * unscale).collect()
+}
+
+/// A = QR of C columns by Householder reflections H_k = I − τ_k v_k v_kᵀ
+/// (LAPACK's dgeqr2): R apart, column by column, and the reflections' v_k
+/// kept below the diagonal of A, v_k's leading 1 implied.
+struct Householder<const C: usize> {
+    /// R, column after column.
+    r: [[f64; C]; C],
+    tau: [f64; C],
+}
+
+impl<const C: usize> Householder<C> {
+    /// Factors the C columns (each `len > C` long) of `g`, leaving the v_k
+    /// in it.
+    fn of(g: &mut [f64], len: usize) -> Self {
+        let mut qr = Self {
+            r: [[0.0; C]; C],
+            tau: [0.0; C],
+        };
+        for k in 0..C {
+            let (head, tail) = g.split_at_mut((k + 1) * len);
+            let x = &mut head[k * len + k..];
+            let alpha = x[0];
+            let sigma = dot(&x[1..], &x[1..]);
+            let beta = if sigma == 0.0 {
+                // Already zero below the diagonal: H_k = I.
+                alpha
+            } else {
+                let beta = -(alpha * alpha + sigma).sqrt().copysign(alpha);
+                qr.tau[k] = (beta - alpha) / beta;
+                let scale = 1.0 / (alpha - beta);
+                x[1..].iter_mut().for_each(|v| *v *= scale);
+                x[0] = 1.0;
+                for y in tail.chunks_exact_mut(len) {
+                    reflect(x, qr.tau[k], &mut y[k..]);
+                }
+                beta
+            };
+            qr.r[k][..k].copy_from_slice(&head[k * len..][..k]);
+            qr.r[k][k] = beta;
+        }
+        qr
+    }
+
+    /// Overwrites the v_k in `g` with Q's C orthonormal columns (LAPACK's
+    /// dorg2r: the reflections applied last to first).
+    fn form_q(&self, g: &mut [f64], len: usize) {
+        for k in (0..C).rev() {
+            let tau = self.tau[k];
+            let (head, tail) = g.split_at_mut((k + 1) * len);
+            let col = &mut head[k * len..];
+            col[k] = 1.0;
+            for y in tail.chunks_exact_mut(len).take(C - k - 1) {
+                reflect(&col[k..], tau, &mut y[k..]);
+            }
+            col[..k].fill(0.0);
+            col[k] = 1.0 - tau;
+            col[k + 1..].iter_mut().for_each(|v| *v *= -tau);
+        }
+    }
+}
+
+/// y ← (I − τ v vᵀ) y.
+fn reflect(v: &[f64], tau: f64, y: &mut [f64]) {
+    let w = tau * dot(v, y);
+    for (yi, vi) in y.iter_mut().zip(v) {
+        *yi -= w * vi;
+    }
 }
 
 /// A power of two bringing the largest |entry| into [1, 2), and its
-/// inverse: multiplying by either is exact (short of subnormals).
-fn power_of_two_scaling(g: &[f64]) -> (f64, f64) {
-    let largest = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+/// inverse: multiplying by either is exact (short of subnormals). `None`
+/// when an entry is not finite.
+fn power_of_two_scaling(g: &[f64]) -> Option<(f64, f64)> {
+    let (largest, finite) = g.iter().fold((0.0f64, true), |(m, finite), v| {
+        // False for ±∞ and NaN.
+        let a = v.abs();
+        (m.max(a), finite && a < f64::INFINITY)
+    });
+    if !finite {
+        return None;
+    }
     let exponent = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
     if largest == 0.0 || !(-1000..=1000).contains(&exponent) {
-        return (1.0, 1.0);
+        return Some((1.0, 1.0));
     }
     let pow2 = |e: i64| f64::from_bits(((1023 + e) as u64) << 52);
-    (pow2(-exponent), pow2(exponent))
+    Some((pow2(-exponent), pow2(exponent)))
 }
 
 fn dot(x: &[f64], y: &[f64]) -> f64 {
