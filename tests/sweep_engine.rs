@@ -50,11 +50,13 @@ fn shards_run_concurrently_on_one_directory_and_add_up_to_the_grid() {
     assert_same_dataset(&sharded, &whole);
 }
 
-/// A grid whose runs take a few milliseconds each, so a kill lands mid-flight.
+/// A grid whose runs take tens of milliseconds each and about 10^8 steps in
+/// all (one to a few seconds on two threads), so that kills 30–400 ms
+/// into each attempt land mid-flight however fast the engine gets.
 const KILL_GRID: &str = r#"
 seed = 3
 [[grid]]
-steps = [50000, 150000]
+steps = [500000, 1500000]
 eta = [0.01, 0.02, 0.03]
 sigma = [0.0, 0.05]
 seeds = 6

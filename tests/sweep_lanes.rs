@@ -191,13 +191,14 @@ fn stopped_groups_checkpoint_every_run_and_regrouped_resumes_are_bit_identical()
     assert_eq!(checkpoints(&stopped).len(), 0);
 }
 
-/// Four shapes (m × B), two lengths, some runs diverging: a few hundred
-/// milliseconds of batched work, for kills to land in.
+/// Four shapes (m × B), two lengths, some runs diverging: about a second
+/// of batched work on two threads, for kills 30–400 ms into each attempt
+/// to land in however fast the engine gets.
 const KILL_GRID: &str = r#"
 seed = 5
 log_points = 15
 [[grid]]
-steps = [100000, 300000]
+steps = [1000000, 3000000]
 m = [10, 12]
 batch_size = [2, 3]
 eta = [0.01, 0.03, 0.055]
