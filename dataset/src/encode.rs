@@ -348,9 +348,9 @@ enum Range<'a> {
 }
 
 impl<'a> Range<'a> {
-    /// Widens the range to `lo..=hi` (values of one kind).
-    fn widen(&mut self, lo: Range<'a>) {
-        *self = match (*self, lo) {
+    /// Widens the range to take in `other` (of the same kind of values).
+    fn widen(&mut self, other: Range<'a>) {
+        *self = match (*self, other) {
             (Range::Empty, new) => new,
             (Range::Int(a, b), Range::Int(c, d)) => Range::Int(a.min(c), b.max(d)),
             (Range::UInt(a, b), Range::UInt(c, d)) => Range::UInt(a.min(c), b.max(d)),
