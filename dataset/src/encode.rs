@@ -400,41 +400,26 @@ trait Scalar: ArrowNativeType {
     fn range<'a>(values: impl Iterator<Item = Self>) -> Range<'a>;
 }
 
-impl Scalar for f64 {
-    fn range<'a>(values: impl Iterator<Item = Self>) -> Range<'a> {
-        // f64::min and max skip a NaN operand.
-        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-        if lo <= hi {
-            Range::Float(lo, hi)
-        } else {
-            Range::Empty
+/// Each type's range is a fold from its empty range (lowest above highest);
+/// for floats, `f64::min` and `max` skip a NaN operand.
+macro_rules! scalar {
+    ($t:ty, $empty:expr, $variant:ident) => {
+        impl Scalar for $t {
+            fn range<'a>(values: impl Iterator<Item = Self>) -> Range<'a> {
+                let (lo, hi) = values.fold($empty, |(lo, hi): ($t, $t), v| (lo.min(v), hi.max(v)));
+                if lo <= hi {
+                    Range::$variant(lo, hi)
+                } else {
+                    Range::Empty
+                }
+            }
         }
-    }
+    };
 }
 
-impl Scalar for i64 {
-    fn range<'a>(values: impl Iterator<Item = Self>) -> Range<'a> {
-        let (lo, hi) = values.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        if lo <= hi {
-            Range::Int(lo, hi)
-        } else {
-            Range::Empty
-        }
-    }
-}
-
-impl Scalar for u64 {
-    fn range<'a>(values: impl Iterator<Item = Self>) -> Range<'a> {
-        let (lo, hi) = values.fold((u64::MAX, u64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        if lo <= hi {
-            Range::UInt(lo, hi)
-        } else {
-            Range::Empty
-        }
-    }
-}
+scalar!(f64, (f64::INFINITY, f64::NEG_INFINITY), Float);
+scalar!(i64, (i64::MAX, i64::MIN), Int);
+scalar!(u64, (u64::MAX, u64::MIN), UInt);
 
 /// The buffers a column chunk encodes its pages in, handed from each
 /// chunk of a file to the next so that they are allocated once.
