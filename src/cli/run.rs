@@ -293,7 +293,7 @@ pub fn main(args: Args) -> Result<(), CliError> {
     let mut last_checkpoint = start;
     let stopped = loop {
         if let Some(r) = trainer.advance(chunk) {
-            run.fresh.push(r);
+            run.record(r);
         }
         progress.update(trainer.state().step);
         if trainer.is_done() {

@@ -147,9 +147,12 @@ mod tests {
             ..Default::default()
         };
         let mut t = Trainer::new(&config).unwrap();
-        let rows: Vec<_> = (0..3).filter_map(|_| t.next_record()).collect();
+        let mut rows = crate::rows::Rows::default();
+        for r in (0..3).filter_map(|_| t.next_record()) {
+            rows.push(&r);
+        }
         let id = config.run_id();
-        let batch = trajectory_batch(&rows.iter().map(|r| (id, r)).collect::<Vec<_>>());
+        let batch = trajectory_batch(&[(id, &rows)]);
         save(
             dir.path(),
             &config,

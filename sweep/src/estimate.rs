@@ -239,8 +239,15 @@ impl StepCosts {
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a RunConfig, f64)>) -> StepCosts {
         static IDS: AtomicU64 = AtomicU64::new(1);
         let mut costs = HashMap::new();
+        // Runs of a class mostly follow each other: hashed once for them
+        // (a grid may have 10^6 runs, and a comparison costs far less).
+        let mut last = None;
         for (c, seconds) in pairs {
-            costs.entry(Class::of(c)).or_insert(seconds);
+            let class = Class::of(c);
+            if last != Some(class) {
+                costs.entry(class).or_insert(seconds);
+                last = Some(class);
+            }
         }
         StepCosts {
             costs,

@@ -40,6 +40,7 @@ use crate::plan::Plan;
 use crate::progress::{Meter, Work};
 use crate::queue::{self, Item};
 use crate::report::SweepReport;
+use crate::rows::Rows;
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::shard::Shard;
 use crate::team::{Alone, Team, agree};
@@ -47,7 +48,7 @@ use crate::utc::utc_now;
 use crate::warning::{Warning, Watch};
 use crate::worker::{Message, Occupancy, Outbox, Worker, run_point};
 use arrow_array::RecordBatch;
-use sharpsweep_core::{Metrics, RunConfig, RunId};
+use sharpsweep_core::{RunConfig, RunId};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::Path;
@@ -448,7 +449,7 @@ fn flush(
     let sorted = || order.iter().map(|&(_, i)| &buffer[i]);
     // Rows in run_id order: a run's saved batches, then its fresh rows.
     let mut trajectory: Vec<RecordBatch> = Vec::new();
-    let mut rows: Vec<(RunId, &Metrics)> = Vec::new();
+    let mut rows: Vec<(RunId, &Rows)> = Vec::new();
     for o in sorted() {
         if !o.saved.is_empty() {
             if !rows.is_empty() {
@@ -457,7 +458,9 @@ fn flush(
             }
             trajectory.extend(o.saved.iter().cloned());
         }
-        rows.extend(o.fresh.iter().map(|m| (o.record.run_id, m)));
+        if !o.fresh.is_empty() {
+            rows.push((o.record.run_id, &o.fresh));
+        }
     }
     if !rows.is_empty() {
         trajectory.push(trajectory_batch(&rows));

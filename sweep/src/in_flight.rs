@@ -4,6 +4,7 @@
 use crate::checkpoint;
 use crate::error::{Result, SweepError};
 use crate::progress;
+use crate::rows::Rows;
 use crate::schema::{RunRecord, trajectory_batch};
 use crate::warning::Warning;
 use arrow_array::RecordBatch;
@@ -16,7 +17,7 @@ pub struct Outcome {
     pub saved: Vec<RecordBatch>,
     /// …and the rows recorded since, turned into a batch at flush time
     /// together with other runs' (one batch per part, not one per run).
-    pub fresh: Vec<Metrics>,
+    pub fresh: Rows,
     pub resumed: bool,
     /// The run may have a checkpoint file to remove once it is written.
     pub checkpointed: bool,
@@ -38,10 +39,9 @@ impl Outcome {
     }
 }
 
-/// The trajectory rows of `records` as one batch.
-fn rows_batch(id: RunId, records: &[Metrics]) -> RecordBatch {
-    let rows: Vec<(RunId, &Metrics)> = records.iter().map(|r| (id, r)).collect();
-    trajectory_batch(&rows)
+/// The trajectory rows of run `id` as one batch.
+fn rows_batch(id: RunId, rows: &Rows) -> RecordBatch {
+    trajectory_batch(&[(id, rows)])
 }
 
 /// A run being trained: the rows it has recorded, and what it brought
@@ -52,8 +52,10 @@ pub struct InFlight {
     id: RunId,
     /// Trajectory rows of earlier checkpoints, as batches…
     written: Vec<RecordBatch>,
-    /// …and the records since.
-    pub fresh: Vec<Metrics>,
+    /// …and the records since…
+    fresh: Rows,
+    /// …the last of which is kept whole, for the runs table.
+    last: Option<Metrics>,
     /// Wall time spent on the run in earlier sessions.
     wall_before: f64,
     resumed: bool,
@@ -119,12 +121,20 @@ impl InFlight {
         let run = InFlight {
             id,
             written,
-            fresh: Vec::new(),
+            fresh: Rows::default(),
+            last: None,
             wall_before,
             resumed,
             checkpointed: had_checkpoint,
         };
         Ok((trainer, run))
+    }
+
+    /// Keeps record `r`: its values as a row, the record itself as the
+    /// last so far.
+    pub fn record(&mut self, r: Metrics) {
+        self.fresh.push(&r);
+        self.last = Some(r);
     }
 
     /// Checkpoints the run at `trainer`'s state, `wall` seconds into this
@@ -165,9 +175,7 @@ impl InFlight {
     /// are those of its current state and whose status is `interrupted`.
     pub fn outcome(self, trainer: &Trainer, wall: f64) -> Result<Outcome> {
         let last = if trainer.is_done() {
-            self.fresh
-                .last()
-                .cloned()
+            self.last
                 .ok_or_else(|| SweepError::Run("the run ended without a final record".into()))?
         } else {
             trainer.measure()
@@ -204,7 +212,9 @@ mod tests {
         assert!(!checkpoint::path(dir.path(), run.id).exists());
         // Once it has recorded, it is.
         while run.fresh.is_empty() {
-            run.fresh.extend(trainer.advance(10));
+            if let Some(r) = trainer.advance(10) {
+                run.record(r);
+            }
         }
         assert!(run.checkpoint(dir.path(), &trainer, 0.0, &warn));
         assert!(warned.borrow().is_empty(), "{:?}", warned.borrow());

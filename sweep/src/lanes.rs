@@ -140,7 +140,7 @@ fn train_group<'a>(
         let before: Vec<u64> = steps_taken(&batch).collect();
         for (i, record) in batch.advance(chunk) {
             if let Some(run) = &mut places[i].flight {
-                run.fresh.push(record);
+                run.record(record);
             }
         }
         let (mut steps, mut seconds) = (0, 0.0);

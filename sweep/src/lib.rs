@@ -19,6 +19,7 @@ pub mod progress;
 pub mod queue;
 pub mod report;
 pub mod rewrite;
+pub mod rows;
 pub mod schema;
 pub mod shard;
 pub mod summary;

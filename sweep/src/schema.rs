@@ -7,12 +7,13 @@
 //! and the configuration. Every column is a pure function of the
 //! configuration except `wall_seconds`.
 
+use crate::rows::{LISTS, METRIC_LISTS, Rows, SCALARS};
 use arrow_array::builder::StringBuilder;
 use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
     UInt64Array,
 };
-use arrow_buffer::OffsetBuffer;
+use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::{DataType, Field};
 use sharpsweep_core::run_id::RunIds;
 use sharpsweep_core::{AlgorithmName, Metrics, RunConfig, RunId, Status, StopReason, Trainer};
@@ -127,11 +128,6 @@ struct Table {
     arrays: Vec<(&'static str, ArrayRef)>,
 }
 
-/// Undefined values (NaN) are stored as null.
-fn defined(v: f64) -> Option<f64> {
-    (!v.is_nan()).then_some(v)
-}
-
 impl Table {
     fn push(&mut self, c: &Column, array: ArrayRef) {
         self.arrays.push((c.name, array));
@@ -193,23 +189,33 @@ impl Table {
     }
     /// A metric: NaN becomes null.
     fn metric(&mut self, c: &Column, v: impl Iterator<Item = f64>) {
+        self.metric_values(c, v.collect());
+    }
+    /// Undefined values (NaN) are stored as null.
+    fn metric_values(&mut self, c: &Column, values: Vec<f64>) {
         // Most columns have no undefined value: no null buffer to build.
-        let values: Vec<f64> = v.collect();
-        let a = if values.iter().any(|x| x.is_nan()) {
-            values.into_iter().map(defined).collect()
-        } else {
-            Float64Array::from(values)
-        };
-        self.push(c, Arc::new(a));
+        let nulls = (values.iter().any(|x| x.is_nan()))
+            .then(|| NullBuffer::from_iter(values.iter().map(|x| !x.is_nan())));
+        self.push(c, Arc::new(Float64Array::new(values.into(), nulls)));
     }
     /// A list per row, its values copied once into the column's.
     fn list<'a>(&mut self, c: &Column, v: impl Iterator<Item = &'a [f64]>) {
         let lists: Vec<&[f64]> = v.collect();
-        let offsets = OffsetBuffer::from_lengths(lists.iter().map(|l| l.len()));
-        let values = Float64Array::from(lists.concat());
+        self.list_values(c, lists.iter().map(|l| l.len()), lists.concat());
+    }
+    /// A list per length in `lens`, of `values` in turn.
+    fn list_values(&mut self, c: &Column, lens: impl Iterator<Item = usize>, values: Vec<f64>) {
+        let offsets = OffsetBuffer::from_lengths(lens);
         let item = Arc::new(Field::new("item", DataType::Float64, true));
-        let a = ListArray::new(item, offsets, Arc::new(values), None);
+        let a = ListArray::new(item, offsets, Arc::new(Float64Array::from(values)), None);
         self.push(c, Arc::new(a));
+    }
+    /// The columns `LISTS[wanted]` from the rows of `runs`.
+    fn rows_lists(&mut self, runs: &[&Rows], wanted: std::ops::Range<usize>) {
+        let columns = Rows::list_columns(runs, wanted.clone());
+        for (c, (values, lens)) in LISTS[wanted].iter().zip(columns) {
+            self.list_values(c, lens.into_iter(), values);
+        }
     }
     /// The batch of the contract's `columns`, in their order: a column
     /// the contract has and the writer did not fill (or the reverse), or
@@ -233,52 +239,16 @@ impl Table {
     }
 }
 
-/// The metric columns shared by both tables, from the metrics of each row.
-fn metric_columns(t: &mut Table, rows: &[&Metrics]) {
-    t.metric(&mt::LOSS, rows.iter().map(|r| r.loss));
-    t.metric(&mt::TRACE_HESSIAN, rows.iter().map(|r| r.trace_hessian));
-    t.metric(&mt::SHARPNESS_R, rows.iter().map(|r| r.sharpness_r));
-    t.metric(&mt::RIEM_GRAD_NORM, rows.iter().map(|r| r.riem_grad_norm));
-    t.metric(&mt::DIST_TO_OPTIMUM, rows.iter().map(|r| r.dist_to_optimum));
-    t.list(&mt::SV_Z, rows.iter().map(|r| r.sv_z.as_slice()));
-    t.list(&mt::SV_PHI, rows.iter().map(|r| r.sv_phi.as_slice()));
-    t.metric(&mt::SV_RATIO2_Z, rows.iter().map(|r| r.sv_ratio_z(2)));
-    t.metric(&mt::SV_RATIO3_Z, rows.iter().map(|r| r.sv_ratio_z(3)));
-    t.metric(&mt::SV_RATIO2_PHI, rows.iter().map(|r| r.sv_ratio_phi(2)));
-    t.metric(&mt::SV_RATIO3_PHI, rows.iter().map(|r| r.sv_ratio_phi(3)));
-    t.metric(
-        &mt::EFFECTIVE_RANK_Z,
-        rows.iter().map(|r| r.effective_rank_z),
-    );
-    t.metric(&mt::NEURON_SPREAD, rows.iter().map(|r| r.neuron_spread));
+/// The metric columns shared by both tables, from the rows of each run.
+fn metric_columns(t: &mut Table, runs: &[&Rows]) {
+    for (c, values) in SCALARS.iter().zip(Rows::scalar_columns(runs)) {
+        t.metric_values(c, values);
+    }
     t.i64(
         &mt::NEURON_CLUSTERS,
-        rows.iter().map(|r| i64::from(r.neuron_clusters)),
+        runs.iter().flat_map(|r| r.clusters()).map(|c| c as i64),
     );
-    let hessian = |f: fn(&sharpsweep_core::HessianStats) -> f64| {
-        rows.iter()
-            .map(move |r| r.hessian.as_ref().map_or(f64::NAN, f))
-    };
-    t.metric(&mt::HESSIAN_FRO, hessian(|h| h.frobenius));
-    t.metric(&mt::HESSIAN_LAMBDA_MAX, hessian(|h| h.lambda_max));
-    t.metric(&mt::TIME, rows.iter().map(|r| r.time));
-    let margin = |f: fn(&sharpsweep_core::metrics::MarginStats) -> f64| {
-        rows.iter()
-            .map(move |r| r.margin.as_ref().map_or(f64::NAN, f))
-    };
-    t.metric(&mt::NORMALIZED_MARGIN, margin(|s| s.normalized));
-    t.metric(&mt::SVM_MARGIN, margin(|s| s.svm));
-    t.metric(&mt::MARGIN_RATIO, margin(|s| s.ratio));
-    t.metric(&mt::MARGIN_ANGLE, margin(|s| s.angle));
-    t.list(
-        &mt::HESSIAN_EIGS,
-        rows.iter()
-            .map(|r| r.hessian.as_ref().map_or(&[][..], |h| h.eigs.as_slice())),
-    );
-    t.metric(
-        &mt::HESSIAN_FRO_SE,
-        hessian(|h| h.frobenius_se.unwrap_or(f64::NAN)),
-    );
+    t.rows_lists(runs, METRIC_LISTS);
 }
 
 /// The configuration columns: every field of [`RunConfig`].
@@ -400,8 +370,11 @@ pub fn runs_batch(records: &[&RunRecord]) -> RecordBatch {
         &DIVERGED_STEP,
         records.iter().map(|r| r.diverged_step.map(|s| s as i64)),
     );
-    let last: Vec<&Metrics> = records.iter().map(|r| &r.last).collect();
-    metric_columns(&mut t, &last);
+    let mut last = Rows::default();
+    for r in records {
+        last.push(&r.last);
+    }
+    metric_columns(&mut t, &[&last]);
     t.metric(
         &SHARPNESS_R_STAR,
         records.iter().map(|r| r.r_star.unwrap_or(f64::NAN)),
@@ -502,18 +475,18 @@ fn same_but_seed(a: &str, b: &str) -> bool {
     a[after(a)..] == b[after(b)..]
 }
 
-/// The `trajectory` table: one row per `(run_id, record)`.
-pub fn trajectory_batch(rows: &[(RunId, &Metrics)]) -> RecordBatch {
+/// The `trajectory` table: a row per record of each run, in the order given.
+pub fn trajectory_batch(runs: &[(RunId, &Rows)]) -> RecordBatch {
     use contract::trajectory::*;
     let mut t = Table::default();
-    // A run's rows are consecutive: its id is formatted once.
-    t.ids(rows.iter().map(|(id, _)| *id));
-    t.i64(&STEP, rows.iter().map(|(_, r)| r.step as i64));
-    let metrics: Vec<&Metrics> = rows.iter().map(|(_, r)| *r).collect();
-    metric_columns(&mut t, &metrics);
-    t.list(&NEURON_PC1, metrics.iter().map(|r| r.neuron_pc1.as_slice()));
-    t.list(&NEURON_PC2, metrics.iter().map(|r| r.neuron_pc2.as_slice()));
-    t.list(&Z, metrics.iter().map(|r| r.z.as_slice()));
+    let ids: Vec<RunId> = (runs.iter())
+        .flat_map(|&(id, r)| std::iter::repeat_n(id, r.len()))
+        .collect();
+    t.ids(ids.into_iter());
+    let rows: Vec<&Rows> = runs.iter().map(|(_, r)| *r).collect();
+    t.i64(&STEP, rows.iter().flat_map(|r| r.steps()).map(|s| s as i64));
+    metric_columns(&mut t, &rows);
+    t.rows_lists(&rows, METRIC_LISTS.end..LISTS.len());
     t.finish(&contract::trajectory())
 }
 

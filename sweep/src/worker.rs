@@ -5,6 +5,7 @@ use crate::error::{Result, SweepError};
 use crate::in_flight::{InFlight, Outcome};
 use crate::panics::caught;
 use crate::progress;
+use crate::rows::Rows;
 use crate::schema::RunRecord;
 use crate::warning::Warning;
 use sharpsweep_core::{RunConfig, RunId};
@@ -29,7 +30,7 @@ impl Message {
         Message::Done(Box::new(Outcome {
             record: RunRecord::failed(config, error.to_string(), wall),
             saved: Vec::new(),
-            fresh: Vec::new(),
+            fresh: Rows::default(),
             resumed: false,
             // It may have failed after writing one.
             checkpointed: true,
@@ -61,7 +62,7 @@ fn train(id: RunId, config: &RunConfig, worker: &Worker) -> Result<Option<Outcom
     while !trainer.is_done() {
         let before = trainer.state().step;
         if let Some(r) = trainer.advance(chunk) {
-            run.fresh.push(r);
+            run.record(r);
         }
         progress::count_steps(config, trainer.state().step - before);
         if trainer.is_done() {
