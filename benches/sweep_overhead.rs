@@ -5,7 +5,7 @@
 //! `cargo bench --workspace --bench sweep_overhead`
 //!
 //! First, for each run length, the split of CPU time (user + system of the
-//! whole process, from /proc/self/stat, so that other load on the machine
+//! whole process, from getrusage, so that other load on the machine
 //! distorts it less than wall time), each part measured by its own loop
 //! over the same runs:
 //! * setup: `Trainer::new` of every run (data, initial weights, z*);
@@ -49,19 +49,23 @@ fn tiny_runs(steps: u64) -> Vec<RunConfig> {
 }
 
 /// CPU time (user + system) so far, seconds, of this process (all
-/// threads) or, with `thread`, of the calling thread alone.
+/// threads, those ended included) or, with `thread`, of the calling thread
+/// alone: getrusage's, to the microsecond (/proc/self/stat counts ticks of
+/// 10 ms, a microsecond a run here).
 fn cpu_seconds_of(thread: bool) -> f64 {
-    let path = if thread {
-        "/proc/thread-self/stat"
+    let who = if thread {
+        libc::RUSAGE_THREAD
     } else {
-        "/proc/self/stat"
+        libc::RUSAGE_SELF
     };
-    let stat = std::fs::read_to_string(path).expect("Linux /proc");
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let field = |i: usize| -> f64 { rest.split(' ').nth(i).unwrap().parse().unwrap() };
-    // utime and stime (fields 14 and 15), in USER_HZ = 100 ticks per second.
-    (field(11) + field(12)) / 100.0
+    // SAFETY: getrusage fills the zeroed struct it is given, nothing else.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(who, &mut usage), 0, "getrusage");
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 fn cpu_seconds() -> f64 {
@@ -121,9 +125,9 @@ fn train(configs: &[RunConfig]) -> Vec<usize> {
 }
 
 /// Prints the CPU split of a sweep of 10 000 runs of `steps` steps. The
-/// runs and the sweep are timed three times, alternately, and the faster time of
-/// each kept: the engine's share is a difference of the two, and other load
-/// on the machine slows one or the other at random.
+/// runs and the sweep are timed five times, alternately, and the faster
+/// time of each kept: the engine's share is a difference of the two, and
+/// other load on the machine slows one or the other at random.
 fn split(steps: u64) {
     let configs = tiny_runs(steps);
     let (trainers, setup) = cpu(|| {
@@ -136,7 +140,7 @@ fn split(steps: u64) {
     let plan = Plan::new("bench".into(), "null".into(), configs.clone());
     let (mut runs, mut total, mut writer) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     let mut records = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let (r, t) = cpu(|| train(&configs));
         (records, runs) = (r, runs.min(t));
         let dir = tempfile::tempdir().unwrap();
