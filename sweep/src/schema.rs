@@ -342,27 +342,28 @@ pub fn runs_batch(records: &[&RunRecord]) -> RecordBatch {
     // Each run's configuration as JSON, serialised once for the `config`
     // column and the `cell` column both.
     let mut encoder = RunIds::default();
-    let configs: Vec<String> = records
-        .iter()
-        .map(|r| encoder.json(&r.config).to_owned())
-        .collect();
+    let mut configs = StringBuilder::with_capacity(records.len(), 0);
+    let mut cells = StringBuilder::with_capacity(records.len(), 12 * records.len());
     // A cell's replicates mostly follow each other: its id is hashed once
     // for them, told apart by their text without the seed as the id is
     // (`==` would take 0.0 and -0.0 for the same).
-    let mut last: Option<(&str, String)> = None;
-    t.utf8(
-        &CELL,
-        configs.iter().map(|json| match &last {
-            Some((same, id)) if same_but_seed(same, json) => id.clone(),
+    let mut last: Option<(String, String)> = None;
+    for r in records {
+        let json = encoder.json(&r.config);
+        let cell = match &last {
+            Some((same, id)) if same_but_seed(same, json) => id,
             _ => {
                 let id = match serde_json::from_str(json) {
                     Ok(serde_json::Value::Object(map)) => contract::cell_id(&map),
                     _ => unreachable!("a RunConfig serialises to a JSON object"),
                 };
-                last.insert((json, id)).1.clone()
+                &last.insert((json.to_owned(), id)).1
             }
-        }),
-    );
+        };
+        cells.append_value(cell);
+        configs.append_value(json);
+    }
+    t.push(&CELL, Arc::new(cells.finish()));
     t.i64(&STEPS_DONE, records.iter().map(|r| r.steps_done as i64));
     t.utf8(&STATUS, records.iter().map(|r| r.status_name()));
     t.utf8_opt(&ERROR, records.iter().map(|r| r.error.as_deref()));
@@ -427,7 +428,7 @@ pub fn runs_batch(records: &[&RunRecord]) -> RecordBatch {
             .map(|r| r.config.activation().meets_assumption_3_1()),
     );
     t.f64(&WALL_SECONDS, records.iter().map(|r| r.wall_seconds));
-    t.utf8(&CONFIG, configs.iter().map(String::as_str));
+    t.push(&CONFIG, Arc::new(configs.finish()));
     t.utf8_opt(
         &STOP_REASON,
         records
@@ -448,31 +449,19 @@ pub fn runs_batch(records: &[&RunRecord]) -> RecordBatch {
 /// Whether two configurations' JSON texts differ at most in their `seed`.
 /// A configuration is a flat object (no value is an object: checked by
 /// `every_configuration_field_is_a_column`) and text values escape their
-/// quotes, so `"seed":` occurs once, as the key.
+/// quotes, so `"seed":` occurs once, as the key. Compared as slices (the
+/// texts before and after the seeds' digits), not byte by byte: a sweep's
+/// writer compares every run's text with the one before.
 fn same_but_seed(a: &str, b: &str) -> bool {
-    const KEY: &[u8] = b"\"seed\":";
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let Some(differ) = a.iter().zip(b).position(|(x, y)| x != y) else {
-        return a.len() == b.len();
+    const KEY: &str = "\"seed\":";
+    let Some(at) = a.find(KEY).map(|i| i + KEY.len()) else {
+        return a == b;
     };
-    // Back over the seeds' common leading digits, to the key.
-    let digits = a[..differ]
-        .iter()
-        .rev()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    let start = differ - digits;
-    if !a[..start].ends_with(KEY) {
-        return false;
-    }
-    let after = |json: &[u8]| {
-        start
-            + json[start..]
-                .iter()
-                .take_while(|c| c.is_ascii_digit())
-                .count()
+    let digits = |json: &str| {
+        let rest = json.get(at..).unwrap_or_default().as_bytes();
+        at + rest.iter().take_while(|c| c.is_ascii_digit()).count()
     };
-    a[after(a)..] == b[after(b)..]
+    a.as_bytes().get(..at) == b.as_bytes().get(..at) && a[digits(a)..] == b[digits(b)..]
 }
 
 /// The `trajectory` table: a row per record of each run, in the order given.
@@ -520,6 +509,29 @@ mod tests {
         let mut columns: Vec<&str> = cfg::ALL.iter().map(|c| c.name).collect();
         columns.sort_unstable();
         assert_eq!(fields, columns);
+    }
+
+    #[test]
+    fn texts_that_differ_in_the_seed_alone_are_one_cell() {
+        let json = |seed: u64, rho: f64| {
+            let c = RunConfig {
+                seed,
+                rho,
+                ..RunConfig::default()
+            };
+            RunIds::default().json(&c).to_owned()
+        };
+        assert!(same_but_seed(&json(12, 0.5), &json(12, 0.5)));
+        assert!(same_but_seed(&json(12, 0.5), &json(123, 0.5)));
+        assert!(same_but_seed(&json(9, 0.5), &json(10_000_000_000, 0.5)));
+        // A field after the seed, and one before (the algorithm).
+        assert!(!same_but_seed(&json(12, 0.5), &json(12, 0.25)));
+        assert!(!same_but_seed(&json(12, 0.0), &json(13, -0.0)));
+        let sam = RunConfig {
+            algorithm: sharpsweep_core::AlgorithmName::Sam,
+            ..RunConfig::default()
+        };
+        assert!(!same_but_seed(&json(0, 0.0), RunIds::default().json(&sam)));
     }
 
     #[test]
