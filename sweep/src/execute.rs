@@ -46,7 +46,7 @@ use crate::shard::Shard;
 use crate::team::{Alone, Team, agree};
 use crate::utc::utc_now;
 use crate::warning::{Warning, Watch};
-use crate::worker::{Message, Occupancy, Outbox, Worker, run_point};
+use crate::worker::{HandBack, Message, Occupancy, Outbox, Worker, run_point};
 use arrow_array::RecordBatch;
 use sharpsweep_core::{RunConfig, RunId};
 use std::cell::RefCell;
@@ -189,6 +189,7 @@ pub fn run_plan(
     let watched = team.rank() == 0;
     let halt = AtomicBool::new(false);
     let steps = Occupancy::default();
+    let hand_back = HandBack::new(workers);
     let (tx, rx) = mpsc::channel::<Vec<Message>>();
     // Boxed as they arrive: an outcome is large, and the buffer grows.
     let mut buffer: Vec<Box<Outcome>> = Vec::new();
@@ -205,6 +206,7 @@ pub fn run_plan(
             checkpoints: &checkpoints,
             steps: &steps,
             work: &work,
+            hand_back: &hand_back,
         };
         s.spawn(move || pool.scope(|ps| training.spawn(ps, workers, tx)));
         let mut oldest: Option<Instant> = None;
@@ -220,7 +222,8 @@ pub fn run_plan(
             // due by age.
             for msg in msgs.into_iter().map(Some).chain([None]) {
                 match msg {
-                    Some(Message::Done(o)) => {
+                    Some(Message::Done(mut o)) => {
+                        plan.place(&mut o.record);
                         work.ended(&o.record.config, o.record.steps_done);
                         buffered_rows += o.rows();
                         buffer.push(o);
@@ -233,9 +236,12 @@ pub fn run_plan(
                 let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_every);
                 let full = buffer.len() >= opts.flush_runs || buffered_rows >= opts.flush_rows;
                 if failure.is_none() && (full || due) {
-                    if let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report) {
-                        halt.store(true, Ordering::Relaxed);
-                        failure = Some(e);
+                    match flush(&mut ds, &label, plan, &buffer, &mut report) {
+                        Ok(()) => hand_back.give(buffer.drain(..)),
+                        Err(e) => {
+                            halt.store(true, Ordering::Relaxed);
+                            failure = Some(e);
+                        }
                     }
                     oldest = None;
                     buffered_rows = 0;
@@ -261,7 +267,7 @@ pub fn run_plan(
         watch.warn(Warning::OccupancyNotRecorded(e.to_string()));
     }
     if failure.is_none()
-        && let Err(e) = flush(&mut ds, &label, plan, &mut buffer, &mut report)
+        && let Err(e) = flush(&mut ds, &label, plan, &buffer, &mut report)
     {
         failure = Some(e);
     }
@@ -366,6 +372,7 @@ struct Training<'a> {
     checkpoints: &'a HashSet<RunId>,
     steps: &'a Occupancy,
     work: &'a Arc<Work>,
+    hand_back: &'a HandBack,
 }
 
 impl Training<'_> {
@@ -378,18 +385,19 @@ impl Training<'_> {
         workers: usize,
         tx: mpsc::Sender<Vec<Message>>,
     ) {
-        for _ in 0..workers {
-            let outbox = Outbox::new(tx.clone());
-            scope.spawn(move |_| self.train(outbox));
+        for w in 0..workers {
+            let outbox = Outbox::new(tx.clone(), w);
+            scope.spawn(move |_| self.train(w, outbox));
         }
     }
 
-    /// One worker thread's loop.
-    fn train(&self, outbox: Outbox) {
+    /// Worker `w`'s loop.
+    fn train(&self, w: usize, outbox: Outbox) {
         let _meter = Meter::attach(self.work.clone());
         let outbox = RefCell::new(outbox);
         let halted = || {
             outbox.borrow_mut().send_if_due();
+            self.hand_back.free(w);
             (self.halted)()
         };
         let warn = |w| {
@@ -422,23 +430,17 @@ impl Training<'_> {
 }
 
 /// Writes the buffered runs as one pair of parts, sorted by run_id, and
-/// removes their checkpoints once the parts are committed.
-#[expect(
-    clippy::vec_box,
-    reason = "outcomes arrive boxed, and unboxing each into a growing Vec moved it at every regrowth"
-)]
+/// removes their checkpoints once the parts are committed. The outcomes
+/// are left in `buffer`, for the caller to hand back to their workers.
 fn flush(
     ds: &mut Dataset,
     label: &str,
     plan: &Plan,
-    buffer: &mut Vec<Box<Outcome>>,
+    buffer: &[Box<Outcome>],
     report: &mut SweepReport,
 ) -> Result<()> {
     if buffer.is_empty() {
         return Ok(());
-    }
-    for o in buffer.iter_mut() {
-        plan.place(&mut o.record);
     }
     // The runs in run_id order, sorted as indices: an outcome is large,
     // and moving each a dozen times was a tenth of what writing cost.
@@ -469,7 +471,7 @@ fn flush(
     let records: Vec<&RunRecord> = sorted().map(|o| &o.record).collect();
     ds.write_part(label, &plan.part_config(), &records, &trajectory)?;
     report.parts_written += 1;
-    for o in buffer.drain(..) {
+    for o in buffer {
         if o.checkpointed {
             checkpoint::remove(ds.dir(), o.record.run_id);
         }

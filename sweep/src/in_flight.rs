@@ -21,6 +21,9 @@ pub struct Outcome {
     pub resumed: bool,
     /// The run may have a checkpoint file to remove once it is written.
     pub checkpointed: bool,
+    /// The sweep's worker thread that made it, and frees it once it is
+    /// written (`HandBack`); 0 outside a sweep.
+    pub(crate) worker: usize,
 }
 
 impl Outcome {
@@ -186,6 +189,7 @@ impl InFlight {
             fresh: self.fresh,
             resumed: self.resumed,
             checkpointed: self.checkpointed,
+            worker: 0,
         })
     }
 }
