@@ -179,15 +179,14 @@ impl Rows {
         for r in runs {
             let mut at = 0;
             for lens in &r.lens {
-                for (k, &len) in lens.iter().enumerate() {
+                let mut start = at + lens[..wanted.start].iter().sum::<u32>() as usize;
+                for ((values, lengths), &len) in columns.iter_mut().zip(&lens[wanted.clone()]) {
                     let len = len as usize;
-                    if wanted.contains(&k) {
-                        let (values, lengths) = &mut columns[k - wanted.start];
-                        values.extend_from_slice(&r.items[at..at + len]);
-                        lengths.push(len);
-                    }
-                    at += len;
+                    values.extend_from_slice(&r.items[start..start + len]);
+                    lengths.push(len);
+                    start += len;
                 }
+                at += lens.iter().sum::<u32>() as usize;
             }
         }
         columns

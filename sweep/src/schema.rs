@@ -194,8 +194,14 @@ impl Table {
     /// Undefined values (NaN) are stored as null.
     fn metric_values(&mut self, c: &Column, values: Vec<f64>) {
         // Most columns have no undefined value: no null buffer to build.
-        let nulls = (values.iter().any(|x| x.is_nan()))
-            .then(|| NullBuffer::from_iter(values.iter().map(|x| !x.is_nan())));
+        let nulls = if !values.iter().any(|x| x.is_nan()) {
+            None
+        } else if values.iter().all(|x| x.is_nan()) {
+            // Metrics of other dynamics (margins, the Hessian's), often.
+            Some(NullBuffer::new_null(values.len()))
+        } else {
+            Some(NullBuffer::from_iter(values.iter().map(|x| !x.is_nan())))
+        };
         self.push(c, Arc::new(Float64Array::new(values.into(), nulls)));
     }
     /// A list per row, its values copied once into the column's.
