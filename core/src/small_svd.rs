@@ -54,7 +54,15 @@ pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
             .flat_map(|j| (0..r).map(move |i| a[i * c + j]))
             .collect()
     };
-    decompose(&mut g, r.max(c), false)
+    row_singular_values(&mut g, r.max(c))
+}
+
+/// [`singular_values`] of the wide matrix whose rows, each `len` long,
+/// fill `rows` (also those of its transpose, whose columns they are),
+/// computed in their place: `rows` is left overwritten. For a matrix the
+/// caller no longer needs, without the copy.
+pub fn row_singular_values(rows: &mut [f64], len: usize) -> Vec<f64> {
+    decompose(rows, len, false)
 }
 
 /// Rotates the columns of a matrix A, stored one after another in `g`,
