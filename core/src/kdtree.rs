@@ -340,7 +340,12 @@ fn by_pairs(points: Points, threshold: f64) -> (f64, u32) {
     for (j, pj) in points.iter().enumerate() {
         for (k, pk) in points.first(j).iter().enumerate() {
             let d = distance(pj, pk);
-            spread = spread.max(d);
+            // f64::max without its NaN rules: a distance is a sum of
+            // squares' root, never below +0, and a NaN never replaces
+            // the spread either way.
+            if d > spread {
+                spread = d;
+            }
             if d <= threshold {
                 let (a, b) = (root(&mut parent, j), root(&mut parent, k));
                 if a != b {

@@ -137,9 +137,7 @@ impl Metrics {
         if !finite {
             return Self::nonfinite(step, e.loss());
         }
-        let phi: Vec<f64> = e.z.iter().map(|&v| act.phi(v)).collect();
-        let sv_z = singular_values(&e.z, n, m);
-        let sv_phi = singular_values_of(phi, n, m);
+        let (sv_z, sv_phi) = feature_spectra(&e.z, act, n, m);
         let dist_to_optimum = optimum.map_or(f64::NAN, |o| {
             e.z.chunks_exact(m)
                 .zip(&o.z_star)
@@ -228,13 +226,20 @@ pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
     mat.singular_values().unwrap_or_default()
 }
 
-/// [`singular_values`] of a matrix the caller no longer needs: a small
-/// wide one is rotated in its own place instead of in a copy.
-fn singular_values_of(mut a: Vec<f64>, r: usize, c: usize) -> Vec<f64> {
-    if r <= c && small_svd::fits(r, c) {
-        return small_svd::row_singular_values(&mut a, c);
+/// The singular values of the n×m row-major Z and of φ(Z): for a small
+/// wide Z, each rotated in one scratch matrix, Z's copy first and φ(Z)
+/// then written over it.
+fn feature_spectra(z: &[f64], act: Activation, n: usize, m: usize) -> (Vec<f64>, Vec<f64>) {
+    if n <= m && small_svd::fits(n, m) {
+        let mut scratch = z.to_vec();
+        let sv_z = small_svd::row_singular_values(&mut scratch, m);
+        for (s, &v) in scratch.iter_mut().zip(z) {
+            *s = act.phi(v);
+        }
+        return (sv_z, small_svd::row_singular_values(&mut scratch, m));
     }
-    singular_values(&a, r, c)
+    let phi: Vec<f64> = z.iter().map(|&v| act.phi(v)).collect();
+    (singular_values(z, n, m), singular_values(&phi, n, m))
 }
 
 fn effective_rank(sv: &[f64]) -> f64 {

@@ -256,14 +256,14 @@ fn reflect(v: &[f64], tau: f64, y: &mut [f64]) {
 /// inverse: multiplying by either is exact (short of subnormals). `None`
 /// when an entry is not finite.
 fn power_of_two_scaling(g: &[f64]) -> Option<(f64, f64)> {
-    let (largest, finite) = g.iter().fold((0.0f64, true), |(m, finite), v| {
-        // False for ±∞ and NaN.
-        let a = v.abs();
-        (m.max(a), finite && a < f64::INFINITY)
-    });
-    if !finite {
+    // The bits of |v| order as |v| does, with ∞ above every finite value
+    // and every NaN above ∞: one integer maximum (no branch, no NaN rules)
+    // finds the largest |entry| and whether all are finite.
+    let largest = g.iter().map(|v| v.abs().to_bits()).fold(0, u64::max);
+    if largest >= f64::INFINITY.to_bits() {
         return None;
     }
+    let largest = f64::from_bits(largest);
     let exponent = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
     if largest == 0.0 || !(-1000..=1000).contains(&exponent) {
         return Some((1.0, 1.0));
