@@ -313,11 +313,10 @@ fn principal_coordinates(z: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// U·Σ of the thin SVD of the m×n matrix of centred feature vectors
-/// (neuron j's row `z_{·j} − mean`), stored column after column in
-/// `centred`, as columns one after another, and its number of columns
-/// min(m, n);
-/// `None` if the SVD fails. By one-sided Jacobi in the place of `centred`
-/// when there are few features (small_svd.rs), else by faer.
+/// (neuron j's row `z_{·j} − mean`), whose n columns `centred` holds one
+/// after another, column after column, and its number of columns
+/// min(m, n); `None` if the SVD fails. By one-sided Jacobi in the place of
+/// `centred` when there are few features (small_svd.rs), else by faer.
 fn scaled_left_singular_vectors(mut centred: Vec<f64>, m: usize) -> Option<(Vec<f64>, usize)> {
     let n = centred.len() / m;
     let rank = m.min(n);
