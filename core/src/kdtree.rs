@@ -70,7 +70,8 @@ impl<'a> Points<'a> {
         &self.coords[i * self.dim..][..self.dim]
     }
 
-    /// The points' coordinates in order.
+    /// The points' coordinates in order (none for no points: `dim` is 0
+    /// only then, and a chunk size must not be).
     pub fn iter(&self) -> std::slice::ChunksExact<'a, f64> {
         self.coords.chunks_exact(self.dim.max(1))
     }
