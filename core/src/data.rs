@@ -14,11 +14,12 @@ use std::path::Path;
 /// `Z = XΘᵀ`: z_ij = θ_jᵀx_i (X n×d, Θ m×d, Z n×m, row-major): the
 /// preactivations of the model (model.rs) and of a teacher network's labels.
 pub fn preactivations(x: &[f64], theta: &[f64], n: usize, d: usize, m: usize, z: &mut [f64]) {
-    for i in 0..n {
-        let xi = &x[i * d..(i + 1) * d];
-        for j in 0..m {
-            let tj = &theta[j * d..(j + 1) * d];
-            z[i * m + j] = xi.iter().zip(tj).map(|(a, b)| a * b).sum();
+    for (xi, zi) in x[..n * d]
+        .chunks_exact(d)
+        .zip(z[..n * m].chunks_exact_mut(m))
+    {
+        for (zij, tj) in zi.iter_mut().zip(theta[..m * d].chunks_exact(d)) {
+            *zij = xi.iter().zip(tj).map(|(a, b)| a * b).sum();
         }
     }
 }

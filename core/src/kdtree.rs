@@ -34,6 +34,58 @@ pub fn distance(a: &[f64], b: &[f64]) -> f64 {
         .sqrt()
 }
 
+/// `count` points of one dimension, stored one after another in one slice:
+/// the neurons' feature vectors without a vector each.
+#[derive(Clone, Copy, Debug)]
+pub struct Points<'a> {
+    coords: &'a [f64],
+    count: usize,
+    dim: usize,
+}
+
+impl<'a> Points<'a> {
+    /// The `count` points whose coordinates fill `coords`, each
+    /// `coords.len() / count` long (at least one coordinate).
+    pub fn new(coords: &'a [f64], count: usize) -> Self {
+        let dim = coords.len().checked_div(count).unwrap_or(0);
+        assert_eq!(
+            dim * count,
+            coords.len(),
+            "{count} points of unequal length"
+        );
+        assert!(count == 0 || dim > 0, "{count} points without coordinates");
+        Self { coords, count, dim }
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Point `i`'s coordinates.
+    pub fn get(&self, i: usize) -> &'a [f64] {
+        &self.coords[i * self.dim..][..self.dim]
+    }
+
+    /// The points' coordinates in order (none for no points: `dim` is 0
+    /// only then, and a chunk size must not be).
+    pub fn iter(&self) -> std::slice::ChunksExact<'a, f64> {
+        self.coords.chunks_exact(self.dim.max(1))
+    }
+
+    /// The first `count` points.
+    fn first(&self, count: usize) -> Self {
+        Self {
+            coords: &self.coords[..count * self.dim],
+            count,
+            dim: self.dim,
+        }
+    }
+}
+
 struct Node {
     /// The node's points are `order[lo..hi]`.
     lo: usize,
@@ -43,7 +95,7 @@ struct Node {
 }
 
 pub struct KdTree<'a> {
-    points: &'a [Vec<f64>],
+    points: Points<'a>,
     dim: usize,
     /// Point indices, each node's a contiguous range.
     order: Vec<usize>,
@@ -56,8 +108,8 @@ pub struct KdTree<'a> {
 impl<'a> KdTree<'a> {
     /// The tree of `points` (all of one dimension), split at the median of
     /// the widest coordinate until leaves hold at most `LEAF` points.
-    pub fn new(points: &'a [Vec<f64>]) -> Self {
-        let dim = points.first().map_or(0, Vec::len);
+    pub fn new(points: Points<'a>) -> Self {
+        let dim = points.dim;
         let mut tree = Self {
             points,
             dim,
@@ -83,7 +135,7 @@ impl<'a> KdTree<'a> {
         let mut lower = vec![f64::INFINITY; dim];
         let mut upper = vec![f64::NEG_INFINITY; dim];
         for &p in &self.order[lo..hi] {
-            for (k, &v) in points[p].iter().enumerate() {
+            for (k, &v) in points.get(p).iter().enumerate() {
                 lower[k] = lower[k].min(v);
                 upper[k] = upper[k].max(v);
             }
@@ -96,7 +148,7 @@ impl<'a> KdTree<'a> {
                 .unwrap_or(0);
             let mid = lo + (hi - lo) / 2;
             self.order[lo..hi].select_nth_unstable_by(mid - lo, |&a, &b| {
-                points[a][widest].total_cmp(&points[b][widest])
+                points.get(a)[widest].total_cmp(&points.get(b)[widest])
             });
             let left = self.build(lo, mid, id);
             let right = self.build(mid, hi, id);
@@ -181,7 +233,7 @@ impl<'a> KdTree<'a> {
             remove(start, &mut alive, &mut remaining);
             queue.push(start);
             while let Some(c) = queue.pop() {
-                let centre = &self.points[c];
+                let centre = self.points.get(c);
                 stack.push(0);
                 while let Some(node) = stack.pop() {
                     if remaining[node] == 0 || self.min_distance(centre, node) > threshold {
@@ -197,7 +249,7 @@ impl<'a> KdTree<'a> {
                     for &p in &self.order[lo..hi] {
                         if alive[p] {
                             evaluations += 1;
-                            if distance(centre, &self.points[p]) <= threshold {
+                            if distance(centre, self.points.get(p)) <= threshold {
                                 remove(p, &mut alive, &mut remaining);
                                 queue.push(p);
                             }
@@ -222,7 +274,7 @@ impl<'a> KdTree<'a> {
         let mut farthest = |from: usize| {
             evaluations += m as u64;
             (0..m)
-                .map(|p| (distance(&self.points[from], &self.points[p]), p))
+                .map(|p| (distance(self.points.get(from), self.points.get(p)), p))
                 .fold((0.0, from), |a, b| if b.0 > a.0 { b } else { a })
         };
         let (_, a) = farthest(0);
@@ -240,7 +292,7 @@ impl<'a> KdTree<'a> {
                         let from = if a == b { na.lo + i + 1 } else { nb.lo };
                         for &q in &self.order[from..nb.hi] {
                             evaluations += 1;
-                            best = best.max(distance(&self.points[p], &self.points[q]));
+                            best = best.max(distance(self.points.get(p), self.points.get(q)));
                         }
                     }
                 }
@@ -266,7 +318,7 @@ pub const PAIRS_UP_TO: usize = 64;
 /// pair for a few points, else with the tree. The answers are the same
 /// either way, bit for bit: the largest distance and the connected
 /// components do not depend on the order pairs are compared in.
-pub fn spread_and_components(points: &[Vec<f64>], threshold: f64) -> (f64, u32) {
+pub fn spread_and_components(points: Points, threshold: f64) -> (f64, u32) {
     if points.len() <= PAIRS_UP_TO {
         return by_pairs(points, threshold);
     }
@@ -276,7 +328,7 @@ pub fn spread_and_components(points: &[Vec<f64>], threshold: f64) -> (f64, u32) 
 
 /// The definitions, comparing every pair once: the largest [`distance`],
 /// and the components joined by union–find.
-fn by_pairs(points: &[Vec<f64>], threshold: f64) -> (f64, u32) {
+fn by_pairs(points: Points, threshold: f64) -> (f64, u32) {
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -286,10 +338,15 @@ fn by_pairs(points: &[Vec<f64>], threshold: f64) -> (f64, u32) {
     }
     let mut parent: Vec<usize> = (0..points.len()).collect();
     let (mut spread, mut count) = (0.0f64, points.len() as u32);
-    for j in 0..points.len() {
-        for k in 0..j {
-            let d = distance(&points[j], &points[k]);
-            spread = spread.max(d);
+    for (j, pj) in points.iter().enumerate() {
+        for (k, pk) in points.first(j).iter().enumerate() {
+            let d = distance(pj, pk);
+            // f64::max without its NaN rules: a distance is a sum of
+            // squares' root, never below +0, and a NaN never replaces
+            // the spread either way.
+            if d > spread {
+                spread = d;
+            }
             if d <= threshold {
                 let (a, b) = (root(&mut parent, j), root(&mut parent, k));
                 if a != b {
@@ -341,17 +398,19 @@ mod tests {
                 points[1] = points[0].clone();
                 points[2] = points[0].iter().map(|v| v * 1e6).collect();
             }
-            let tree = KdTree::new(&points);
+            let coords = points.concat();
+            let points = Points::new(&coords, m);
+            let tree = KdTree::new(points);
             let (spread, _) = tree.diameter();
             assert_eq!(
                 spread.to_bits(),
-                by_pairs(&points, 0.0).0.to_bits(),
+                by_pairs(points, 0.0).0.to_bits(),
                 "seed {seed}"
             );
             for t in [0.0, 1e-3, 0.02, 0.3, 1.0, 3.0, spread, f64::INFINITY] {
                 assert_eq!(
                     tree.components(t).0,
-                    by_pairs(&points, t).1,
+                    by_pairs(points, t).1,
                     "seed {seed}, threshold {t}"
                 );
             }
@@ -368,10 +427,12 @@ mod tests {
             let pairs: Vec<Vec<f64>> = (0..m).map(|j| vec![(j / 2 % 5) as f64, 0.0, 0.0]).collect();
             let tight = cloud(1, m, 3, 3, 1e-9);
             for points in [spread_out, identical, zeros, pairs, tight] {
-                let tree = KdTree::new(&points);
+                let coords = points.concat();
+                let points = Points::new(&coords, m);
+                let tree = KdTree::new(points);
                 let spread = tree.diameter().0;
                 for t in [0.0, 1e-9, 1.0, 1.5, spread] {
-                    let (s, c) = spread_and_components(&points, t);
+                    let (s, c) = spread_and_components(points, t);
                     assert_eq!(s.to_bits(), spread.to_bits(), "m {m}");
                     assert_eq!(c, tree.components(t).0, "m {m}, threshold {t}");
                 }
@@ -387,8 +448,8 @@ mod tests {
         // times more at 16m; the tree stays within a log factor of 16.
         for (centres, width, threshold) in [(0, 1.0, 0.01), (4, 1e-3, 0.02), (1, 1e-4, 0.01)] {
             let work = |m: usize| {
-                let points = cloud(7, m, 3, centres, width);
-                let tree = KdTree::new(&points);
+                let coords = cloud(7, m, 3, centres, width).concat();
+                let tree = KdTree::new(Points::new(&coords, m));
                 (tree.components(threshold).1, tree.diameter().1)
             };
             let (small, large) = (work(2_000), work(32_000));

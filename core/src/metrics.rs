@@ -137,22 +137,19 @@ impl Metrics {
         if !finite {
             return Self::nonfinite(step, e.loss());
         }
-        let phi: Vec<f64> = e.z.iter().map(|&v| act.phi(v)).collect();
-        let sv_z = singular_values(&e.z, n, m);
-        let sv_phi = singular_values(&phi, n, m);
+        let (sv_z, sv_phi) = feature_spectra(&e.z, act, n, m);
         let dist_to_optimum = optimum.map_or(f64::NAN, |o| {
-            (0..n)
-                .flat_map(|i| {
-                    e.z[i * m..(i + 1) * m]
-                        .iter()
-                        .map(move |z| (z - o.z_star[i]).abs())
+            e.z.chunks_exact(m)
+                .zip(&o.z_star)
+                .fold(0.0, |far, (row, zs)| {
+                    row.iter().fold(far, |far, z| far.max((z - zs).abs()))
                 })
-                .fold(0.0, f64::max)
         });
         let (neuron_pc1, neuron_pc2) = principal_coordinates(&e.z, m);
         let columns = columns(&e.z, n, m);
         let hessian = opts.hessian.map(|h| e.hessian_stats(p, h));
-        let (neuron_spread, neuron_clusters) = spread_and_clusters(&columns, opts.cluster_tol);
+        let (neuron_spread, neuron_clusters) =
+            spread_and_clusters(kdtree::Points::new(&columns, m), opts.cluster_tol);
         Self {
             step,
             loss: e.loss(),
@@ -229,6 +226,22 @@ pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
     mat.singular_values().unwrap_or_default()
 }
 
+/// The singular values of the n×m row-major Z and of φ(Z): for a small
+/// wide Z, each rotated in one scratch matrix, Z's copy first and φ(Z)
+/// then written over it.
+fn feature_spectra(z: &[f64], act: Activation, n: usize, m: usize) -> (Vec<f64>, Vec<f64>) {
+    if n <= m && small_svd::fits(n, m) {
+        let mut scratch = z.to_vec();
+        let sv_z = small_svd::row_singular_values(&mut scratch, m);
+        for (s, &v) in scratch.iter_mut().zip(z) {
+            *s = act.phi(v);
+        }
+        return (sv_z, small_svd::row_singular_values(&mut scratch, m));
+    }
+    let phi: Vec<f64> = z.iter().map(|&v| act.phi(v)).collect();
+    (singular_values(z, n, m), singular_values(&phi, n, m))
+}
+
 fn effective_rank(sv: &[f64]) -> f64 {
     let total: f64 = sv.iter().sum();
     if total <= 0.0 {
@@ -243,11 +256,16 @@ fn effective_rank(sv: &[f64]) -> f64 {
     entropy.exp()
 }
 
-/// The columns of an n×m row-major matrix: neuron j's feature vector z_{·j}.
-fn columns(z: &[f64], n: usize, m: usize) -> Vec<Vec<f64>> {
-    (0..m)
-        .map(|j| (0..n).map(|i| z[i * m + j]).collect())
-        .collect()
+/// The columns of an n×m row-major matrix one after another, neuron j's
+/// feature vector z_{·j} at `[j·n..][..n]`: one buffer for the m points.
+fn columns(z: &[f64], n: usize, m: usize) -> Vec<f64> {
+    let mut cols = vec![0.0; n * m];
+    for (i, row) in z.chunks_exact(m).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            cols[j * n + i] = v;
+        }
+    }
+    cols
 }
 
 /// The largest distance between two neurons' feature vectors and the
@@ -255,7 +273,7 @@ fn columns(z: &[f64], n: usize, m: usize) -> Vec<Vec<f64>> {
 /// neurons closer than `tol · max_j ‖z_{·j}‖`, single linkage): exactly the
 /// answers of comparing every pair, with a k-d tree at about O(n·m log m)
 /// instead of O(n·m²) per record for many neurons (kdtree.rs).
-fn spread_and_clusters(cols: &[Vec<f64>], tol: f64) -> (f64, u32) {
+fn spread_and_clusters(cols: kdtree::Points, tol: f64) -> (f64, u32) {
     let scale = cols
         .iter()
         .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
@@ -268,11 +286,13 @@ fn spread_and_clusters(cols: &[Vec<f64>], tol: f64) -> (f64, u32) {
 /// fixed (largest-magnitude coordinate positive) so consecutive records are
 /// comparable.
 fn principal_coordinates(z: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
-    let mean: Vec<f64> = z
-        .chunks_exact(m)
-        .map(|row| row.iter().sum::<f64>() / m as f64)
-        .collect();
-    let Some((coords, rank)) = scaled_left_singular_vectors(z, &mean) else {
+    // Column i of the centred m×n matrix is row i of Z less its mean.
+    let mut centred = Vec::with_capacity(z.len());
+    for row in z.chunks_exact(m) {
+        let mean = row.iter().sum::<f64>() / m as f64;
+        centred.extend(row.iter().map(|v| v - mean));
+    }
+    let Some((coords, rank)) = scaled_left_singular_vectors(centred, m) else {
         return (vec![f64::NAN; m], vec![f64::NAN; m]);
     };
     let component = |k: usize| -> Vec<f64> {
@@ -293,28 +313,22 @@ fn principal_coordinates(z: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// U·Σ of the thin SVD of the m×n matrix of centred feature vectors
-/// (neuron j's row `z_{·j} − mean`), column after column, and its number
-/// of columns min(m, n); `None` if the SVD fails. By one-sided Jacobi when
-/// there are few features (small_svd.rs), else by faer.
-fn scaled_left_singular_vectors(z: &[f64], mean: &[f64]) -> Option<(Vec<f64>, usize)> {
-    let n = mean.len();
-    let m = z.len() / n;
+/// (neuron j's row `z_{·j} − mean`), whose n columns `centred` holds one
+/// after another, column after column, and its number of columns
+/// min(m, n); `None` if the SVD fails. By one-sided Jacobi in the place of
+/// `centred` when there are few features (small_svd.rs), else by faer.
+fn scaled_left_singular_vectors(mut centred: Vec<f64>, m: usize) -> Option<(Vec<f64>, usize)> {
+    let n = centred.len() / m;
     let rank = m.min(n);
     if small_svd::fits_columns(m, n) {
-        // Column i of the m×n matrix is row i of Z, centred.
-        let mut g: Vec<f64> = z
-            .chunks_exact(m)
-            .zip(mean)
-            .flat_map(|(row, mu)| row.iter().map(move |v| v - mu))
-            .collect();
-        let sv = small_svd::orthogonalise(&mut g, m);
+        let sv = small_svd::orthogonalise(&mut centred, m);
         return (sv.len() == n).then(|| {
-            g.truncate(rank * m);
-            (g, rank)
+            centred.truncate(rank * m);
+            (centred, rank)
         });
     }
-    let centred = Mat::from_fn(m, n, |j, i| z[i * m + j] - mean[i]);
-    let svd = centred.thin_svd().ok()?;
+    let mat = Mat::from_fn(m, n, |j, i| centred[i * m + j]);
+    let svd = mat.thin_svd().ok()?;
     let (u, s) = (svd.U(), svd.S().column_vector());
     let coords = (0..s.nrows())
         .flat_map(|k| (0..m).map(move |j| u[(j, k)] * s[k]))

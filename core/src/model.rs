@@ -112,11 +112,16 @@ impl Eval {
     pub fn sharpness_gradient(&self, p: &Problem) -> Vec<f64> {
         let (m, d) = (self.m, p.d);
         let mut g = vec![0.0; m * d];
-        for i in 0..p.n {
-            let c = 4.0 * p.row_norm2[i] / p.n as f64;
-            for j in 0..m {
-                let w = c * self.d1[i * m + j] * self.d2[i * m + j];
-                for (gk, xk) in g[j * d..(j + 1) * d].iter_mut().zip(p.row(i)) {
+        for (((xi, r2), d1i), d2i) in
+            p.x.chunks_exact(d)
+                .zip(&p.row_norm2)
+                .zip(self.d1.chunks_exact(m))
+                .zip(self.d2.chunks_exact(m))
+        {
+            let c = 4.0 * r2 / p.n as f64;
+            for ((gj, g1), g2) in g.chunks_exact_mut(d).zip(d1i).zip(d2i) {
+                let w = c * g1 * g2;
+                for (gk, xk) in gj.iter_mut().zip(xi) {
                     *gk += w * xk;
                 }
             }
@@ -127,22 +132,28 @@ impl Eval {
     /// `J v` for v ∈ R^{md}: (Jv)_i = Σ_j a_j φ'(z_ij) x_iᵀ v_j. J is the
     /// Jacobian of (f(x_1), …, f(x_n)) with respect to Θ.
     pub fn jacobian(&self, p: &Problem, v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; p.n];
+        self.jacobian_into(p, v, &mut out);
+        out
+    }
+
+    /// [`Eval::jacobian`] written into `out` (n values).
+    fn jacobian_into(&self, p: &Problem, v: &[f64], out: &mut [f64]) {
         let (m, d) = (self.m, p.d);
-        (0..p.n)
-            .map(|i| {
-                let xi = p.row(i);
-                (0..m)
-                    .map(|j| {
-                        let dot: f64 = xi
-                            .iter()
-                            .zip(&v[j * d..(j + 1) * d])
-                            .map(|(a, b)| a * b)
-                            .sum();
-                        self.d1[i * m + j] * dot
-                    })
-                    .sum()
-            })
-            .collect()
+        for ((o, xi), d1i) in out
+            .iter_mut()
+            .zip(p.x.chunks_exact(d))
+            .zip(self.d1.chunks_exact(m))
+        {
+            *o = d1i
+                .iter()
+                .zip(v.chunks_exact(d))
+                .map(|(g1, vj)| {
+                    let dot: f64 = xi.iter().zip(vj).map(|(a, b)| a * b).sum();
+                    g1 * dot
+                })
+                .sum();
+        }
     }
 
     /// `Jᵀ u` for u ∈ Rⁿ: (Jᵀu)_j = Σ_i u_i a_j φ'(z_ij) x_i.
@@ -155,10 +166,10 @@ impl Eval {
     /// `out += Jᵀ u`.
     fn add_jacobian_t(&self, p: &Problem, u: &[f64], out: &mut [f64]) {
         let (m, d) = (self.m, p.d);
-        for i in 0..p.n {
-            for j in 0..m {
-                let w = u[i] * self.d1[i * m + j];
-                for (o, xk) in out[j * d..(j + 1) * d].iter_mut().zip(p.row(i)) {
+        for ((xi, ui), d1i) in p.x.chunks_exact(d).zip(u).zip(self.d1.chunks_exact(m)) {
+            for (oj, g1) in out.chunks_exact_mut(d).zip(d1i) {
+                let w = ui * g1;
+                for (o, xk) in oj.iter_mut().zip(xi) {
                     *o += w * xk;
                 }
             }
@@ -187,6 +198,13 @@ impl Eval {
     /// small_cholesky.rs, else by faer); fails when the rows of J are
     /// dependent (then the tangent space is not defined by J).
     pub fn solve_normal(&self, p: &Problem, b: &[f64]) -> Result<Vec<f64>> {
+        let mut x = b.to_vec();
+        self.solve_normal_in_place(p, &mut x)?;
+        Ok(x)
+    }
+
+    /// [`Eval::solve_normal`] with b overwritten by the solution.
+    fn solve_normal_in_place(&self, p: &Problem, b: &mut [f64]) -> Result<()> {
         let singular = || CoreError::LinearAlgebra("JJᵀ is not positive definite".into());
         if p.n <= small_cholesky::MAX_DIM {
             return small_cholesky::solve(|i, k| self.normal_gram_entry(p, i, k), b)
@@ -196,7 +214,10 @@ impl Eval {
         let llt = g.llt(Side::Lower).map_err(|_| singular())?;
         let rhs = Mat::from_fn(p.n, 1, |i, _| b[i]);
         let sol = faer::linalg::solvers::Solve::solve(&llt, &rhs);
-        Ok((0..p.n).map(|i| sol[(i, 0)]).collect())
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = sol[(i, 0)];
+        }
+        Ok(())
     }
 
     /// `P_T v = v − Jᵀ(JJᵀ)⁻¹J v`: the projection onto the tangent space of
@@ -208,11 +229,20 @@ impl Eval {
     }
 
     /// [`Eval::project_tangent`] of `v`, in its place: Jᵀ(−a) added term
-    /// by term, without a vector for Jᵀa.
+    /// by term, without a vector for Jᵀa, and a = (JJᵀ)⁻¹Jv on the stack
+    /// when the Cholesky is (no vector at all for small n).
     fn project_tangent_in_place(&self, p: &Problem, v: &mut [f64]) -> Result<()> {
-        let mut a = self.solve_normal(p, &self.jacobian(p, v))?;
+        let (mut stack, mut heap) = ([0.0; small_cholesky::MAX_DIM], Vec::new());
+        let a = if p.n <= small_cholesky::MAX_DIM {
+            &mut stack[..p.n]
+        } else {
+            heap.resize(p.n, 0.0);
+            &mut heap[..]
+        };
+        self.jacobian_into(p, v, a);
+        self.solve_normal_in_place(p, a)?;
         a.iter_mut().for_each(|v| *v = -*v);
-        self.add_jacobian_t(p, &a, v);
+        self.add_jacobian_t(p, a, v);
         Ok(())
     }
 

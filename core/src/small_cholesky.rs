@@ -9,9 +9,10 @@ pub const MAX_DIM: usize = 8;
 
 /// Solves `G x = b` for the symmetric n×n G whose entry (i, k), i ≥ k, is
 /// `lower(i, k)` (the upper triangle is not read), n = `b.len()` ≤
-/// [`MAX_DIM`]; `None` when a pivot is not positive (G is not positive
-/// definite to working precision) or not a number.
-pub fn solve(lower: impl Fn(usize, usize) -> f64, b: &[f64]) -> Option<Vec<f64>> {
+/// [`MAX_DIM`], overwriting b with x (no vector allocated); `None`, b
+/// untouched, when a pivot is not positive (G is not positive definite to
+/// working precision) or not a number.
+pub fn solve(lower: impl Fn(usize, usize) -> f64, b: &mut [f64]) -> Option<()> {
     let n = b.len();
     assert!(n <= MAX_DIM, "{n} unknowns: more than {MAX_DIM}");
     // G = L·Lᵀ, column by column.
@@ -30,7 +31,7 @@ pub fn solve(lower: impl Fn(usize, usize) -> f64, b: &[f64]) -> Option<Vec<f64>>
         }
     }
     // L·y = b, then Lᵀ·x = y.
-    let mut x = b.to_vec();
+    let x = b;
     for i in 0..n {
         x[i] = (x[i] - dot(&l[i][..i], &x[..i])) / l[i][i];
     }
@@ -38,7 +39,7 @@ pub fn solve(lower: impl Fn(usize, usize) -> f64, b: &[f64]) -> Option<Vec<f64>>
         let s: f64 = (i + 1..n).map(|k| l[k][i] * x[k]).sum();
         x[i] = (x[i] - s) / l[i][i];
     }
-    Some(x)
+    Some(())
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -52,6 +53,12 @@ mod tests {
     use faer::{Mat, Side};
     use rand::SeedableRng;
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// [`solve`] into a new vector.
+    fn solved(lower: impl Fn(usize, usize) -> f64, b: &[f64]) -> Option<Vec<f64>> {
+        let mut x = b.to_vec();
+        solve(lower, &mut x).map(|()| x)
+    }
 
     /// B·Bᵀ + shift·I for a Gaussian n×n B: positive definite, with a
     /// condition number that grows as the shift falls.
@@ -73,7 +80,7 @@ mod tests {
             for (seed, shift) in [(1, 1.0), (2, 1e-3), (3, 1e-8)] {
                 let g = spd(seed * 10 + n as u64, n, shift);
                 let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.9).cos()).collect();
-                let x = solve(|i, k| g[i * n + k], &b).unwrap();
+                let x = solved(|i, k| g[i * n + k], &b).unwrap();
                 let mat = Mat::from_fn(n, n, |i, k| g[i * n + k]);
                 let rhs = Mat::from_fn(n, 1, |i, _| b[i]);
                 let llt = mat.llt(Side::Lower).unwrap();
@@ -107,8 +114,8 @@ mod tests {
     fn only_the_lower_triangle_is_read() {
         let g = spd(7, 4, 0.5);
         let b = [1.0, -2.0, 0.5, 3.0];
-        let full = solve(|i, k| g[i * 4 + k], &b).unwrap();
-        let lower = solve(|i, k| if i >= k { g[i * 4 + k] } else { f64::NAN }, &b).unwrap();
+        let full = solved(|i, k| g[i * 4 + k], &b).unwrap();
+        let lower = solved(|i, k| if i >= k { g[i * 4 + k] } else { f64::NAN }, &b).unwrap();
         assert_eq!(full, lower);
     }
 
@@ -116,10 +123,10 @@ mod tests {
     fn singular_indefinite_and_nan_matrices_give_none() {
         // Rank one: the second pivot is 0 (exactly, with these entries).
         let rank_one = [1.0, 2.0, 2.0, 4.0];
-        assert_eq!(solve(|i, k| rank_one[i * 2 + k], &[1.0, 1.0]), None);
+        assert_eq!(solved(|i, k| rank_one[i * 2 + k], &[1.0, 1.0]), None);
         let indefinite = [1.0, 0.0, 0.0, -1.0];
-        assert_eq!(solve(|i, k| indefinite[i * 2 + k], &[1.0, 1.0]), None);
-        assert_eq!(solve(|_, _| f64::NAN, &[1.0]), None);
-        assert_eq!(solve(|_, _| 4.0, &[2.0]), Some(vec![0.5]));
+        assert_eq!(solved(|i, k| indefinite[i * 2 + k], &[1.0, 1.0]), None);
+        assert_eq!(solved(|_, _| f64::NAN, &[1.0]), None);
+        assert_eq!(solved(|_, _| 4.0, &[2.0]), Some(vec![0.5]));
     }
 }

@@ -54,7 +54,15 @@ pub fn singular_values(a: &[f64], r: usize, c: usize) -> Vec<f64> {
             .flat_map(|j| (0..r).map(move |i| a[i * c + j]))
             .collect()
     };
-    decompose(&mut g, r.max(c), false)
+    row_singular_values(&mut g, r.max(c))
+}
+
+/// [`singular_values`] of the wide matrix whose rows, each `len` long,
+/// fill `rows` (also those of its transpose, whose columns they are),
+/// computed in their place: `rows` is left overwritten. For a matrix the
+/// caller no longer needs, without the copy.
+pub fn row_singular_values(rows: &mut [f64], len: usize) -> Vec<f64> {
+    decompose(rows, len, false)
 }
 
 /// Rotates the columns of a matrix A, stored one after another in `g`,
@@ -248,14 +256,14 @@ fn reflect(v: &[f64], tau: f64, y: &mut [f64]) {
 /// inverse: multiplying by either is exact (short of subnormals). `None`
 /// when an entry is not finite.
 fn power_of_two_scaling(g: &[f64]) -> Option<(f64, f64)> {
-    let (largest, finite) = g.iter().fold((0.0f64, true), |(m, finite), v| {
-        // False for ±∞ and NaN.
-        let a = v.abs();
-        (m.max(a), finite && a < f64::INFINITY)
-    });
-    if !finite {
+    // The bits of |v| order as |v| does, with ∞ above every finite value
+    // and every NaN above ∞: one integer maximum (no branch, no NaN rules)
+    // finds the largest |entry| and whether all are finite.
+    let largest = g.iter().map(|v| v.abs().to_bits()).fold(0, u64::max);
+    if largest >= f64::INFINITY.to_bits() {
         return None;
     }
+    let largest = f64::from_bits(largest);
     let exponent = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
     if largest == 0.0 || !(-1000..=1000).contains(&exponent) {
         return Some((1.0, 1.0));
