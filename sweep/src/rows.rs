@@ -6,8 +6,9 @@
 //! or six vectors, and a sweep's writer then freed every one of them on a
 //! thread that had not allocated it (the allocator's slowest path: about
 //! a fifth of what the writer spent on a tiny run), and walked every
-//! record once per column. Here a run's records cost the writer four
-//! frees, and the columns are filled in one pass over each run's buffers.
+//! record once per column. Here a run's records are four buffers, freed
+//! by their worker too (`HandBack`, worker.rs), and the columns are filled
+//! in one pass over each run's buffers.
 
 use sharpsweep_core::Metrics;
 use sharpsweep_dataset::schema::{Column, metrics as mt, trajectory as tr};
